@@ -1,0 +1,56 @@
+# hpt — developer entry points. Every target installs what it needs first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.install-stamp
+PYTHON ?= python3
+# Real MNIST lives here on the development machines; elsewhere torchvision downloads it.
+export HPT_DATA_DIR ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),$(HOME)/.cache/hpt/data)
+
+.PHONY: install demo test test-all lint format typecheck bench clean
+
+install: $(STAMP)
+
+# uv is much faster than pip: use the one on PATH, else bootstrap it into the venv,
+# and fall back to plain pip if that fails. Re-runs only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@set -e; \
+	UV=$$(command -v uv || true); \
+	if [ -z "$$UV" ]; then $(PY) -m pip install -q uv >/dev/null 2>&1 && UV=$(VENV)/bin/uv || true; fi; \
+	if [ -n "$$UV" ]; then \
+	  echo "installing with $$UV"; \
+	  $$UV pip install -q --python $(PY) -e '.[dev]'; \
+	else \
+	  echo "uv unavailable: installing with pip (slower)"; \
+	  $(PY) -m pip install -q --upgrade pip; \
+	  $(PY) -m pip install -q -e '.[dev]'; \
+	fi
+	@$(PY) -c "import torch, torchvision, hydra, optuna; print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| optuna', optuna.__version__)"
+	@touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/hpt train
+	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 data.subset=12000 hydra.sweep.dir=outputs/sweeps/demo
+	$(VENV)/bin/hpt summarize outputs/sweeps/demo
+
+test: install
+	$(PY) -m pytest -q
+
+test-all: install
+	$(PY) -m pytest -q -m "" 
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) benchmarks/loop_overhead.py
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache .ruff_cache .mypy_cache

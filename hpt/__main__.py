@@ -1,0 +1,5 @@
+import sys
+
+from hpt.cli import main
+
+sys.exit(main())

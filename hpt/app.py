@@ -1,0 +1,62 @@
+"""Running Hydra for hpt's commands, with hpt's error contract.
+
+Hydra's own entry point prints multi-line errors and exits 1. hpt asks Hydra to raise
+instead (HYDRA_FULL_ERROR for the duration of the call), then turns user errors into one
+line and exit code 2. With HYDRA_FULL_ERROR=1 set by the user, the traceback is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError, one_line
+
+
+def config_dir() -> Path:
+    """``HPT_CONFIG_DIR``, else the ``conf/`` of this checkout."""
+    env = os.environ.get("HPT_CONFIG_DIR")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent / "conf"
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return (UserError, HydraException, OmegaConfBaseException)
+
+
+def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str, multirun: bool = False) -> int:
+    """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``."""
+    from hydra._internal.utils import _run_hydra, get_args_parser
+
+    from hpt.config import register
+
+    register()
+    user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report
+    parser = get_args_parser()
+    parser.prog = prog
+    args = parser.parse_args([*argv, "--multirun"] if multirun else argv)
+    try:
+        _run_hydra(args=args, args_parser=parser, task_function=task_function, config_path=str(config_dir()), config_name="config")
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _user_error_types() as exc:
+        if user_full_error:
+            raise
+        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if user_full_error:
+            raise
+        print(f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        if not user_full_error:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+    return 0

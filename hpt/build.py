@@ -1,0 +1,159 @@
+"""The one place that turns a composed config into objects (the only ``instantiate`` caller).
+
+Everything downstream (data, models, loop) takes plain typed arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from hpt.data import Dataset, fits_on_device, load_dataset
+from hpt.errors import UserError
+from hpt.loop import LoopSettings
+from hpt.models import count_parameters
+from hpt.precision import configure_backends, resolve_device, resolve_precision
+from hpt.rundir import flatten
+from hpt.schedulers import Schedule
+
+LOSSES: dict[str, type[nn.Module]] = {
+    "cross_entropy": nn.CrossEntropyLoss,
+    "bce": nn.BCEWithLogitsLoss,
+    "mse": nn.MSELoss,
+    "l1": nn.L1Loss,
+    "smooth_l1": nn.SmoothL1Loss,
+}
+LOSS_TASKS = {"cross_entropy": "classification", "bce": "binary", "mse": "regression", "l1": "regression", "smooth_l1": "regression"}
+AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce", "regression": "mse"}
+GROUPS = ("data", "model", "optimizer", "scheduler", "regularization", "loss", "trainer")
+
+
+@dataclass
+class Objective:
+    name: str
+    direction: str  # "maximize" | "minimize"
+
+
+@dataclass
+class Run:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    data: Dataset
+    loss_fn: nn.Module
+    settings: LoopSettings
+    objectives: list[Objective]
+    n_params: int
+
+
+def _task(cfg: DictConfig) -> str:
+    task = cfg.data.task
+    return str(task.value if hasattr(task, "value") else task)
+
+
+def resolve_objectives(metric: Any, direction: Any, task: str) -> list[Objective]:
+    """``auto`` -> val/acc (maximize) for classification, val/loss (minimize) otherwise."""
+    metrics = list(metric) if isinstance(metric, list | tuple) or OmegaConf.is_list(metric) else [metric]
+    directions = list(direction) if isinstance(direction, list | tuple) or OmegaConf.is_list(direction) else [direction] * len(metrics)
+    if len(directions) != len(metrics):
+        raise UserError(f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}")
+    out = []
+    for m, d in zip(metrics, directions):
+        name = str(m) if m != "auto" else ("val/acc" if task in ("classification", "binary") else "val/loss")
+        if d == "auto":
+            d = "maximize" if name.endswith("acc") else "minimize"
+        if d not in ("maximize", "minimize"):
+            raise UserError(f"objective.direction must be maximize or minimize, got {d!r}")
+        out.append(Objective(name, str(d)))
+    return out
+
+
+def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
+    name = AUTO_LOSS[task] if name == "auto" else name
+    if name not in LOSSES:
+        raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
+    if LOSS_TASKS[name] != task:
+        raise UserError(f"loss={name} does not fit a {task} task (data={task}); use loss=auto or loss={AUTO_LOSS[task]}")
+    if name == "cross_entropy":
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    return LOSSES[name]()
+
+
+def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[str, Any]:
+    """The flattened hyperparameters that define the run, plus the group choices (``optimizer.name``)."""
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(container, dict)
+    container.pop("hydra", None)
+    params = flatten({k: v for k, v in container.items() if k in (*GROUPS, "objective")})
+    for group, choice in (choices or {}).items():
+        if group in GROUPS and choice is not None and f"{group}.name" not in params:
+            params[f"{group}.name"] = choice
+    return {k: v for k, v in params.items() if not k.endswith("._partial_")}
+
+
+def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None) -> Run:
+    """Build data, model, optimizer, schedule and loss for one run from the composed config."""
+    t, r = cfg.trainer, cfg.regularization
+    task = _task(cfg)
+    device = resolve_device(str(t.device))
+    precision_name = str(t.precision.value if hasattr(t.precision, "value") else t.precision)
+    precision = resolve_precision(precision_name, device)
+    if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
+        raise UserError("trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1")
+    configure_backends(device, bool(t.deterministic), int(t.seed))
+
+    d = cfg.data
+    data = load_dataset(
+        str(d.name), task, val_split=float(t.val_split), seed=int(t.seed), root=d.get("root"), download=bool(d.get("download", True)),
+        subset=d.get("subset"), n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)), noise=float(d.get("noise", 0.1)),
+    )  # fmt: skip
+    on_device = fits_on_device(data.nbytes, device) if t.data_on_device == "auto" else bool(t.data_on_device)
+    if on_device:
+        key = (str(d.name), d.get("subset"), float(t.val_split), int(t.seed), str(device))
+        if data_cache is not None and key in data_cache:
+            data = data_cache[key]  # sweep workers keep the uploaded tensors across trials
+        else:
+            data = data.to(device)
+            if data_cache is not None:
+                data_cache.clear()
+                data_cache[key] = data
+
+    torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
+    out_features = int(d.num_classes) if task == "classification" else 1
+    model: nn.Module = instantiate(cfg.model, in_shape=list(d.shape), out_features=out_features, _convert_="all")
+    n_params = count_parameters(model)
+    is_conv = bool(getattr(model, "is_conv", False))
+    channels_last = (is_conv and device.type == "cuda") if t.channels_last == "auto" else bool(t.channels_last)
+    model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    optimizer = instantiate(cfg.optimizer, _convert_="all")(params=model.parameters())
+
+    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
+    steps_per_epoch = max(1, len(data.train) // int(t.batch_size))
+    extra = {"mode": "max" if objectives[0].direction == "maximize" else "min"} if str(cfg.scheduler._target_).endswith(".plateau") else {}
+    schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(optimizer, steps_per_epoch=steps_per_epoch, epochs=int(t.epochs), **extra)
+    loss_fn = build_loss(str(cfg.loss.name), task, float(r.label_smoothing))
+    if t.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
+
+    aug = r.augment
+    augment = {"translate": int(aug.translate), "hflip": bool(aug.hflip), "noise_std": float(aug.noise_std)}
+    settings = LoopSettings(
+        epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision, device=device,
+        task=task, objective=objectives[0].name, maximize=objectives[0].direction == "maximize", seed=int(t.seed),
+        grad_clip_norm=r.grad_clip_norm, l1=float(r.l1), augment=augment if any(augment.values()) else {},
+        patience=r.early_stopping.patience, min_delta=float(r.early_stopping.min_delta), channels_last=channels_last,
+        data_on_device=on_device, num_workers=int(t.num_workers),
+    )  # fmt: skip
+    if settings.objective not in _known_metrics(task):
+        raise UserError(f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}")
+    return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params)
+
+
+def _known_metrics(task: str) -> tuple[str, ...]:
+    base = ("val/loss", "train/loss")
+    return (*base, "val/acc") if task in ("classification", "binary") else (*base, "val/mse", "val/mae")

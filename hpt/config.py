@@ -1,0 +1,96 @@
+"""Structured-config schemas: they type-check the scalar groups when Hydra composes a run.
+
+Registered in Hydra's ConfigStore as ``<group>/base_<group>``; each YAML option lists its
+base first in its defaults, so ``trainer.epochs=abc`` or ``trainer.precision=fp8`` fails at
+composition with a clear message instead of deep inside training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+class Task(str, Enum):
+    classification = "classification"
+    binary = "binary"
+    regression = "regression"
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"
+    task: Task = Task.classification
+    shape: list[int] = field(default_factory=lambda: [1, 28, 28])
+    num_classes: int = 10
+    root: str | None = None
+    download: bool = True
+    subset: int | None = None
+    n_samples: int = 4096
+    n_features: int = 16
+    noise: float = 0.1
+
+
+@dataclass
+class AugmentConfig:
+    translate: int = 0
+    hflip: bool = False
+    noise_std: float = 0.0
+
+
+@dataclass
+class EarlyStoppingConfig:
+    patience: int | None = None
+    min_delta: float = 0.0
+
+
+@dataclass
+class RegularizationConfig:
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
+    grad_clip_norm: float | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+
+
+@dataclass
+class LossConfig:
+    name: str = "auto"
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 5
+    batch_size: int = 128
+    eval_batch_size: int = 2048
+    precision: Precision = Precision.auto
+    device: str = "auto"
+    seed: int = 0
+    deterministic: bool = False
+    compile: bool = False
+    channels_last: Any = "auto"
+    val_split: float = 0.1
+    data_on_device: Any = "auto"
+    num_workers: int = 2
+    quiet: bool = False
+
+
+def register() -> None:
+    """Idempotent: Hydra imports plugins and apps more than once."""
+    cs = ConfigStore.instance()
+    cs.store(group="data", name="base_data", node=DataConfig)
+    cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
+    cs.store(group="loss", name="base_loss", node=LossConfig)
+    cs.store(group="trainer", name="base_trainer", node=TrainerConfig)

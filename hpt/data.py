@@ -1,0 +1,207 @@
+"""Datasets as tensors: loaded once, normalised, split, and batched by index slicing.
+
+MNIST-sized data fits on any device, so it is held there as one tensor and a batch is
+``x[perm[i:i+B]]`` (airbench's approach) instead of a per-sample DataLoader. A DataLoader
+path remains for data that does not fit on the device.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hpt.errors import DataNotFoundError, UserError
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+_TINY = Path(__file__).parent / "assets" / "mnist_tiny.npz"
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
+
+
+@dataclass
+class Split:
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def to(self, device: torch.device) -> Split:
+        return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True))
+
+
+@dataclass
+class Dataset:
+    train: Split
+    val: Split
+    test: Split
+    task: str
+
+    def to(self, device: torch.device) -> Dataset:
+        return Dataset(self.train.to(device), self.val.to(device), self.test.to(device), self.task)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.element_size() * t.numel() for s in (self.train, self.val, self.test) for t in (s.x, s.y))
+
+
+def _images(images: torch.Tensor) -> torch.Tensor:
+    """uint8 N×28×28 -> normalised float32 N×1×28×28."""
+    return ((images.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+
+
+def _mnist_files_present(root: Path) -> bool:
+    raw = root / "MNIST" / "raw"
+    return all((raw / f).exists() or (raw / f"{f}.gz").exists() for f in _MNIST_FILES)
+
+
+def load_mnist(root: str, download: bool) -> tuple[Split, Split]:
+    """Real MNIST through torchvision's reader; a clear error when it cannot be had."""
+    from torchvision.datasets import MNIST
+
+    path = Path(root).expanduser()
+    if not _mnist_files_present(path):
+        if not download:
+            raise DataNotFoundError(_missing_message(path, "download is off"))
+        try:
+            MNIST(str(path), train=True, download=True)
+            MNIST(str(path), train=False, download=True)
+        except Exception as exc:  # no network, proxy, disk full: all end the same way for the user
+            raise DataNotFoundError(_missing_message(path, f"download failed: {type(exc).__name__}")) from None
+    train = MNIST(str(path), train=True, download=False)
+    test = MNIST(str(path), train=False, download=False)
+    return Split(_images(train.data), train.targets.long()), Split(_images(test.data), test.targets.long())
+
+
+def _missing_message(path: Path, why: str) -> str:
+    return (
+        f"MNIST not found in {path / 'MNIST' / 'raw'} ({why}); set HPT_DATA_DIR or data.root= to a "
+        "folder holding MNIST/raw (e.g. HPT_DATA_DIR=../shared/datasets), or use data=mnist_tiny"
+    )
+
+
+def load_mnist_tiny() -> tuple[Split, Split]:
+    with np.load(_TINY) as f:  # plain arrays, allow_pickle is off by default
+        train = Split(_images(torch.from_numpy(f["train_images"])), torch.from_numpy(f["train_labels"]).long())
+        test = Split(_images(torch.from_numpy(f["test_images"])), torch.from_numpy(f["test_labels"]).long())
+    return train, test
+
+
+def synthetic(task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234) -> tuple[Split, Split]:
+    """A fixed synthetic problem (the seed is part of the dataset, not of the run)."""
+    g = torch.Generator().manual_seed(seed)
+    n_test = max(n_samples // 5, 1)
+    x = torch.randn(n_samples + n_test, n_features, generator=g)
+    w1, w2 = torch.randn(n_features, generator=g), torch.randn(n_features, generator=g) / math.sqrt(n_features)
+    signal = torch.sin(x @ w1 / math.sqrt(n_features) * 2) + x @ w2
+    if task == "regression":
+        y = (signal + noise * torch.randn(len(x), generator=g)).unsqueeze(1)
+    elif task == "binary":
+        y = ((signal + noise * torch.randn(len(x), generator=g)) > 0).float().unsqueeze(1)
+    else:
+        raise UserError(f"synthetic data supports task regression or binary, not {task!r}")
+    return Split(x[:n_samples], y[:n_samples]), Split(x[n_samples:], y[n_samples:])
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(name: str, task: str, root: str | None, download: bool, n_samples: int, n_features: int, noise: float) -> tuple[Split, Split]:
+    # Sweep workers run many trials in one process: read and decode the files once.
+    if name == "mnist":
+        return load_mnist(root or "~/.cache/hpt/data", download)
+    if name == "mnist_tiny":
+        return load_mnist_tiny()
+    if name in ("regression", "binary"):
+        return synthetic(task, n_samples, n_features, noise)
+    raise UserError(f"unknown dataset {name!r}: use data=mnist, mnist_tiny, regression or binary")
+
+
+def load_dataset(
+    name: str,
+    task: str,
+    *,
+    val_split: float,
+    seed: int,
+    root: str | None = None,
+    download: bool = True,
+    subset: int | None = None,
+    n_samples: int = 4096,
+    n_features: int = 16,
+    noise: float = 0.1,
+) -> Dataset:
+    """Train/val/test splits on the CPU. Validation is carved from the training set."""
+    if not 0.0 < val_split < 1.0:
+        raise UserError(f"trainer.val_split must be between 0 and 1 (exclusive), got {val_split}")
+    train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
+    if subset is not None:
+        if subset < 2:
+            raise UserError(f"data.subset must be at least 2, got {subset}")
+        train = Split(train.x[:subset], train.y[:subset])
+    # A fixed permutation per seed keeps the split reproducible and independent of the run order.
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(round(len(train) * val_split)))
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    return Dataset(Split(train.x[train_idx], train.y[train_idx]), Split(train.x[val_idx], train.y[val_idx]), test, task)
+
+
+def fits_on_device(nbytes: int, device: torch.device) -> bool:
+    """Hold data on the device when it takes under a quarter of the free memory."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes < free // 4
+
+
+def tensor_batches(split: Split, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None, drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches by slicing a permutation: no workers, no collation, no host sync."""
+    n = len(split)
+    if shuffle:
+        idx = torch.randperm(n, device=split.x.device, generator=generator)
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    for i in range(0, stop, batch_size):
+        if shuffle:
+            sel = idx[i : i + batch_size]
+            yield split.x[sel], split.y[sel]
+        else:
+            yield split.x[i : i + batch_size], split.y[i : i + batch_size]
+
+
+def loader_batches(split: Split, batch_size: int, *, shuffle: bool, device: torch.device, num_workers: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The DataLoader path, for data kept on the host: pinned memory, async copies."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(
+        TensorDataset(split.x, split.y),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+        drop_last=shuffle and len(split) >= batch_size,
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+        persistent_workers=False,
+    )
+    for x, y in loader:
+        yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def augment(x: torch.Tensor, *, translate: int, hflip: bool, noise_std: float) -> torch.Tensor:
+    """Batch-wise augmentation on tensors (on the device, vectorised per sample)."""
+    if x.dim() == 4 and translate > 0:
+        n, _, h, w = x.shape
+        padded = torch.nn.functional.pad(x, (translate,) * 4)
+        dy = torch.randint(0, 2 * translate + 1, (n,), device=x.device)
+        dx = torch.randint(0, 2 * translate + 1, (n,), device=x.device)
+        rows = (torch.arange(h, device=x.device)[None, :] + dy[:, None])[:, :, None]
+        cols = (torch.arange(w, device=x.device)[None, :] + dx[:, None])[:, None, :]
+        batch = torch.arange(n, device=x.device)[:, None, None]
+        x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    if x.dim() == 4 and hflip:
+        flip = torch.rand(x.shape[0], device=x.device) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if noise_std > 0:
+        x = x + noise_std * torch.randn_like(x)
+    return x

@@ -1,0 +1,192 @@
+"""The training loop: one readable function, plain arguments, no config objects.
+
+Per step: slice a batch, augment on the device, forward under autocast, backward, clip,
+step. Losses accumulate on the device; the host reads them once per epoch, so there is
+no per-step synchronisation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
+from hpt.precision import autocast, grad_scaler
+from hpt.reporter import NullReporter, Reporter
+from hpt.schedulers import Schedule
+
+Metrics = dict[str, float]
+
+
+@dataclass
+class LoopSettings:
+    epochs: int
+    batch_size: int
+    eval_batch_size: int
+    precision: str
+    device: torch.device
+    task: str
+    objective: str  # e.g. "val/acc"
+    maximize: bool
+    seed: int = 0
+    grad_clip_norm: float | None = None
+    l1: float = 0.0
+    augment: Mapping[str, Any] = field(default_factory=dict)
+    patience: int | None = None
+    min_delta: float = 0.0
+    channels_last: bool = False
+    data_on_device: bool = True
+    num_workers: int = 0
+
+
+@dataclass
+class FitResult:
+    status: str  # COMPLETE | PRUNED | FAIL
+    history: list[Metrics]
+    best: Metrics | None
+    best_state: dict[str, torch.Tensor] | None
+    error: str | None = None
+    error_kind: str | None = None
+    stopped_early: bool = False
+
+
+class NonFiniteLossError(RuntimeError):
+    pass
+
+
+def _batches(split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    if s.data_on_device:
+        return tensor_batches(split, batch_size, shuffle=train, generator=gen, drop_last=train)
+    return loader_batches(split, batch_size, shuffle=train, device=s.device, num_workers=s.num_workers, seed=s.seed)
+
+
+def _prepare(x: torch.Tensor, s: LoopSettings) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if s.channels_last and x.dim() == 4 else x
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split, loss_fn: nn.Module, s: LoopSettings, prefix: str) -> Metrics:
+    """Loss and task metric over a split; sums stay on the device until the end."""
+    model.eval()
+    sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
+    for x, y in _batches(split, s.eval_batch_size, s, train=False, gen=None):
+        with autocast(s.precision, s.device):
+            out = model(_prepare(x, s))
+        out = out.float()
+        sums[0] += loss_fn(out, y) * len(y)
+        if s.task == "classification":
+            sums[1] += (out.argmax(1) == y).sum()
+        elif s.task == "binary":
+            sums[1] += ((out > 0).float() == y).sum()
+        else:
+            sums[2] += (out - y).abs().sum()
+            sums[3] += ((out - y) ** 2).sum()
+    model.train()
+    n = len(split)
+    loss, correct, abs_err, sq_err = sums.tolist()  # the one host sync of the evaluation
+    metrics = {f"{prefix}/loss": loss / n}
+    if s.task == "regression":
+        # The loss may be L1 or SmoothL1: report MSE and MAE whatever it is.
+        metrics[f"{prefix}/mse"] = sq_err / n
+        metrics[f"{prefix}/mae"] = abs_err / n
+    else:
+        metrics[f"{prefix}/acc"] = correct / n
+    return metrics
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module under ``torch.compile``, whose state_dict keys carry no ``_orig_mod.`` prefix."""
+    inner = getattr(model, "_orig_mod", model)
+    return inner if isinstance(inner, nn.Module) else model
+
+
+def _improved(value: float, best: float | None, maximize: bool, min_delta: float) -> bool:
+    if best is None:
+        return True
+    return value > best + min_delta if maximize else value < best - min_delta
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+    data: Dataset,
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    reporter: Reporter | None = None,
+    on_epoch: Callable[[Metrics], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> FitResult:
+    """Train for ``s.epochs`` epochs; select the best epoch on validation only."""
+    reporter = reporter or NullReporter()
+    scaler = grad_scaler(s.precision, s.device)  # a no-op unless fp16
+    gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
+    weights = [p for name, p in model.named_parameters() if p.dim() > 1] if s.l1 > 0 else []
+    history: list[Metrics] = []
+    best: Metrics | None = None
+    best_value: float | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    model.train()
+    for epoch in range(1, s.epochs + 1):
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=s.device)
+        steps = 0
+        # forward, backward, update
+        for x, y in _batches(data.train, s.batch_size, s, train=True, gen=gen):
+            if s.augment:
+                x = augment(x, **s.augment)
+            with autocast(s.precision, s.device):
+                out = model(_prepare(x, s))
+                loss = loss_fn(out.float(), y)
+                if weights:
+                    loss = loss + s.l1 * sum(w.abs().sum() for w in weights)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if s.grad_clip_norm:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            if schedule.interval == "step" and schedule.scheduler is not None:
+                schedule.scheduler.step()
+            loss_sum += loss.detach()
+            steps += 1
+            if on_step is not None:
+                on_step(steps)
+        train_loss = loss_sum.item() / max(steps, 1)  # one host sync per epoch
+        train_time = time.perf_counter() - t0
+        # evaluate on the validation split
+        metrics: Metrics = {"epoch": epoch, "train/loss": train_loss}
+        metrics.update(evaluate(model, data.val, loss_fn, s, "val"))
+        metrics["lr"] = optimizer.param_groups[0]["lr"]
+        metrics["time/epoch_s"] = time.perf_counter() - t0
+        metrics["throughput/samples_per_s"] = steps * s.batch_size / max(train_time, 1e-9)
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+        if not math.isfinite(train_loss) or not math.isfinite(metrics["val/loss"]):
+            return FitResult("FAIL", history, best, best_state, f"non-finite loss at epoch {epoch} (train/loss={train_loss})", "nan")
+        value = metrics[s.objective]
+        # schedule, select, stop
+        if schedule.scheduler is not None and schedule.interval != "step":
+            if schedule.interval == "metric":
+                schedule.scheduler.step(value)  # type: ignore[call-arg]
+            else:
+                schedule.scheduler.step()
+        if _improved(value, best_value, s.maximize, s.min_delta):
+            best_value, best, stale = value, dict(metrics), 0
+            best_state = {k: v.detach().clone() for k, v in _unwrap(model).state_dict().items()}
+        else:
+            stale += 1
+        if reporter.report(epoch, value, metrics):
+            return FitResult("PRUNED", history, best, best_state)
+        if s.patience is not None and stale >= s.patience:
+            return FitResult("COMPLETE", history, best, best_state, stopped_early=True)
+    return FitResult("COMPLETE", history, best, best_state)

@@ -1,0 +1,63 @@
+"""What a run ran on: enough to reproduce it or to explain a difference between two runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import platform
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import torch
+
+
+@functools.lru_cache(maxsize=4)
+def git_state(cwd: str) -> dict[str, Any] | None:
+    """Commit and dirty flag of the user's project, or None outside a git checkout."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def manifest(*, seed: int, device: torch.device, precision: str, cwd: str, argv: list[str] | None = None) -> dict[str, Any]:
+    cuda = torch.version.cuda if torch.cuda.is_available() else None
+    cudnn = torch.backends.cudnn.version() if torch.cuda.is_available() else None
+    return {
+        "seed": seed,
+        "git": git_state(cwd),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cuda": cuda,
+            "cudnn": cudnn,
+            "hpt": _hpt_version(),
+        },
+        "device": str(device),
+        "device_name": device_name(device),
+        "precision": precision,
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+        "start_time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "argv": argv if argv is not None else sys.argv,
+        "cpu_threads": torch.get_num_threads(),
+    }
+
+
+def _hpt_version() -> str:
+    from hpt import __version__
+
+    return __version__

@@ -1,0 +1,62 @@
+"""Device and mixed-precision choices, resolved once per run (Lightning Fabric's amp in brief)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from hpt.errors import UserError
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise UserError(f"trainer.device={spec!r} is not a device: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"trainer.device={spec} but no CUDA device is available: use trainer.device=cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(f"trainer.device={spec} but only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif device.type != "cpu":
+        raise UserError(f"trainer.device={spec!r} is not supported: use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` is bf16 on GPUs that have it, fp16 on older GPUs, fp32 on CPU."""
+    if name == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if name not in DTYPES:
+        raise UserError(f"trainer.precision={name!r} is not one of auto, fp32, bf16, fp16")
+    if name == "fp16" and device.type != "cuda":
+        raise UserError("trainer.precision=fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
+    return name
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[None]:
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
+    # Loss scaling only matters for fp16's narrow exponent; bf16 has fp32's range.
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+
+def configure_backends(device: torch.device, deterministic: bool, seed: int) -> None:
+    torch.manual_seed(seed)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 on: free speed for fp32 matmuls on Ampere+
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = not deterministic
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)

@@ -1,0 +1,127 @@
+"""The run-directory contract: the only thing `summarize` and the sweeper read back.
+
+Every run (``hpt train`` or one sweep trial) owns one directory holding:
+
+- ``.hydra/``          Hydra's ``config.yaml``, ``overrides.yaml`` and ``hydra.yaml``
+- ``metrics.jsonl``    one JSON object per epoch: ``epoch``, ``train/loss``, ``val/loss``,
+                       the task metric (``val/acc`` or ``val/mse`` ...), ``lr``,
+                       ``time/epoch_s``, ``throughput/samples_per_s``
+- ``result.json``      written as ``RUNNING`` at start, rewritten at the end with
+                       ``status`` (COMPLETE | PRUNED | FAIL | RUNNING), ``objective``
+                       ({name, value, direction}), ``objectives`` (list, several for
+                       multi-objective sweeps), ``best`` and ``final`` metrics, ``test``
+                       metrics, ``epochs``, ``duration_s``, ``error`` (text or null),
+                       ``error_kind`` (nan | oom | exception | timeout | interrupted | null),
+                       ``params`` (flattened hyperparameters), ``model`` ({n_params}),
+                       ``trial`` ({number, study_name} or null)
+- ``manifest.json``    seed, git commit/dirty, versions, device, precision, host, start time
+- ``checkpoints/best.pt``  a ``state_dict`` (loaded only with ``weights_only=True``)
+
+A sweep directory holds ``sweep.json``, ``search.yaml``, the study storage
+(``study.journal`` by default) and one ``trial_NNNN`` run directory per Optuna trial.
+
+This module is imported by ``summarize``: it must not import torch, optuna or pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+RESULT = "result.json"
+METRICS = "metrics.jsonl"
+MANIFEST = "manifest.json"
+HYDRA_DIR = ".hydra"
+CHECKPOINT = "checkpoints/best.pt"
+SWEEP = "sweep.json"
+SEARCH = "search.yaml"
+
+STATUSES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as strings so every reader can parse the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write-then-rename, so a crash never leaves a half-written file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared and read
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(_clean(data), indent=2, sort_keys=False, default=str) + "\n")
+
+
+def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """One line per write with O_APPEND: a crash loses at most the line being written."""
+    line = json.dumps(_clean(record), default=str) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+
+
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The parsed object, or None when the file is missing, truncated or not an object."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (a run killed mid-write) is skipped."""
+    rows: list[dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    rows.append(obj)
+    except OSError:
+        pass
+    return rows
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}``; lists stay values."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / RESULT).is_file() or (path / MANIFEST).is_file()

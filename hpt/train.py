@@ -1,0 +1,163 @@
+"""One training run: build it, fit it, and write its run directory (see ``hpt.rundir``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from hpt import reporter as reporting
+from hpt.build import Objective, build, resolve_objectives, run_params
+from hpt.errors import UserError
+from hpt.loop import FitResult, LoopSettings, evaluate, fit
+from hpt.manifest import manifest
+from hpt.progress import RunProgress
+from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, RESULT, append_jsonl, atomic_write_json
+
+log = logging.getLogger("hpt")
+EXTRA_OBJECTIVES = ("model/n_params", "time/epoch_s", "time/train_s")
+
+
+@dataclass
+class Outcome:
+    """What a run hands back to the CLI or the sweeper."""
+
+    status: str
+    values: list[float] | None
+    run_dir: str
+    objectives: list[Objective]
+    error: str | None = None
+    error_kind: str | None = None
+    best: dict[str, float] = field(default_factory=dict)
+
+
+last_outcome: Outcome | None = None
+
+
+def task(cfg: DictConfig) -> Outcome:
+    """Hydra's task function for ``hpt train`` and for every sweep trial."""
+    from hydra.core.hydra_config import HydraConfig
+
+    global last_outcome
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    last_outcome = run(cfg, run_dir, choices=dict(hc.runtime.choices), cwd=hc.runtime.cwd)
+    return last_outcome
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return "oom"
+    return "exception"
+
+
+def run(cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None) -> Outcome:
+    started = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trial = reporting.current_trial()
+    base: dict[str, Any] = {"status": "RUNNING", "params": run_params(cfg, choices), "trial": trial, "pid": os.getpid()}
+    atomic_write_json(run_dir / RESULT, base)
+
+    def finish(outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
+        history = fitted.history if fitted else []
+        result = {
+            **base,
+            "status": outcome.status,
+            "objective": _objective_record(outcome, 0),
+            "objectives": [_objective_record(outcome, i) for i in range(len(outcome.objectives))],
+            "best": fitted.best if fitted and fitted.best else None,
+            "final": history[-1] if history else None,
+            "epochs": len(history),
+            "duration_s": round(time.time() - started, 3),
+            "error": outcome.error,
+            "error_kind": outcome.error_kind,
+            **extra,
+        }
+        atomic_write_json(run_dir / RESULT, result)
+        return outcome
+
+    try:
+        built = build(cfg)
+    except Exception as exc:
+        objectives = _safe_objectives(cfg)
+        kind = "config" if isinstance(exc, UserError) else _error_kind(exc)
+        finish(Outcome("FAIL", None, str(run_dir), objectives, str(exc), kind), None, {})
+        raise
+    s = built.settings
+    atomic_write_json(run_dir / MANIFEST, manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd or os.getcwd()))
+    extra: dict[str, Any] = {"model": {"n_params": built.n_params}}
+
+    def on_epoch(metrics: dict[str, float]) -> None:
+        append_jsonl(run_dir / METRICS, metrics)
+        progress.epoch(metrics)
+
+    fitted: FitResult | None = None
+    steps = max(1, len(built.data.train) // s.batch_size)
+    try:
+        with RunProgress(s.epochs, steps, quiet=_quiet(cfg)) as progress:
+            fitted = fit(built.model, built.optimizer, built.schedule, built.data, built.loss_fn, s, reporting.current(), on_epoch, progress.step)
+    except KeyboardInterrupt:
+        finish(Outcome("FAIL", None, str(run_dir), built.objectives, "interrupted by the user", "interrupted"), fitted, extra)
+        raise
+    except Exception as exc:  # a failing run is recorded, never lost
+        if s.device.type == "cuda":
+            torch.cuda.empty_cache()
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        return finish(Outcome("FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)), fitted, extra)
+
+    if fitted.best_state is not None:
+        _save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+        if fitted.status == "COMPLETE":
+            # The test set is looked at once, with the weights chosen on validation.
+            inner = getattr(built.model, "_orig_mod", built.model)
+            inner.load_state_dict(fitted.best_state)
+            extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
+    extra["stopped_early"] = fitted.stopped_early
+    times = [m["time/epoch_s"] for m in fitted.history]
+    derived = {"model/n_params": float(built.n_params), "time/epoch_s": sum(times) / max(len(times), 1), "time/train_s": sum(times)}
+    values = None
+    if fitted.best is not None and fitted.status != "FAIL":
+        values = [float({**derived, **fitted.best}.get(o.name, float("nan"))) for o in built.objectives]
+    outcome = Outcome(fitted.status, values, str(run_dir), built.objectives, fitted.error, fitted.error_kind, fitted.best or {})
+    return finish(outcome, fitted, extra)
+
+
+def _quiet(cfg: DictConfig) -> bool:
+    return bool(cfg.trainer.get("quiet", False))
+
+
+def _safe_objectives(cfg: DictConfig) -> list[Objective]:
+    try:
+        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, str(getattr(cfg.data.task, "value", cfg.data.task)))
+    except Exception:
+        return []
+
+
+def _objective_record(outcome: Outcome, i: int) -> dict[str, Any] | None:
+    if i >= len(outcome.objectives):
+        return None
+    o = outcome.objectives[i]
+    value = outcome.values[i] if outcome.values is not None else None
+    return {"name": o.name, "value": value, "direction": o.direction}
+
+
+def _save_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> None:
+    """A plain state_dict of CPU tensors, written then renamed (loadable with weights_only=True)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Tensors only: ``weights_only=True`` refuses pickled code in a crafted file."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+__all__ = ["LoopSettings", "Outcome", "load_checkpoint", "run", "task"]

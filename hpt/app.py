@@ -7,13 +7,14 @@ line and exit code 2. With HYDRA_FULL_ERROR=1 set by the user, the traceback is 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError, one_line
+from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, SweepAbortedError, UserError, one_line
 
 
 def config_dir() -> Path:
@@ -40,12 +41,30 @@ def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str
     os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report
     parser = get_args_parser()
     parser.prog = prog
-    args = parser.parse_args([*argv, "--multirun"] if multirun else argv)
+    inspecting = any(a in ("--cfg", "-c", "--info", "-i", "--help", "-h", "--hydra-help", "--shell-completion", "-sc") for a in argv)
+    args = parser.parse_args([*argv, "--multirun"] if multirun and not inspecting else argv)
+    failures: list[Exception] = []
+
+    @functools.wraps(task_function)  # Hydra names the job after the wrapped function
+    def single_run(cfg: Any) -> Any:
+        # Hydra writes "Error executing job with overrides: ..." to stderr when a single run's
+        # task raises: keep the exception from it and re-raise it here, so the error stays one line.
+        try:
+            return task_function(cfg)
+        except Exception as exc:
+            failures.append(exc)
+            return None
+
     try:
-        _run_hydra(args=args, args_parser=parser, task_function=task_function, config_path=str(config_dir()), config_name="config")
+        _run_hydra(args=args, args_parser=parser, task_function=task_function if multirun else single_run, config_path=str(config_dir()), config_name="config")
+        if failures:
+            raise failures[0]
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SweepAbortedError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
     except _user_error_types() as exc:
         if user_full_error:
             raise

@@ -20,7 +20,33 @@ _NOISE = (
     "object_type=",
     "reference_type=",
     "See https://hydra.cc",
+    "Config search path:",
+    "$VALUE",  # OmegaConf's unformatted message templates, repeated in the cause chain
+    "$KEY",
 )
+
+
+def _lines(text: str) -> list[str]:
+    """The informative lines of one message; an indented list under ``header:`` joins its header."""
+    lines: list[str] = []
+    listing = skipping = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        indented = raw[:1].isspace()
+        if indented and skipping:
+            continue
+        skipping = any(n in line for n in _NOISE)
+        if skipping:
+            continue
+        if indented and lines and (listing or lines[-1].endswith(":")):
+            lines[-1] += (", " if listing else " ") + line
+            listing = True
+        else:
+            lines.append(line)
+            listing = False
+    return lines
 
 
 def one_line(exc: BaseException) -> str:
@@ -30,12 +56,18 @@ def one_line(exc: BaseException) -> str:
     current: BaseException | None = exc
     while current is not None and current not in seen:
         seen.add(current)
-        for raw in str(current).splitlines():
-            line = raw.strip()
-            if not line or any(line.startswith(n) or n in line for n in _NOISE):
-                continue
-            if not any(line in p for p in parts):
+        earlier = list(parts)  # a cause often repeats its wrapper's text: drop what is already said
+        for line in _lines(str(current)):
+            if line not in parts and not any(line in p for p in earlier):
                 parts.append(line)
         current = current.__cause__ or current.__context__
     text = " ".join(p if p.endswith((".", ":", "?")) else p + "." for p in parts)
     return text or type(exc).__name__
+
+
+class TrialTimeoutError(Exception):
+    """A sweep trial ran past ``hydra.sweeper.trial_timeout``."""
+
+
+class SweepAbortedError(Exception):
+    """The sweep stopped itself (too many failures): exit code 1, not a usage error."""

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from hpt import reporter as reporting
 from hpt.build import Objective, build, resolve_objectives, run_params
-from hpt.errors import UserError
+from hpt.errors import TrialTimeoutError, UserError
 from hpt.loop import FitResult, LoopSettings, evaluate, fit
 from hpt.manifest import manifest
 from hpt.progress import RunProgress
@@ -52,6 +52,8 @@ def task(cfg: DictConfig) -> Outcome:
 
 
 def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, TrialTimeoutError):
+        return "timeout"
     if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
         return "oom"
     return "exception"

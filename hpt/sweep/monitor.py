@@ -1,0 +1,130 @@
+"""The sweep's live view and its record: counts by state, running trials, best so far, ETA,
+and ``sweep.json`` rewritten (atomically) whenever a trial finishes."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from hpt.rundir import SWEEP, atomic_write_json
+from hpt.sweep import accounting
+from hpt.sweep.worker import A_EPOCH
+
+
+def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
+    if not complete:
+        return []
+    if len(study.directions) == 1:
+        sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
+        return [max(complete, key=lambda t: sign * t.values[0])]
+    return sorted(study.best_trials, key=lambda t: t.number)  # the Pareto set
+
+
+def trial_record(t: FrozenTrial) -> dict[str, Any]:
+    return {"number": t.number, "values": t.values, "params": t.params, "dir": t.user_attrs.get("dir")}
+
+
+class Monitor:
+    def __init__(self, study: optuna.Study, sweep_dir: Path, meta: dict[str, Any], n_trials: int, live: bool | None = None) -> None:
+        self.study, self.sweep_dir, self.meta, self.n_trials = study, sweep_dir, meta, n_trials
+        self.started = time.time()
+        self.live = sys.stderr.isatty() if live is None else live
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_done = -1
+        self._live_display: Any = None
+
+    # -- record --
+    def snapshot(self) -> dict[str, Any]:
+        trials = self.study.get_trials(deepcopy=False)
+        counts = accounting.state_counts(trials)
+        best = best_trials(self.study, trials)
+        return {
+            **self.meta,
+            "n_trials": self.n_trials,
+            "counts": counts,
+            "best": [trial_record(t) for t in best],
+            "running": [{"number": t.number, "epoch": t.system_attrs.get(A_EPOCH, 0), "dir": t.user_attrs.get("dir")} for t in trials if t.state == TrialState.RUNNING],
+            "elapsed_s": round(time.time() - self.started, 1),
+        }
+
+    def write(self, snap: dict[str, Any] | None = None) -> dict[str, Any]:
+        snap = snap or self.snapshot()
+        atomic_write_json(self.sweep_dir / SWEEP, {k: v for k, v in snap.items() if k != "running"})
+        return snap
+
+    # -- display --
+    def _line(self, snap: dict[str, Any]) -> str:
+        c = snap["counts"]
+        done = c["COMPLETE"] + c["PRUNED"] + c["FAIL"]
+        eta = ""
+        if 0 < done < self.n_trials:
+            eta = f"  eta {snap['elapsed_s'] / done * (self.n_trials - done):.0f}s"
+        best = ""
+        if snap["best"]:
+            b = snap["best"][0]
+            vals = ", ".join(f"{v:.4g}" for v in b["values"])
+            best = f"  best #{b['number']}: {vals}" + (f" (+{len(snap['best']) - 1} on the Pareto front)" if len(snap["best"]) > 1 else "")
+        running = " ".join(f"#{r['number']}@e{r['epoch']}" for r in snap["running"])
+        return (
+            f"[{done}/{self.n_trials}] complete {c['COMPLETE']} pruned {c['PRUNED']} failed {c['FAIL']} running {c['RUNNING']}"
+            f"{best}  elapsed {snap['elapsed_s']:.0f}s{eta}" + (f"  running: {running}" if running else "")
+        )
+
+    def tick(self) -> None:
+        try:
+            snap = self.snapshot()
+        except Exception:
+            return  # a storage hiccup must not end the sweep; the next tick retries
+        c = snap["counts"]
+        done = c["COMPLETE"] + c["PRUNED"] + c["FAIL"]
+        if done != self._last_done:
+            self._last_done = done
+            self.write(snap)
+            if not self.live:
+                print(self._line(snap), file=sys.stderr, flush=True)
+        if self._live_display is not None:
+            from rich.text import Text
+
+            self._live_display.update(Text(self._line(snap)))
+
+    def start(self) -> None:
+        if self.live:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live_display = Live(console=Console(stderr=True), refresh_per_second=2, transient=False)
+            self._live_display.start()
+
+        def loop() -> None:
+            while not self._stop.wait(1.0):
+                self.tick()
+
+        self._thread = threading.Thread(target=loop, daemon=True, name="hpt-monitor")
+        self._thread.start()
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.tick()
+        if self._live_display is not None:
+            self._live_display.stop()
+        return self.write()
+
+
+def format_best(snap: dict[str, Any], objectives: list[str]) -> list[str]:
+    lines = []
+    for b in snap["best"]:
+        vals = ", ".join(f"{n}={v:.6g}" for n, v in zip(objectives, b["values"]) if not (isinstance(v, float) and math.isnan(v)))
+        params = " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items())
+        lines.append(f"best trial #{b['number']}: {vals}  [{params}]  dir: {b['dir']}")
+    return lines

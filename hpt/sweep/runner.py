@@ -1,0 +1,260 @@
+"""Orchestrates one ``hpt sweep``: parse the space, create or resume the study, run the
+workers (in this process for ``n_jobs=1``, spawned processes otherwise), keep the record."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from hpt.errors import SweepAbortedError, UserError
+from hpt.storage import is_url, mask_url, open_storage, resolve_spec
+from hpt.sweep import accounting
+from hpt.sweep.monitor import Monitor, format_best
+from hpt.sweep.space import SearchSpace, grid_values, parse
+from hpt.sweep.worker import A_STOP, WorkerSpec, build_pruner, build_sampler, run_worker, spawned_worker
+
+A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
+
+
+def _plain(x: Any) -> Any:
+    return OmegaConf.to_container(x, resolve=True) if OmegaConf.is_config(x) else x
+
+
+def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[str], list[str]]:
+    """The study's directions and objective names, from the run's objective config."""
+    from hpt.build import resolve_objectives
+
+    task = config.data.task
+    objectives = resolve_objectives(config.objective.metric, config.objective.direction, str(getattr(task, "value", task)))
+    names, dirs = [o.name for o in objectives], [o.direction for o in objectives]
+    wanted = _plain(conf.get("direction"))
+    if wanted is not None:
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        if len(wanted) != len(dirs) or wanted != dirs:
+            raise UserError(
+                f"hydra.sweeper.direction={wanted} does not match the objective {names} ({dirs}); "
+                "set objective.metric / objective.direction to what the sweep should optimize"
+            )
+    return names, dirs
+
+
+def _storage_label(spec: str, sweep_dir: Path) -> str:
+    if is_url(spec):
+        return mask_url(spec)
+    with contextlib.suppress(ValueError):
+        return str(Path(spec).resolve().relative_to(sweep_dir.resolve()))
+    return spec
+
+
+def _class_name(conf: Any, default: str) -> str:
+    return str(conf["_target_"]).rsplit(".", 1)[-1] if conf else default
+
+
+def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -> None:
+    out = sys.stdout
+    print(f"study:   {meta['study_name']}  (storage: {meta['storage']})", file=out)
+    print(f"sampler: {meta['sampler']}   pruner: {meta['pruner']}", file=out)
+    print(f"objective: {', '.join(f'{n} ({d})' for n, d in zip(meta['objectives'], meta['directions']))}", file=out)
+    print(f"n_trials: {conf['n_trials']}   n_jobs: {conf['n_jobs']}", file=out)
+    print("search space:", file=out)
+    width = max((len(k) for k in space.describe()), default=0)
+    for name, expr in space.describe().items():
+        print(f"  {name:<{width}}  {expr}", file=out)
+    for fixed in space.fixed:
+        print(f"  (fixed) {fixed}", file=out)
+    if meta["sampler"] == "GridSampler":
+        n = 1
+        for d in space.dims:
+            n *= len(grid_values(d))
+        print(f"grid points: {n}", file=out)
+
+
+def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> list[Any]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    conf = {k: _plain(v) for k, v in conf.items()}
+    sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+    space = parse(conf.get("params"), conf.get("conditional"), arguments)
+    if not space.dims and not conf.get("custom_search_space"):
+        raise UserError("nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR")
+    names, dirs = directions_for(conf, config)
+    choices = config.hydra.runtime.choices
+    study_name = conf.get("study_name") or (choices.get("search") if choices.get("search") not in (None, "null") else None) or "hpt"
+    spec = resolve_spec(conf.get("storage"), sweep_dir)
+    n_trials = int(conf["n_trials"])
+    if n_trials < 1:
+        raise UserError("hydra.sweeper.n_trials must be >= 1")
+    sampler_conf, pruner_conf = conf.get("sampler"), conf.get("pruner")
+    meta = {
+        "study_name": study_name,
+        "storage": _storage_label(spec, sweep_dir),
+        "sampler": _class_name(sampler_conf, "TPESampler"),
+        "pruner": _class_name(pruner_conf, "NopPruner"),
+        "directions": dirs,
+        "objectives": names,
+        "search_space": space.describe(),
+        "fixed": space.fixed,
+    }
+    if meta["sampler"] == "GridSampler":
+        space.grid()  # fail now, with a clear message, if the space cannot be gridded
+    if len(dirs) > 1 and meta["pruner"] != "NopPruner":
+        raise UserError("pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps")
+    build_pruner(pruner_conf)  # a bad pruner setting fails before anything runs
+    if conf.get("dry_run"):
+        dry_run(space, conf, meta)
+        return []
+
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(spec)
+    study = optuna.create_study(study_name=study_name, storage=storage, directions=dirs, load_if_exists=True)
+    _check_resume(study, space, dirs)
+    _enqueue(study, conf.get("enqueue") or [])
+    accounting.set_study_attr(study, A_STOP, None)  # a new invocation may finish what a stopped one left
+    OmegaConf.save(
+        OmegaConf.create({"params": conf.get("params") or {}, "conditional": conf.get("conditional") or {}, "fixed": space.fixed,
+                          "sampler": sampler_conf, "pruner": pruner_conf, "direction": dirs, "study_name": study_name, "storage": meta["storage"]}),
+        sweep_dir / "search.yaml",
+    )  # fmt: skip
+    recovered = accounting.recover_stale(study, float(conf["grace_period"]))
+    if recovered:
+        print(f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died", file=sys.stderr)
+
+    timeout = conf.get("timeout")
+    wspec = WorkerSpec(
+        storage=spec, study_name=study_name, space=space, n_trials=n_trials, sweep_dir=str(sweep_dir), sampler=sampler_conf,
+        pruner=pruner_conf, sampler_seed_offset=len(study.get_trials(deepcopy=False)) * 7919,
+        deadline=time.time() + float(timeout) if timeout else None, trial_timeout=conf.get("trial_timeout"),
+        max_failure_rate=float(conf["max_failure_rate"]), min_failures=int(conf["min_failures"]),
+        heartbeat_interval=float(conf["heartbeat_interval"]), grace_period=float(conf["grace_period"]),
+        custom_search_space=conf.get("custom_search_space"), extra_overrides=["trainer.quiet=true"],
+    )  # fmt: skip
+    monitor = Monitor(study, sweep_dir, meta, n_trials)
+    monitor.start()
+    interrupted = False
+    try:
+        n_jobs = _n_jobs(conf)
+        if n_jobs == 1:
+            run_worker(wspec, hydra_context, task_function, config, 0)
+        else:
+            _run_processes(wspec, hydra_context, task_function, config, n_jobs, int(conf.get("per_gpu") or 1))
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        snap = monitor.stop()
+    if interrupted:
+        print(f"hpt sweep: interrupted; the study is consistent, rerun the same command to resume ({sweep_dir})", file=sys.stderr)
+        raise KeyboardInterrupt
+    for line in format_best(snap, names):
+        print(line)
+    print(f"sweep dir: {sweep_dir}")
+    stopped = accounting.study_attr(study, A_STOP)
+    if stopped:
+        raise SweepAbortedError(f"sweep {stopped}")
+    return []
+
+
+def _check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
+    """A resumed study must search the same space; otherwise results would not be comparable."""
+    previous = study.user_attrs.get(A_SPACE)
+    current = {"fingerprint": space.fingerprint(), "space": space.describe(), "fixed": space.fixed}
+    if previous is None:
+        study.set_user_attr(A_SPACE, current)
+        return
+    if previous.get("fingerprint") != current["fingerprint"]:
+        raise UserError(
+            f"study {study.study_name!r} in this sweep dir was created with a different search space or fixed "
+            f"overrides (then: fixed {previous.get('fixed')}, {len(previous.get('space') or {})} searched params); resume with the same ones, or start a new "
+            "sweep with another hydra.sweep.dir or hydra.sweeper.study_name"
+        )
+    if [d.name.lower() for d in study.directions] != dirs:
+        raise UserError(f"study {study.study_name!r} optimizes {[d.name.lower() for d in study.directions]}, not {dirs}")
+
+
+def _enqueue(study: Any, known: list[Any]) -> None:
+    if not known or accounting.study_attr(study, A_ENQUEUED):
+        return
+    for params in known:
+        if not isinstance(params, dict):
+            raise UserError(f"hydra.sweeper.enqueue entries must be mappings of param: value, got {params!r}")
+        study.enqueue_trial(params, user_attrs={"enqueued": True})
+    accounting.set_study_attr(study, A_ENQUEUED, True)
+
+
+def _n_jobs(conf: Mapping[str, Any]) -> int:
+    n = int(conf.get("n_jobs") or 0)
+    if n > 0:
+        return n
+    gpus = _gpu_count()
+    return max(1, gpus * int(conf.get("per_gpu") or 1))  # n_jobs=0: fill the visible GPUs
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:
+        return 0
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_processes(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, n_jobs: int, per_gpu: int) -> None:
+    """Spawned workers, spread round-robin over the visible GPUs (``per_gpu`` share one)."""
+    gpus = _gpu_count()
+    if gpus and n_jobs > gpus * per_gpu:
+        print(f"hpt sweep: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; they will share", file=sys.stderr)
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)  # no oversubscription of CPU cores
+    ctx = multiprocessing.get_context("spawn")
+    procs = []
+    for i in range(n_jobs):
+        env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        if gpus:
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = visible.split(",") if visible else [str(g) for g in range(gpus)]
+            env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
+        with _env(env):
+            p = ctx.Process(target=spawned_worker, args=(spec, hydra_context, task_function, config, i), name=f"hpt-worker-{i}")
+            p.start()
+        procs.append(p)
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:  # the terminal sent SIGINT to them too; a `kill -INT` of this process did not
+            if p.is_alive() and p.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGINT)
+        deadline = time.time() + 30
+        for p in procs:
+            p.join(timeout=max(0.1, deadline - time.time()))
+            if p.is_alive():
+                p.terminate()
+        raise
+    failed = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+    if failed and all(code == 130 for code in failed):
+        raise KeyboardInterrupt

@@ -1,0 +1,180 @@
+"""Search spaces written in Hydra's override grammar, turned into Optuna distributions.
+
+``interval(a, b)`` is a float in [a, b]; ``tag(log, ...)`` samples on a log scale;
+``tag(int, interval(a, b))`` is an integer. ``range(a, b[, step])`` includes *both* ends
+for every sampler (Optuna's ``IntDistribution`` convention; Hydra's basic sweeper
+excludes the end). ``choice(x, y)`` is categorical and may pick config-group options
+(``optimizer: choice(sgd, adamw)``). Parameters that only apply to one choice go under
+``conditional`` (``optimizer=sgd: {optimizer.momentum: interval(0.5, 0.99)}``) and are
+suggested only when that choice is drawn (Optuna's define-by-run).
+"""
+
+from __future__ import annotations
+
+import decimal
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+
+from hpt.errors import UserError
+
+
+@dataclass
+class Dim:
+    name: str
+    dist: BaseDistribution
+    expr: str  # the override text, for display and fingerprints
+    when: tuple[str, Any] | None = None  # (param, value) this dimension depends on
+
+
+@dataclass
+class SearchSpace:
+    dims: list[Dim] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)  # plain overrides applied to every trial
+
+    def active(self, chosen: Mapping[str, Any]) -> list[Dim]:
+        return [d for d in self.dims if d.when is None or chosen.get(d.when[0]) == d.when[1]]
+
+    def fingerprint(self) -> str:
+        """Changes whenever a dimension or a fixed override changes (resume check)."""
+        doc = {"dims": [[d.name, d.expr, list(d.when) if d.when else None] for d in self.dims], "fixed": sorted(self.fixed)}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def describe(self) -> dict[str, str]:
+        return {(f"{d.name} (if {d.when[0]}={d.when[1]})" if d.when else d.name): d.expr for d in self.dims}
+
+    def grid(self) -> dict[str, list[Any]]:
+        """Grid points of every dimension; intervals cannot be gridded."""
+        points: dict[str, list[Any]] = {}
+        for d in self.dims:
+            if d.when is not None:
+                raise UserError(f"the grid sampler cannot use conditional parameters ({d.name}); use choice() combinations instead")
+            points[d.name] = grid_values(d)
+        return points
+
+
+def grid_values(d: Dim) -> list[Any]:
+    dist = d.dist
+    if isinstance(dist, CategoricalDistribution):
+        return list(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return list(range(dist.low, dist.high + 1, dist.step))
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        n = int(round((dist.high - dist.low) / dist.step))
+        return [round(dist.low + i * dist.step, 12) for i in range(n + 1)]
+    raise UserError(f"the grid sampler needs choice() or range() for {d.name}, not {d.expr}")
+
+
+def _number(x: Any) -> float | int:
+    return float(x) if isinstance(x, decimal.Decimal) else x
+
+
+def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    tags = set(getattr(value, "tags", set()) or set())
+    unknown = tags - {"log", "int"}
+    if unknown:
+        raise UserError(f"{name}: unknown tag(s) {sorted(unknown)} in {expr!r} (use log, int)")
+    if isinstance(value, IntervalSweep):
+        lo, hi = float(value.start), float(value.end)  # type: ignore[arg-type]
+        if not lo < hi:
+            raise UserError(f"{name}: interval needs low < high, got {expr!r}")
+        if "log" in tags and lo <= 0:
+            raise UserError(f"{name}: a log-scaled interval needs low > 0, got {expr!r}")
+        if "int" in tags:
+            return IntDistribution(math.ceil(lo), math.floor(hi), log="log" in tags)
+        return FloatDistribution(lo, hi, log="log" in tags)
+    if isinstance(value, RangeSweep):
+        start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
+        if step <= 0 or stop < start:
+            raise UserError(f"{name}: range needs start <= stop and step > 0, got {expr!r}")
+        if all(isinstance(v, int) for v in (start, stop, step)) and "log" not in tags:
+            # Both ends inclusive; a stop off the step grid is pulled down onto it.
+            return IntDistribution(int(start), int(start + (stop - start) // step * step), step=int(step))
+        n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
+        return FloatDistribution(float(start), float(start) + n * float(step), step=float(step))
+    if isinstance(value, ChoiceSweep):
+        if not value.list:
+            raise UserError(f"{name}: choice() needs at least one option")
+        return CategoricalDistribution([_plain(c) for c in value.list])
+    raise UserError(f"{name}: {expr!r} is not a search expression (use interval, range, choice, tag)")
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, str | int | float | bool) or v is None:
+        return v
+    raise UserError(f"choice() options must be plain values, got {v!r}")
+
+
+def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
+    """Parse ``params`` (YAML), ``conditional`` and command-line ``arguments`` with Hydra's parser."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    space = SearchSpace()
+    seen: dict[str, int] = {}
+
+    def add(text: str, when: tuple[str, Any] | None) -> None:
+        try:
+            override = parser.parse_override(text)
+        except OverrideParseException as exc:
+            raise UserError(f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}") from None
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            name = key.lstrip("+~")
+            dim = Dim(name, to_distribution(name, override.value(), text.split("=", 1)[1]), text.split("=", 1)[1], when)
+            if (name, when) in {(d.name, d.when) for d in space.dims}:
+                raise UserError(f"{name} is searched twice")
+            seen[name] = len(space.dims)
+            space.dims.append(dim)
+        elif when is None:
+            space.fixed.append(text)
+        else:
+            raise UserError(f"conditional entry {text!r} must be a search expression")
+
+    for key, value in (params or {}).items():
+        add(f"{key}={value}", None)
+    for arg in arguments:
+        add(arg, None)
+    for cond, sub in (conditional or {}).items():
+        if "=" not in str(cond):
+            raise UserError(f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)")
+        parent, choice = str(cond).split("=", 1)
+        parent_dim = next((d for d in space.dims if d.name == parent), None)
+        if parent_dim is None or not isinstance(parent_dim.dist, CategoricalDistribution):
+            raise UserError(f"conditional {cond!r}: {parent} must be a choice() in params")
+        value = next((c for c in parent_dim.dist.choices if str(c) == choice), None)
+        if value is None:
+            raise UserError(f"conditional {cond!r}: {choice!r} is not one of {list(parent_dim.dist.choices)}")
+        for key, expr in (sub or {}).items():
+            add(f"{key}={expr}", (parent, value))
+    return space
+
+
+def format_value(value: Any) -> str:
+    """A value as Hydra override text (strings quoted when the grammar needs it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if text.replace("_", "").replace("-", "").replace(".", "").replace("/", "").isalnum():
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def to_overrides(params: Mapping[str, Any]) -> list[str]:
+    """Group choices first, so ``optimizer=sgd`` is applied before ``optimizer.momentum=0.9``."""
+    items = sorted(params.items(), key=lambda kv: kv[0].count("."))
+    return [f"{k}={format_value(v)}" for k, v in items]

@@ -1,0 +1,283 @@
+"""A sweep worker: ask the study for a trial when free, run it, tell the result. No batches.
+
+Several workers (processes, possibly on several hosts) run this loop against one storage;
+each trial is composed by Hydra from the base config plus the sampled overrides and run
+by Hydra's ``run_job`` in its own ``trial_NNNN`` directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.core.utils import JobStatus, run_job
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, open_dict
+from optuna.trial import TrialState
+
+from hpt import reporter as reporting
+from hpt.errors import TrialTimeoutError, one_line
+from hpt.rundir import RESULT, atomic_write_json
+from hpt.storage import open_storage
+from hpt.sweep import accounting
+from hpt.sweep.space import SearchSpace, to_overrides
+
+A_EPOCH, A_STOP = "hpt:epoch", "hpt:stopped"
+
+
+@dataclass
+class WorkerSpec:
+    """Everything a worker needs, picklable so it can cross into a spawned process."""
+
+    storage: str
+    study_name: str
+    space: SearchSpace
+    n_trials: int
+    sweep_dir: str
+    sampler: Any  # a config dict (with _target_) or None
+    pruner: Any
+    sampler_seed_offset: int = 0
+    deadline: float | None = None
+    trial_timeout: float | None = None
+    max_failure_rate: float = 0.5
+    min_failures: int = 3
+    heartbeat_interval: float = 5.0
+    grace_period: float = 60.0
+    custom_search_space: str | None = None
+    extra_overrides: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class OptunaReporter:
+    """Reports the objective per epoch; answers Optuna's pruner. Multi-objective never prunes."""
+
+    def __init__(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        self.study, self.trial = study, trial
+        self.multi = len(study.directions) > 1
+
+    def report(self, epoch: int, value: float, metrics: Any) -> bool:
+        self.study._storage.set_trial_system_attr(self.trial._trial_id, A_EPOCH, epoch)
+        if self.multi or not math.isfinite(value):
+            return False
+        self.trial.report(value, epoch)
+        return self.trial.should_prune()
+
+
+@contextlib.contextmanager
+def _heartbeat(study: optuna.Study, trial_id: int, interval: float, parent: int) -> Iterator[None]:
+    """Beat while the trial runs; end this worker if the sweep process that started it died."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            if parent > 1 and os.getppid() != parent:
+                os._exit(1)  # orphaned by kill -9 of the sweep: the trial will be recovered as stale
+            with contextlib.suppress(Exception):
+                accounting.beat(study, trial_id)
+
+    thread = threading.Thread(target=loop, daemon=True, name="hpt-heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TrialTimeoutError(f"trial ran past trial_timeout={seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def build_sampler(conf: Any, space: SearchSpace, seed_offset: int) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler from its config; the grid comes from the search space."""
+    from hydra.utils import instantiate
+
+    if conf is None:
+        return optuna.samplers.TPESampler()
+    conf = dict(conf)
+    if conf.get("seed") is not None:
+        conf["seed"] = int(conf["seed"]) + seed_offset  # workers and resumes must not repeat each other
+    if conf.get("_target_", "").endswith("GridSampler"):
+        conf["search_space"] = space.grid()
+    return instantiate(conf, _convert_="all")
+
+
+def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
+    from hydra.utils import instantiate
+
+    return optuna.pruners.NopPruner() if conf is None else instantiate(dict(conf), _convert_="all")
+
+
+def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+    """Define-by-run: a conditional dimension is suggested only when its parent matches."""
+    chosen: dict[str, Any] = {}
+    for dim in space.dims:
+        if dim.when is None or chosen.get(dim.when[0]) == dim.when[1]:
+            chosen[dim.name] = trial._suggest(dim.name, dim.dist)
+    return chosen
+
+
+def _custom(path: str, cfg: DictConfig, trial: optuna.Trial) -> dict[str, Any]:
+    import importlib
+
+    module, _, fn = path.rpartition(".")
+    return dict(getattr(importlib.import_module(module), fn)(cfg, trial) or {})
+
+
+def _trial_dir(sweep_dir: Path, number: int) -> str:
+    """Create the trial directory atomically; never reuse one that exists."""
+    name = f"trial_{number:04d}"
+    try:
+        (sweep_dir / name).mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        name = f"{name}-{accounting.HOST}-{accounting.PID}"
+        (sweep_dir / name).mkdir(parents=True, exist_ok=False)
+    return name
+
+
+def _should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
+    if spec.deadline is not None and time.time() >= spec.deadline:
+        return "timeout"
+    stopped = accounting.study_attr(study, A_STOP)
+    if stopped:
+        return str(stopped)
+    trials = study.get_trials(deepcopy=False)
+    if accounting.budget_used(trials) >= spec.n_trials and not any(t.state == TrialState.WAITING for t in trials if accounting.counts(t)):
+        return "budget"
+    return None
+
+
+def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
+    done = accounting.finished(study.get_trials(deepcopy=False))
+    failed = sum(1 for t in done if t.state == TrialState.FAIL)
+    if done and failed >= spec.min_failures and failed / len(done) > spec.max_failure_rate:
+        reason = f"stopped: {failed} of {len(done)} finished trials failed (max_failure_rate={spec.max_failure_rate})"
+        accounting.set_study_attr(study, A_STOP, reason)
+
+
+def run_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, worker: int, parent: int = 0) -> int:
+    """Run trials until the budget, the deadline or a stop; returns how many this worker ran."""
+    os.environ.update(spec.env)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(spec.storage)
+    sampler = build_sampler(spec.sampler, spec.space, spec.sampler_seed_offset + worker)
+    study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=sampler, pruner=build_pruner(spec.pruner))
+    sweep_dir = Path(spec.sweep_dir)
+    ran = 0
+    while _should_stop(study, spec) is None:
+        accounting.recover_stale(study, spec.grace_period)
+        trial = study.ask()
+        if not accounting.claim(study, trial, spec.n_trials):
+            continue
+        accounting.mark_owner(study, trial)
+        ran += 1
+        try:
+            _run_trial(study, trial, spec, hydra_context, task_function, config, sweep_dir, parent)
+        except KeyboardInterrupt:
+            frozen = study._storage.get_trial(trial._trial_id)
+            accounting.retry(study, frozen, "interrupted by the user")
+            raise
+        _check_failure_rate(study, spec)
+    return ran
+
+
+def _run_trial(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    sweep_dir: Path,
+    parent: int,
+) -> None:
+    storage = study._storage
+    name = _trial_dir(sweep_dir, trial.number)
+    storage.set_trial_user_attr(trial._trial_id, "dir", name)
+    try:
+        params = suggest(trial, spec.space)
+        if spec.custom_search_space:
+            params.update(_custom(spec.custom_search_space, config, trial))
+        overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
+        sweep_config = hydra_context.config_loader.load_sweep_config(config, overrides)
+    except Exception as exc:  # a sampled combination that does not compose fails alone
+        _fail(study, trial, f"config: {one_line(exc)}", "config", sweep_dir / name)
+        return
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
+        sweep_config.hydra.job.num = trial.number
+        sweep_config.hydra.sweep.subdir = name
+    reporting.set_current(OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name})
+    try:
+        with _heartbeat(study, trial._trial_id, spec.heartbeat_interval, parent), _time_limit(spec.trial_timeout):
+            ret = run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
+                          job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
+    finally:
+        reporting.set_current(None)
+    if ret.status != JobStatus.COMPLETED:
+        exc = ret._return_value
+        kind = "timeout" if isinstance(exc, TrialTimeoutError) else ("config" if type(exc).__name__ in ("UserError", "DataNotFoundError") else "exception")
+        _fail(study, trial, f"{type(exc).__name__}: {one_line(exc)}" if exc is not None else "failed", kind, sweep_dir / name)
+        return
+    outcome = ret.return_value
+    if outcome.status == "PRUNED":
+        study.tell(trial, state=TrialState.PRUNED)
+    elif outcome.status == "COMPLETE" and outcome.values and all(math.isfinite(v) for v in outcome.values):
+        if len(outcome.values) != len(study.directions):
+            _fail(study, trial, f"the run reported {len(outcome.values)} objective(s) but the study has {len(study.directions)}", "config")
+        else:
+            study.tell(trial, outcome.values)
+    else:
+        _fail(study, trial, outcome.error or "no finite objective value", outcome.error_kind or "exception")
+
+
+def _fail(study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_dir: Path | None = None) -> None:
+    if run_dir is not None and not (run_dir / RESULT).exists():
+        # The run never started: still leave a result.json so reports show why.
+        trial_info = {"number": trial.number, "study_name": study.study_name}
+        atomic_write_json(run_dir / RESULT, {"status": "FAIL", "error": error, "error_kind": kind, "params": dict(trial.params), "trial": trial_info})
+    study._storage.set_trial_user_attr(trial._trial_id, "error", error[:1000])
+    study._storage.set_trial_user_attr(trial._trial_id, "error_kind", kind)
+    study.tell(trial, state=TrialState.FAIL)
+
+
+def spawned_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, worker: int) -> None:
+    """Entry point of a worker process (multiprocessing spawn).
+
+    Hydra's global state (resolvers, ConfigStore, plugins) is rebuilt here rather than
+    pickled: its resolvers are closures that the standard pickler cannot carry.
+    """
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import setup_globals
+
+    from hpt.config import register
+
+    setup_globals()
+    register()
+    Plugins.instance()  # imports hydra_plugins, which registers the sweeper's configs
+    try:
+        run_worker(spec, hydra_context, task_function, config, worker, parent=os.getppid())
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

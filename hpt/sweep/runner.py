@@ -108,7 +108,12 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
         "fixed": space.fixed,
     }
     if meta["sampler"] == "GridSampler":
-        space.grid()  # fail now, with a clear message, if the space cannot be gridded
+        points = 1
+        for values in space.grid().values():  # fails now, clearly, if the space cannot be gridded
+            points *= len(values)
+        if n_trials > points:
+            print(f"hpt sweep: the grid has {points} points; n_trials={n_trials} capped to {points}", file=sys.stderr)
+            n_trials = conf["n_trials"] = points
     if len(dirs) > 1 and meta["pruner"] != "NopPruner":
         raise UserError("pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps")
     build_pruner(pruner_conf)  # a bad pruner setting fails before anything runs

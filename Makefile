@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	if [ -z "$$UV" ]; then $(PY) -m pip install -q uv >/dev/null 2>&1 && UV=$(VENV)/bin/uv || true; fi; \
 	if [ -n "$$UV" ]; then \
 	  echo "installing with $$UV"; \
-	  $$UV pip install -q --python $(PY) -e '.[dev]'; \
+	  $$UV pip install -q --compile-bytecode --python $(PY) -e '.[dev]'; \
 	else \
 	  echo "uv unavailable: installing with pip (slower)"; \
 	  $(PY) -m pip install -q --upgrade pip; \

@@ -115,7 +115,6 @@ def _plain(v: Any) -> Any:
 def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
     """Parse ``params`` (YAML), ``conditional`` and command-line ``arguments`` with Hydra's parser."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
 
     parser = OverridesParser.create()
     space = SearchSpace()
@@ -123,8 +122,8 @@ def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | Non
 
     def add(text: str, when: tuple[str, Any] | None) -> None:
         try:
-            override = parser.parse_override(text)
-        except OverrideParseException as exc:
+            override = parser.parse_overrides([text])[0]
+        except Exception as exc:  # antlr errors escape the parser unwrapped
             raise UserError(f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}") from None
         key = override.get_key_element()
         if override.is_sweep_override():
@@ -139,10 +138,12 @@ def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | Non
         else:
             raise UserError(f"conditional entry {text!r} must be a search expression")
 
-    for key, value in (params or {}).items():
-        add(f"{key}={value}", None)
+    # A command-line expression replaces the YAML one for the same key (as in Hydra's sweepers).
+    merged = {str(k): f"{k}={v}" for k, v in (params or {}).items()}
     for arg in arguments:
-        add(arg, None)
+        merged[arg.split("=", 1)[0].lstrip("+~")] = arg
+    for text in merged.values():
+        add(text, None)
     for cond, sub in (conditional or {}).items():
         if "=" not in str(cond):
             raise UserError(f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)")

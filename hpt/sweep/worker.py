@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from optuna.trial import TrialState
 from hpt import reporter as reporting
 from hpt.errors import TrialTimeoutError, one_line
 from hpt.rundir import RESULT, atomic_write_json
-from hpt.storage import open_storage
+from hpt.storage import is_url, open_storage
 from hpt.sweep import accounting
 from hpt.sweep.space import SearchSpace, to_overrides
 
@@ -182,7 +183,10 @@ def run_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: Tas
     os.environ.update(spec.env)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(spec.storage)
-    sampler = build_sampler(spec.sampler, spec.space, spec.sampler_seed_offset + worker)
+    offset = spec.sampler_seed_offset + worker
+    if is_url(spec.storage):  # hosts sharing a database start together: never replay one another's seeds
+        offset += zlib.crc32(f"{accounting.HOST}:{accounting.PID}".encode()) % 2**24
+    sampler = build_sampler(spec.sampler, spec.space, offset)
     study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=sampler, pruner=build_pruner(spec.pruner))
     sweep_dir = Path(spec.sweep_dir)
     ran = 0
@@ -223,7 +227,8 @@ def _run_trial(
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
         sweep_config = hydra_context.config_loader.load_sweep_config(config, overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone
-        _fail(study, trial, f"config: {one_line(exc)}", "config", sweep_dir / name)
+        kind = "config" if type(exc).__module__.startswith(("hydra", "omegaconf", "hpt")) else "exception"
+        _fail(study, trial, f"{kind}: {type(exc).__name__}: {one_line(exc)}", kind, sweep_dir / name)
         return
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
@@ -243,12 +248,12 @@ def _run_trial(
         return
     outcome = ret.return_value
     if outcome.status == "PRUNED":
-        study.tell(trial, state=TrialState.PRUNED)
+        _tell(study, trial, state=TrialState.PRUNED)
     elif outcome.status == "COMPLETE" and outcome.values and all(math.isfinite(v) for v in outcome.values):
         if len(outcome.values) != len(study.directions):
             _fail(study, trial, f"the run reported {len(outcome.values)} objective(s) but the study has {len(study.directions)}", "config")
         else:
-            study.tell(trial, outcome.values)
+            _tell(study, trial, values=outcome.values)
     else:
         _fail(study, trial, outcome.error or "no finite objective value", outcome.error_kind or "exception")
 
@@ -260,7 +265,17 @@ def _fail(study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_d
         atomic_write_json(run_dir / RESULT, {"status": "FAIL", "error": error, "error_kind": kind, "params": dict(trial.params), "trial": trial_info})
     study._storage.set_trial_user_attr(trial._trial_id, "error", error[:1000])
     study._storage.set_trial_user_attr(trial._trial_id, "error_kind", kind)
-    study.tell(trial, state=TrialState.FAIL)
+    _tell(study, trial, state=TrialState.FAIL)
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None) -> None:
+    try:
+        study.tell(trial, values, state=state)
+    except RuntimeError as exc:
+        # GridSampler calls study.stop() once the grid is exhausted, which Optuna only allows
+        # inside study.optimize; the result is already stored, and our budget ends the loop.
+        if "Study.stop" not in str(exc):
+            raise
 
 
 def spawned_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, worker: int) -> None:

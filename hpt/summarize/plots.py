@@ -1,0 +1,352 @@
+"""``--plots DIR``: PNG figures of a sweep, from its Optuna study or from the runs table.
+
+With exactly one sweep study in the selection, Optuna's matplotlib visualizations draw the
+history, parallel coordinates, importances, intermediate values (and Pareto front); any of
+them that fails falls back to the table-based drawing. Learning curves always come from
+the runs' ``metrics.jsonl``. matplotlib runs headless (Agg): nothing opens a window.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpt.summarize import analysis
+from hpt.summarize.collect import (
+    OBJECTIVE_PREFIX,
+    PARAM_PREFIX,
+    metric_history,
+    varying_params,
+    without_redundant_targets,
+)
+from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+HISTORY = "optimization_history.png"
+PARALLEL = "parallel_coordinates.png"
+IMPORTANCE = "param_importances.png"
+CURVES = "learning_curves.png"
+INTERMEDIATE = "intermediate_values.png"
+PARETO = "pareto_front.png"
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never needs a display or browser
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    """Save atomically (temp name + rename) so a reader never sees half a PNG."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    os.replace(tmp, path)
+    _pyplot().close(fig)
+    return path
+
+
+def _figure_of(result: Any) -> Figure:
+    """Optuna returns an Axes or an array of them; both know their figure."""
+    if hasattr(result, "figure"):
+        return result.figure  # type: ignore[no-any-return]
+    import numpy as np
+
+    return np.asarray(result).ravel()[0].figure  # type: ignore[no-any-return]
+
+
+# --- drawings from the table (no study needed) --------------------------------------------
+
+
+def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
+    """Objective per trial (COMPLETE runs) with the best-so-far line; None without any."""
+    done = analysis.finished(frame)
+    if done.empty:
+        return None
+    plt = _pyplot()
+    objective = primary_objective(frame) or "objective"
+    direction = directions.get(objective, "maximize")
+    if done["trial"].notna().all():
+        done = done.sort_values("trial")
+        xs = done["trial"].astype(float).tolist()
+        xlabel = "trial"
+    else:
+        xs = list(range(len(done)))
+        xlabel = "run (discovery order)"
+    ys = done["value"].astype(float).tolist()
+    best: list[float] = []
+    for y in ys:
+        best.append(y if not best or score(y, direction) > score(best[-1], direction) else best[-1])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(xs, ys, s=18, label=objective)
+    ax.plot(xs, best, color="tab:red", label="best so far")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{objective} ({direction})")
+    ax.set_title("Optimization history")
+    ax.legend()
+    return fig
+
+
+def _axis_values(series: pd.Series) -> tuple[list[float], list[str]]:
+    """Values scaled to [0, 1] for one parallel-coordinates axis, and end labels."""
+    import pandas as pd
+
+    numeric = pd.to_numeric(series, errors="coerce")
+    if numeric.notna().all() and not series.map(lambda v: isinstance(v, bool)).any():
+        values = numeric.astype(float)
+        lo, hi = float(values.min()), float(values.max())
+        if lo > 0 and hi / lo > 100:  # log-scaled searches (lr, weight decay) spread out
+            values = values.map(math.log10)
+            lo, hi = math.log10(lo), math.log10(hi)
+        span = hi - lo or 1.0
+        labels = [format(float(numeric.min()), ".3g"), format(float(numeric.max()), ".3g")]
+        return [(v - lo) / span for v in values], labels
+    text = series.map(lambda v: "-" if is_missing(v) else str(v))
+    levels = sorted(set(text))
+    step = 1.0 / max(len(levels) - 1, 1)
+    return [levels.index(t) * step for t in text], [levels[0], levels[-1]]
+
+
+def parallel_plot(
+    frame: pd.DataFrame, params: list[str], directions: Mapping[str, str]
+) -> Figure | None:
+    """One line per COMPLETE run across the varying params, colored by the objective.
+
+    Returns None when there is no COMPLETE run or no varying parameter.
+    """
+    done = analysis.finished(frame)
+    if done.empty or not params:
+        return None
+    plt = _pyplot()
+    objective = primary_objective(frame) or "objective"
+    axes = params[:8]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * (len(axes) + 1)), 4.5))
+    columns = [_axis_values(done[p]) for p in axes]
+    target = done["value"].astype(float)
+    lo, hi = float(target.min()), float(target.max())
+    span = hi - lo or 1.0
+    cmap = plt.get_cmap("viridis")
+    for i, value in enumerate(target.tolist()):
+        ys = [c[0][i] for c in columns] + [(value - lo) / span]
+        ax.plot(range(len(ys)), ys, color=cmap((value - lo) / span), alpha=0.7)
+    names = [p[len(PARAM_PREFIX) :] for p in axes] + [objective]
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_yticks([])
+    for x, (_, (low, high)) in enumerate([*columns, ([], [format(lo, ".4g"), format(hi, ".4g")])]):
+        ax.text(x, -0.06, low, ha="center", va="top", fontsize=7)
+        ax.text(x, 1.04, high, ha="center", va="bottom", fontsize=7)
+        ax.axvline(x, color="grey", lw=0.6)
+    ax.set_title(f"Parallel coordinates ({directions.get(objective, '')} {objective})", pad=18)
+    return fig
+
+
+def importance_plot(importance: analysis.Importance) -> Figure:
+    """Horizontal bars, most important on top; the method is in the title."""
+    plt = _pyplot()
+    items = list(importance.values.items())[:15][::-1]
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(items) + 1)))
+    ax.barh([k for k, _ in items], [v for _, v in items], color="tab:blue")
+    ax.set_xlabel("importance (normalized)")
+    ax.set_title(f"Hyperparameter importance\n{importance.method}", fontsize=9)
+    return fig
+
+
+def _metric_key(frame: pd.DataFrame) -> str:
+    objective = primary_objective(frame)
+    return objective if objective else "val/loss"
+
+
+def learning_curves_plot(frame: pd.DataFrame, top: int = 5) -> Figure | None:
+    """The objective metric and the losses per epoch for the ``top`` ranked runs.
+
+    Returns None when none of them has a metrics.jsonl.
+    """
+    histories = [
+        (row, metric_history(row["run"])) for _, row in rank_runs(frame).head(top).iterrows()
+    ]
+    histories = [(row, records) for row, records in histories if records]
+    if not histories:
+        return None
+    plt = _pyplot()
+    metric = _metric_key(frame)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for row, records in histories:
+        epochs = [r.get("epoch", i) for i, r in enumerate(records)]
+        label = str(row["name"])
+        if any(metric in r for r in records):
+            left.plot(epochs, [_num(r.get(metric)) for r in records], marker="o", ms=3, label=label)
+        line = right.plot(epochs, [_num(r.get("val/loss")) for r in records], label=f"{label} val")
+        right.plot(
+            epochs,
+            [_num(r.get("train/loss")) for r in records],
+            ls="--",
+            color=line[0].get_color(),
+            label=f"{label} train",
+        )
+    left.set(xlabel="epoch", ylabel=metric, title=f"{metric} (top {top})")
+    right.set(xlabel="epoch", ylabel="loss", title="loss (solid: val, dashed: train)")
+    if left.get_legend_handles_labels()[0]:
+        left.legend(fontsize=7)
+    _integer_epochs(left, right)
+    return fig
+
+
+def _integer_epochs(*axes: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def intermediate_plot(frame: pd.DataFrame) -> Figure | None:
+    """The objective metric per epoch of every run; pruned runs end in a red ``x``.
+
+    Returns None when no run has a metrics.jsonl.
+    """
+    histories = [(row, metric_history(row["run"])) for _, row in frame.iterrows()]
+    histories = [(row, records) for row, records in histories if records]
+    if not histories:
+        return None
+    plt = _pyplot()
+    metric = _metric_key(frame)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for row, records in histories:
+        epochs = [r.get("epoch", i) for i, r in enumerate(records)]
+        values = [_num(r.get(metric)) for r in records]
+        pruned = row["status"] == "PRUNED"
+        ax.plot(epochs, values, color="tab:red" if pruned else "tab:blue", alpha=0.5, lw=1)
+        if pruned:
+            ax.plot(epochs[-1], values[-1], "x", color="tab:red", ms=8)
+    ax.set(xlabel="epoch", ylabel=metric, title="Intermediate values (red x: pruned here)")
+    _integer_epochs(ax)
+    return fig
+
+
+def pareto_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
+    """First two objectives of COMPLETE runs; the Pareto set highlighted."""
+    columns = analysis.objective_columns(frame)
+    if len(columns) < 2:
+        return None
+    plt = _pyplot()
+    done = frame[frame["status"] == "COMPLETE"]
+    front = analysis.pareto_front(frame, directions)
+    x, y = columns[0], columns[1]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter(done[x].astype(float), done[y].astype(float), s=16, color="tab:grey", label="runs")
+    ax.scatter(
+        front[x].astype(float), front[y].astype(float), s=30, color="tab:red", label="Pareto set"
+    )
+    ax.set(
+        xlabel=x[len(OBJECTIVE_PREFIX) :], ylabel=y[len(OBJECTIVE_PREFIX) :], title="Pareto front"
+    )
+    ax.legend()
+    return fig
+
+
+# --- drawings from a study ---------------------------------------------------------------
+
+
+def _study_plots(
+    study: optuna.Study, objective: str, out: Path, warn: Callable[[str], None]
+) -> dict[str, Path]:
+    """Optuna's matplotlib figures; a failing one is left out (the caller falls back)."""
+    import optuna.visualization.matplotlib as vis
+
+    multi = len(study.directions) > 1
+    kwargs: dict[str, Any] = {}
+    if multi:
+        kwargs = {"target": lambda t: t.values[0], "target_name": objective}
+    evaluator: Any = None
+    try:
+        from hpt.summarize.study import _evaluator
+
+        evaluator = _evaluator()[0]
+    except Exception:
+        evaluator = None
+    jobs: dict[str, Callable[[], Any]] = {
+        HISTORY: lambda: vis.plot_optimization_history(study, **kwargs),
+        PARALLEL: lambda: vis.plot_parallel_coordinate(study, **kwargs),
+        IMPORTANCE: lambda: vis.plot_param_importances(study, evaluator=evaluator, **kwargs),
+        INTERMEDIATE: lambda: vis.plot_intermediate_values(study),
+    }
+    if multi:
+        jobs[PARETO] = lambda: vis.plot_pareto_front(study)
+    written: dict[str, Path] = {}
+    for name, job in jobs.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ExperimentalWarning on every call
+                written[name] = _save(_figure_of(job()), out / name)
+        except Exception as exc:
+            warn(
+                f"optuna {name[:-4]} plot failed ({str(exc).strip()[:120]}); drawing it from the table"
+            )
+            _pyplot().close("all")
+    return written
+
+
+def write_plots(
+    out: str | os.PathLike[str],
+    frame: pd.DataFrame,
+    directions: Mapping[str, str],
+    importance: analysis.Importance | None,
+    study: optuna.Study | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> list[Path]:
+    """Write every plot that applies into ``out`` (created if needed).
+
+    Args:
+        out: Output folder.
+        frame: The runs (filtered); used for table-based plots and learning curves.
+        directions: Objective name -> direction.
+        importance: Importance to draw when there is no study.
+        study: The sweep's study, when exactly one is available.
+        warn: Called with a one-line message when a study plot falls back.
+
+    Returns:
+        Paths of the PNG files written, in a stable order (plots with nothing to show
+        are left out).
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    objective = primary_objective(frame) or "objective"
+    written: dict[str, Path] = {}
+    if study is not None:
+        written.update(_study_plots(study, objective, folder, warn))
+    table_jobs: dict[str, Callable[[], Figure | None]] = {
+        HISTORY: lambda: history_plot(frame, directions),
+        PARALLEL: lambda: parallel_plot(
+            frame, without_redundant_targets(varying_params(frame)), directions
+        ),
+        IMPORTANCE: lambda: (
+            importance_plot(importance) if importance and importance.values else None
+        ),
+        INTERMEDIATE: lambda: intermediate_plot(frame),
+        PARETO: lambda: pareto_plot(frame, directions),
+    }
+    table_jobs[CURVES] = lambda: learning_curves_plot(frame)
+    for name, job in table_jobs.items():
+        if name in written:
+            continue
+        fig = job()  # None: nothing to draw (no COMPLETE run, no metrics.jsonl ...)
+        if fig is not None:
+            written[name] = _save(fig, folder / name)
+    order = [HISTORY, PARALLEL, IMPORTANCE, CURVES, INTERMEDIATE, PARETO]
+    return [written[n] for n in order if n in written]

@@ -1,0 +1,423 @@
+"""Build the summary report (a list of sections) from the collected runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpt.summarize import analysis
+from hpt.summarize.collect import (
+    OBJECTIVE_PREFIX,
+    PARAM_PREFIX,
+    Collection,
+    varying_params,
+    without_redundant_targets,
+)
+from hpt.summarize.query import is_missing, primary_objective, rank_runs
+from hpt.summarize.render import Column, Section, fmt, fmt_duration
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_ARROW = {"maximize": "↑", "minimize": "↓"}
+
+
+@dataclass
+class ReportOptions:
+    """What the user asked for (already resolved to column names).
+
+    Attributes:
+        top: Rows in the top-runs table (0 = all).
+        sort: The ``--sort`` spec as given (only used for the table title).
+        columns: Explicit columns for the top-runs table (None = default set).
+        group_by: Column to show marginal statistics for.
+        all_params: Show every parameter column, not only those that vary.
+        filters: The ``--where`` expressions as given (shown in the header).
+        searched: Parameter names in the sweeps' search spaces (shown first).
+    """
+
+    top: int = 10
+    sort: str | None = None
+    columns: list[str] | None = None
+    group_by: str | None = None
+    all_params: bool = False
+    filters: list[str] = field(default_factory=list)
+    searched: set[str] = field(default_factory=set)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def header_name(column: str, directions: Mapping[str, str] | None = None) -> str:
+    """Short header for a column: ``params.`` dropped, objectives get a direction arrow."""
+    directions = directions or {}
+    if column.startswith(PARAM_PREFIX):
+        return column[len(PARAM_PREFIX) :]
+    if column.startswith(OBJECTIVE_PREFIX):
+        name = column[len(OBJECTIVE_PREFIX) :]
+        return f"{name} {_ARROW.get(directions.get(name, ''), '')}".strip()
+    section, _, metric = column.partition(".")
+    if section == "test" and metric.startswith("test/"):
+        return metric
+    if section in ("best", "final", "test") and metric:
+        return f"{section} {metric}"
+    return column
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "duration_s":
+        return fmt_duration(value)
+    return fmt(value)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(series.dtype)) and series.dtype != bool
+
+
+def _objective_columns(frame: pd.DataFrame) -> list[str]:
+    multi = analysis.objective_columns(frame)
+    return multi if multi else ["value"]
+
+
+def _default_columns(frame: pd.DataFrame, all_params: bool) -> tuple[list[str], list[str]]:
+    """(fixed columns, optional param columns) of the top-runs table."""
+    fixed = ["status", *_objective_columns(frame)]
+    objective = primary_objective(frame)
+    if objective and objective.startswith("val/"):
+        test = "test.test/" + objective[len("val/") :]
+        if test in frame.columns and frame[test].notna().any():
+            fixed.append(test)
+    params = (
+        [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
+        if all_params
+        else varying_params(frame)
+    )
+    return fixed, params
+
+
+def _priority(column: str, searched: set[str]) -> int:
+    """Which optional column a narrow terminal keeps first (lower = kept longer).
+
+    Searched params come first (they are what the sweep tuned), then the test metric,
+    epochs and time, then other varying params, and ``_target_`` class paths last.
+    """
+    if not column.startswith(PARAM_PREFIX):
+        return {"epochs": 60, "duration_s": 61}.get(column, 50)
+    name = column[len(PARAM_PREFIX) :]
+    group, _, leaf = name.rpartition(".")
+    if leaf == "_target_":
+        return 200
+    return 10 if name in searched or (leaf == "name" and group in searched) else 100
+
+
+def top_runs_section(
+    frame: pd.DataFrame, options: ReportOptions, directions: Mapping[str, str]
+) -> Section:
+    """The ranked (or ``--sort``-ed) runs table, ``options.top`` rows."""
+    shown = frame if options.top <= 0 else frame.head(options.top)
+    objective = primary_objective(frame)
+    direction = directions.get(objective or "", "")
+    optional: list[str]
+    if options.columns:
+        fixed, optional = list(options.columns), []
+    else:
+        fixed, params = _default_columns(frame, options.all_params)
+        required = ["status", *_objective_columns(frame)]
+        optional = [c for c in fixed if c not in required] + params + ["epochs", "duration_s"]
+        fixed = required
+    order = [*fixed, *optional]
+    columns = [Column("#", right=True), Column("run")]
+    for name in order:
+        header = header_name(name, directions)
+        if name == "value":
+            header = f"{objective or 'objective'} {_ARROW.get(direction, '')}".strip()
+        elif name == "duration_s":
+            header = "time"
+        columns.append(
+            Column(
+                header,
+                right=_is_numeric(frame[name]),
+                optional=name in optional,
+                priority=_priority(name, options.searched),
+            )
+        )
+    rows = []
+    for rank, (_, row) in enumerate(shown.iterrows(), start=1):
+        rows.append([str(rank), str(row["name"]), *(_cell(c, row[c]) for c in order)])
+    how = f"sorted by {options.sort}" if options.sort else f"ranked by {objective or 'objective'}"
+    count = len(shown)
+    title = (
+        f"Top {count} of {len(frame)} runs, {how}"
+        if count < len(frame)
+        else f"{_plural(len(frame), 'run')}, {how}"
+    )
+    return Section(title, columns=columns, rows=rows)
+
+
+def summary_section(collection: Collection, frame: pd.DataFrame, options: ReportOptions) -> Section:
+    """Header: how many runs/sweeps, state counts, objective, filters; per-sweep counts."""
+    counts = analysis.state_counts(frame)
+    sweeps = sorted({s for s in frame["sweep_dir"].tolist() if isinstance(s, str)})
+    standalone = int(frame["sweep_dir"].isna().sum())
+    where = f"{len(sweeps)} sweep(s)" + (
+        f" + {standalone} standalone run(s)" if sweeps and standalone else ""
+    )
+    lines = [
+        _plural(len(frame), "run")
+        + (f" of {len(collection.frame)}" if len(frame) != len(collection.frame) else "")
+        + (f" in {where}" if sweeps else ""),
+        "  ".join(f"{state} {n}" for state, n in counts.items()),
+    ]
+    objectives = sorted({str(o) for o in frame["objective"].dropna().tolist()})
+    if objectives:
+        described = [f"{o} ({collection.directions.get(o, '?')})" for o in objectives]
+        lines.append("objective: " + ", ".join(described))
+    multi = [c[len(OBJECTIVE_PREFIX) :] for c in analysis.objective_columns(frame)]
+    if multi:
+        lines.append(
+            "objectives: " + ", ".join(f"{o} ({collection.directions.get(o, '?')})" for o in multi)
+        )
+    if options.filters:
+        lines.append("where: " + " and ".join(options.filters))
+    section = Section("Summary", lines=lines)
+    if len(sweeps) > 1:
+        section.columns = [
+            Column("sweep"),
+            Column("runs", right=True),
+            *(Column(s, right=True) for s in counts),
+            Column("best", right=True),
+        ]
+        for sweep_dir in sweeps:
+            sub = frame[frame["sweep_dir"] == sweep_dir]
+            sub_counts = analysis.state_counts(sub)
+            best = rank_runs(analysis.finished(sub))
+            best_text = fmt(best["value"].iloc[0]) if len(best) else "-"
+            name = (
+                collection.sweeps[sweep_dir].name if sweep_dir in collection.sweeps else sweep_dir
+            )
+            section.rows.append(
+                [name, str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), best_text]
+            )
+    return section
+
+
+def pareto_section(frame: pd.DataFrame, directions: Mapping[str, str]) -> Section | None:
+    """The non-dominated COMPLETE runs of a multi-objective selection."""
+    columns = analysis.objective_columns(frame)
+    if len(columns) < 2:
+        return None
+    front = analysis.pareto_front(frame, directions)
+    if front.empty:
+        return Section("Pareto set", lines=["no COMPLETE run has every objective value"])
+    first = columns[0]
+    name = first[len(OBJECTIVE_PREFIX) :]
+    ascending = directions.get(name) != "maximize"
+    front = front.sort_values(first, ascending=ascending)
+    params = varying_params(frame)
+    table_columns = [
+        Column("run"),
+        *(Column(header_name(c, directions), right=True) for c in columns),
+        *(Column(header_name(c), optional=True) for c in params),
+    ]
+    rows = [
+        [str(row["name"]), *(fmt(row[c]) for c in columns), *(fmt(row[c]) for c in params)]
+        for _, row in front.iterrows()
+    ]
+    return Section(
+        f"Pareto set ({len(front)} non-dominated COMPLETE runs)", columns=table_columns, rows=rows
+    )
+
+
+def seeds_section(frame: pd.DataFrame) -> Section | None:
+    """Mean ± std over repeated seeds of identical configs (None when there are none)."""
+    varying = [c for c in varying_params(frame) if c != analysis.SEED_PARAM]
+    distinguishing = without_redundant_targets(varying)
+    groups = analysis.seed_groups(frame, distinguishing)
+    if not groups:
+        return None
+    objective = primary_objective(frame) or "objective"
+    rows = []
+    for group in groups:
+        config = ", ".join(f"{k}={fmt(v)}" for k, v in group.params.items()) or "(same config)"
+        rows.append(
+            [
+                config,
+                str(group.count),
+                f"{fmt(group.mean)} ± {fmt(group.std)}",
+                ", ".join(fmt(s) for s in group.seeds),
+            ]
+        )
+    return Section(
+        f"Repeated seeds ({objective}, mean ± std)",
+        columns=[
+            Column("config"),
+            Column("n", right=True),
+            Column(objective, right=True),
+            Column("seeds"),
+        ],
+        rows=rows,
+    )
+
+
+def group_section(frame: pd.DataFrame, column: str) -> Section:
+    """Marginal statistics of the objective per value of ``column``."""
+    objective = primary_objective(frame) or "objective"
+    marginals = analysis.group_by(frame, column)
+    rows = [[m.value, str(m.count), fmt(m.mean), fmt(m.std), fmt(m.best)] for m in marginals]
+    return Section(
+        f"{objective} by {header_name(column)} (COMPLETE runs)",
+        columns=[
+            Column(header_name(column)),
+            Column("n", right=True),
+            Column("mean", right=True),
+            Column("std", right=True),
+            Column("best", right=True),
+        ],
+        rows=rows,
+        note=None if rows else "no COMPLETE run with a finite objective",
+    )
+
+
+def read_overrides(run: str | Path) -> list[str]:
+    """The Hydra overrides of a run (``.hydra/overrides.yaml``, a YAML list of strings).
+
+    Parsed by hand because the file is a flat list and importing YAML is not worth it here.
+    """
+    try:
+        text = (Path(run) / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            item = line[2:].strip()
+            if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+                item = item[1:-1]
+            out.append(item)
+    return out
+
+
+def best_config_section(collection: Collection, ranked: pd.DataFrame) -> Section | None:
+    """The best run's parameters that differ from its sweep's typical (most common) values."""
+    done = analysis.finished(ranked)
+    if done.empty:
+        return None
+    best = rank_runs(done).iloc[0]
+    sweep_dir = best["sweep_dir"]
+    everything = collection.frame
+    if isinstance(sweep_dir, str):
+        peers = everything[everything["sweep_dir"] == sweep_dir]
+        space = collection.sweeps[sweep_dir].search_space if sweep_dir in collection.sweeps else {}
+    else:
+        peers = everything[everything["sweep_dir"].isna()]
+        space = {}
+    diffs = analysis.best_config_diff(best, peers, space)
+    lines = [f"run: {Path(best['run']).resolve()}"]
+    overrides = read_overrides(best["run"])
+    if overrides:
+        lines.append("overrides: " + " ".join(overrides))
+    rows = [
+        [
+            d.param,
+            fmt(d.best),
+            "(all distinct)" if d.typical is None else f"{fmt(d.typical)} ({d.share:.0%})",
+            "yes" if d.searched else "",
+        ]
+        for d in diffs[:40]
+    ]
+    objective = (
+        f"{best['objective']} = {fmt(best['value'])}" if not is_missing(best["value"]) else ""
+    )
+    return Section(
+        f"Best run {best['name']} ({objective}) vs the sweep's most common values",
+        lines=lines,
+        columns=[Column("param"), Column("best"), Column("most common"), Column("searched")],
+        rows=rows,
+        note=None if rows else "the best run uses the most common value of every parameter",
+    )
+
+
+def importance_section(importance: analysis.Importance) -> Section:
+    """Importance table with a text bar per parameter and the method used."""
+    rows = []
+    for name, value in list(importance.values.items())[:20]:
+        bar = "█" * max(0, round(value * 20)) if math.isfinite(value) else ""
+        rows.append([name, f"{value:.3f}", bar])
+    note = f"method: {importance.method}"
+    if importance.note:
+        note += f"; {importance.note}"
+    return Section(
+        "Hyperparameter importance",
+        columns=[Column("param"), Column("importance", right=True), Column("")],
+        rows=rows,
+        lines=[] if rows else ["not enough data to estimate importance"],
+        note=note,
+    )
+
+
+def failures_section(frame: pd.DataFrame) -> Section | None:
+    """FAIL runs grouped by error kind and message (None when nothing failed)."""
+    groups = analysis.failure_groups(frame)
+    if not groups:
+        return None
+    rows = []
+    for group in groups:
+        runs = ", ".join(group.runs[:3]) + (
+            f" +{len(group.runs) - 3}" if len(group.runs) > 3 else ""
+        )
+        rows.append([group.kind, str(group.count), group.message, runs])
+    return Section(
+        f"Failures ({sum(g.count for g in groups)})",
+        columns=[Column("kind"), Column("n", right=True), Column("message"), Column("runs")],
+        rows=rows,
+    )
+
+
+def build_report(
+    collection: Collection,
+    frame: pd.DataFrame,
+    options: ReportOptions,
+    importance: Callable[[pd.DataFrame], analysis.Importance | None] | None = None,
+) -> list[Section]:
+    """All report sections for the (filtered, ordered) runs.
+
+    Args:
+        collection: Everything collected (for sweep metadata and defaults).
+        frame: The runs to report, already filtered and in display order.
+        options: Report options.
+        importance: Computes importance for ``frame`` (None skips the section).
+
+    Returns:
+        Sections in display order; sections with nothing to say are left out.
+    """
+    directions = collection.directions
+    if not options.searched:
+        for sweep_dir in set(frame["sweep_dir"].dropna().tolist()):
+            if sweep_dir in collection.sweeps:
+                options.searched |= set(collection.sweeps[sweep_dir].search_space)
+    sections: list[Section | None] = [
+        summary_section(collection, frame, options),
+        top_runs_section(frame, options, directions),
+        pareto_section(frame, directions),
+        seeds_section(frame),
+        group_section(frame, options.group_by) if options.group_by else None,
+        best_config_section(collection, frame),
+    ]
+    if importance is not None:
+        result = importance(frame)
+        if result is not None:
+            sections.append(importance_section(result))
+    sections.append(failures_section(frame))
+    return [s for s in sections if s is not None]
+
+
+def importance_params(frame: pd.DataFrame) -> Sequence[str]:
+    """The parameters worth estimating importance for: those that vary."""
+    return varying_params(frame)

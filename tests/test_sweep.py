@@ -168,3 +168,21 @@ def test_enqueued_configs_run_first(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     first = load(tmp_path / "sweep", "random").trials[0]
     assert first.params["optimizer"] == "sgd" and first.params["optimizer.lr"] == 0.05
+
+
+def test_staged_search_starts_from_the_earlier_best(tmp_path: Path) -> None:
+    first_dir = tmp_path / "stage1"
+    assert sweep(tmp_path, "search=random", "hydra.sweeper.n_trials=3", sweep_dir=first_dir).returncode == 0
+    best = json.loads((first_dir / "sweep.json").read_text())["best"][0]["params"]
+    second_dir = tmp_path / "stage2"
+    r = sweep(tmp_path, "search=refine", f"+from_sweep={first_dir}", "hydra.sweeper.n_trials=2", sweep_dir=second_dir)
+    assert r.returncode == 0, r.stderr[-2000:]
+    study = load(second_dir, "refine")
+    first = study.trials[0]
+    assert first.params == {k: best[k] for k in ("optimizer.lr", "regularization.weight_decay")}
+    # Parameters the new space no longer searches are fixed at the earlier best for every trial.
+    info = json.loads((second_dir / "sweep.json").read_text())
+    assert f"optimizer={best['optimizer']}" in info["fixed"]
+    for res in results(second_dir).values():
+        assert res["params"]["optimizer.name"] == best["optimizer"]
+        assert res["params"]["trainer.batch_size"] == best["trainer.batch_size"]

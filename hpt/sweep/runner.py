@@ -90,6 +90,12 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
     if not space.dims and not conf.get("custom_search_space"):
         raise UserError("nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR")
     names, dirs = directions_for(conf, config)
+    from_sweep = config.get("from_sweep")
+    if from_sweep:
+        from hpt.sweep import staged
+
+        first = staged.apply(space, str(from_sweep))  # before the fingerprint: fixed params are part of it
+        conf["enqueue"] = [first, *(conf.get("enqueue") or [])] if first else conf.get("enqueue")
     choices = config.hydra.runtime.choices
     study_name = conf.get("study_name") or (choices.get("search") if choices.get("search") not in (None, "null") else None) or "hpt"
     spec = resolve_spec(conf.get("storage"), sweep_dir)
@@ -132,7 +138,7 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
                           "sampler": sampler_conf, "pruner": pruner_conf, "direction": dirs, "study_name": study_name, "storage": meta["storage"]}),
         sweep_dir / "search.yaml",
     )  # fmt: skip
-    recovered = accounting.recover_stale(study, float(conf["grace_period"]))
+    recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
     if recovered:
         print(f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died", file=sys.stderr)
 

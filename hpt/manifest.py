@@ -13,15 +13,25 @@ from typing import Any
 
 import torch
 
+from hpt.storage import mask_url
+
 
 @functools.lru_cache(maxsize=4)
 def git_state(cwd: str) -> dict[str, Any] | None:
     """Commit and dirty flag of the user's project, or None outside a git checkout."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
         if commit.returncode != 0:
             return None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
@@ -33,7 +43,9 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine() or "cpu"
 
 
-def manifest(*, seed: int, device: torch.device, precision: str, cwd: str, argv: list[str] | None = None) -> dict[str, Any]:
+def manifest(
+    *, seed: int, device: torch.device, precision: str, cwd: str, argv: list[str] | None = None
+) -> dict[str, Any]:
     cuda = torch.version.cuda if torch.cuda.is_available() else None
     cudnn = torch.backends.cudnn.version() if torch.cuda.is_available() else None
     return {
@@ -52,7 +64,8 @@ def manifest(*, seed: int, device: torch.device, precision: str, cwd: str, argv:
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
         "start_time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "argv": argv if argv is not None else sys.argv,
+        # A storage URL on the command line may carry a database password: never record it.
+        "argv": [mask_url(str(a)) for a in (argv if argv is not None else sys.argv)],
         "cpu_threads": torch.get_num_threads(),
     }
 

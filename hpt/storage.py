@@ -9,6 +9,7 @@ through Optuna's ``RDBStorage`` so many hosts can share one study.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,17 @@ if TYPE_CHECKING:
 
 JOURNAL_NAME = "study.journal"
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
+# The password runs to the *last* '@' of the authority, so an unencoded '@' in it is hidden too.
+_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^/\s]*)(?P<tail>@[^@/\s]*)"
+)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd)=)(?P<pw>[^&\s]*)", re.IGNORECASE)
 
 
 def mask_url(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` inside ``text``."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    """Hide the password of any ``scheme://user:password@host`` (or ``?password=``) inside ``text``."""
+    text = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
 
 
 def is_url(spec: str) -> bool:
@@ -39,6 +45,28 @@ def resolve_spec(spec: str | None, sweep_dir: Path) -> str:
     return str(path if path.is_absolute() else sweep_dir / path)
 
 
+# A bare scheme means SQLAlchemy's default driver (psycopg 3 for PostgreSQL since
+# SQLAlchemy 2.1, mysqlclient for MySQL); hpt's extras install psycopg2 and PyMySQL.
+_DRIVERS = {
+    "postgresql": ("psycopg", "psycopg2"),
+    "postgres": ("psycopg", "psycopg2"),
+    "mysql": ("MySQLdb", "pymysql"),
+}
+
+
+def with_installed_driver(url: str) -> str:
+    """``postgresql://`` -> ``postgresql+psycopg2://`` when only psycopg2 is installed (likewise MySQL)."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if scheme not in _DRIVERS:
+        return url  # sqlite, or a driver named explicitly (postgresql+psycopg2://)
+    default, ours = _DRIVERS[scheme]
+    if importlib.util.find_spec(default) is None and importlib.util.find_spec(ours) is not None:
+        return f"{'postgresql' if scheme == 'postgres' else scheme}+{ours}{sep}{rest}"
+    return url
+
+
 def open_storage(
     spec: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None
 ) -> BaseStorage:
@@ -48,6 +76,10 @@ def open_storage(
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     if is_url(spec):
+        from sqlalchemy.exc import OperationalError
+
+        from hpt.errors import UserError
+
         kwargs: dict[str, Any] = {}
         if heartbeat_interval:
             kwargs.update(
@@ -56,7 +88,40 @@ def open_storage(
                 failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
             )
         engine_kwargs = {"pool_pre_ping": True} if not spec.startswith("sqlite") else {}
-        return RDBStorage(spec, engine_kwargs=engine_kwargs, **kwargs)
+        url = with_installed_driver(spec)
+        try:
+            return _with_schema_retry(
+                lambda: RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+            )
+        except ImportError as exc:  # the URL's database driver is not installed
+            raise UserError(
+                f"storage {mask_url(spec)} needs its database driver ({exc}): pip install 'hpt[postgres]' (or 'hpt[mysql]')"
+            ) from None
+        except OperationalError as exc:  # unreachable server, bad password, missing database
+            first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+            raise UserError(
+                f"cannot open the study storage {mask_url(spec)}: {mask_url(first)}"
+            ) from None
     Path(spec).parent.mkdir(parents=True, exist_ok=True)
     # The open(2)-based lock works on local and network filesystems alike (no symlinks needed).
     return JournalStorage(JournalFileBackend(spec, lock_obj=JournalFileOpenLock(spec)))
+
+
+def _with_schema_retry(make: Callable[[], BaseStorage], attempts: int = 6) -> BaseStorage:
+    """Workers on several hosts starting together on an empty database all create Optuna's
+    tables; the losers of that race get "already exists" errors. The schema is there once
+    the winner commits, so try again."""
+    import random
+    import time
+
+    from sqlalchemy.exc import DatabaseError, IntegrityError
+
+    for attempt in range(attempts):
+        try:
+            return make()
+        except DatabaseError as exc:
+            racing = isinstance(exc, IntegrityError) or "already exists" in str(exc).lower()
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
+    raise AssertionError("unreachable")

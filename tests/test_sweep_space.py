@@ -49,7 +49,11 @@ def test_range_grid_includes_both_ends() -> None:
 
 
 def test_command_line_sweeps_join_params_and_plain_overrides_stay_fixed() -> None:
-    space = parse({"optimizer.lr": "interval(0.001, 0.1)"}, None, ["trainer.epochs=2", "model.width=choice(32,64)"])
+    space = parse(
+        {"optimizer.lr": "interval(0.001, 0.1)"},
+        None,
+        ["trainer.epochs=2", "model.width=choice(32,64)"],
+    )
     assert [d.name for d in space.dims] == ["optimizer.lr", "model.width"]
     assert space.fixed == ["trainer.epochs=2"]
 
@@ -63,7 +67,10 @@ def test_conditional_params_are_bound_to_one_choice() -> None:
     momentum = space.dims[1]
     assert momentum.when == ("optimizer", "sgd")
     assert [d.name for d in space.active({"optimizer": "adamw"})] == ["optimizer"]
-    assert [d.name for d in space.active({"optimizer": "sgd"})] == ["optimizer", "optimizer.momentum"]
+    assert [d.name for d in space.active({"optimizer": "sgd"})] == [
+        "optimizer",
+        "optimizer.momentum",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -74,11 +81,17 @@ def test_conditional_params_are_bound_to_one_choice() -> None:
         ({"p": "tag(loog, interval(1, 2))"}, None, "unknown tag"),
         ({"p": "interval(1,"}, None, "cannot parse"),
         ({"p": "range(5, 1)"}, None, "start <= stop"),
-        ({"optimizer": "choice(sgd, adamw)"}, {"optimizer=adam": {"x": "interval(0, 1)"}}, "not one of"),
+        (
+            {"optimizer": "choice(sgd, adamw)"},
+            {"optimizer=adam": {"x": "interval(0, 1)"}},
+            "not one of",
+        ),
         ({"p": "interval(0, 1)"}, {"optimizer=sgd": {"x": "interval(0, 1)"}}, "must be a choice"),
     ],
 )
-def test_bad_search_expressions_are_user_errors(params: dict, conditional: dict | None, message: str) -> None:
+def test_bad_search_expressions_are_user_errors(
+    params: dict, conditional: dict | None, message: str
+) -> None:
     with pytest.raises(UserError, match=message):
         parse(params, conditional, [])
 
@@ -93,12 +106,16 @@ def test_fingerprint_changes_with_space_or_fixed_overrides() -> None:
     a = parse({"p": "interval(0, 1)"}, None, ["trainer.epochs=2"])
     b = parse({"p": "interval(0, 2)"}, None, ["trainer.epochs=2"])
     c = parse({"p": "interval(0, 1)"}, None, ["trainer.epochs=3"])
-    assert a.fingerprint() == parse({"p": "interval(0, 1)"}, None, ["trainer.epochs=2"]).fingerprint()
+    assert (
+        a.fingerprint() == parse({"p": "interval(0, 1)"}, None, ["trainer.epochs=2"]).fingerprint()
+    )
     assert len({a.fingerprint(), b.fingerprint(), c.fingerprint()}) == 3
 
 
 def test_sampled_values_become_valid_overrides_with_group_choices_first() -> None:
-    out = to_overrides({"optimizer.momentum": 0.9, "optimizer": "sgd", "model.name": "a b", "flag": True})
+    out = to_overrides(
+        {"optimizer.momentum": 0.9, "optimizer": "sgd", "model.name": "a b", "flag": True}
+    )
     assert out[0] == "optimizer=sgd"
     assert "optimizer.momentum=0.9" in out
     assert "model.name='a b'" in out

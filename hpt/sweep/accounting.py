@@ -8,16 +8,20 @@ race) or retried (its worker died or was interrupted, and a copy was queued).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from hpt.rundir import RESULT, atomic_write_json, read_json
+
 HOST, PID = socket.gethostname(), os.getpid()
-A_HOST, A_PID, A_BEAT = "hpt:host", "hpt:pid", "hpt:heartbeat"
+A_OWNER, A_BEAT = "hpt:owner", "hpt:heartbeat"
 A_DISCARDED, A_RETRIED, A_RETRY_OF = "hpt:discarded", "hpt:retried", "hpt:retry_of"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -53,10 +57,13 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
 
 
 def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
-    storage = study._storage
-    storage.set_trial_system_attr(trial._trial_id, A_HOST, HOST)
-    storage.set_trial_system_attr(trial._trial_id, A_PID, PID)
-    storage.set_trial_system_attr(trial._trial_id, A_BEAT, time.time())
+    # One write, not three: each storage write is an fsync'd journal append.
+    study._storage.set_trial_system_attr(trial._trial_id, A_OWNER, {"host": HOST, "pid": PID})
+
+
+def owner(trial: FrozenTrial) -> tuple[Any, Any]:
+    o = trial.system_attrs.get(A_OWNER) or {}
+    return o.get("host"), o.get("pid")
 
 
 def beat(study: optuna.Study, trial_id: int) -> None:
@@ -70,7 +77,11 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed worker can linger as a zombie until it is reaped: that is dead too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def is_stale(trial: FrozenTrial, grace_period: float, now: float | None = None) -> bool:
@@ -78,7 +89,7 @@ def is_stale(trial: FrozenTrial, grace_period: float, now: float | None = None) 
     if trial.state != TrialState.RUNNING:
         return False
     attrs = trial.system_attrs
-    host, pid = attrs.get(A_HOST), attrs.get(A_PID)
+    host, pid = owner(trial)
     if host == HOST and isinstance(pid, int) and pid != PID:
         return not _pid_alive(pid)
     last = attrs.get(A_BEAT)
@@ -88,32 +99,74 @@ def is_stale(trial: FrozenTrial, grace_period: float, now: float | None = None) 
     return last is not None and (now or time.time()) - float(last) > grace_period
 
 
-def retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
-    """Mark a dead or interrupted trial FAIL and queue its params once more (only once)."""
+def retry(
+    study: optuna.Study, trial: FrozenTrial, reason: str, sweep_dir: Path | None = None
+) -> bool:
+    """Mark a dead or interrupted trial FAIL and queue its params once more (only once).
+
+    Every attribute is written *before* the trial is failed: a finished trial is read-only.
+    Of several workers recovering the same trial, only the one whose FAIL lands re-queues it.
+    """
+    if trial.state != TrialState.RUNNING:
+        return False  # it finished (or was discarded) before the interrupt: nothing to retry
     storage = study._storage
-    storage.set_trial_user_attr(trial._trial_id, "error", reason)
-    storage.set_trial_user_attr(trial._trial_id, "error_kind", "interrupted" if "interrupt" in reason else "stale")
-    if trial.state == TrialState.RUNNING:
-        try:
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        except RuntimeError:
-            return False  # another worker finished it first
-    if trial.system_attrs.get(A_RETRY_OF) is not None:
+    kind = "interrupted" if "interrupt" in reason else "stale"
+    is_retry = (
+        trial.system_attrs.get(A_RETRY_OF) is not None
+        or trial.user_attrs.get("retry_of") is not None
+    )
+    try:
+        storage.set_trial_user_attr(trial._trial_id, "error", reason)
+        storage.set_trial_user_attr(trial._trial_id, "error_kind", kind)
+        if not is_retry:
+            storage.set_trial_system_attr(trial._trial_id, A_RETRIED, True)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    except RuntimeError:  # UpdateFinishedTrialError: another worker finished it first
+        return False
+    _mark_run_dir(trial, sweep_dir, reason, kind)
+    if is_retry:
         return False  # a retry that died again counts as a failure, not another retry
-    storage.set_trial_system_attr(trial._trial_id, A_RETRIED, True)
     study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
     # The queued copy carries the link as a system attribute too, for the check above.
-    waiting = [t for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) if t.user_attrs.get("retry_of") == trial.number]
+    waiting = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if t.user_attrs.get("retry_of") == trial.number
+    ]
     for t in waiting:
-        storage.set_trial_system_attr(t._trial_id, A_RETRY_OF, trial.number)
+        with contextlib.suppress(RuntimeError):  # already picked up and finished by a fast worker
+            storage.set_trial_system_attr(t._trial_id, A_RETRY_OF, trial.number)
     return True
 
 
-def recover_stale(study: optuna.Study, grace_period: float) -> list[int]:
+def _mark_run_dir(trial: FrozenTrial, sweep_dir: Path | None, reason: str, kind: str) -> None:
+    """A run killed with its worker left ``result.json`` saying RUNNING: record the failure."""
+    name = trial.user_attrs.get("dir")
+    if sweep_dir is None or not isinstance(name, str):
+        return
+    path = Path(sweep_dir) / name / RESULT
+    result = read_json(path)
+    info = result.get("trial") if result else None
+    if (
+        result is None
+        or result.get("status") != "RUNNING"
+        or not isinstance(info, dict)
+        or info.get("number") != trial.number
+    ):
+        return  # not ours (another host's dir), or the run already wrote its own ending
+    with contextlib.suppress(OSError):
+        atomic_write_json(path, {**result, "status": "FAIL", "error": reason, "error_kind": kind})
+
+
+def recover_stale(
+    study: optuna.Study, grace_period: float, sweep_dir: Path | None = None
+) -> list[int]:
     """Fail and re-queue every stale RUNNING trial; returns their numbers."""
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if is_stale(t, grace_period) and retry(study, t, "worker died while the trial was running (stale heartbeat)"):
+        if is_stale(t, grace_period) and retry(
+            study, t, "worker died while the trial was running (stale heartbeat)", sweep_dir
+        ):
             recovered.append(t.number)
     return recovered
 
@@ -121,9 +174,9 @@ def recover_stale(study: optuna.Study, grace_period: float) -> list[int]:
 def state_counts(trials: list[FrozenTrial]) -> dict[str, Any]:
     out = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, "RUNNING": 0, "WAITING": 0}
     for t in trials:
-        if counts(t) or t.state == TrialState.RUNNING:
-            if t.state.name in out and not t.system_attrs.get(A_DISCARDED):
-                out[t.state.name] += 1
+        counted = counts(t) or t.state == TrialState.RUNNING
+        if counted and t.state.name in out and not t.system_attrs.get(A_DISCARDED):
+            out[t.state.name] += 1
     return out
 
 

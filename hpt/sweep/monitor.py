@@ -29,11 +29,23 @@ def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTr
 
 
 def trial_record(t: FrozenTrial) -> dict[str, Any]:
-    return {"number": t.number, "values": t.values, "params": t.params, "dir": t.user_attrs.get("dir")}
+    return {
+        "number": t.number,
+        "values": t.values,
+        "params": t.params,
+        "dir": t.user_attrs.get("dir"),
+    }
 
 
 class Monitor:
-    def __init__(self, study: optuna.Study, sweep_dir: Path, meta: dict[str, Any], n_trials: int, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        study: optuna.Study,
+        sweep_dir: Path,
+        meta: dict[str, Any],
+        n_trials: int,
+        live: bool | None = None,
+    ) -> None:
         self.study, self.sweep_dir, self.meta, self.n_trials = study, sweep_dir, meta, n_trials
         self.started = time.time()
         self.live = sys.stderr.isatty() if live is None else live
@@ -52,7 +64,15 @@ class Monitor:
             "n_trials": self.n_trials,
             "counts": counts,
             "best": [trial_record(t) for t in best],
-            "running": [{"number": t.number, "epoch": t.system_attrs.get(A_EPOCH, 0), "dir": t.user_attrs.get("dir")} for t in trials if t.state == TrialState.RUNNING],
+            "running": [
+                {
+                    "number": t.number,
+                    "epoch": t.system_attrs.get(A_EPOCH, len(t.intermediate_values)),
+                    "dir": t.user_attrs.get("dir"),
+                }
+                for t in trials
+                if t.state == TrialState.RUNNING
+            ],
             "elapsed_s": round(time.time() - self.started, 1),
         }
 
@@ -72,11 +92,14 @@ class Monitor:
         if snap["best"]:
             b = snap["best"][0]
             vals = ", ".join(f"{v:.4g}" for v in b["values"])
-            best = f"  best #{b['number']}: {vals}" + (f" (+{len(snap['best']) - 1} on the Pareto front)" if len(snap["best"]) > 1 else "")
+            best = f"  best #{b['number']}: {vals}" + (
+                f" (+{len(snap['best']) - 1} on the Pareto front)" if len(snap["best"]) > 1 else ""
+            )
         running = " ".join(f"#{r['number']}@e{r['epoch']}" for r in snap["running"])
         return (
             f"[{done}/{self.n_trials}] complete {c['COMPLETE']} pruned {c['PRUNED']} failed {c['FAIL']} running {c['RUNNING']}"
-            f"{best}  elapsed {snap['elapsed_s']:.0f}s{eta}" + (f"  running: {running}" if running else "")
+            f"{best}  elapsed {snap['elapsed_s']:.0f}s{eta}"
+            + (f"  running: {running}" if running else "")
         )
 
     def tick(self) -> None:
@@ -101,7 +124,9 @@ class Monitor:
             from rich.console import Console
             from rich.live import Live
 
-            self._live_display = Live(console=Console(stderr=True), refresh_per_second=2, transient=False)
+            self._live_display = Live(
+                console=Console(stderr=True), refresh_per_second=2, transient=False
+            )
             self._live_display.start()
 
         def loop() -> None:
@@ -124,7 +149,13 @@ class Monitor:
 def format_best(snap: dict[str, Any], objectives: list[str]) -> list[str]:
     lines = []
     for b in snap["best"]:
-        vals = ", ".join(f"{n}={v:.6g}" for n, v in zip(objectives, b["values"]) if not (isinstance(v, float) and math.isnan(v)))
-        params = " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items())
+        vals = ", ".join(
+            f"{n}={v:.6g}"
+            for n, v in zip(objectives, b["values"])
+            if not (isinstance(v, float) and math.isnan(v))
+        )
+        params = " ".join(
+            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items()
+        )
         lines.append(f"best trial #{b['number']}: {vals}  [{params}]  dir: {b['dir']}")
     return lines

@@ -21,7 +21,13 @@ from hpt.storage import is_url, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.space import SearchSpace, grid_values, parse
-from hpt.sweep.worker import A_STOP, WorkerSpec, build_pruner, build_sampler, run_worker, spawned_worker
+from hpt.sweep.worker import (
+    A_STOP,
+    WorkerSpec,
+    build_pruner,
+    run_worker,
+    spawned_worker,
+)
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 
@@ -35,7 +41,9 @@ def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[st
     from hpt.build import resolve_objectives
 
     task = config.data.task
-    objectives = resolve_objectives(config.objective.metric, config.objective.direction, str(getattr(task, "value", task)))
+    objectives = resolve_objectives(
+        config.objective.metric, config.objective.direction, str(getattr(task, "value", task))
+    )
     names, dirs = [o.name for o in objectives], [o.direction for o in objectives]
     wanted = _plain(conf.get("direction"))
     if wanted is not None:
@@ -64,7 +72,10 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
     out = sys.stdout
     print(f"study:   {meta['study_name']}  (storage: {meta['storage']})", file=out)
     print(f"sampler: {meta['sampler']}   pruner: {meta['pruner']}", file=out)
-    print(f"objective: {', '.join(f'{n} ({d})' for n, d in zip(meta['objectives'], meta['directions']))}", file=out)
+    print(
+        f"objective: {', '.join(f'{n} ({d})' for n, d in zip(meta['objectives'], meta['directions']))}",
+        file=out,
+    )
     print(f"n_trials: {conf['n_trials']}   n_jobs: {conf['n_jobs']}", file=out)
     print("search space:", file=out)
     width = max((len(k) for k in space.describe()), default=0)
@@ -79,7 +90,14 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
         print(f"grid points: {n}", file=out)
 
 
-def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> list[Any]:
+def run_sweep(
+    conf: Mapping[str, Any],
+    arguments: list[str],
+    *,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+) -> list[Any]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -88,16 +106,24 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
     space = parse(conf.get("params"), conf.get("conditional"), arguments)
     if not space.dims and not conf.get("custom_search_space"):
-        raise UserError("nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR")
+        raise UserError(
+            "nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR"
+        )
     names, dirs = directions_for(conf, config)
     from_sweep = config.get("from_sweep")
     if from_sweep:
         from hpt.sweep import staged
 
-        first = staged.apply(space, str(from_sweep))  # before the fingerprint: fixed params are part of it
+        first = staged.apply(
+            space, str(from_sweep)
+        )  # before the fingerprint: fixed params are part of it
         conf["enqueue"] = [first, *(conf.get("enqueue") or [])] if first else conf.get("enqueue")
     choices = config.hydra.runtime.choices
-    study_name = conf.get("study_name") or (choices.get("search") if choices.get("search") not in (None, "null") else None) or "hpt"
+    study_name = (
+        conf.get("study_name")
+        or (choices.get("search") if choices.get("search") not in (None, "null") else None)
+        or "hpt"
+    )
     spec = resolve_spec(conf.get("storage"), sweep_dir)
     n_trials = int(conf["n_trials"])
     if n_trials < 1:
@@ -118,10 +144,15 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
         for values in space.grid().values():  # fails now, clearly, if the space cannot be gridded
             points *= len(values)
         if n_trials > points:
-            print(f"hpt sweep: the grid has {points} points; n_trials={n_trials} capped to {points}", file=sys.stderr)
+            print(
+                f"hpt sweep: the grid has {points} points; n_trials={n_trials} capped to {points}",
+                file=sys.stderr,
+            )
             n_trials = conf["n_trials"] = points
     if len(dirs) > 1 and meta["pruner"] != "NopPruner":
-        raise UserError("pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps")
+        raise UserError(
+            "pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps"
+        )
     build_pruner(pruner_conf)  # a bad pruner setting fails before anything runs
     if conf.get("dry_run"):
         dry_run(space, conf, meta)
@@ -129,10 +160,17 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
 
     sweep_dir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(spec)
-    study = optuna.create_study(study_name=study_name, storage=storage, directions=dirs, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        directions=dirs,  # type: ignore[arg-type]  # validated: "maximize" | "minimize"
+        load_if_exists=True,
+    )
     _check_resume(study, space, dirs)
     _enqueue(study, conf.get("enqueue") or [])
-    accounting.set_study_attr(study, A_STOP, None)  # a new invocation may finish what a stopped one left
+    accounting.set_study_attr(
+        study, A_STOP, None
+    )  # a new invocation may finish what a stopped one left
     OmegaConf.save(
         OmegaConf.create({"params": conf.get("params") or {}, "conditional": conf.get("conditional") or {}, "fixed": space.fixed,
                           "sampler": sampler_conf, "pruner": pruner_conf, "direction": dirs, "study_name": study_name, "storage": meta["storage"]}),
@@ -140,7 +178,10 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
     )  # fmt: skip
     recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
     if recovered:
-        print(f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died", file=sys.stderr)
+        print(
+            f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died",
+            file=sys.stderr,
+        )
 
     timeout = conf.get("timeout")
     wspec = WorkerSpec(
@@ -159,13 +200,18 @@ def run_sweep(conf: Mapping[str, Any], arguments: list[str], *, hydra_context: H
         if n_jobs == 1:
             run_worker(wspec, hydra_context, task_function, config, 0)
         else:
-            _run_processes(wspec, hydra_context, task_function, config, n_jobs, int(conf.get("per_gpu") or 1))
+            _run_processes(
+                wspec, hydra_context, task_function, config, n_jobs, int(conf.get("per_gpu") or 1)
+            )
     except KeyboardInterrupt:
         interrupted = True
     finally:
         snap = monitor.stop()
     if interrupted:
-        print(f"hpt sweep: interrupted; the study is consistent, rerun the same command to resume ({sweep_dir})", file=sys.stderr)
+        print(
+            f"hpt sweep: interrupted; the study is consistent, rerun the same command to resume ({sweep_dir})",
+            file=sys.stderr,
+        )
         raise KeyboardInterrupt
     for line in format_best(snap, names):
         print(line)
@@ -190,7 +236,9 @@ def _check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
             "sweep with another hydra.sweep.dir or hydra.sweeper.study_name"
         )
     if [d.name.lower() for d in study.directions] != dirs:
-        raise UserError(f"study {study.study_name!r} optimizes {[d.name.lower() for d in study.directions]}, not {dirs}")
+        raise UserError(
+            f"study {study.study_name!r} optimizes {[d.name.lower() for d in study.directions]}, not {dirs}"
+        )
 
 
 def _enqueue(study: Any, known: list[Any]) -> None:
@@ -198,7 +246,9 @@ def _enqueue(study: Any, known: list[Any]) -> None:
         return
     for params in known:
         if not isinstance(params, dict):
-            raise UserError(f"hydra.sweeper.enqueue entries must be mappings of param: value, got {params!r}")
+            raise UserError(
+                f"hydra.sweeper.enqueue entries must be mappings of param: value, got {params!r}"
+            )
         study.enqueue_trial(params, user_attrs={"enqueued": True})
     accounting.set_study_attr(study, A_ENQUEUED, True)
 
@@ -234,11 +284,21 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _run_processes(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, n_jobs: int, per_gpu: int) -> None:
+def _run_processes(
+    spec: WorkerSpec,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    n_jobs: int,
+    per_gpu: int,
+) -> None:
     """Spawned workers, spread round-robin over the visible GPUs (``per_gpu`` share one)."""
     gpus = _gpu_count()
     if gpus and n_jobs > gpus * per_gpu:
-        print(f"hpt sweep: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; they will share", file=sys.stderr)
+        print(
+            f"hpt sweep: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; they will share",
+            file=sys.stderr,
+        )
     threads = max(1, (os.cpu_count() or 1) // n_jobs)  # no oversubscription of CPU cores
     ctx = multiprocessing.get_context("spawn")
     procs = []
@@ -249,14 +309,20 @@ def _run_processes(spec: WorkerSpec, hydra_context: HydraContext, task_function:
             ids = visible.split(",") if visible else [str(g) for g in range(gpus)]
             env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
         with _env(env):
-            p = ctx.Process(target=spawned_worker, args=(spec, hydra_context, task_function, config, i), name=f"hpt-worker-{i}")
+            p = ctx.Process(
+                target=spawned_worker,
+                args=(spec, hydra_context, task_function, config, i),
+                name=f"hpt-worker-{i}",
+            )
             p.start()
         procs.append(p)
     try:
         for p in procs:
             p.join()
     except KeyboardInterrupt:
-        for p in procs:  # the terminal sent SIGINT to them too; a `kill -INT` of this process did not
+        for (
+            p
+        ) in procs:  # the terminal sent SIGINT to them too; a `kill -INT` of this process did not
             if p.is_alive() and p.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGINT)

@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from hpt.errors import UserError
 
@@ -42,18 +47,28 @@ class SearchSpace:
 
     def fingerprint(self) -> str:
         """Changes whenever a dimension or a fixed override changes (resume check)."""
-        doc = {"dims": [[d.name, d.expr, list(d.when) if d.when else None] for d in self.dims], "fixed": sorted(self.fixed)}
-        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        doc = {
+            "dims": [[d.name, d.expr, list(d.when) if d.when else None] for d in self.dims],
+            "fixed": sorted(self.fixed),
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[
+            :16
+        ]
 
     def describe(self) -> dict[str, str]:
-        return {(f"{d.name} (if {d.when[0]}={d.when[1]})" if d.when else d.name): d.expr for d in self.dims}
+        return {
+            (f"{d.name} (if {d.when[0]}={d.when[1]})" if d.when else d.name): d.expr
+            for d in self.dims
+        }
 
     def grid(self) -> dict[str, list[Any]]:
         """Grid points of every dimension; intervals cannot be gridded."""
         points: dict[str, list[Any]] = {}
         for d in self.dims:
             if d.when is not None:
-                raise UserError(f"the grid sampler cannot use conditional parameters ({d.name}); use choice() combinations instead")
+                raise UserError(
+                    f"the grid sampler cannot use conditional parameters ({d.name}); use choice() combinations instead"
+                )
             points[d.name] = grid_values(d)
         return points
 
@@ -65,7 +80,7 @@ def grid_values(d: Dim) -> list[Any]:
     if isinstance(dist, IntDistribution):
         return list(range(dist.low, dist.high + 1, dist.step))
     if isinstance(dist, FloatDistribution) and dist.step is not None:
-        n = int(round((dist.high - dist.low) / dist.step))
+        n = round((dist.high - dist.low) / dist.step)
         return [round(dist.low + i * dist.step, 12) for i in range(n + 1)]
     raise UserError(f"the grid sampler needs choice() or range() for {d.name}, not {d.expr}")
 
@@ -94,16 +109,26 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
         start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
         if step <= 0 or stop < start:
             raise UserError(f"{name}: range needs start <= stop and step > 0, got {expr!r}")
-        if all(isinstance(v, int) for v in (start, stop, step)) and "log" not in tags:
+        if "log" in tags:
+            if start <= 0 or step != 1 or not all(isinstance(v, int) for v in (start, stop)):
+                raise UserError(
+                    f"{name}: tag(log, range(...)) needs integer bounds > 0 and step 1, got {expr!r}"
+                )
+            return IntDistribution(int(start), int(stop), log=True)
+        if all(isinstance(v, int) for v in (start, stop, step)):
             # Both ends inclusive; a stop off the step grid is pulled down onto it.
-            return IntDistribution(int(start), int(start + (stop - start) // step * step), step=int(step))
+            return IntDistribution(
+                int(start), int(start + (stop - start) // step * step), step=int(step)
+            )
         n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
         return FloatDistribution(float(start), float(start) + n * float(step), step=float(step))
     if isinstance(value, ChoiceSweep):
         if not value.list:
             raise UserError(f"{name}: choice() needs at least one option")
         return CategoricalDistribution([_plain(c) for c in value.list])
-    raise UserError(f"{name}: {expr!r} is not a search expression (use interval, range, choice, tag)")
+    raise UserError(
+        f"{name}: {expr!r} is not a search expression (use interval, range, choice, tag)"
+    )
 
 
 def _plain(v: Any) -> Any:
@@ -112,7 +137,11 @@ def _plain(v: Any) -> Any:
     raise UserError(f"choice() options must be plain values, got {v!r}")
 
 
-def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
+def parse(
+    params: Mapping[str, Any] | None,
+    conditional: Mapping[str, Any] | None,
+    arguments: Sequence[str],
+) -> SearchSpace:
     """Parse ``params`` (YAML), ``conditional`` and command-line ``arguments`` with Hydra's parser."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -124,11 +153,18 @@ def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | Non
         try:
             override = parser.parse_overrides([text])[0]
         except Exception as exc:  # antlr errors escape the parser unwrapped
-            raise UserError(f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}") from None
+            raise UserError(
+                f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}"
+            ) from None
         key = override.get_key_element()
         if override.is_sweep_override():
             name = key.lstrip("+~")
-            dim = Dim(name, to_distribution(name, override.value(), text.split("=", 1)[1]), text.split("=", 1)[1], when)
+            dim = Dim(
+                name,
+                to_distribution(name, override.value(), text.split("=", 1)[1]),
+                text.split("=", 1)[1],
+                when,
+            )
             if (name, when) in {(d.name, d.when) for d in space.dims}:
                 raise UserError(f"{name} is searched twice")
             seen[name] = len(space.dims)
@@ -146,14 +182,18 @@ def parse(params: Mapping[str, Any] | None, conditional: Mapping[str, Any] | Non
         add(text, None)
     for cond, sub in (conditional or {}).items():
         if "=" not in str(cond):
-            raise UserError(f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)")
+            raise UserError(
+                f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)"
+            )
         parent, choice = str(cond).split("=", 1)
         parent_dim = next((d for d in space.dims if d.name == parent), None)
         if parent_dim is None or not isinstance(parent_dim.dist, CategoricalDistribution):
             raise UserError(f"conditional {cond!r}: {parent} must be a choice() in params")
         value = next((c for c in parent_dim.dist.choices if str(c) == choice), None)
         if value is None:
-            raise UserError(f"conditional {cond!r}: {choice!r} is not one of {list(parent_dim.dist.choices)}")
+            raise UserError(
+                f"conditional {cond!r}: {choice!r} is not one of {list(parent_dim.dist.choices)}"
+            )
         for key, expr in (sub or {}).items():
             add(f"{key}={expr}", (parent, value))
     return space

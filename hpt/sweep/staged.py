@@ -19,7 +19,9 @@ from hpt.sweep.space import SearchSpace, to_overrides
 def earlier_best(path: str) -> dict[str, Any]:
     info = read_json(Path(path).expanduser() / SWEEP)
     if info is None:
-        raise UserError(f"from_sweep={path}: no readable {SWEEP} there (give the earlier sweep's directory)")
+        raise UserError(
+            f"from_sweep={path}: no readable {SWEEP} there (give the earlier sweep's directory)"
+        )
     best = info.get("best") or []
     if not best or not isinstance(best[0], dict) or not isinstance(best[0].get("params"), dict):
         raise UserError(f"from_sweep={path}: the earlier sweep has no completed best trial yet")

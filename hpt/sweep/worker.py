@@ -30,6 +30,7 @@ from hpt.errors import TrialTimeoutError, one_line
 from hpt.rundir import RESULT, atomic_write_json
 from hpt.storage import is_url, open_storage
 from hpt.sweep import accounting
+from hpt.sweep.compose import TrialComposer
 from hpt.sweep.space import SearchSpace, to_overrides
 
 A_EPOCH, A_STOP = "hpt:epoch", "hpt:stopped"
@@ -66,8 +67,9 @@ class OptunaReporter:
         self.multi = len(study.directions) > 1
 
     def report(self, epoch: int, value: float, metrics: Any) -> bool:
-        self.study._storage.set_trial_system_attr(self.trial._trial_id, A_EPOCH, epoch)
         if self.multi or not math.isfinite(value):
+            # Optuna cannot prune multi-objective trials; record the epoch for the live view.
+            self.study._storage.set_trial_system_attr(self.trial._trial_id, A_EPOCH, epoch)
             return False
         self.trial.report(value, epoch)
         return self.trial.should_prune()
@@ -81,7 +83,9 @@ def _heartbeat(study: optuna.Study, trial_id: int, interval: float, parent: int)
     def loop() -> None:
         while not stop.wait(interval):
             if parent > 1 and os.getppid() != parent:
-                os._exit(1)  # orphaned by kill -9 of the sweep: the trial will be recovered as stale
+                os._exit(
+                    1
+                )  # orphaned by kill -9 of the sweep: the trial will be recovered as stale
             with contextlib.suppress(Exception):
                 accounting.beat(study, trial_id)
 
@@ -119,7 +123,9 @@ def build_sampler(conf: Any, space: SearchSpace, seed_offset: int) -> optuna.sam
         return optuna.samplers.TPESampler()
     conf = dict(conf)
     if conf.get("seed") is not None:
-        conf["seed"] = int(conf["seed"]) + seed_offset  # workers and resumes must not repeat each other
+        conf["seed"] = (
+            int(conf["seed"]) + seed_offset
+        )  # workers and resumes must not repeat each other
     if conf.get("_target_", "").endswith("GridSampler"):
         conf["search_space"] = space.grid()
     return instantiate(conf, _convert_="all")
@@ -165,7 +171,9 @@ def _should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
     if stopped:
         return str(stopped)
     trials = study.get_trials(deepcopy=False)
-    if accounting.budget_used(trials) >= spec.n_trials and not any(t.state == TrialState.WAITING for t in trials if accounting.counts(t)):
+    if accounting.budget_used(trials) >= spec.n_trials and not any(
+        t.state == TrialState.WAITING for t in trials if accounting.counts(t)
+    ):
         return "budget"
     return None
 
@@ -178,30 +186,55 @@ def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
         accounting.set_study_attr(study, A_STOP, reason)
 
 
-def run_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, worker: int, parent: int = 0) -> int:
+def run_worker(
+    spec: WorkerSpec,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    worker: int,
+    parent: int = 0,
+) -> int:
     """Run trials until the budget, the deadline or a stop; returns how many this worker ran."""
     os.environ.update(spec.env)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(spec.storage)
     offset = spec.sampler_seed_offset + worker
-    if is_url(spec.storage):  # hosts sharing a database start together: never replay one another's seeds
+    if is_url(
+        spec.storage
+    ):  # hosts sharing a database start together: never replay one another's seeds
         offset += zlib.crc32(f"{accounting.HOST}:{accounting.PID}".encode()) % 2**24
     sampler = build_sampler(spec.sampler, spec.space, offset)
-    study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=sampler, pruner=build_pruner(spec.pruner))
+    study = optuna.load_study(
+        study_name=spec.study_name,
+        storage=storage,
+        sampler=sampler,
+        pruner=build_pruner(spec.pruner),
+    )
     sweep_dir = Path(spec.sweep_dir)
+    composer = TrialComposer(hydra_context.config_loader, config)
     ran = 0
     while _should_stop(study, spec) is None:
-        accounting.recover_stale(study, spec.grace_period)
+        accounting.recover_stale(study, spec.grace_period, sweep_dir)
         trial = study.ask()
-        if not accounting.claim(study, trial, spec.n_trials):
-            continue
-        accounting.mark_owner(study, trial)
-        ran += 1
-        try:
-            _run_trial(study, trial, spec, hydra_context, task_function, config, sweep_dir, parent)
+        try:  # from the ask on: an interrupt anywhere must not leave the trial RUNNING
+            if not accounting.claim(study, trial, spec.n_trials):
+                continue
+            accounting.mark_owner(study, trial)
+            ran += 1
+            _run_trial(
+                study,
+                trial,
+                spec,
+                hydra_context,
+                task_function,
+                config,
+                sweep_dir,
+                parent,
+                composer,
+            )
         except KeyboardInterrupt:
             frozen = study._storage.get_trial(trial._trial_id)
-            accounting.retry(study, frozen, "interrupted by the user")
+            accounting.retry(study, frozen, "interrupted by the user", sweep_dir)
             raise
         _check_failure_rate(study, spec)
     return ran
@@ -216,6 +249,7 @@ def _run_trial(
     config: DictConfig,
     sweep_dir: Path,
     parent: int,
+    composer: TrialComposer,
 ) -> None:
     storage = study._storage
     name = _trial_dir(sweep_dir, trial.number)
@@ -225,50 +259,105 @@ def _run_trial(
         if spec.custom_search_space:
             params.update(_custom(spec.custom_search_space, config, trial))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
-        sweep_config = hydra_context.config_loader.load_sweep_config(config, overrides)
+        sweep_config = composer.compose(overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone
-        kind = "config" if type(exc).__module__.startswith(("hydra", "omegaconf", "hpt")) else "exception"
-        _fail(study, trial, f"{kind}: {type(exc).__name__}: {one_line(exc)}", kind, sweep_dir / name)
+        kind = (
+            "config"
+            if type(exc).__module__.startswith(("hydra", "omegaconf", "hpt"))
+            else "exception"
+        )
+        _fail(
+            study, trial, f"{kind}: {type(exc).__name__}: {one_line(exc)}", kind, sweep_dir / name
+        )
         return
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
         sweep_config.hydra.job.num = trial.number
         sweep_config.hydra.sweep.subdir = name
-    reporting.set_current(OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name})
+    reporting.set_current(
+        OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
+    )
     try:
-        with _heartbeat(study, trial._trial_id, spec.heartbeat_interval, parent), _time_limit(spec.trial_timeout):
+        with (
+            _heartbeat(study, trial._trial_id, spec.heartbeat_interval, parent),
+            _time_limit(spec.trial_timeout),
+        ):
             ret = run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
                           job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
     finally:
         reporting.set_current(None)
     if ret.status != JobStatus.COMPLETED:
-        exc = ret._return_value
-        kind = "timeout" if isinstance(exc, TrialTimeoutError) else ("config" if type(exc).__name__ in ("UserError", "DataNotFoundError") else "exception")
-        _fail(study, trial, f"{type(exc).__name__}: {one_line(exc)}" if exc is not None else "failed", kind, sweep_dir / name)
+        failure = ret._return_value
+        kind = (
+            "timeout"
+            if isinstance(failure, TrialTimeoutError)
+            else (
+                "config"
+                if type(failure).__name__ in ("UserError", "DataNotFoundError")
+                else "exception"
+            )
+        )
+        _fail(
+            study,
+            trial,
+            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed",
+            kind,
+            sweep_dir / name,
+        )
         return
     outcome = ret.return_value
     if outcome.status == "PRUNED":
         _tell(study, trial, state=TrialState.PRUNED)
-    elif outcome.status == "COMPLETE" and outcome.values and all(math.isfinite(v) for v in outcome.values):
+    elif (
+        outcome.status == "COMPLETE"
+        and outcome.values
+        and all(math.isfinite(v) for v in outcome.values)
+    ):
         if len(outcome.values) != len(study.directions):
-            _fail(study, trial, f"the run reported {len(outcome.values)} objective(s) but the study has {len(study.directions)}", "config")
+            _fail(
+                study,
+                trial,
+                f"the run reported {len(outcome.values)} objective(s) but the study has {len(study.directions)}",
+                "config",
+            )
         else:
             _tell(study, trial, values=outcome.values)
     else:
-        _fail(study, trial, outcome.error or "no finite objective value", outcome.error_kind or "exception")
+        _fail(
+            study,
+            trial,
+            outcome.error or "no finite objective value",
+            outcome.error_kind or "exception",
+        )
 
 
-def _fail(study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_dir: Path | None = None) -> None:
+def _fail(
+    study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_dir: Path | None = None
+) -> None:
     if run_dir is not None and not (run_dir / RESULT).exists():
         # The run never started: still leave a result.json so reports show why.
         trial_info = {"number": trial.number, "study_name": study.study_name}
-        atomic_write_json(run_dir / RESULT, {"status": "FAIL", "error": error, "error_kind": kind, "params": dict(trial.params), "trial": trial_info})
+        atomic_write_json(
+            run_dir / RESULT,
+            {
+                "status": "FAIL",
+                "error": error,
+                "error_kind": kind,
+                "params": dict(trial.params),
+                "trial": trial_info,
+            },
+        )
     study._storage.set_trial_user_attr(trial._trial_id, "error", error[:1000])
     study._storage.set_trial_user_attr(trial._trial_id, "error_kind", kind)
     _tell(study, trial, state=TrialState.FAIL)
 
 
-def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None) -> None:
+def _tell(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    values: list[float] | None = None,
+    state: TrialState | None = None,
+) -> None:
     try:
         study.tell(trial, values, state=state)
     except RuntimeError as exc:
@@ -278,7 +367,13 @@ def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None =
             raise
 
 
-def spawned_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, worker: int) -> None:
+def spawned_worker(
+    spec: WorkerSpec,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    worker: int,
+) -> None:
     """Entry point of a worker process (multiprocessing spawn).
 
     Hydra's global state (resolvers, ConfigStore, plugins) is rebuilt here rather than
@@ -292,6 +387,14 @@ def spawned_worker(spec: WorkerSpec, hydra_context: HydraContext, task_function:
     setup_globals()
     register()
     Plugins.instance()  # imports hydra_plugins, which registers the sweeper's configs
+
+    def interrupt_once(signum: int, frame: Any) -> None:
+        # Ctrl-C reaches this worker from the terminal *and* forwarded by the sweep process:
+        # the second SIGINT must not cut short the clean-up the first one started.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt_once)
     try:
         run_worker(spec, hydra_context, task_function, config, worker, parent=os.getppid())
     except KeyboardInterrupt:

@@ -6,7 +6,6 @@ Config names follow hydra-optuna-sweeper where they overlap, so a config migrate
 changing ``override hydra/sweeper: optuna`` to ``override hydra/sweeper: hpt``.
 """
 
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +127,9 @@ class WilcoxonPrunerConf:
 class HptSweeperConf:
     _target_: str = "hydra_plugins.hpt_sweeper.hpt_sweeper.HptSweeper"
     _recursive_: bool = False  # sampler/pruner are built by hpt.sweep once the space is known
-    defaults: list[Any] = field(default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "none"}])
+    defaults: list[Any] = field(
+        default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "none"}]
+    )
     sampler: Any = MISSING  # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce
     pruner: Any = MISSING  # group hydra/sweeper/pruner: none, median, percentile, successive_halving, hyperband, wilcoxon
     # "maximize" / "minimize", a list of them for multi-objective, or null: the run's objective.
@@ -143,7 +144,9 @@ class HptSweeperConf:
     timeout: float | None = None  # seconds for the whole sweep (no new trials after it)
     trial_timeout: float | None = None  # seconds per trial; a slower trial fails with kind timeout
     params: dict[str, Any] | None = None
-    conditional: dict[str, Any] | None = None  # {"optimizer=sgd": {"optimizer.momentum": "interval(0.5, 0.99)"}}
+    conditional: dict[str, Any] | None = (
+        None  # {"optimizer=sgd": {"optimizer.momentum": "interval(0.5, 0.99)"}}
+    )
     custom_search_space: str | None = None  # "module.fn(cfg, trial) -> dict[str, Any]"
     enqueue: list[Any] = field(default_factory=list)  # known-good params to try first
     dry_run: bool = False
@@ -169,7 +172,9 @@ class HptSweeper(Sweeper):
     def __init__(self, **conf: Any) -> None:
         self.conf = conf
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.config = config
@@ -177,4 +182,10 @@ class HptSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from hpt.sweep.runner import run_sweep
 
-        return run_sweep(self.conf, arguments, hydra_context=self.hydra_context, task_function=self.task_function, config=self.config)
+        return run_sweep(
+            self.conf,
+            arguments,
+            hydra_context=self.hydra_context,
+            task_function=self.task_function,
+            config=self.config,
+        )

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, SweepAbortedError, UserError, one_line
 
@@ -30,7 +30,9 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (UserError, HydraException, OmegaConfBaseException)
 
 
-def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str, multirun: bool = False) -> int:
+def run_hydra(
+    task_function: Callable[[Any], Any], argv: list[str], *, prog: str, multirun: bool = False
+) -> int:
     """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
@@ -41,8 +43,33 @@ def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str
     os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report
     parser = get_args_parser()
     parser.prog = prog
-    inspecting = any(a in ("--cfg", "-c", "--info", "-i", "--help", "-h", "--hydra-help", "--shell-completion", "-sc") for a in argv)
-    args = parser.parse_args([*argv, "--multirun"] if multirun and not inspecting else argv)
+
+    def usage_error(message: str) -> NoReturn:  # argparse's default prints a 7-line usage block
+        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+    parser.error = usage_error  # type: ignore[method-assign]
+    inspecting = any(
+        a
+        in (
+            "--cfg",
+            "-c",
+            "--info",
+            "-i",
+            "--help",
+            "-h",
+            "--hydra-help",
+            "--shell-completion",
+            "-sc",
+        )
+        for a in argv
+    )
+    try:
+        args = parser.parse_args([*argv, "--multirun"] if multirun and not inspecting else argv)
+    except SystemExit as exc:  # --help, or a bad flag (already reported on one line)
+        if not user_full_error:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        return int(exc.code or 0)
     failures: list[Exception] = []
 
     @functools.wraps(task_function)  # Hydra names the job after the wrapped function
@@ -56,7 +83,13 @@ def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str
             return None
 
     try:
-        _run_hydra(args=args, args_parser=parser, task_function=task_function if multirun else single_run, config_path=str(config_dir()), config_name="config")
+        _run_hydra(
+            args=args,
+            args_parser=parser,
+            task_function=task_function if multirun else single_run,
+            config_path=str(config_dir()),
+            config_name="config",
+        )
         if failures:
             raise failures[0]
     except KeyboardInterrupt:
@@ -73,7 +106,10 @@ def run_hydra(task_function: Callable[[Any], Any], argv: list[str], *, prog: str
     except Exception as exc:
         if user_full_error:
             raise
-        print(f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)", file=sys.stderr)
+        print(
+            f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if not user_full_error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 HELP = """usage: hpt COMMAND [overrides or options ...]
 
@@ -47,16 +48,29 @@ def main(argv: list[str] | None = None) -> int:
         from hpt.lr_find import lr_find_main
 
         return lr_find_main(rest)
-    print(f"hpt: error: unknown command {command!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+    print(
+        f"hpt: error: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
+        file=sys.stderr,
+    )
     return 2
 
 
-def _train(argv: list[str]) -> int:
+def _train_task(cfg: Any) -> Any:
+    # torch loads only once the config has composed: a typo is reported in a fraction of a second.
     from hpt import train
+
+    return train.task(cfg)
+
+
+_train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
+
+
+def _train(argv: list[str]) -> int:
     from hpt.app import run_hydra
 
-    code = run_hydra(train.task, argv, prog="hpt train")
-    outcome = train.last_outcome
+    code = run_hydra(_train_task, argv, prog="hpt train")
+    train = sys.modules.get("hpt.train")
+    outcome = getattr(train, "last_outcome", None)
     if code != 0 or outcome is None:
         return code
     if outcome.status == "FAIL":
@@ -64,7 +78,9 @@ def _train(argv: list[str]) -> int:
         print(f"run dir: {outcome.run_dir}")
         return 1
     values = outcome.values or []
-    shown = ", ".join(f"{o.name}={v:.4f} ({o.direction})" for o, v in zip(outcome.objectives, values))
+    shown = ", ".join(
+        f"{o.name}={v:.4f} ({o.direction})" for o, v in zip(outcome.objectives, values)
+    )
     print(f"run dir: {outcome.run_dir}")
     print(f"objective: {shown}")
     return 0

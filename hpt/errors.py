@@ -58,9 +58,13 @@ def one_line(exc: BaseException) -> str:
         seen.add(current)
         earlier = list(parts)  # a cause often repeats its wrapper's text: drop what is already said
         for line in _lines(str(current)):
-            if line not in parts and not any(line in p for p in earlier):
-                parts.append(line)
-        current = current.__cause__ or current.__context__
+            if line in ("None", "None.") or line in parts or any(line in p for p in earlier):
+                continue  # antlr and some libraries raise with a message of None
+            parts.append(line)
+        # `raise ... from None` means the context is noise: respect it.
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
     text = " ".join(p if p.endswith((".", ":", "?")) else p + "." for p in parts)
     return text or type(exc).__name__
 

@@ -60,18 +60,26 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
-def _batches(split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(
+    split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     if s.data_on_device:
         return tensor_batches(split, batch_size, shuffle=train, generator=gen, drop_last=train)
-    return loader_batches(split, batch_size, shuffle=train, device=s.device, num_workers=s.num_workers, seed=s.seed)
+    return loader_batches(
+        split, batch_size, shuffle=train, device=s.device, num_workers=s.num_workers, seed=s.seed
+    )
 
 
 def _prepare(x: torch.Tensor, s: LoopSettings) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if s.channels_last and x.dim() == 4 else x
+    return (
+        x.contiguous(memory_format=torch.channels_last) if s.channels_last and x.dim() == 4 else x
+    )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split, loss_fn: nn.Module, s: LoopSettings, prefix: str) -> Metrics:
+def evaluate(
+    model: nn.Module, split: Split, loss_fn: nn.Module, s: LoopSettings, prefix: str
+) -> Metrics:
     """Loss and task metric over a split; sums stay on the device until the end."""
     model.eval()
     sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
@@ -172,12 +180,19 @@ def fit(
         if on_epoch is not None:
             on_epoch(metrics)
         if not math.isfinite(train_loss) or not math.isfinite(metrics["val/loss"]):
-            return FitResult("FAIL", history, best, best_state, f"non-finite loss at epoch {epoch} (train/loss={train_loss})", "nan")
+            return FitResult(
+                "FAIL",
+                history,
+                best,
+                best_state,
+                f"non-finite loss at epoch {epoch} (train/loss={train_loss})",
+                "nan",
+            )
         value = metrics[s.objective]
         # schedule, select, stop
         if schedule.scheduler is not None and schedule.interval != "step":
             if schedule.interval == "metric":
-                schedule.scheduler.step(value)  # type: ignore[call-arg]
+                schedule.scheduler.step(value)  # type: ignore[call-arg,arg-type]
             else:
                 schedule.scheduler.step()
         if _improved(value, best_value, s.maximize, s.min_delta):

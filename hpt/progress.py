@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 
 def _fmt(metrics: Mapping[str, float], keys: tuple[str, ...]) -> str:
@@ -23,12 +24,18 @@ class RunProgress:
         self.epochs, self.steps = epochs, steps_per_epoch
         self.quiet = quiet
         self.live = not quiet and sys.stderr.isatty()
-        self._progress = None
-        self._task = None
+        self._progress: Any = None
+        self._task: Any = None
 
     def __enter__(self) -> RunProgress:
         if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self._progress = Progress(
                 TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
@@ -39,7 +46,9 @@ class RunProgress:
                 transient=False,
             )
             self._progress.start()
-            self._task = self._progress.add_task("train", total=self.steps, epoch=1, epochs=self.epochs, info="")
+            self._task = self._progress.add_task(
+                "train", total=self.steps, epoch=1, epochs=self.epochs, info=""
+            )
         return self
 
     def step(self, step: int) -> None:
@@ -52,10 +61,17 @@ class RunProgress:
         if self._progress is not None:
             self._progress.console.print(line, highlight=False)
             nxt = min(int(metrics["epoch"]) + 1, self.epochs)
-            self._progress.reset(self._task, total=self.steps, epoch=nxt, epochs=self.epochs, info="")  # type: ignore[arg-type]
+            self._progress.reset(
+                self._task, total=self.steps, epoch=nxt, epochs=self.epochs, info=""
+            )  # type: ignore[arg-type]
         elif not self.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -13,6 +13,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from hpt.compress import CompressSpec, spec_from
+from hpt.cv import check_plan
 from hpt.data import Dataset, fits_on_device, load_dataset
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
@@ -28,9 +30,24 @@ LOSSES: dict[str, type[nn.Module]] = {
     "l1": nn.L1Loss,
     "smooth_l1": nn.SmoothL1Loss,
 }
-LOSS_TASKS = {"cross_entropy": "classification", "bce": "binary", "mse": "regression", "l1": "regression", "smooth_l1": "regression"}
+LOSS_TASKS = {
+    "cross_entropy": "classification",
+    "bce": "binary",
+    "mse": "regression",
+    "l1": "regression",
+    "smooth_l1": "regression",
+}
 AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce", "regression": "mse"}
-GROUPS = ("data", "model", "optimizer", "scheduler", "regularization", "loss", "trainer")
+GROUPS = (
+    "data",
+    "model",
+    "optimizer",
+    "scheduler",
+    "regularization",
+    "loss",
+    "trainer",
+    "compress",
+)
 
 
 @dataclass
@@ -49,6 +66,7 @@ class Run:
     settings: LoopSettings
     objectives: list[Objective]
     n_params: int
+    compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
 
 
 def _task(cfg: DictConfig) -> str:
@@ -58,13 +76,25 @@ def _task(cfg: DictConfig) -> str:
 
 def resolve_objectives(metric: Any, direction: Any, task: str) -> list[Objective]:
     """``auto`` -> val/acc (maximize) for classification, val/loss (minimize) otherwise."""
-    metrics = list(metric) if isinstance(metric, list | tuple) or OmegaConf.is_list(metric) else [metric]
-    directions = list(direction) if isinstance(direction, list | tuple) or OmegaConf.is_list(direction) else [direction] * len(metrics)
+    metrics = (
+        list(metric) if isinstance(metric, list | tuple) or OmegaConf.is_list(metric) else [metric]
+    )
+    directions = (
+        list(direction)
+        if isinstance(direction, list | tuple) or OmegaConf.is_list(direction)
+        else [direction] * len(metrics)
+    )
     if len(directions) != len(metrics):
-        raise UserError(f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}")
+        raise UserError(
+            f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}"
+        )
     out = []
     for m, d in zip(metrics, directions):
-        name = str(m) if m != "auto" else ("val/acc" if task in ("classification", "binary") else "val/loss")
+        name = (
+            str(m)
+            if m != "auto"
+            else ("val/acc" if task in ("classification", "binary") else "val/loss")
+        )
         if d == "auto":
             d = "maximize" if name.endswith("acc") else "minimize"
         if d not in ("maximize", "minimize"):
@@ -78,7 +108,9 @@ def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
     if name not in LOSSES:
         raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
     if LOSS_TASKS[name] != task:
-        raise UserError(f"loss={name} does not fit a {task} task (data={task}); use loss=auto or loss={AUTO_LOSS[task]}")
+        raise UserError(
+            f"loss={name} does not fit a {task} task (data={task}); use loss=auto or loss={AUTO_LOSS[task]}"
+        )
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     return LOSSES[name]()
@@ -96,25 +128,45 @@ def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[s
     return {k: v for k, v in params.items() if not k.endswith("._partial_")}
 
 
-def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None) -> Run:
-    """Build data, model, optimizer, schedule and loss for one run from the composed config."""
+def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold: int = 0) -> Run:
+    """Build data, model, optimizer, schedule and loss for one run from the composed config.
+
+    ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
+    """
     t, r = cfg.trainer, cfg.regularization
     task = _task(cfg)
     device = resolve_device(str(t.device))
     precision_name = str(t.precision.value if hasattr(t.precision, "value") else t.precision)
     precision = resolve_precision(precision_name, device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
-        raise UserError("trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1")
+        raise UserError(
+            "trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1"
+        )
     configure_backends(device, bool(t.deterministic), int(t.seed))
+    folds = int(t.get("folds", 1))
+    check_plan(folds, int(t.get("repeats", 1)))
 
     d = cfg.data
     data = load_dataset(
         str(d.name), task, val_split=float(t.val_split), seed=int(t.seed), root=d.get("root"), download=bool(d.get("download", True)),
         subset=d.get("subset"), n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)), noise=float(d.get("noise", 0.1)),
+        folds=folds, fold=fold,
     )  # fmt: skip
-    on_device = fits_on_device(data.nbytes, device) if t.data_on_device == "auto" else bool(t.data_on_device)
+    on_device = (
+        fits_on_device(data.nbytes, device)
+        if t.data_on_device == "auto"
+        else bool(t.data_on_device)
+    )
     if on_device:
-        key = (str(d.name), d.get("subset"), float(t.val_split), int(t.seed), str(device))
+        key = (
+            str(d.name),
+            d.get("subset"),
+            float(t.val_split),
+            int(t.seed),
+            str(device),
+            folds,
+            fold,
+        )
         if data_cache is not None and key in data_cache:
             data = data_cache[key]  # sweep workers keep the uploaded tensors across trials
         else:
@@ -125,35 +177,77 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None) -> Run:
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     out_features = int(d.num_classes) if task == "classification" else 1
-    model: nn.Module = instantiate(cfg.model, in_shape=list(d.shape), out_features=out_features, _convert_="all")
+    model: nn.Module = instantiate(
+        cfg.model, in_shape=list(d.shape), out_features=out_features, _convert_="all"
+    )
     n_params = count_parameters(model)
     is_conv = bool(getattr(model, "is_conv", False))
-    channels_last = (is_conv and device.type == "cuda") if t.channels_last == "auto" else bool(t.channels_last)
-    model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
-    optimizer = instantiate(cfg.optimizer, _convert_="all")(params=model.parameters())
+    channels_last = (
+        (is_conv and device.type == "cuda") if t.channels_last == "auto" else bool(t.channels_last)
+    )
+    model = (
+        model.to(device).to(memory_format=torch.channels_last)
+        if channels_last
+        else model.to(device)
+    )
+    try:  # torch checks the values (lr < 0, betas outside [0, 1)...) when the optimizer is made
+        optimizer = instantiate(cfg.optimizer, _convert_="all")(params=model.parameters())
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"bad optimizer setting: {exc}") from exc
 
     objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
     steps_per_epoch = max(1, len(data.train) // int(t.batch_size))
-    extra = {"mode": "max" if objectives[0].direction == "maximize" else "min"} if str(cfg.scheduler._target_).endswith(".plateau") else {}
-    schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(optimizer, steps_per_epoch=steps_per_epoch, epochs=int(t.epochs), **extra)
+    extra = (
+        {"mode": "max" if objectives[0].direction == "maximize" else "min"}
+        if str(cfg.scheduler._target_).endswith(".plateau")
+        else {}
+    )
+    try:
+        schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(
+            optimizer, steps_per_epoch=steps_per_epoch, epochs=int(t.epochs), **extra
+        )
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"bad scheduler setting: {exc}") from exc
     loss_fn = build_loss(str(cfg.loss.name), task, float(r.label_smoothing))
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]
 
     aug = r.augment
-    augment = {"translate": int(aug.translate), "hflip": bool(aug.hflip), "noise_std": float(aug.noise_std)}
+    augment = {
+        "translate": int(aug.translate),
+        "hflip": bool(aug.hflip),
+        "noise_std": float(aug.noise_std),
+    }
     settings = LoopSettings(
         epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision, device=device,
-        task=task, objective=objectives[0].name, maximize=objectives[0].direction == "maximize", seed=int(t.seed),
+        task=task, objective=selection_metric(objectives[0].name), maximize=objectives[0].direction == "maximize", seed=int(t.seed),
         grad_clip_norm=r.grad_clip_norm, l1=float(r.l1), augment=augment if any(augment.values()) else {},
         patience=r.early_stopping.patience, min_delta=float(r.early_stopping.min_delta), channels_last=channels_last,
         data_on_device=on_device, num_workers=int(t.num_workers),
     )  # fmt: skip
     if settings.objective not in _known_metrics(task):
-        raise UserError(f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}")
-    return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params)
+        raise UserError(
+            f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"
+        )
+    compress = spec_from(
+        cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
+    )
+    return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress)
+
+
+def selection_metric(name: str) -> str:
+    """The validation metric that selects the best epoch for a first objective ``name``.
+
+    ``compress/val_acc`` (the compressed model's accuracy, known only after training) selects
+    epochs by ``val/acc``: the float model's best epoch is the one that gets compressed.
+    """
+    return f"val/{name[len('compress/val_') :]}" if name.startswith("compress/val_") else name
 
 
 def _known_metrics(task: str) -> tuple[str, ...]:
     base = ("val/loss", "train/loss")
-    return (*base, "val/acc") if task in ("classification", "binary") else (*base, "val/mse", "val/mae")
+    return (
+        (*base, "val/acc")
+        if task in ("classification", "binary")
+        else (*base, "val/mse", "val/mae")
+    )

@@ -70,6 +70,25 @@ class LossConfig:
     name: str = "auto"
 
 
+class PruneMethod(str, Enum):
+    none = "none"
+    l1_unstructured = "l1_unstructured"
+    random_unstructured = "random_unstructured"
+    ln_structured = "ln_structured"
+
+
+@dataclass
+class CompressConfig:
+    method: PruneMethod = PruneMethod.none
+    amount: float = 0.5
+    scope: str = "global"  # global | layer (a str: `global` cannot name an Enum member)
+    finetune_epochs: int = 0
+    finetune_lr_factor: float = 0.1
+    quantize: bool = False
+    latency_batch: int = 1
+    latency_threads: int = 1
+
+
 @dataclass
 class TrainerConfig:
     epochs: int = 5
@@ -82,6 +101,8 @@ class TrainerConfig:
     compile: bool = False
     channels_last: Any = "auto"
     val_split: float = 0.1
+    folds: int = 1
+    repeats: int = 1
     data_on_device: Any = "auto"
     num_workers: int = 2
     quiet: bool = False
@@ -94,3 +115,4 @@ def register() -> None:
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
     cs.store(group="loss", name="base_loss", node=LossConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
+    cs.store(group="compress", name="base_compress", node=CompressConfig)

@@ -47,7 +47,11 @@ class Dataset:
 
     @property
     def nbytes(self) -> int:
-        return sum(t.element_size() * t.numel() for s in (self.train, self.val, self.test) for t in (s.x, s.y))
+        return sum(
+            t.element_size() * t.numel()
+            for s in (self.train, self.val, self.test)
+            for t in (s.x, s.y)
+        )
 
 
 def _images(images: torch.Tensor) -> torch.Tensor:
@@ -72,10 +76,14 @@ def load_mnist(root: str, download: bool) -> tuple[Split, Split]:
             MNIST(str(path), train=True, download=True)
             MNIST(str(path), train=False, download=True)
         except Exception as exc:  # no network, proxy, disk full: all end the same way for the user
-            raise DataNotFoundError(_missing_message(path, f"download failed: {type(exc).__name__}")) from None
+            raise DataNotFoundError(
+                _missing_message(path, f"download failed: {type(exc).__name__}")
+            ) from None
     train = MNIST(str(path), train=True, download=False)
     test = MNIST(str(path), train=False, download=False)
-    return Split(_images(train.data), train.targets.long()), Split(_images(test.data), test.targets.long())
+    return Split(_images(train.data), train.targets.long()), Split(
+        _images(test.data), test.targets.long()
+    )
 
 
 def _missing_message(path: Path, why: str) -> str:
@@ -87,17 +95,26 @@ def _missing_message(path: Path, why: str) -> str:
 
 def load_mnist_tiny() -> tuple[Split, Split]:
     with np.load(_TINY) as f:  # plain arrays, allow_pickle is off by default
-        train = Split(_images(torch.from_numpy(f["train_images"])), torch.from_numpy(f["train_labels"]).long())
-        test = Split(_images(torch.from_numpy(f["test_images"])), torch.from_numpy(f["test_labels"]).long())
+        train = Split(
+            _images(torch.from_numpy(f["train_images"])), torch.from_numpy(f["train_labels"]).long()
+        )
+        test = Split(
+            _images(torch.from_numpy(f["test_images"])), torch.from_numpy(f["test_labels"]).long()
+        )
     return train, test
 
 
-def synthetic(task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234) -> tuple[Split, Split]:
+def synthetic(
+    task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234
+) -> tuple[Split, Split]:
     """A fixed synthetic problem (the seed is part of the dataset, not of the run)."""
     g = torch.Generator().manual_seed(seed)
     n_test = max(n_samples // 5, 1)
     x = torch.randn(n_samples + n_test, n_features, generator=g)
-    w1, w2 = torch.randn(n_features, generator=g), torch.randn(n_features, generator=g) / math.sqrt(n_features)
+    w1, w2 = (
+        torch.randn(n_features, generator=g),
+        torch.randn(n_features, generator=g) / math.sqrt(n_features),
+    )
     signal = torch.sin(x @ w1 / math.sqrt(n_features) * 2) + x @ w2
     if task == "regression":
         y = (signal + noise * torch.randn(len(x), generator=g)).unsqueeze(1)
@@ -109,7 +126,15 @@ def synthetic(task: str, n_samples: int, n_features: int, noise: float, seed: in
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(name: str, task: str, root: str | None, download: bool, n_samples: int, n_features: int, noise: float) -> tuple[Split, Split]:
+def _load_cached(
+    name: str,
+    task: str,
+    root: str | None,
+    download: bool,
+    n_samples: int,
+    n_features: int,
+    noise: float,
+) -> tuple[Split, Split]:
     # Sweep workers run many trials in one process: read and decode the files once.
     if name == "mnist":
         return load_mnist(root or "~/.cache/hpt/data", download)
@@ -132,8 +157,14 @@ def load_dataset(
     n_samples: int = 4096,
     n_features: int = 16,
     noise: float = 0.1,
+    folds: int = 1,
+    fold: int = 0,
 ) -> Dataset:
-    """Train/val/test splits on the CPU. Validation is carved from the training set."""
+    """Train/val/test splits on the CPU. Validation is carved from the training set.
+
+    With ``folds > 1`` the validation split is fold ``fold`` of a k-fold partition of the
+    training set (``hpt.cv``) and ``val_split`` is not used.
+    """
     if not 0.0 < val_split < 1.0:
         raise UserError(f"trainer.val_split must be between 0 and 1 (exclusive), got {val_split}")
     train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
@@ -141,11 +172,26 @@ def load_dataset(
         if subset < 2:
             raise UserError(f"data.subset must be at least 2, got {subset}")
         train = Split(train.x[:subset], train.y[:subset])
+    if folds > 1:
+        from hpt.cv import fold_indices
+
+        train_idx, val_idx = fold_indices(len(train), folds, fold, seed)
+        return Dataset(
+            Split(train.x[train_idx], train.y[train_idx]),
+            Split(train.x[val_idx], train.y[val_idx]),
+            test,
+            task,
+        )
     # A fixed permutation per seed keeps the split reproducible and independent of the run order.
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, int(round(len(train) * val_split)))
+    n_val = max(1, round(len(train) * val_split))
     val_idx, train_idx = perm[:n_val], perm[n_val:]
-    return Dataset(Split(train.x[train_idx], train.y[train_idx]), Split(train.x[val_idx], train.y[val_idx]), test, task)
+    return Dataset(
+        Split(train.x[train_idx], train.y[train_idx]),
+        Split(train.x[val_idx], train.y[val_idx]),
+        test,
+        task,
+    )
 
 
 def fits_on_device(nbytes: int, device: torch.device) -> bool:
@@ -156,7 +202,14 @@ def fits_on_device(nbytes: int, device: torch.device) -> bool:
     return nbytes < free // 4
 
 
-def tensor_batches(split: Split, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None, drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def tensor_batches(
+    split: Split,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches by slicing a permutation: no workers, no collation, no host sync."""
     n = len(split)
     if shuffle:
@@ -170,7 +223,15 @@ def tensor_batches(split: Split, batch_size: int, *, shuffle: bool, generator: t
             yield split.x[i : i + batch_size], split.y[i : i + batch_size]
 
 
-def loader_batches(split: Split, batch_size: int, *, shuffle: bool, device: torch.device, num_workers: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def loader_batches(
+    split: Split,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    device: torch.device,
+    num_workers: int,
+    seed: int,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The DataLoader path, for data kept on the host: pinned memory, async copies."""
     from torch.utils.data import DataLoader, TensorDataset
 

@@ -61,11 +61,15 @@ class CNN(nn.Module):
     ) -> None:
         super().__init__()
         if len(in_shape) != 3:
-            raise ValueError(f"model=cnn needs image data (C, H, W), got input shape {list(in_shape)}")
+            raise ValueError(
+                f"model=cnn needs image data (C, H, W), got input shape {list(in_shape)}"
+            )
         layers: list[nn.Module] = []
         cin = in_shape[0]
         for cout in channels:
-            layers += _conv(cin, cout, batch_norm) + _conv(cout, cout, batch_norm) + [nn.MaxPool2d(2)]
+            layers += (
+                _conv(cin, cout, batch_norm) + _conv(cout, cout, batch_norm) + [nn.MaxPool2d(2)]
+            )
             cin = cout
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
@@ -86,7 +90,9 @@ def resnet18(in_shape: Sequence[int], out_features: int, dropout: float = 0.0) -
     from torchvision.models import resnet18 as tv_resnet18
 
     if len(in_shape) != 3:
-        raise ValueError(f"model=resnet18 needs image data (C, H, W), got input shape {list(in_shape)}")
+        raise ValueError(
+            f"model=resnet18 needs image data (C, H, W), got input shape {list(in_shape)}"
+        )
     model = tv_resnet18(num_classes=out_features)
     model.conv1 = nn.Conv2d(in_shape[0], 64, kernel_size=3, stride=1, padding=1, bias=False)
     model.maxpool = nn.Identity()  # type: ignore[assignment]

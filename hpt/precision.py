@@ -17,12 +17,18 @@ def resolve_device(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise UserError(f"trainer.device={spec!r} is not a device: use auto, cpu, cuda or cuda:N") from None
+        raise UserError(
+            f"trainer.device={spec!r} is not a device: use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UserError(f"trainer.device={spec} but no CUDA device is available: use trainer.device=cpu or auto")
+            raise UserError(
+                f"trainer.device={spec} but no CUDA device is available: use trainer.device=cpu or auto"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UserError(f"trainer.device={spec} but only {torch.cuda.device_count()} CUDA device(s) are visible")
+            raise UserError(
+                f"trainer.device={spec} but only {torch.cuda.device_count()} CUDA device(s) are visible"
+            )
     elif device.type != "cpu":
         raise UserError(f"trainer.device={spec!r} is not supported: use auto, cpu, cuda or cuda:N")
     return device
@@ -55,7 +61,9 @@ def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
 def configure_backends(device: torch.device, deterministic: bool, seed: int) -> None:
     torch.manual_seed(seed)
     if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 on: free speed for fp32 matmuls on Ampere+
+        torch.backends.cuda.matmul.allow_tf32 = (
+            True  # TF32 on: free speed for fp32 matmuls on Ampere+
+        )
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = not deterministic
     if deterministic:

@@ -17,6 +17,9 @@ Every run (``hpt train`` or one sweep trial) owns one directory holding:
 - ``manifest.json``    seed, git commit/dirty, versions, device, precision, host, start time
 - ``checkpoints/best.pt``  a ``state_dict`` (loaded only with ``weights_only=True``)
 
+Optional: ``cv`` (trainer.folds), ``repeats`` (trainer.repeats) and ``compress`` blocks in
+result.json, ``checkpoints/compressed.pt``, ``samples/*.png`` (task=gan|vae).
+
 A sweep directory holds ``sweep.json``, ``search.yaml``, the study storage
 (``study.journal`` by default) and one ``trial_NNNN`` run directory per Optuna trial.
 

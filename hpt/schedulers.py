@@ -27,19 +27,39 @@ def constant(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int) -> Sche
     return Schedule(None, "epoch")
 
 
-def step(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, step_size: int = 2, gamma: float = 0.5) -> Schedule:
+def step(
+    optimizer: Optimizer,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    step_size: int = 2,
+    gamma: float = 0.5,
+) -> Schedule:
     return Schedule(lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma), "epoch")
 
 
-def multistep(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, milestones: Sequence[int] = (3, 6), gamma: float = 0.1) -> Schedule:
-    return Schedule(lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=gamma), "epoch")
+def multistep(
+    optimizer: Optimizer,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    milestones: Sequence[int] = (3, 6),
+    gamma: float = 0.1,
+) -> Schedule:
+    return Schedule(
+        lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=gamma), "epoch"
+    )
 
 
-def exponential(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, gamma: float = 0.9) -> Schedule:
+def exponential(
+    optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, gamma: float = 0.9
+) -> Schedule:
     return Schedule(lr_scheduler.ExponentialLR(optimizer, gamma=gamma), "epoch")
 
 
-def cosine(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, eta_min: float = 0.0) -> Schedule:
+def cosine(
+    optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, eta_min: float = 0.0
+) -> Schedule:
     total = max(1, steps_per_epoch * epochs)
     return Schedule(lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=eta_min), "step")
 
@@ -55,7 +75,9 @@ def plateau(
     threshold: float = 1e-4,
     min_lr: float = 0.0,
 ) -> Schedule:
-    sched = lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr)
+    sched = lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
+    )
     return Schedule(sched, "metric")
 
 
@@ -70,7 +92,11 @@ def onecycle(
 ) -> Schedule:
     max_lr = [group["lr"] * max_lr_factor for group in optimizer.param_groups]
     sched = lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=max(2, steps_per_epoch * epochs), pct_start=pct_start, anneal_strategy=anneal_strategy
+        optimizer,
+        max_lr=max_lr,
+        total_steps=max(2, steps_per_epoch * epochs),
+        pct_start=pct_start,
+        anneal_strategy=anneal_strategy,
     )
     return Schedule(sched, "step")
 

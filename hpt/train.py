@@ -12,16 +12,18 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from hpt import compress as compressing
 from hpt import reporter as reporting
 from hpt.build import Objective, build, resolve_objectives, run_params
 from hpt.errors import TrialTimeoutError, UserError
 from hpt.loop import FitResult, LoopSettings, evaluate, fit
 from hpt.manifest import manifest
 from hpt.progress import RunProgress
+from hpt.repeats import fit_members, plan
 from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, RESULT, append_jsonl, atomic_write_json
 
 log = logging.getLogger("hpt")
-EXTRA_OBJECTIVES = ("model/n_params", "time/epoch_s", "time/train_s")
+EXTRA_OBJECTIVES = ("model/n_params", "time/epoch_s", "time/train_s", *compressing.OBJECTIVES)
 
 
 @dataclass
@@ -59,11 +61,24 @@ def _error_kind(exc: BaseException) -> str:
     return "exception"
 
 
-def run(cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None) -> Outcome:
+def run(
+    cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
+) -> Outcome:
+    # --- generative tasks (task=gan|vae) have their own loop and objective: hpt/generative ---
+    if cfg.get("task", {}).get("name", "supervised") != "supervised":
+        from hpt import generative
+
+        return generative.run(cfg, run_dir, choices=choices, cwd=cwd)
+    # --- end generative hook ---
     started = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
     trial = reporting.current_trial()
-    base: dict[str, Any] = {"status": "RUNNING", "params": run_params(cfg, choices), "trial": trial, "pid": os.getpid()}
+    base: dict[str, Any] = {
+        "status": "RUNNING",
+        "params": run_params(cfg, choices),
+        "trial": trial,
+        "pid": os.getpid(),
+    }
     atomic_write_json(run_dir / RESULT, base)
 
     def finish(outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
@@ -92,8 +107,14 @@ def run(cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None
         finish(Outcome("FAIL", None, str(run_dir), objectives, str(exc), kind), None, {})
         raise
     s = built.settings
-    atomic_write_json(run_dir / MANIFEST, manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd or os.getcwd()))
+    atomic_write_json(
+        run_dir / MANIFEST,
+        manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd or os.getcwd()),
+    )
     extra: dict[str, Any] = {"model": {"n_params": built.n_params}}
+    members = plan(
+        cfg
+    )  # trainer.folds / trainer.repeats: several fits, one objective (hpt.repeats)
 
     def on_epoch(metrics: dict[str, float]) -> None:
         append_jsonl(run_dir / METRICS, metrics)
@@ -103,15 +124,56 @@ def run(cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None
     steps = max(1, len(built.data.train) // s.batch_size)
     try:
         with RunProgress(s.epochs, steps, quiet=_quiet(cfg)) as progress:
-            fitted = fit(built.model, built.optimizer, built.schedule, built.data, built.loss_fn, s, reporting.current(), on_epoch, progress.step)
+            if len(members) == 1:
+                fitted = fit(
+                    built.model,
+                    built.optimizer,
+                    built.schedule,
+                    built.data,
+                    built.loss_fn,
+                    s,
+                    reporting.current(),
+                    on_epoch,
+                    progress.step,
+                )
+            else:
+                multi = fit_members(
+                    cfg,
+                    built,
+                    members,
+                    reporting.current(),
+                    on_epoch,
+                    progress.step,
+                    quiet=_quiet(cfg),
+                )
+                fitted, built, extra[multi.key] = (
+                    multi.fitted,
+                    multi.run,
+                    multi.record,
+                )  # built: the selected member
     except KeyboardInterrupt:
-        finish(Outcome("FAIL", None, str(run_dir), built.objectives, "interrupted by the user", "interrupted"), fitted, extra)
+        finish(
+            Outcome(
+                "FAIL",
+                None,
+                str(run_dir),
+                built.objectives,
+                "interrupted by the user",
+                "interrupted",
+            ),
+            fitted,
+            extra,
+        )
         raise
     except Exception as exc:  # a failing run is recorded, never lost
         if s.device.type == "cuda":
             torch.cuda.empty_cache()
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return finish(Outcome("FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)), fitted, extra)
+        return finish(
+            Outcome("FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)),
+            fitted,
+            extra,
+        )
 
     if fitted.best_state is not None:
         _save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
@@ -120,13 +182,51 @@ def run(cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None
             inner = getattr(built.model, "_orig_mod", built.model)
             inner.load_state_dict(fitted.best_state)
             extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
+            if built.compress is not None:
+                try:
+                    compressed = compressing.compress(
+                        built.model,
+                        built.data,
+                        built.loss_fn,
+                        built.settings,
+                        built.compress,
+                        built.optimizer,
+                    )
+                except Exception as exc:  # the trained run is kept; the failed stage is its error
+                    msg = f"compress: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    return finish(
+                        Outcome(
+                            "FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)
+                        ),
+                        fitted,
+                        extra,
+                    )
+                compressing.save_compressed(run_dir / compressing.COMPRESSED, compressed.model)
+                extra["compress"] = {**compressed.record, "checkpoint": compressing.COMPRESSED}
     extra["stopped_early"] = fitted.stopped_early
     times = [m["time/epoch_s"] for m in fitted.history]
-    derived = {"model/n_params": float(built.n_params), "time/epoch_s": sum(times) / max(len(times), 1), "time/train_s": sum(times)}
+    derived = {
+        "model/n_params": float(built.n_params),
+        "time/epoch_s": sum(times) / max(len(times), 1),
+        "time/train_s": sum(times),
+    }
+    derived.update(
+        compressing.objective_values(extra.get("compress", {}))
+    )  # compress/val_acc, compress/size_bytes, ...
     values = None
     if fitted.best is not None and fitted.status != "FAIL":
-        values = [float({**derived, **fitted.best}.get(o.name, float("nan"))) for o in built.objectives]
-    outcome = Outcome(fitted.status, values, str(run_dir), built.objectives, fitted.error, fitted.error_kind, fitted.best or {})
+        values = [
+            float({**derived, **fitted.best}.get(o.name, float("nan"))) for o in built.objectives
+        ]
+    outcome = Outcome(
+        fitted.status,
+        values,
+        str(run_dir),
+        built.objectives,
+        fitted.error,
+        fitted.error_kind,
+        fitted.best or {},
+    )
     return finish(outcome, fitted, extra)
 
 
@@ -136,7 +236,11 @@ def _quiet(cfg: DictConfig) -> bool:
 
 def _safe_objectives(cfg: DictConfig) -> list[Objective]:
     try:
-        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, str(getattr(cfg.data.task, "value", cfg.data.task)))
+        return resolve_objectives(
+            cfg.objective.metric,
+            cfg.objective.direction,
+            str(getattr(cfg.data.task, "value", cfg.data.task)),
+        )
     except Exception:
         return []
 

@@ -1,0 +1,363 @@
+"""Post-training compression (``compress=prune|quantize|prune_quantize``): prune, fine-tune,
+quantize, and measure what it cost and what it saved.
+
+The stage runs after the best epoch's weights are loaded and the test set has been
+evaluated, on a copy of the model (``checkpoints/best.pt`` stays the float model):
+
+1. prune the Linear/Conv weights with ``torch.nn.utils.prune`` (one global magnitude
+   threshold, or ``amount`` per layer; ``ln_structured`` zeroes whole output channels);
+2. optionally fine-tune ``finetune_epochs`` epochs with ``hpt.loop.fit`` on the same data.
+   The pruning reparametrization (``weight = weight_orig * weight_mask``) is still in place
+   then, so the pruned weights stay zero while the others adapt;
+3. ``prune.remove`` makes the zeros permanent (plain ``weight`` tensors again);
+4. optionally quantize the Linear layers to INT8 with ``quantize_dynamic`` (CPU only);
+5. evaluate on validation and test, count (non-zero) parameters, serialize the state_dict
+   for its size, and time CPU inference.
+
+Dense storage does not shrink with unstructured sparsity: ``size_bytes`` drops only with
+quantization, ``zipped_bytes`` (zlib of the same bytes) shows what the zeros are worth on
+disk, and ``nonzero_params`` counts what a sparse format would store.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import io
+import os
+import statistics
+import time
+import warnings
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from hpt.data import Dataset, Split
+from hpt.errors import UserError
+from hpt.loop import LoopSettings, evaluate, fit
+from hpt.schedulers import Schedule
+
+COMPRESSED = "checkpoints/compressed.pt"
+METHODS = ("none", "l1_unstructured", "random_unstructured", "ln_structured")
+PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# Derived objective names a sweep may use (``objective.metric=[compress/val_acc, compress/nonzero_params]``).
+OBJECTIVES = (
+    "compress/val_acc",
+    "compress/val_loss",
+    "compress/nonzero_params",
+    "compress/params",
+    "compress/sparsity",
+    "compress/size_bytes",
+    "compress/zipped_bytes",
+    "compress/cpu_latency_ms",
+)
+
+
+@dataclass
+class CompressSpec:
+    method: str = "none"
+    amount: float = 0.5
+    scope: str = "global"  # global | layer
+    finetune_epochs: int = 0
+    finetune_lr_factor: float = 0.1
+    quantize: bool = False
+    latency_batch: int = 1
+    latency_threads: int = 1
+
+    @property
+    def label(self) -> str:
+        parts = [self.method] if self.method != "none" else []
+        return "+".join([*parts, "int8"] if self.quantize else parts) or "none"
+
+
+def spec_from(conf: Mapping[str, Any] | None, *, needed: bool = False) -> CompressSpec | None:
+    """The stage's settings, checked; None when there is nothing to do.
+
+    ``needed``: an objective names ``compress/*``, so the stage runs even for ``compress=none``
+    (it then measures the float model, which gives a sweep its uncompressed reference).
+    """
+    conf = dict(conf or {})
+    method = str(getattr(conf.get("method"), "value", conf.get("method") or "none"))
+    spec = CompressSpec(
+        method=method, amount=float(conf.get("amount", 0.5)), scope=str(conf.get("scope", "global")),
+        finetune_epochs=int(conf.get("finetune_epochs", 0)), finetune_lr_factor=float(conf.get("finetune_lr_factor", 0.1)),
+        quantize=bool(conf.get("quantize", False)), latency_batch=int(conf.get("latency_batch", 1)), latency_threads=int(conf.get("latency_threads", 1)),
+    )  # fmt: skip
+    if spec.method not in METHODS:
+        raise UserError(
+            f"compress.method={spec.method!r} is unknown: choose from {', '.join(METHODS)}"
+        )
+    if spec.method != "none" and not 0.0 < spec.amount < 1.0:
+        raise UserError(f"compress.amount must be between 0 and 1 (exclusive), got {spec.amount}")
+    if spec.scope not in ("global", "layer"):
+        raise UserError(f"compress.scope must be global or layer, got {spec.scope!r}")
+    if spec.finetune_epochs < 0 or spec.latency_batch < 1 or spec.latency_threads < 1:
+        raise UserError(
+            "compress.finetune_epochs must be >= 0, compress.latency_batch and compress.latency_threads >= 1"
+        )
+    if spec.method == "none" and not spec.quantize and not needed:
+        return None
+    return spec
+
+
+def prune_model(
+    model: nn.Module, method: str, amount: float, scope: str
+) -> list[tuple[nn.Module, str]]:
+    """Attach pruning masks (reparametrized, not yet permanent); returns the pruned (module, name)s."""
+    modules = [m for m in model.modules() if isinstance(m, PRUNABLE)]
+    if not modules:
+        raise UserError("compress: the model has no Linear or Conv layers to prune")
+    targets: list[tuple[nn.Module, str]] = [(m, "weight") for m in modules]
+    if method == "ln_structured":
+        # Zeroing output channels of the last layer would delete classes: it keeps all of them.
+        targets = targets[:-1] or targets
+        for m, name in targets:
+            prune.ln_structured(m, name, amount=amount, n=2, dim=0)
+    elif scope == "global":
+        kind = prune.L1Unstructured if method == "l1_unstructured" else prune.RandomUnstructured
+        prune.global_unstructured(targets, pruning_method=kind, amount=amount)
+    else:
+        for m, name in targets:
+            (prune.l1_unstructured if method == "l1_unstructured" else prune.random_unstructured)(
+                m, name, amount=amount
+            )
+    return targets
+
+
+def make_permanent(targets: list[tuple[nn.Module, str]]) -> None:
+    for m, name in targets:
+        if prune.is_pruned(m):
+            prune.remove(m, name)
+
+
+def quantize(model: nn.Module) -> nn.Module:
+    """INT8 weights for every Linear, activations quantized per batch; CPU inference only."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice (torchao)
+        return quantize_dynamic(model.float().cpu().eval(), {nn.Linear}, dtype=torch.qint8)
+
+
+def _weights(model: nn.Module) -> Iterator[torch.Tensor]:
+    """Every weight and bias as a float tensor, packed INT8 Linear layers included."""
+    for m in model.modules():
+        weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
+        if (
+            hasattr(m, "_packed_params") and callable(weight) and callable(bias)
+        ):  # a dynamic INT8 Linear
+            yield weight().dequantize()
+            b = bias()
+            if b is not None:
+                yield b
+    yield from model.parameters()
+
+
+def serialized_bytes(model: nn.Module) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
+
+
+def footprint(
+    model: nn.Module, targets: list[tuple[nn.Module, str]] | None = None
+) -> dict[str, Any]:
+    """Parameter counts, sparsity of the pruned weights, and the serialized state_dict's size."""
+    tensors = [t.detach() for t in _weights(model)]
+    blob = serialized_bytes(model)
+    out: dict[str, Any] = {
+        "params": sum(t.numel() for t in tensors),
+        "nonzero_params": int(sum(int(torch.count_nonzero(t)) for t in tensors)),
+        "size_bytes": len(blob),
+        "zipped_bytes": len(zlib.compress(blob, 6)),
+    }
+    if targets:
+        pruned = [getattr(m, name).detach() for m, name in targets]
+        total = sum(t.numel() for t in pruned)
+        out["sparsity"] = 1.0 - sum(int(torch.count_nonzero(t)) for t in pruned) / max(total, 1)
+    else:
+        out["sparsity"] = 1.0 - out["nonzero_params"] / max(out["params"], 1)
+    return out
+
+
+@torch.inference_mode()
+def cpu_latency_ms(
+    model: nn.Module,
+    example: torch.Tensor,
+    *,
+    threads: int = 1,
+    budget_s: float = 2.0,
+    max_iters: int = 50,
+) -> float:
+    """Median wall time of one CPU forward pass on ``example`` (after warm-up), in ms."""
+    model = model.eval()
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)  # fixed threads: comparable across runs and workers
+    try:
+        for _ in range(3):
+            model(example)
+        times: list[float] = []
+        start = time.perf_counter()
+        while len(times) < max_iters and (len(times) < 5 or time.perf_counter() - start < budget_s):
+            t0 = time.perf_counter()
+            model(example)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        torch.set_num_threads(old)
+    return statistics.median(times)
+
+
+def _example(split: Split, batch: int) -> torch.Tensor:
+    x = split.x[:batch].detach().to("cpu", torch.float32)
+    reps = -(-batch // max(len(x), 1))
+    return x.repeat(reps, *([1] * (x.dim() - 1)))[:batch].contiguous()
+
+
+def _on_cpu(s: LoopSettings) -> LoopSettings:
+    return dataclasses.replace(
+        s, device=torch.device("cpu"), precision="fp32", channels_last=False, data_on_device=True
+    )
+
+
+def _finetune_optimizer(
+    optimizer: torch.optim.Optimizer, params: Iterator[nn.Parameter], factor: float
+) -> torch.optim.Optimizer:
+    """A fresh optimizer of the run's kind and settings (no state), at ``lr * factor``."""
+    accepted = inspect.signature(type(optimizer).__init__).parameters
+    kwargs = {k: v for k, v in optimizer.defaults.items() if k in accepted}
+    kwargs["lr"] = float(optimizer.defaults["lr"]) * factor
+    return type(optimizer)(params, **kwargs)
+
+
+@dataclass
+class Compressed:
+    model: nn.Module
+    record: dict[str, Any]
+
+
+def compress(
+    model: nn.Module,
+    data: Dataset,
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    spec: CompressSpec,
+    optimizer: torch.optim.Optimizer,
+) -> Compressed:
+    """Compress a copy of ``model`` (its best weights loaded) and measure it beside the original.
+
+    ``optimizer``: the run's, whose kind and settings fine-tune the pruned copy (fresh state).
+    """
+    inner = getattr(model, "_orig_mod", model)  # the module under torch.compile
+    work = copy.deepcopy(inner)
+    example = _example(data.val, spec.latency_batch)
+    base_cpu = copy.deepcopy(inner).float().cpu()
+    base = {
+        **footprint(base_cpu),
+        "cpu_latency_ms": cpu_latency_ms(base_cpu, example, threads=spec.latency_threads),
+    }
+    for split, prefix in ((data.val, "val"), (data.test, "test")):
+        base.update(evaluate(model, split, loss_fn, s, prefix))
+    del base_cpu
+    record: dict[str, Any] = {
+        "method": spec.method, "amount": spec.amount if spec.method != "none" else 0.0, "scope": spec.scope,
+        "quantized": spec.quantize, "finetune_epochs": spec.finetune_epochs if spec.method != "none" else 0,
+        "latency_batch": spec.latency_batch, "latency_threads": spec.latency_threads,
+    }  # fmt: skip
+    if spec.method == "none" and not spec.quantize:
+        # Here only for a compress/* objective: the float model as it is, the sweep's reference.
+        record.update(base)
+        record["baseline"] = dict(base)
+        return Compressed(work, record)
+
+    targets: list[tuple[nn.Module, str]] = []
+    if spec.method != "none":
+        torch.manual_seed(s.seed)  # random_unstructured draws from the global generator
+        targets = prune_model(work, spec.method, spec.amount, spec.scope)
+        if spec.finetune_epochs > 0:
+            ft_settings = dataclasses.replace(s, epochs=spec.finetune_epochs)
+            ft_opt = _finetune_optimizer(optimizer, work.parameters(), spec.finetune_lr_factor)
+            tuned = fit(work, ft_opt, Schedule(None, "epoch"), data, loss_fn, ft_settings)
+            if tuned.status == "COMPLETE" and tuned.best_state is not None:
+                work.load_state_dict(tuned.best_state)  # the best fine-tuning epoch on validation
+            record["finetune"] = {
+                "status": tuned.status,
+                "epochs": len(tuned.history),
+                "best": tuned.best,
+                "error": tuned.error,
+            }
+        make_permanent(targets)
+    if spec.quantize:
+        counts = footprint(work, targets)  # zeros before INT8 rounding: the sparsity pruning made
+        work = quantize(work)
+        eval_settings, split_device = _on_cpu(s), torch.device("cpu")
+        record.update(footprint(work))
+        record["sparsity"] = counts["sparsity"]
+    else:
+        eval_settings, split_device = s, s.device
+        record.update(footprint(work, targets))
+    for split, prefix in ((data.val, "val"), (data.test, "test")):
+        on = split.to(split_device) if split.x.device != split_device else split
+        record.update(evaluate(work, on, loss_fn, eval_settings, prefix))
+    cpu_model = work if spec.quantize else copy.deepcopy(work).float().cpu()
+    record["cpu_latency_ms"] = cpu_latency_ms(cpu_model, example, threads=spec.latency_threads)
+    record["baseline"] = base
+    return Compressed(work, record)
+
+
+def objective_values(record: Mapping[str, Any]) -> dict[str, float]:
+    """``compress/*`` values for multi-objective sweeps: ``val/acc`` -> ``compress/val_acc``."""
+    out: dict[str, float] = {}
+    for key, value in record.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if key.startswith("val/"):
+            out[f"compress/val_{key[4:]}"] = float(value)
+        elif key in (
+            "params",
+            "nonzero_params",
+            "sparsity",
+            "size_bytes",
+            "zipped_bytes",
+            "cpu_latency_ms",
+        ):
+            out[f"compress/{key}"] = float(value)
+    return out
+
+
+def save_compressed(path: Path, model: nn.Module) -> None:
+    """The compressed state_dict, written then renamed. A quantized one holds INT8 tensors and
+    packed-parameter tuples, which ``torch.load(..., weights_only=True)`` accepts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pt.tmp")
+    state = model.state_dict()
+    cpu = OrderedDict(
+        (k, v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items()
+    )
+    # The per-module versions: without them a quantized Linear reads its entries as version 1.
+    cpu._metadata = getattr(state, "_metadata", OrderedDict())  # type: ignore[attr-defined]
+    torch.save(cpu, tmp)
+    os.replace(tmp, path)
+
+
+def load_compressed(
+    model: nn.Module, path: str | os.PathLike[str], *, quantized: bool
+) -> nn.Module:
+    """Load ``checkpoints/compressed.pt`` into a freshly built model of the same config.
+
+    A quantized checkpoint needs the INT8 module structure first, so the float model is
+    quantized (its values are then replaced by the file's).
+    """
+    target = quantize(model) if quantized else model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's INT8 tensor rebuild warns about TypedStorage
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    target.load_state_dict(state)
+    return target

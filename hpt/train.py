@@ -53,6 +53,18 @@ def task(cfg: DictConfig) -> Outcome:
     return last_outcome
 
 
+def failure(exc: BaseException, run_dir: Path, objectives: list[Objective]) -> Outcome:
+    """The FAIL outcome of a run that raised: interrupted, out of memory, timeout or exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        return Outcome(
+            "FAIL", None, str(run_dir), objectives, "interrupted by the user", "interrupted"
+        )
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()  # an OOM trial must not starve the next one on this GPU
+    msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    return Outcome("FAIL", None, str(run_dir), objectives, msg, _error_kind(exc))
+
+
 def _error_kind(exc: BaseException) -> str:
     if isinstance(exc, TrialTimeoutError):
         return "timeout"
@@ -151,29 +163,11 @@ def run(
                     multi.run,
                     multi.record,
                 )  # built: the selected member
-    except KeyboardInterrupt:
-        finish(
-            Outcome(
-                "FAIL",
-                None,
-                str(run_dir),
-                built.objectives,
-                "interrupted by the user",
-                "interrupted",
-            ),
-            fitted,
-            extra,
-        )
+    except KeyboardInterrupt as exc:
+        finish(failure(exc, run_dir, built.objectives), fitted, extra)
         raise
     except Exception as exc:  # a failing run is recorded, never lost
-        if s.device.type == "cuda":
-            torch.cuda.empty_cache()
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return finish(
-            Outcome("FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)),
-            fitted,
-            extra,
-        )
+        return finish(failure(exc, run_dir, built.objectives), fitted, extra)
 
     if fitted.best_state is not None:
         _save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig
 
 from hpt import reporter as reporting
@@ -25,7 +24,7 @@ from hpt.loop import FitResult, Metrics
 from hpt.manifest import manifest
 from hpt.progress import RunProgress
 from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, RESULT, append_jsonl, atomic_write_json
-from hpt.train import Outcome, _error_kind, _objective_record, _quiet, _save_checkpoint
+from hpt.train import Outcome, _error_kind, _objective_record, _quiet, _save_checkpoint, failure
 
 
 class GenerativeProgress(RunProgress):
@@ -113,29 +112,11 @@ def run(
                 reporting.current(),
                 on_epoch,
             )
-    except KeyboardInterrupt:
-        finish(
-            Outcome(
-                "FAIL",
-                None,
-                str(run_dir),
-                built.objectives,
-                "interrupted by the user",
-                "interrupted",
-            ),
-            fitted,
-            extra,
-        )
+    except KeyboardInterrupt as exc:
+        finish(failure(exc, run_dir, built.objectives), fitted, extra)
         raise
     except Exception as exc:  # a failing run is recorded, never lost
-        if s.device.type == "cuda":
-            torch.cuda.empty_cache()
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return finish(
-            Outcome("FAIL", None, str(run_dir), built.objectives, msg, _error_kind(exc)),
-            fitted,
-            extra,
-        )
+        return finish(failure(exc, run_dir, built.objectives), fitted, extra)
 
     if fitted.best_state is not None:
         _save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)

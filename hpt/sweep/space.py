@@ -121,7 +121,8 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
                 int(start), int(start + (stop - start) // step * step), step=int(step)
             )
         n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
-        return FloatDistribution(float(start), float(start) + n * float(step), step=float(step))
+        high = round(float(start) + n * float(step), 12)  # 0.1 + 2 * 0.1 is 0.30000000000000004
+        return FloatDistribution(float(start), high, step=float(step))
     if isinstance(value, ChoiceSweep):
         if not value.list:
             raise UserError(f"{name}: choice() needs at least one option")

@@ -10,7 +10,7 @@ HELP = """usage: hpt COMMAND [overrides or options ...]
 Tune PyTorch models from the command line.
 
 commands:
-  train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05
+  train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05  [--quiet]
   sweep       run a search (Optuna):   hpt sweep search=tpe hydra.sweeper.n_trials=20
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
@@ -68,6 +68,8 @@ _train_task.__module__ = "hpt.train"  # Hydra names the job after this module: k
 def _train(argv: list[str]) -> int:
     from hpt.app import run_hydra
 
+    if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
+        argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]
     code = run_hydra(_train_task, argv, prog="hpt train")
     train = sys.modules.get("hpt.train")
     outcome = getattr(train, "last_outcome", None)

@@ -46,3 +46,23 @@ def test_one_line_drops_causes_that_repeat_the_message() -> None:
             raise RuntimeError("bad optimizer setting: Invalid learning rate: -1") from inner
     except RuntimeError as exc:
         assert one_line(exc) == "bad optimizer setting: Invalid learning rate: -1."
+
+
+def test_train_quiet_flag_prints_no_epoch_lines(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "train",
+        "--quiet",
+        "data=mnist_tiny",
+        "trainer.epochs=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "epoch 1/1" not in r.stderr
+    assert "objective: val/acc=" in r.stdout

@@ -73,6 +73,38 @@ def _error_kind(exc: BaseException) -> str:
     return "exception"
 
 
+class ResultWriter:
+    """A run's ``result.json``: RUNNING from the start, then its outcome (atomic writes)."""
+
+    def __init__(self, run_dir: Path, params: dict[str, Any]) -> None:
+        self.path, self.started = run_dir / RESULT, time.time()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.base = {
+            "status": "RUNNING",
+            "params": params,
+            "trial": reporting.current_trial(),
+            "pid": os.getpid(),
+        }
+        atomic_write_json(self.path, self.base)
+
+    def finish(self, outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
+        history = fitted.history if fitted else []
+        atomic_write_json(self.path, {
+            **self.base,
+            "status": outcome.status,
+            "objective": _objective_record(outcome, 0),
+            "objectives": [_objective_record(outcome, i) for i in range(len(outcome.objectives))],
+            "best": fitted.best if fitted and fitted.best else None,
+            "final": history[-1] if history else None,
+            "epochs": len(history),
+            "duration_s": round(time.time() - self.started, 3),
+            "error": outcome.error,
+            "error_kind": outcome.error_kind,
+            **extra,
+        })  # fmt: skip
+        return outcome
+
+
 def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
@@ -82,34 +114,7 @@ def run(
 
         return generative.run(cfg, run_dir, choices=choices, cwd=cwd)
     # --- end generative hook ---
-    started = time.time()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    trial = reporting.current_trial()
-    base: dict[str, Any] = {
-        "status": "RUNNING",
-        "params": run_params(cfg, choices),
-        "trial": trial,
-        "pid": os.getpid(),
-    }
-    atomic_write_json(run_dir / RESULT, base)
-
-    def finish(outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
-        history = fitted.history if fitted else []
-        result = {
-            **base,
-            "status": outcome.status,
-            "objective": _objective_record(outcome, 0),
-            "objectives": [_objective_record(outcome, i) for i in range(len(outcome.objectives))],
-            "best": fitted.best if fitted and fitted.best else None,
-            "final": history[-1] if history else None,
-            "epochs": len(history),
-            "duration_s": round(time.time() - started, 3),
-            "error": outcome.error,
-            "error_kind": outcome.error_kind,
-            **extra,
-        }
-        atomic_write_json(run_dir / RESULT, result)
-        return outcome
+    finish = ResultWriter(run_dir, run_params(cfg, choices)).finish
 
     try:
         built = build(cfg)

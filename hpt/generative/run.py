@@ -7,7 +7,6 @@ run adds ``samples/epoch_XXX.png`` grids and, for the GAN, a ``scorer`` record i
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from hpt.generative.vae import vae_epoch_fn, vae_test
 from hpt.loop import FitResult, Metrics
 from hpt.manifest import manifest
 from hpt.progress import RunProgress
-from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, RESULT, append_jsonl, atomic_write_json
-from hpt.train import Outcome, _error_kind, _objective_record, _quiet, _save_checkpoint, failure
+from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, append_jsonl, atomic_write_json
+from hpt.train import Outcome, ResultWriter, _error_kind, _quiet, _save_checkpoint, failure
 
 
 class GenerativeProgress(RunProgress):
@@ -52,32 +51,7 @@ def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
     """Build, fit and record one GAN or VAE run; a failure is recorded in result.json, never lost."""
-    started = time.time()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    base: dict[str, Any] = {
-        "status": "RUNNING",
-        "params": params(cfg, choices),
-        "trial": reporting.current_trial(),
-        "pid": os.getpid(),
-    }
-    atomic_write_json(run_dir / RESULT, base)
-
-    def finish(outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
-        history = fitted.history if fitted else []
-        atomic_write_json(run_dir / RESULT, {
-            **base,
-            "status": outcome.status,
-            "objective": _objective_record(outcome, 0),
-            "objectives": [_objective_record(outcome, i) for i in range(len(outcome.objectives))],
-            "best": fitted.best if fitted and fitted.best else None,
-            "final": history[-1] if history else None,
-            "epochs": len(history),
-            "duration_s": round(time.time() - started, 3),
-            "error": outcome.error,
-            "error_kind": outcome.error_kind,
-            **extra,
-        })  # fmt: skip
-        return outcome
+    finish = ResultWriter(run_dir, params(cfg, choices)).finish
 
     try:
         built = build(cfg)

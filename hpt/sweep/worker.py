@@ -198,11 +198,11 @@ def run_worker(
     os.environ.update(spec.env)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(spec.storage)
-    offset = spec.sampler_seed_offset + worker
-    if is_url(
-        spec.storage
-    ):  # hosts sharing a database start together: never replay one another's seeds
-        offset += zlib.crc32(f"{accounting.HOST}:{accounting.PID}".encode()) % 2**24
+    # Hosts sharing a study (a database, or a journal on a shared filesystem) start together:
+    # never replay one another's seeds. The host part is stable, so a sweep on one machine
+    # stays reproducible; processes joining a database also differ by pid.
+    who = f"{accounting.HOST}:{accounting.PID}" if is_url(spec.storage) else accounting.HOST
+    offset = spec.sampler_seed_offset + worker + zlib.crc32(who.encode()) % 2**24
     sampler = build_sampler(spec.sampler, spec.space, offset)
     study = optuna.load_study(
         study_name=spec.study_name,

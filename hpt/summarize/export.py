@@ -6,11 +6,10 @@ import io
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpt.rundir import atomic_write_text
+from hpt.rundir import atomic_write_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,18 +92,4 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
 
 def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    if isinstance(data, str):
-        atomic_write_text(path, data)
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from hpt import compress as compressing
 from hpt import reporter as reporting
 from hpt.build import Objective, build, resolve_objectives, run_params
-from hpt.errors import TrialTimeoutError, UserError
+from hpt.errors import UserError, error_kind
 from hpt.loop import FitResult, LoopSettings, evaluate, fit
 from hpt.manifest import manifest
 from hpt.progress import RunProgress
@@ -65,12 +65,7 @@ def failure(exc: BaseException, run_dir: Path, objectives: list[Objective]) -> O
     return Outcome("FAIL", None, str(run_dir), objectives, msg, _error_kind(exc))
 
 
-def _error_kind(exc: BaseException) -> str:
-    if isinstance(exc, TrialTimeoutError):
-        return "timeout"
-    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return "oom"
-    return "exception"
+_error_kind = error_kind  # kept for hpt.generative until it imports hpt.errors directly
 
 
 class ResultWriter:

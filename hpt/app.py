@@ -23,6 +23,20 @@ def config_dir() -> Path:
     return Path(env).resolve() if env else Path(__file__).resolve().parent.parent / "conf"
 
 
+def renamed_overrides(argv: list[str], prog: str) -> list[str]:
+    """``data.task=X`` (the old name) -> ``data.problem=X``, with one deprecation line."""
+    out = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key.lstrip("+~") == "data.task":
+            print(
+                f"{prog}: note: data.task is deprecated, use data.problem={value}", file=sys.stderr
+            )
+            arg = f"++data.problem={value}"  # ++: also for a user's data config without the key
+        out.append(arg)
+    return out
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -39,6 +53,7 @@ def run_hydra(
     from hpt.config import register
 
     register()
+    argv = renamed_overrides(argv, prog)
     user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report
     parser = get_args_parser()

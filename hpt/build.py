@@ -66,9 +66,9 @@ class Run:
     compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
 
 
-def problem_of(cfg: DictConfig) -> str:
-    """The data's problem: classification, binary or regression (``data.task``)."""
-    return str(plain(cfg.data.task))
+def data_problem(cfg: DictConfig) -> str:
+    """``data.problem`` as a plain string: classification, binary, regression (or auto)."""
+    return str(plain(cfg.data.get("problem", "auto")))
 
 
 def task_kind(cfg: DictConfig) -> str:
@@ -90,7 +90,7 @@ def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
         raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
     if LOSS_TASKS[name] != task:
         raise UserError(
-            f"loss={name} does not fit a {task} task (data={task}); use loss=auto or loss={AUTO_LOSS[task]}"
+            f"loss={name} does not fit a {task} task (data.problem={task}); use loss=auto or loss={AUTO_LOSS[task]}"
         )
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -115,7 +115,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
     """
     t, r = cfg.trainer, cfg.regularization
-    task = problem_of(cfg)
+    task = data_problem(cfg)
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:

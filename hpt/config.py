@@ -26,7 +26,10 @@ def plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-class Task(str, Enum):
+class Problem(str, Enum):
+    """What the supervised model predicts; ``auto``: inferred from the data's targets."""
+
+    auto = "auto"
     classification = "classification"
     binary = "binary"
     regression = "regression"
@@ -35,7 +38,7 @@ class Task(str, Enum):
 @dataclass
 class DataConfig:
     name: str = "mnist"
-    task: Task = Task.classification
+    problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
     num_classes: int = 10
     root: str | None = None

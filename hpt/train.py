@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from hpt import compress as compressing
 from hpt import reporter as reporting
-from hpt.build import build, problem_of, resolve_objectives, run_params, task_kind
+from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
 from hpt.loop import FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
@@ -111,7 +111,7 @@ def run(
 def _safe_objectives(cfg: DictConfig) -> list[Objective]:
     """The objectives, for the record of a run that could not be built (none if they are bad too)."""
     try:
-        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, problem_of(cfg))
+        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, data_problem(cfg))
     except Exception:
         return []
 

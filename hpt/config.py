@@ -21,7 +21,15 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
-class Task(str, Enum):
+def plain(value: Any) -> Any:
+    """The value of an Enum member (``Precision.bf16`` -> ``"bf16"``); anything else as it is."""
+    return value.value if isinstance(value, Enum) else value
+
+
+class Problem(str, Enum):
+    """What the supervised model predicts; ``auto``: inferred from the data's targets."""
+
+    auto = "auto"
     classification = "classification"
     binary = "binary"
     regression = "regression"
@@ -30,7 +38,7 @@ class Task(str, Enum):
 @dataclass
 class DataConfig:
     name: str = "mnist"
-    task: Task = Task.classification
+    problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
     num_classes: int = 10
     root: str | None = None

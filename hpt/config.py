@@ -21,7 +21,10 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
-class Task(str, Enum):
+class Problem(str, Enum):
+    """What the supervised model predicts; ``auto``: inferred from the data's targets."""
+
+    auto = "auto"
     classification = "classification"
     binary = "binary"
     regression = "regression"
@@ -30,7 +33,7 @@ class Task(str, Enum):
 @dataclass
 class DataConfig:
     name: str = "mnist"
-    task: Task = Task.classification
+    problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
     num_classes: int = 10
     root: str | None = None

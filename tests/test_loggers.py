@@ -138,6 +138,7 @@ def test_mlflow_sweep_trials_are_nested_runs_of_one_study_run(tmp_path: Path) ->
     assert [a.path for a in client.list_artifacts(first.info.run_id, "samples")] == [
         "samples/epoch_003.png"
     ]
+    assert list((tmp_path / "mlartifacts" / "mnist-tpe").glob("*/artifacts/samples/epoch_003.png"))
 
 
 def test_mlflow_resumed_run_continues_the_same_run(tmp_path: Path) -> None:

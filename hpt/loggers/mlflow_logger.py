@@ -47,8 +47,12 @@ class MlflowLogger:
         self, info: RunInfo, tracking_uri: str | None = None, experiment: str = "hpt"
     ) -> None:
         uri = tracking_uri or default_uri(info.cwd)
+        # A local store keeps artifacts beside its database (MLflow's default is ./mlruns).
+        self.artifacts: str | None = None
         if uri.startswith("sqlite:///"):
-            Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+            db_dir = Path(uri[len("sqlite:///") :]).parent
+            db_dir.mkdir(parents=True, exist_ok=True)
+            self.artifacts = (db_dir / "mlartifacts").resolve().as_uri()
         self.client = MlflowClient(tracking_uri=uri)
         self.pending: list[Any] = []
         saved = read_json(info.run_dir / RUN_FILE) if info.start_epoch else None
@@ -78,7 +82,8 @@ class MlflowLogger:
         if found is not None:
             return str(found.experiment_id)
         try:
-            return str(self.client.create_experiment(name))
+            location = f"{self.artifacts}/{name}" if self.artifacts else None
+            return str(self.client.create_experiment(name, artifact_location=location))
         except Exception:  # another worker created it first
             found = self.client.get_experiment_by_name(name)
             if found is None:

@@ -11,6 +11,7 @@ Tune PyTorch models from the command line.
 
 commands:
   train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05  [--quiet]
+              continue a killed run:   hpt train --resume outputs/runs/<run>
   sweep       run a search (Optuna):   hpt sweep search=tpe hydra.sweeper.n_trials=20
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
@@ -70,6 +71,8 @@ def _train(argv: list[str]) -> int:
     train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]
+    if "--resume" in argv:
+        argv = _resume_args(argv)
     code = run_hydra(train_task, argv, prog="hpt train")
     if code != 0 or not outcomes:
         return code
@@ -85,6 +88,30 @@ def _train(argv: list[str]) -> int:
     print(f"run dir: {outcome.run_dir}")
     print(f"objective: {shown}")
     return 0
+
+
+def _resume_args(argv: list[str]) -> list[str]:
+    """``--resume RUN_DIR``: that run's own overrides, in its own directory, from its last.pt."""
+    from pathlib import Path
+
+    import yaml
+
+    i = argv.index("--resume")
+    if i + 1 >= len(argv) or "=" in argv[i + 1]:
+        print("hpt train: error: --resume needs a run directory", file=sys.stderr)
+        raise SystemExit(2)
+    run_dir = Path(argv[i + 1]).resolve()
+    saved = run_dir / ".hydra" / "overrides.yaml"
+    if not saved.is_file():
+        print(
+            f"hpt train: error: {run_dir} is not a run directory (no {saved.name})", file=sys.stderr
+        )
+        raise SystemExit(2)
+    previous = [
+        str(o) for o in yaml.safe_load(saved.read_text()) or [] if not str(o).startswith("resume=")
+    ]
+    rest = argv[:i] + argv[i + 2 :]
+    return [*previous, *rest, f"hydra.run.dir={run_dir}", f"resume={run_dir}"]
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ class TrainerConfig:
     data_on_device: Any = "auto"
     num_workers: int = 2
     quiet: bool = False
+    save_last: bool = True
 
 
 def register() -> None:

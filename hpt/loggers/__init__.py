@@ -9,12 +9,14 @@ The tracking libraries are optional extras, imported only by the logger that nee
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from hpt.errors import UserError
+from hpt.rundir import RESULT, read_json
 
 # name -> (module, class, pip extra): the module is imported only when the logger is selected
 LOGGERS = {
@@ -96,6 +98,26 @@ def open_loggers(selection: Mapping[str, Any] | None, info: RunInfo) -> Loggers:
     return Loggers(opened)
 
 
+@contextmanager
+def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Loggers]:
+    """The selected loggers for the duration of a run; at its end each gets the run's status and
+    final metrics, read from the ``result.json`` the run wrote (FAIL if it raised)."""
+    loggers = open_loggers(selection, info)
+    try:
+        yield loggers
+    except BaseException:
+        loggers.finish("FAIL", {})
+        raise
+    result = read_json(info.run_dir / RESULT) or {}
+    best, test = result.get("best"), result.get("test")
+    loggers.finish(
+        str(result.get("status", "FAIL")),
+        summary_metrics(
+            best if isinstance(best, dict) else None, test if isinstance(test, dict) else None
+        ),
+    )
+
+
 def summary_metrics(
     best: Mapping[str, float] | None, test: Mapping[str, float] | None
 ) -> dict[str, float]:
@@ -111,4 +133,4 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-__all__ = ["LOGGERS", "Logger", "Loggers", "RunInfo", "open_loggers", "summary_metrics"]
+__all__ = ["LOGGERS", "Logger", "Loggers", "RunInfo", "open_loggers", "summary_metrics", "track"]

@@ -55,26 +55,25 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _train_task(cfg: Any) -> Any:
-    # torch loads only once the config has composed: a typo is reported in a fraction of a second.
-    from hpt import train
-
-    return train.task(cfg)
-
-
-_train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
-
-
 def _train(argv: list[str]) -> int:
     from hpt.app import run_hydra
 
+    outcomes: list[Any] = []
+
+    def train_task(cfg: Any) -> Any:
+        # torch loads only once the config has composed: a typo is reported in a fraction of a second.
+        from hpt import train
+
+        outcomes.append(train.task(cfg))  # the task's return value (Hydra's JobReturn.return_value)
+        return outcomes[-1]
+
+    train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]
-    code = run_hydra(_train_task, argv, prog="hpt train")
-    train = sys.modules.get("hpt.train")
-    outcome = getattr(train, "last_outcome", None)
-    if code != 0 or outcome is None:
+    code = run_hydra(train_task, argv, prog="hpt train")
+    if code != 0 or not outcomes:
         return code
+    outcome = outcomes[-1]
     if outcome.status == "FAIL":
         print(f"hpt train: run failed ({outcome.error_kind}): {outcome.error}", file=sys.stderr)
         print(f"run dir: {outcome.run_dir}")

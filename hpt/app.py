@@ -36,7 +36,7 @@ def run_hydra(
     """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from hpt.config import register
+    from hpt.config import Rejected, register, validate
 
     register()
     user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
@@ -72,12 +72,19 @@ def run_hydra(
         return int(exc.code or 0)
     failures: list[Exception] = []
 
+    @functools.wraps(task_function)  # keeps the job's name
+    def checked(cfg: Any) -> Any:
+        # A single run was checked before its run dir existed (hpt.config.Validate); each job
+        # of a multirun is checked here, so one bad combination fails alone.
+        validate(cfg)
+        return task_function(cfg)
+
     @functools.wraps(task_function)  # Hydra names the job after the wrapped function
     def single_run(cfg: Any) -> Any:
         # Hydra writes "Error executing job with overrides: ..." to stderr when a single run's
         # task raises: keep the exception from it and re-raise it here, so the error stays one line.
         try:
-            return task_function(cfg)
+            return checked(cfg)
         except Exception as exc:
             failures.append(exc)
             return None
@@ -86,12 +93,17 @@ def run_hydra(
         _run_hydra(
             args=args,
             args_parser=parser,
-            task_function=task_function if multirun else single_run,
+            task_function=checked if multirun else single_run,
             config_path=str(config_dir()),
             config_name="config",
         )
         if failures:
             raise failures[0]
+    except Rejected as exc:  # a setting out of its range (hpt.config.Validate)
+        if user_full_error:
+            raise exc.args[0] from None
+        print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -13,7 +13,7 @@ install: $(STAMP)
 
 # uv is much faster than pip: use the one on PATH, else bootstrap it into the venv,
 # and fall back to plain pip if that fails. Re-runs only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@set -e; \
 	UV=$$(command -v uv || true); \

@@ -16,11 +16,102 @@ from typing import Any, NoReturn
 
 from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, SweepAbortedError, UserError, one_line
 
+HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
+_flag_config_dir: str | None = None  # the last --config-dir given to run_hydra
+
 
 def config_dir() -> Path:
-    """``HPT_CONFIG_DIR``, else the ``conf/`` of this checkout."""
-    env = os.environ.get("HPT_CONFIG_DIR")
-    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent / "conf"
+    """The folder of hpt's own config groups (``conf/`` of a checkout, ``hpt/conf`` of a wheel)."""
+    from importlib.resources import files
+
+    return Path(str(files("hpt.conf"))).resolve()
+
+
+def user_config_dirs() -> list[Path]:
+    """Config folders layered over hpt's, first wins: ``--config-dir``, ``HPT_CONFIG_DIR``
+    (``os.pathsep``-separated), then ``./conf`` when it exists.
+
+    Their group options (``model/mynet.yaml``, ``data/``, ``search/``...) are selectable next
+    to hpt's and shadow hpt's of the same name; hpt's root ``config.yaml`` stays the root.
+    """
+    named = [("--config-dir", _flag_config_dir)] if _flag_config_dir else []
+    named += [("HPT_CONFIG_DIR", p) for p in os.environ.get("HPT_CONFIG_DIR", "").split(os.pathsep)]
+    dirs: list[Path] = []
+    seen = {config_dir()}
+    for source, raw in named:
+        if not raw:
+            continue
+        path = Path(raw).expanduser().resolve()
+        if not path.is_dir():
+            raise UserError(f"{source}={raw}: no such directory")
+        if (path / "config.yaml").exists():
+            raise UserError(
+                f"{source}={raw} has a config.yaml: hpt layers only config groups (model/, data/, "
+                "search/ ...) over its own; rename it or point at a folder of groups"
+            )
+        if path not in seen:
+            seen.add(path)
+            dirs.append(path)
+    cwd_conf = Path.cwd() / "conf"
+    if cwd_conf.is_dir() and cwd_conf.resolve() not in seen:
+        if (cwd_conf / "config.yaml").exists():  # another Hydra app's root: not ours to layer
+            print(
+                "hpt: note: ./conf has a config.yaml, so it is not layered over hpt's configs",
+                file=sys.stderr,
+            )
+        else:
+            dirs.append(cwd_conf.resolve())
+    return dirs
+
+
+def is_hpt_main(path: str) -> bool:
+    """Whether a search-path entry is hpt's own config folder (pkg:// or file://)."""
+    if path == HPT_CONF:
+        return True
+    local = path[len("file://") :] if path.startswith("file://") else path
+    return "://" not in local and Path(local).resolve() == config_dir()
+
+
+def _take_config_dir(argv: list[str]) -> list[str]:
+    """Remove ``--config-dir DIR`` / ``-cd DIR`` from argv: hpt layers it itself (over its own
+    groups; Hydra would put it under them)."""
+    global _flag_config_dir
+    _flag_config_dir, out, i = None, [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            _flag_config_dir, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--config-dir="):
+            _flag_config_dir = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def importable_cwd() -> None:
+    """Let ``_target_: mypkg.MyNet`` resolve from the current directory, as ``python -m`` would.
+
+    Appended, not prepended, so a local file cannot shadow an installed package.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def renamed_overrides(argv: list[str], prog: str) -> list[str]:
+    """``data.task=X`` (the old name) -> ``data.problem=X``, with one deprecation line."""
+    out = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key.lstrip("+~") == "data.task":
+            print(
+                f"{prog}: note: data.task is deprecated, use data.problem={value}", file=sys.stderr
+            )
+            arg = f"++data.problem={value}"  # ++: also for a user's data config without the key
+        out.append(arg)
+    return out
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
@@ -39,6 +130,8 @@ def run_hydra(
     from hpt.config import Rejected, register, validate
 
     register()
+    argv = renamed_overrides(_take_config_dir(argv), prog)
+    importable_cwd()
     user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report
     parser = get_args_parser()
@@ -94,7 +187,7 @@ def run_hydra(
             args=args,
             args_parser=parser,
             task_function=checked if multirun else single_run,
-            config_path=str(config_dir()),
+            config_path=HPT_CONF,
             config_name="config",
         )
         if failures:

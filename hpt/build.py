@@ -69,9 +69,10 @@ class Run:
     compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
 
 
-def _task(cfg: DictConfig) -> str:
-    task = cfg.data.task
-    return str(task.value if hasattr(task, "value") else task)
+def data_problem(cfg: DictConfig) -> str:
+    """``data.problem`` as a plain string: classification, binary, regression (or auto)."""
+    problem = cfg.data.get("problem", "auto")
+    return str(getattr(problem, "value", problem))
 
 
 def resolve_objectives(metric: Any, direction: Any, task: str) -> list[Objective]:
@@ -109,7 +110,7 @@ def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
         raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
     if LOSS_TASKS[name] != task:
         raise UserError(
-            f"loss={name} does not fit a {task} task (data={task}); use loss=auto or loss={AUTO_LOSS[task]}"
+            f"loss={name} does not fit a {task} task (data.problem={task}); use loss=auto or loss={AUTO_LOSS[task]}"
         )
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -134,7 +135,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
     """
     t, r = cfg.trainer, cfg.regularization
-    task = _task(cfg)
+    task = data_problem(cfg)
     device = resolve_device(str(t.device))
     precision_name = str(t.precision.value if hasattr(t.precision, "value") else t.precision)
     precision = resolve_precision(precision_name, device)

@@ -38,7 +38,10 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
-class Task(str, Enum):
+class Problem(str, Enum):
+    """What the supervised model predicts; ``auto``: inferred from the data's targets."""
+
+    auto = "auto"
     classification = "classification"
     binary = "binary"
     regression = "regression"
@@ -47,7 +50,7 @@ class Task(str, Enum):
 @dataclass
 class DataConfig:
     name: str = "mnist"
-    task: Task = Task.classification
+    problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
     num_classes: int = 10
     root: str | None = None
@@ -265,7 +268,7 @@ AUTO_BOOL = OneOf(("auto", True, False))
 # gains a key that is missing here.
 RULES: dict[str, Rule] = {
     # data
-    "data.task": OneOf(tuple(t.value for t in Task)),
+    "data.problem": OneOf(tuple(p.value for p in Problem)),
     "data.shape": ListOf(COUNT),
     "data.num_classes": COUNT,
     "data.download": BOOL,

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from hpt import compress as compressing
 from hpt import reporter as reporting
-from hpt.build import Objective, build, resolve_objectives, run_params
+from hpt.build import Objective, build, data_problem, resolve_objectives, run_params
 from hpt.errors import TrialTimeoutError, UserError
 from hpt.loop import FitResult, LoopSettings, evaluate, fit
 from hpt.manifest import manifest
@@ -238,7 +238,7 @@ def _safe_objectives(cfg: DictConfig) -> list[Objective]:
         return resolve_objectives(
             cfg.objective.metric,
             cfg.objective.direction,
-            str(getattr(cfg.data.task, "value", cfg.data.task)),
+            data_problem(cfg),
         )
     except Exception:
         return []

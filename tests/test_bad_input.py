@@ -187,7 +187,7 @@ def bad_override(draw: st.DrawFn) -> str:
                     "data.subset",
                     "regularization.dropout",
                     "trainer.precision",
-                    "data.task",
+                    "data.problem",
                 ]
             )
         )

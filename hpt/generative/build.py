@@ -137,7 +137,7 @@ def build(cfg: DictConfig) -> GenerativeRun:
     if kind not in KINDS:
         raise UserError(f"task={kind!r} is unknown: use task=supervised, gan or vae")
     t, d, task = cfg.trainer, cfg.data, cfg.task
-    data_task = str(getattr(d.task, "value", d.task))
+    data_task = str(getattr(d.problem, "value", d.problem))
     if data_task != "classification" or len(d.shape) != 3:
         raise UserError(
             f"task={kind} needs image data (data=mnist or data=mnist_tiny), not data={d.name}"

@@ -38,11 +38,10 @@ def _plain(x: Any) -> Any:
 
 def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[str], list[str]]:
     """The study's directions and objective names, from the run's objective config."""
-    from hpt.build import resolve_objectives
+    from hpt.build import data_problem, resolve_objectives
 
-    task = config.data.task
     objectives = resolve_objectives(
-        config.objective.metric, config.objective.direction, str(getattr(task, "value", task))
+        config.objective.metric, config.objective.direction, data_problem(config)
     )
     names, dirs = [o.name for o in objectives], [o.direction for o in objectives]
     wanted = _plain(conf.get("direction"))

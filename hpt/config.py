@@ -479,6 +479,16 @@ def check_output_dir(key: str, value: Any, *, create: bool) -> None:
         ) from None
 
 
+def check_choices(config: DictConfig) -> None:
+    """``data=base_data`` names a schema (registered above), not an option one can run."""
+    choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
+    for group, choice in choices.items():
+        if str(choice).startswith("base_") and not str(group).startswith("hydra"):
+            raise UserError(
+                f"{group}={choice} is the schema of {group}, not an option: see hpt train --help"
+            )
+
+
 class Rejected(BaseException):
     """A config's ``UserError`` on its way out of a callback.
 
@@ -492,6 +502,7 @@ class Validate(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
+            check_choices(config)
             validate(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
             check_output_dir("hydra.run.dir", run_dir, create=True)
@@ -500,6 +511,7 @@ class Validate(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
+            check_choices(config)
             validate(config)  # the settings every job shares; each job is checked again (hpt.app)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)

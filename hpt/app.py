@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, SweepAbortedError, UserError, one_line
+from hpt.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    SweepAbortedError,
+    Terminated,
+    UserError,
+    one_line,
+)
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
 _flag_config_dir: str | None = None  # the last --config-dir given to run_hydra
@@ -147,7 +156,8 @@ def command_help(prog: str, about: str, skip_groups: tuple[str, ...]) -> str:
 
     loader = ConfigLoaderImpl(config_search_path=create_config_search_path(HPT_CONF))
     defaults: dict[str, str] = {}
-    for entry in OmegaConf.load(config_dir() / "config.yaml").get("defaults", []):
+    root = OmegaConf.load(config_dir() / "config.yaml")
+    for entry in root.get("defaults", []) if isinstance(root, DictConfig) else []:
         if isinstance(entry, DictConfig):
             for group, choice in dict(entry).items():
                 defaults[str(group)] = str(choice)
@@ -181,6 +191,23 @@ def versions() -> str:
         except PackageNotFoundError:
             parts.append(f"{name} not installed")
     return parts[0] + " (" + ", ".join(parts[1:]) + ")"
+
+
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM raises ``Terminated`` (a KeyboardInterrupt) while the command runs, so the run
+    records itself as interrupted and the command ends with 143; returns the old handler.
+    Left alone where someone else (a sweep worker, an embedding program) set their own."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
@@ -285,6 +312,7 @@ def run_hydra(
             failures.append(exc)
             return None
 
+    previous_sigterm = _sigterm_as_interrupt()
     try:
         _run_hydra(
             args=args,
@@ -302,9 +330,10 @@ def run_hydra(
             raise exc.args[0] from None
         print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly
         raise
     except SweepAbortedError as exc:
@@ -326,4 +355,6 @@ def run_hydra(
     finally:
         if not user_full_error:
             os.environ.pop("HYDRA_FULL_ERROR", None)
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return 0

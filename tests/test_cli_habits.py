@@ -152,3 +152,27 @@ def test_unknown_command_is_one_line(tmp_path: Path) -> None:
     ran = hpt("trian", cwd=tmp_path)
     assert ran.rc == 2 and ran.stderr.strip().count("\n") == 0
     assert cli.COMMANDS[0] in ran.stderr
+
+
+# -- interrupts ---------------------------------------------------------------------------
+def test_sigterm_ends_a_run_with_143_and_records_it_as_interrupted(tmp_path: Path) -> None:
+    import json
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpt", "train", "data=mnist_tiny", "data.subset=200", "model.width=16", "trainer.epochs=100000",
+         "trainer.device=cpu", "trainer.quiet=true", f"hydra.run.dir={run}"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not (run / "metrics.jsonl").exists():  # training has begun: an epoch is written
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "hpt train: terminated"
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "FAIL" and result["error_kind"] == "interrupted"

@@ -13,12 +13,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from hpt import objectives
 from hpt.compress import CompressSpec, spec_from
+from hpt.config import plain
 from hpt.cv import check_plan
 from hpt.data import Dataset, fits_on_device, load_dataset
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
 from hpt.models import count_parameters
+from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
@@ -51,12 +54,6 @@ GROUPS = (
 
 
 @dataclass
-class Objective:
-    name: str
-    direction: str  # "maximize" | "minimize"
-
-
-@dataclass
 class Run:
     model: nn.Module
     optimizer: torch.optim.Optimizer
@@ -71,37 +68,20 @@ class Run:
 
 def data_problem(cfg: DictConfig) -> str:
     """``data.problem`` as a plain string: classification, binary, regression (or auto)."""
-    problem = cfg.data.get("problem", "auto")
-    return str(getattr(problem, "value", problem))
+    return str(plain(cfg.data.get("problem", "auto")))
 
 
-def resolve_objectives(metric: Any, direction: Any, task: str) -> list[Objective]:
-    """``auto`` -> val/acc (maximize) for classification, val/loss (minimize) otherwise."""
-    metrics = (
-        list(metric) if isinstance(metric, list | tuple) or OmegaConf.is_list(metric) else [metric]
+def task_kind(cfg: DictConfig) -> str:
+    """``supervised`` unless the config selects a generative task (``task=gan``/``task=vae``)."""
+    node = cfg.get("task")
+    return str(node.get("name", "supervised")) if isinstance(node, DictConfig) else "supervised"
+
+
+def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Objective]:
+    """``auto`` -> val/acc (maximize) for classification and binary, val/loss (minimize) otherwise."""
+    return objectives.resolve(
+        metric, direction, "val/acc" if problem in ("classification", "binary") else "val/loss"
     )
-    directions = (
-        list(direction)
-        if isinstance(direction, list | tuple) or OmegaConf.is_list(direction)
-        else [direction] * len(metrics)
-    )
-    if len(directions) != len(metrics):
-        raise UserError(
-            f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}"
-        )
-    out = []
-    for m, d in zip(metrics, directions):
-        name = (
-            str(m)
-            if m != "auto"
-            else ("val/acc" if task in ("classification", "binary") else "val/loss")
-        )
-        if d == "auto":
-            d = "maximize" if name.endswith("acc") else "minimize"
-        if d not in ("maximize", "minimize"):
-            raise UserError(f"objective.direction must be maximize or minimize, got {d!r}")
-        out.append(Objective(name, str(d)))
-    return out
 
 
 def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
@@ -137,8 +117,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     t, r = cfg.trainer, cfg.regularization
     task = data_problem(cfg)
     device = resolve_device(str(t.device))
-    precision_name = str(t.precision.value if hasattr(t.precision, "value") else t.precision)
-    precision = resolve_precision(precision_name, device)
+    precision = resolve_precision(str(plain(t.precision)), device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
         raise UserError(
             "trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1"

@@ -99,7 +99,7 @@ def _train_task(cfg: Any) -> Any:
     # torch loads only once the config has composed: a typo is reported in a fraction of a second.
     from hpt import train
 
-    return train.task(cfg)
+    return train.task(cfg)  # the Outcome: each job's return value, kept in hpt.app.Job.value
 
 
 _train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`

@@ -30,10 +30,8 @@ import statistics
 import time
 import warnings
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -330,21 +328,6 @@ def objective_values(record: Mapping[str, Any]) -> dict[str, float]:
         ):
             out[f"compress/{key}"] = float(value)
     return out
-
-
-def save_compressed(path: Path, model: nn.Module) -> None:
-    """The compressed state_dict, written then renamed. A quantized one holds INT8 tensors and
-    packed-parameter tuples, which ``torch.load(..., weights_only=True)`` accepts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".pt.tmp")
-    state = model.state_dict()
-    cpu = OrderedDict(
-        (k, v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items()
-    )
-    # The per-module versions: without them a quantized Linear reads its entries as version 1.
-    cpu._metadata = getattr(state, "_metadata", OrderedDict())  # type: ignore[attr-defined]
-    torch.save(cpu, tmp)
-    os.replace(tmp, path)
 
 
 def load_compressed(

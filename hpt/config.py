@@ -38,6 +38,11 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
+def plain(value: Any) -> Any:
+    """The value of an Enum member (``Precision.bf16`` -> ``"bf16"``); anything else as it is."""
+    return value.value if isinstance(value, Enum) else value
+
+
 class Problem(str, Enum):
     """What the supervised model predicts; ``auto``: inferred from the data's targets."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -80,3 +82,17 @@ class TrialTimeoutError(Exception):
 
 class SweepAbortedError(Exception):
     """The sweep stopped itself (too many failures): exit code 1, not a usage error."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """How a run failed, for ``result.json``'s ``error_kind``: timeout, oom or exception.
+
+    Reads torch from ``sys.modules`` only: an exception raised where torch was never imported
+    cannot be a CUDA out-of-memory error, and this module stays free of heavy imports.
+    """
+    if isinstance(exc, TrialTimeoutError):
+        return "timeout"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(exc, torch.OutOfMemoryError):
+        return "oom"
+    return "oom" if "out of memory" in str(exc).lower() else "exception"

@@ -56,11 +56,7 @@ class FitResult:
     stopped_early: bool = False
 
 
-class NonFiniteLossError(RuntimeError):
-    pass
-
-
-def _batches(
+def batches(
     split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     if s.data_on_device:
@@ -83,7 +79,7 @@ def evaluate(
     """Loss and task metric over a split; sums stay on the device until the end."""
     model.eval()
     sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
-    for x, y in _batches(split, s.eval_batch_size, s, train=False, gen=None):
+    for x, y in batches(split, s.eval_batch_size, s, train=False, gen=None):
         with autocast(s.precision, s.device):
             out = model(_prepare(x, s))
         out = out.float()
@@ -108,16 +104,127 @@ def evaluate(
     return metrics
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap(model: nn.Module) -> nn.Module:
     """The module under ``torch.compile``, whose state_dict keys carry no ``_orig_mod.`` prefix."""
     inner = getattr(model, "_orig_mod", model)
     return inner if isinstance(inner, nn.Module) else model
+
+
+class Update:
+    """One optimizer's step: forward under autocast, scaled backward, clip, step, schedule.
+
+    Every loop in hpt (supervised, lr-find, GAN, VAE, compression fine-tuning) updates its
+    weights through this. ``step`` returns the detached loss and never reads it on the host.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        precision: str,
+        device: torch.device,
+        *,
+        grad_clip_norm: float | None = None,
+        schedule: Schedule | None = None,
+    ) -> None:
+        self.optimizer, self.precision, self.device = optimizer, precision, device
+        self.scaler = grad_scaler(precision, device)  # a no-op unless fp16; one per optimizer
+        self.grad_clip_norm = grad_clip_norm
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        # Schedules of interval "step" move after every update; the others once per epoch.
+        self.scheduler = schedule.scheduler if schedule and schedule.interval == "step" else None
+
+    def step(self, loss_of: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+        """Update on the loss ``loss_of(*args)``, computed under autocast; returns it detached."""
+        with autocast(self.precision, self.device):
+            loss = loss_of(*args)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.grad_clip_norm:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+            nn.utils.clip_grad_norm_(self.params, self.grad_clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss.detach()
+
+
+EpochFn = Callable[[int], Metrics]
 
 
 def _improved(value: float, best: float | None, maximize: bool, min_delta: float) -> bool:
     if best is None:
         return True
     return value > best + min_delta if maximize else value < best - min_delta
+
+
+def run_epochs(
+    model: nn.Module,
+    epoch_fn: EpochFn,
+    epochs: int,
+    objective: str,
+    maximize: bool,
+    reporter: Reporter | None = None,
+    on_epoch: Callable[[Metrics], None] | None = None,
+    *,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+) -> FitResult:
+    """The epoch driver: ``epoch_fn(epoch)`` trains one epoch and returns its validation metrics.
+
+    Around it: timing, the per-epoch hook ``on_epoch`` (the metrics.jsonl row, progress), the
+    non-finite check, best-epoch selection on ``objective`` (validation only), the pruning
+    report and early stopping after ``patience`` epochs without an improvement of ``min_delta``.
+    """
+    reporter = reporter or NullReporter()
+    history: list[Metrics] = []
+    best: Metrics | None = None
+    best_value: float | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        metrics: Metrics = {"epoch": epoch, **epoch_fn(epoch)}
+        metrics["time/epoch_s"] = time.perf_counter() - t0
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+        bad = [k for k, v in metrics.items() if "loss" in k and not math.isfinite(v)]
+        if bad:
+            error = f"non-finite loss at epoch {epoch} ({bad[0]}={metrics[bad[0]]})"
+            return FitResult("FAIL", history, best, best_state, error, "nan")
+        # select, prune, stop
+        value = metrics[objective]
+        if math.isfinite(value) and _improved(value, best_value, maximize, min_delta):
+            best_value, best, stale = value, dict(metrics), 0
+            best_state = {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
+        else:
+            stale += 1
+        if reporter.report(epoch, value, metrics):
+            return FitResult("PRUNED", history, best, best_state)
+        if patience is not None and stale >= patience:
+            return FitResult("COMPLETE", history, best, best_state, stopped_early=True)
+    return FitResult("COMPLETE", history, best, best_state)
+
+
+def batch_loss(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    s: LoopSettings,
+    weights: list[torch.Tensor],
+) -> torch.Tensor:
+    """The supervised training loss of one batch, with the L1 penalty on ``weights``."""
+    loss = loss_fn(model(_prepare(x, s)).float(), y)
+    if weights:
+        loss = loss + s.l1 * sum(w.abs().sum() for w in weights)
+    return loss
+
+
+def l1_weights(model: nn.Module, l1: float) -> list[torch.Tensor]:
+    """The weights the L1 penalty applies to (matrices and kernels, not biases or norms)."""
+    return [p for p in model.parameters() if p.dim() > 1] if l1 > 0 else []
 
 
 def fit(
@@ -132,76 +239,49 @@ def fit(
     on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train for ``s.epochs`` epochs; select the best epoch on validation only."""
-    reporter = reporter or NullReporter()
-    scaler = grad_scaler(s.precision, s.device)  # a no-op unless fp16
+    update = Update(
+        optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm, schedule=schedule
+    )
     gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
-    weights = [p for name, p in model.named_parameters() if p.dim() > 1] if s.l1 > 0 else []
-    history: list[Metrics] = []
-    best: Metrics | None = None
-    best_value: float | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
-    model.train()
-    for epoch in range(1, s.epochs + 1):
+    weights = l1_weights(model, s.l1)
+
+    def epoch_fn(epoch: int) -> Metrics:
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=s.device)
         steps = 0
+        model.train()
         # forward, backward, update
-        for x, y in _batches(data.train, s.batch_size, s, train=True, gen=gen):
+        for x, y in batches(data.train, s.batch_size, s, train=True, gen=gen):
             if s.augment:
                 x = augment(x, **s.augment)
-            with autocast(s.precision, s.device):
-                out = model(_prepare(x, s))
-                loss = loss_fn(out.float(), y)
-                if weights:
-                    loss = loss + s.l1 * sum(w.abs().sum() for w in weights)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if s.grad_clip_norm:
-                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-                nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            if schedule.interval == "step" and schedule.scheduler is not None:
-                schedule.scheduler.step()
-            loss_sum += loss.detach()
+            loss_sum += update.step(batch_loss, model, loss_fn, x, y, s, weights)
             steps += 1
             if on_step is not None:
                 on_step(steps)
         train_loss = loss_sum.item() / max(steps, 1)  # one host sync per epoch
         train_time = time.perf_counter() - t0
         # evaluate on the validation split
-        metrics: Metrics = {"epoch": epoch, "train/loss": train_loss}
-        metrics.update(evaluate(model, data.val, loss_fn, s, "val"))
+        metrics: Metrics = {
+            "train/loss": train_loss,
+            **evaluate(model, data.val, loss_fn, s, "val"),
+        }
         metrics["lr"] = optimizer.param_groups[0]["lr"]
-        metrics["time/epoch_s"] = time.perf_counter() - t0
         metrics["throughput/samples_per_s"] = steps * s.batch_size / max(train_time, 1e-9)
-        history.append(metrics)
-        if on_epoch is not None:
-            on_epoch(metrics)
-        if not math.isfinite(train_loss) or not math.isfinite(metrics["val/loss"]):
-            return FitResult(
-                "FAIL",
-                history,
-                best,
-                best_state,
-                f"non-finite loss at epoch {epoch} (train/loss={train_loss})",
-                "nan",
-            )
-        value = metrics[s.objective]
-        # schedule, select, stop
-        if schedule.scheduler is not None and schedule.interval != "step":
-            if schedule.interval == "metric":
-                schedule.scheduler.step(value)  # type: ignore[call-arg,arg-type]
-            else:
-                schedule.scheduler.step()
-        if _improved(value, best_value, s.maximize, s.min_delta):
-            best_value, best, stale = value, dict(metrics), 0
-            best_state = {k: v.detach().clone() for k, v in _unwrap(model).state_dict().items()}
-        else:
-            stale += 1
-        if reporter.report(epoch, value, metrics):
-            return FitResult("PRUNED", history, best, best_state)
-        if s.patience is not None and stale >= s.patience:
-            return FitResult("COMPLETE", history, best, best_state, stopped_early=True)
-    return FitResult("COMPLETE", history, best, best_state)
+        # per-epoch schedules move after the epoch (plateau on the selection metric)
+        if schedule.scheduler is not None and schedule.interval == "metric":
+            schedule.scheduler.step(metrics[s.objective])  # type: ignore[call-arg,arg-type]
+        elif schedule.scheduler is not None and schedule.interval == "epoch":
+            schedule.scheduler.step()
+        return metrics
+
+    return run_epochs(
+        model,
+        epoch_fn,
+        s.epochs,
+        s.objective,
+        s.maximize,
+        reporter,
+        on_epoch,
+        patience=s.patience,
+        min_delta=s.min_delta,
+    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -36,10 +36,10 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
+from hpt.data import Dataset, Split, augment
 from hpt.errors import UserError
-from hpt.loop import LoopSettings
-from hpt.precision import autocast, grad_scaler
+from hpt.loop import LoopSettings, Update, batch_loss, batches, l1_weights, unwrap
+from hpt.rundir import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 CSV_NAME, PNG_NAME, JSON_NAME = "lr_find.csv", "lr_find.png", "lr_find.json"
 RUN_DIR = "hydra.run.dir=outputs/lr_find/${now:%Y-%m-%d_%H-%M-%S-%f}"
@@ -61,24 +61,12 @@ class Curve:
     steps: int  # planned steps (len(lrs) <= steps)
 
 
-def _train_batches(
+def _endless_batches(
     split: Split, s: LoopSettings, gen: torch.Generator | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Shuffled training batches, epoch after epoch, for as many steps as the test needs."""
     while True:
-        if s.data_on_device:
-            yield from tensor_batches(
-                split, s.batch_size, shuffle=True, generator=gen, drop_last=True
-            )
-        else:
-            yield from loader_batches(
-                split,
-                s.batch_size,
-                shuffle=True,
-                device=s.device,
-                num_workers=s.num_workers,
-                seed=s.seed,
-            )
+        yield from batches(split, s.batch_size, s, train=True, gen=gen)
 
 
 def ema(values: list[float], beta: float) -> list[float]:
@@ -135,9 +123,9 @@ def lr_range_test(
         )
     saved_model = copy.deepcopy(model.state_dict())
     saved_opt = copy.deepcopy(optimizer.state_dict())
-    scaler = grad_scaler(s.precision, s.device)
+    update = Update(optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm)
     gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
-    weights = [p for p in model.parameters() if p.dim() > 1] if s.l1 > 0 else []
+    weights = l1_weights(model, s.l1)
     ratio = (end / start) ** (1 / (steps - 1))
     lrs: list[float] = []
     losses: list[float] = []
@@ -145,25 +133,15 @@ def lr_range_test(
     avg, best, diverged = 0.0, math.inf, False
     model.train()
     try:
-        batches = _train_batches(data.train, s, gen)
+        train_batches = _endless_batches(data.train, s, gen)
         for i in range(steps):
             lr = start * ratio**i
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = next(batches)
+            x, y = next(train_batches)
             if s.augment:
                 x = augment(x, **s.augment)
-            with autocast(s.precision, s.device):
-                loss = loss_fn(model(x).float(), y)
-                if weights:
-                    loss = loss + s.l1 * sum(w.abs().sum() for w in weights)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if s.grad_clip_norm:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
+            loss = update.step(batch_loss, model, loss_fn, x, y, s, weights)
             value = float(loss.item())  # one sync per step: the stop rule needs the value now
             if not math.isfinite(value):
                 diverged = True
@@ -202,12 +180,13 @@ def lr_range_test(
 
 
 def write_csv(curve: Curve, path: Path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["step", "lr", "loss", "smoothed_loss", "running_loss"])
-        rows = zip(curve.lrs, curve.losses, curve.smoothed, curve.running)
-        for i, (lr, loss, smooth, running) in enumerate(rows):
-            w.writerow([i, f"{lr:.6g}", f"{loss:.6g}", f"{smooth:.6g}", f"{running:.6g}"])
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["step", "lr", "loss", "smoothed_loss", "running_loss"])
+    rows = zip(curve.lrs, curve.losses, curve.smoothed, curve.running)
+    for i, (lr, loss, smooth, running) in enumerate(rows):
+        w.writerow([i, f"{lr:.6g}", f"{loss:.6g}", f"{smooth:.6g}", f"{running:.6g}"])
+    atomic_write_text(path, buf.getvalue())
 
 
 def plot(curve: Curve, path: Path, title: str = "") -> None:
@@ -241,8 +220,10 @@ def plot(curve: Curve, path: Path, title: str = "") -> None:
     ax.legend(loc="upper left")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format="png")
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @dataclass
@@ -250,9 +231,6 @@ class LrFindResult:
     run_dir: str
     suggestion: float
     curve: Curve
-
-
-last_result: LrFindResult | None = None
 
 
 def run(cfg: DictConfig, run_dir: Path) -> LrFindResult:
@@ -263,10 +241,17 @@ def run(cfg: DictConfig, run_dir: Path) -> LrFindResult:
     built = build(cfg)
     conf: Any = cfg.get("lr_find") or {}
     curve = lr_range_test(
-        getattr(built.model, "_orig_mod", built.model), built.optimizer, built.data, built.loss_fn, built.settings,
-        start=float(conf.get("start", 1e-7)), end=float(conf.get("end", 10.0)), steps=int(conf.get("steps", 200)),
-        beta=float(conf.get("beta", 0.9)), diverge=float(conf.get("diverge", 4.0)),
-    )  # fmt: skip
+        unwrap(built.model),
+        built.optimizer,
+        built.data,
+        built.loss_fn,
+        built.settings,
+        start=float(conf.get("start", 1e-7)),
+        end=float(conf.get("end", 10.0)),
+        steps=int(conf.get("steps", 200)),
+        beta=float(conf.get("beta", 0.9)),
+        diverge=float(conf.get("diverge", 4.0)),
+    )
     write_csv(curve, run_dir / CSV_NAME)
     title = f"lr range test: {type(built.optimizer).__name__}, batch {built.settings.batch_size}"
     plot(curve, run_dir / PNG_NAME, title)
@@ -276,7 +261,7 @@ def run(cfg: DictConfig, run_dir: Path) -> LrFindResult:
     record.update(
         points=len(curve.lrs), last_lr=curve.lrs[-1], override=override_line(curve.suggestion)
     )
-    (run_dir / JSON_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(run_dir / JSON_NAME, record)
     return LrFindResult(str(run_dir), curve.suggestion, curve)
 
 
@@ -286,28 +271,30 @@ def override_line(lr: float) -> str:
 
 
 def task(cfg: DictConfig) -> LrFindResult:
-    """Hydra's task function for ``hpt lr-find``."""
+    """Hydra's task function for ``hpt lr-find``; returns the result."""
     from hydra.core.hydra_config import HydraConfig
 
-    global last_result
-    last_result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    return last_result
+    return run(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
 def lr_find_main(argv: list[str]) -> int:
     from hpt.app import run_hydra
 
-    global last_result
-    last_result = None
+    results: list[LrFindResult] = []
+
+    def lr_find_task(cfg: DictConfig) -> LrFindResult:
+        results.append(task(cfg))  # the task's return value, kept for the summary below
+        return results[-1]
+
     extra = []
     if not any(a.startswith(("lr_find=", "+lr_find=", "++lr_find=")) for a in argv):
         extra.append("+lr_find=default")  # the settings group exists only for this command
     if not any(a.startswith("hydra.run.dir=") for a in argv):
         extra.append(RUN_DIR)
-    code = run_hydra(task, [*extra, *argv], prog="hpt lr-find")
-    result = last_result
-    if code != 0 or result is None:
+    code = run_hydra(lr_find_task, [*extra, *argv], prog="hpt lr-find")
+    if code != 0 or not results:
         return code
+    result = results[-1]
     c = result.curve
     how = "stopped where the loss diverged" if c.diverged else "reached lr_find.end"
     print(

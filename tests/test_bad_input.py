@@ -73,10 +73,9 @@ def hpt(*argv: str, cwd: Path) -> Ran:
     """``hpt ARGV`` in-process, in ``cwd``, with stdout/stderr captured."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from hpt import cli, train
+    from hpt import cli
 
     GlobalHydra.instance().clear()
-    train.last_outcome = None
     out, err = io.StringIO(), io.StringIO()
     env_before = os.environ.get("HYDRA_FULL_ERROR")
     os.environ.pop("HYDRA_FULL_ERROR", None)

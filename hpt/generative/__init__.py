@@ -1,9 +1,10 @@
 """Generative tasks on MNIST: ``hpt train task=gan`` and ``hpt train task=vae``.
 
 ``hpt.train.run`` hands a config whose ``task.name`` is not ``supervised`` to ``run`` here;
-the run directory, reporting and sweeps work as for any hpt run. Modules: ``build`` (the only
-``instantiate`` caller), ``models``, ``gan`` and ``vae`` (one epoch each), ``fit`` (the epoch
-driver), ``scorer`` (the GAN's objective), ``samples`` (PNG grids), ``run`` (the run directory).
+the run directory, reporting and sweeps work as for any hpt run. Modules: ``build`` (the
+generative objects from the config), ``models``, ``gan`` and ``vae`` (one epoch each, through
+``hpt.loop``'s update and epoch driver), ``scorer`` (the GAN's objective), ``samples`` (PNG
+grids), ``run`` (the run directory, through ``hpt.record``).
 
 Settings come from ``task.*`` (conf/task/gan.yaml, vae.yaml) plus ``data`` and ``trainer``
 (epochs, batch_size, eval_batch_size, precision, device, seed, deterministic, val_split); the
@@ -13,7 +14,6 @@ data_on_device are not used (the data is always held on the device: MNIST is sma
 
 from __future__ import annotations
 
-from hpt.generative.build import task_kind
 from hpt.generative.run import run
 
-__all__ = ["run", "task_kind"]
+__all__ = ["run"]

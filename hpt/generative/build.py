@@ -12,13 +12,17 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.build import Objective, run_params
+from hpt import objectives
+from hpt.build import run_params, task_kind
+from hpt.config import plain
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_dataset
 from hpt.errors import UserError
 from hpt.generative.models import GAN, VAE
 from hpt.generative.scorer import Scorer, cache_key, load_scorer
 from hpt.models import count_parameters
+from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
+from hpt.record import DERIVED
 from hpt.rundir import flatten
 
 KINDS = ("gan", "vae")
@@ -35,9 +39,6 @@ METRICS = {
     ),
     "vae": ("val/loss", "val/recon", "val/kl", "train/loss"),
 }
-HIGHER_IS_BETTER = ("val/score", "val/confidence", "val/diversity")
-# Also computed for every run by hpt.train (model size and time), so multi-objective sweeps work.
-DERIVED = ("model/n_params", "time/epoch_s", "time/train_s")
 # Groups a generative run does not read: kept out of its params so reports do not show them.
 UNUSED_GROUPS = ("model.", "optimizer.", "scheduler.", "loss.", "regularization.", "compress.")
 
@@ -70,12 +71,6 @@ class GenerativeRun:
     info: dict[str, Any] = field(default_factory=dict)  # extra facts for result.json
 
 
-def task_kind(cfg: DictConfig) -> str:
-    """``supervised`` unless the config selects a generative task (``task=gan``/``task=vae``)."""
-    node = cfg.get("task")
-    return str(node.get("name", "supervised")) if isinstance(node, DictConfig) else "supervised"
-
-
 def params(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, Any]:
     """hpt's flattened params without the groups this task ignores, plus ``task.*``."""
     base = {k: v for k, v in run_params(cfg, choices).items() if not k.startswith(UNUSED_GROUPS)}
@@ -90,30 +85,13 @@ def params(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, 
 
 
 def resolve_objectives(metric: Any, direction: Any, kind: str) -> list[Objective]:
-    """``auto`` -> the task's objective; direction ``auto`` -> maximize for scores, else minimize."""
-    metrics = (
-        list(metric) if OmegaConf.is_list(metric) or isinstance(metric, list | tuple) else [metric]
-    )
-    directions = (
-        list(direction)
-        if OmegaConf.is_list(direction) or isinstance(direction, list | tuple)
-        else [direction] * len(metrics)
-    )
-    if len(directions) != len(metrics):
-        raise UserError(
-            f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}"
-        )
-    out = []
-    for m, d in zip(metrics, directions):
-        name = DEFAULT_OBJECTIVE[kind] if m == "auto" else str(m)
-        if name not in (*METRICS[kind], *DERIVED):
+    """``auto`` -> the task's objective; the names must be metrics of the task or derived ones."""
+    out = objectives.resolve(metric, direction, DEFAULT_OBJECTIVE[kind])
+    for o in out:
+        if o.name not in (*METRICS[kind], *DERIVED):
             raise UserError(
-                f"objective.metric={name!r} is not a metric of task={kind}: use one of {', '.join((*METRICS[kind], *DERIVED))}"
+                f"objective.metric={o.name!r} is not a metric of task={kind}: use one of {', '.join((*METRICS[kind], *DERIVED))}"
             )
-        d = ("maximize" if name in HIGHER_IS_BETTER else "minimize") if d == "auto" else str(d)
-        if d not in ("maximize", "minimize"):
-            raise UserError(f"objective.direction must be maximize or minimize, got {d!r}")
-        out.append(Objective(name, d))
     if out[0].name in DERIVED:
         raise UserError(f"the first objective must be a training metric, not {out[0].name}")
     return out
@@ -137,7 +115,7 @@ def build(cfg: DictConfig) -> GenerativeRun:
     if kind not in KINDS:
         raise UserError(f"task={kind!r} is unknown: use task=supervised, gan or vae")
     t, d, task = cfg.trainer, cfg.data, cfg.task
-    data_task = str(getattr(d.problem, "value", d.problem))
+    data_task = str(plain(d.problem))
     if data_task != "classification" or len(d.shape) != 3:
         raise UserError(
             f"task={kind} needs image data (data=mnist or data=mnist_tiny), not data={d.name}"
@@ -147,7 +125,7 @@ def build(cfg: DictConfig) -> GenerativeRun:
             "trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1"
         )
     device = resolve_device(str(t.device))
-    precision = resolve_precision(str(getattr(t.precision, "value", t.precision)), device)
+    precision = resolve_precision(str(plain(t.precision)), device)
     configure_backends(device, bool(t.deterministic), int(t.seed))
 
     subset = d.get("subset")

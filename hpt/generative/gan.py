@@ -20,8 +20,8 @@ from hpt.generative.build import GenerativeRun, GenSettings
 from hpt.generative.models import GAN
 from hpt.generative.samples import grid_path, save_grid
 from hpt.generative.scorer import Scorer
-from hpt.loop import Metrics
-from hpt.precision import autocast, grad_scaler
+from hpt.loop import Metrics, Update
+from hpt.precision import autocast
 
 # Noise streams, offset from the run's seed: one per purpose, so changing one changes no other.
 TRAIN_NOISE, VAL_NOISE, TEST_NOISE = 1, 2, 3
@@ -72,6 +72,15 @@ def score_samples(
     return {f"{prefix}/{k}": v for k, v in scorer.score(fake).items()}, fake
 
 
+def _d_train_loss(D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    # detach: this step updates D only; G's graph is kept for its own step
+    return _bce(D(real), 1.0) + _bce(D(fake.detach()), 0.0)
+
+
+def _g_train_loss(D: torch.nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    return _bce(D(fake), 1.0)  # non-saturating: maximise log D(G(z))
+
+
 def gan_epoch_fn(
     run: GenerativeRun, run_dir: Path, on_step: Callable[[int], None] | None = None
 ) -> Callable[[int], Metrics]:
@@ -79,9 +88,9 @@ def gan_epoch_fn(
     model, s, scorer = run.model, run.settings, run.scorer
     assert isinstance(model, GAN) and scorer is not None
     g_opt, d_opt = run.optimizers["g"], run.optimizers["d"]
-    # One loss scaler per optimizer (no-ops unless fp16): each loss has its own scale.
-    g_scaler = grad_scaler(s.precision, s.device)
-    d_scaler = grad_scaler(s.precision, s.device)
+    # One update (and loss scaler) per optimizer: each loss has its own scale.
+    g_update = Update(g_opt, s.precision, s.device)
+    d_update = Update(d_opt, s.precision, s.device)
     gen = torch.Generator(device=s.device).manual_seed(s.seed * 1000 + TRAIN_NOISE)
     z_val = _noise(s.score_samples, model.latent_dim, s, VAL_NOISE)
     G, D = model.generator, model.discriminator
@@ -98,23 +107,11 @@ def gan_epoch_fn(
             z = torch.randn(len(real), model.latent_dim, device=s.device, generator=gen)
             with autocast(s.precision, s.device):
                 fake = G(z)
-                # detach: this step updates D only; G's graph is kept for its own step
-                d_loss = _bce(D(real), 1.0) + _bce(D(fake.detach()), 0.0)
-            d_opt.zero_grad(set_to_none=True)
-            d_scaler.scale(d_loss).backward()
-            d_scaler.step(d_opt)
-            d_scaler.update()
-
+            d_loss = d_update.step(_d_train_loss, D, real, fake)
             D.requires_grad_(False)  # the generator step needs gradients through D, not for D
-            with autocast(s.precision, s.device):
-                g_loss = _bce(D(fake), 1.0)
-            g_opt.zero_grad(set_to_none=True)
-            g_scaler.scale(g_loss).backward()
-            g_scaler.step(g_opt)
-            g_scaler.update()
+            g_loss = g_update.step(_g_train_loss, D, fake)
             D.requires_grad_(True)
-
-            sums += torch.stack([d_loss.detach(), g_loss.detach()])
+            sums += torch.stack([d_loss, g_loss])
             steps += 1
             if on_step is not None:
                 on_step(steps)

@@ -6,24 +6,21 @@ run adds ``samples/epoch_XXX.png`` grids and, for the GAN, a ``scorer`` record i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
 from hpt import reporter as reporting
-from hpt.build import Objective
-from hpt.errors import UserError
-from hpt.generative.build import GenerativeRun, build, params, resolve_objectives, task_kind
-from hpt.generative.fit import fit_epochs
+from hpt.build import task_kind
+from hpt.generative.build import build, params, resolve_objectives
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loop import FitResult, Metrics
-from hpt.manifest import manifest
+from hpt.loop import FitResult, Metrics, run_epochs
+from hpt.objectives import Objective
 from hpt.progress import RunProgress
-from hpt.rundir import CHECKPOINT, MANIFEST, METRICS, append_jsonl, atomic_write_json
-from hpt.train import Outcome, ResultWriter, _error_kind, _quiet, _save_checkpoint, failure
+from hpt.record import Outcome, RunRecord, derived_values, outcome_of, save_checkpoint
+from hpt.rundir import CHECKPOINT
 
 
 class GenerativeProgress(RunProgress):
@@ -41,6 +38,7 @@ class GenerativeProgress(RunProgress):
 
 
 def _safe_objectives(cfg: DictConfig) -> list[Objective]:
+    """The objectives, for the record of a run that could not be built (none if they are bad too)."""
     try:
         return resolve_objectives(cfg.objective.metric, cfg.objective.direction, task_kind(cfg))
     except Exception:
@@ -51,33 +49,28 @@ def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
     """Build, fit and record one GAN or VAE run; a failure is recorded in result.json, never lost."""
-    finish = ResultWriter(run_dir, params(cfg, choices)).finish
-
+    record = RunRecord(run_dir, params(cfg, choices))
     try:
         built = build(cfg)
     except Exception as exc:
-        kind = "config" if isinstance(exc, UserError) else _error_kind(exc)
-        finish(Outcome("FAIL", None, str(run_dir), _safe_objectives(cfg), str(exc), kind), None, {})
+        record.build_failed(exc, _safe_objectives(cfg))
         raise
     s = built.settings
-    atomic_write_json(
-        run_dir / MANIFEST,
-        manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd or os.getcwd()),
-    )
+    record.manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd)
     extra: dict[str, Any] = {"model": {"n_params": built.n_params}, **built.info}
-
-    fitted: FitResult | None = None
     steps = max(1, len(built.data.train) // s.batch_size)
-    try:
-        with GenerativeProgress(s.epochs, steps, quiet=_quiet(cfg)) as progress:
+
+    def fit_run() -> FitResult:
+        quiet = bool(cfg.trainer.get("quiet", False))
+        with GenerativeProgress(s.epochs, steps, quiet=quiet) as progress:
 
             def on_epoch(metrics: Metrics) -> None:
-                append_jsonl(run_dir / METRICS, metrics)
+                record.epoch(metrics)
                 progress.epoch(metrics)
 
             make_epoch = gan_epoch_fn if s.kind == "gan" else vae_epoch_fn
             epoch_fn = make_epoch(built, run_dir, progress.step)
-            fitted = fit_epochs(
+            return run_epochs(
                 built.model,
                 epoch_fn,
                 s.epochs,
@@ -86,43 +79,15 @@ def run(
                 reporting.current(),
                 on_epoch,
             )
-    except KeyboardInterrupt as exc:
-        finish(failure(exc, run_dir, built.objectives), fitted, extra)
-        raise
-    except Exception as exc:  # a failing run is recorded, never lost
-        return finish(failure(exc, run_dir, built.objectives), fitted, extra)
 
+    fitted = record.guard(fit_run, built.objectives, extra)
+    if isinstance(fitted, Outcome):
+        return fitted
     if fitted.best_state is not None:
-        _save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+        save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
         if fitted.status == "COMPLETE":
             # The test split is seen once, with the weights chosen on validation.
             built.model.load_state_dict(fitted.best_state)
-            extra["test"] = _test(built)
-    return finish(_outcome(built, fitted, run_dir), fitted, extra)
-
-
-def _test(built: GenerativeRun) -> Metrics:
-    return gan_test(built) if built.settings.kind == "gan" else vae_test(built)
-
-
-def _outcome(built: GenerativeRun, fitted: FitResult, run_dir: Path) -> Outcome:
-    times = [m["time/epoch_s"] for m in fitted.history]
-    derived = {
-        "model/n_params": float(built.n_params),
-        "time/epoch_s": sum(times) / max(len(times), 1),
-        "time/train_s": sum(times),
-    }
-    values = None
-    if fitted.best is not None and fitted.status != "FAIL":
-        values = [
-            float({**derived, **fitted.best}.get(o.name, float("nan"))) for o in built.objectives
-        ]
-    return Outcome(
-        fitted.status,
-        values,
-        str(run_dir),
-        built.objectives,
-        fitted.error,
-        fitted.error_kind,
-        fitted.best or {},
-    )
+            extra["test"] = gan_test(built) if s.kind == "gan" else vae_test(built)
+    derived = derived_values(fitted.history, built.n_params)
+    return record.finish(outcome_of(fitted, built.objectives, derived, run_dir), fitted, extra)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 
 import torch
+
+from hpt.rundir import atomic_write_bytes
 
 SAMPLES = "samples"
 
@@ -17,13 +18,10 @@ def grid_path(run_dir: Path, epoch: int, suffix: str = "") -> Path:
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> None:
-    """[0, 1] images (N, C, H, W) as one PNG grid, written then renamed like every run file."""
+    """[0, 1] images (N, C, H, W) as one PNG grid, written atomically like every run file."""
     from torchvision.utils import save_image
 
     buf = io.BytesIO()
     nrow = nrow or max(1, math.isqrt(len(images)))
     save_image(images.detach().float().clamp(0, 1).cpu(), buf, nrow=nrow, padding=2, format="png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue())

@@ -18,6 +18,7 @@ and cached in memory for the process and on disk as a plain ``state_dict`` under
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from torch import nn
 
 from hpt.data import MNIST_MEAN, MNIST_STD
 from hpt.generative.models import ScoreNet
+from hpt.rundir import atomic_write_bytes
 
 log = logging.getLogger("hpt")
 VERSION = 2  # bump when ScoreNet or its training changes: old cache files are then ignored
@@ -158,11 +160,10 @@ def _train(net: ScoreNet, x: torch.Tensor, y: torch.Tensor, device: torch.device
 
 
 def _save(path: Path, state: dict[str, torch.Tensor]) -> None:
-    """Write then rename: concurrent sweep workers may train and save the same key."""
+    """Written atomically: concurrent sweep workers may train and save the same key."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:  # a read-only home: the in-memory cache still serves this process
         log.warning("scorer cache %s not written: %s", path, exc)

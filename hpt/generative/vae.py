@@ -19,8 +19,8 @@ from hpt.data import Split, tensor_batches
 from hpt.generative.build import GenerativeRun, GenSettings
 from hpt.generative.models import VAE
 from hpt.generative.samples import grid_path, save_grid
-from hpt.loop import Metrics
-from hpt.precision import autocast, grad_scaler
+from hpt.loop import Metrics, Update
+from hpt.precision import autocast
 
 TRAIN_NOISE, EVAL_NOISE, PRIOR_NOISE = 1, 2, 3
 
@@ -78,13 +78,18 @@ def save_vae_grids(model: VAE, split: Split, s: GenSettings, run_dir: Path, epoc
     save_grid(pairs, grid_path(run_dir, epoch, "_recon"), nrow=nrow)
 
 
+def _train_loss(model: VAE, x: torch.Tensor, s: GenSettings) -> torch.Tensor:
+    recon, kl = elbo_terms(model, x, s)
+    return (recon + s.beta * kl) / len(x)
+
+
 def vae_epoch_fn(
     run: GenerativeRun, run_dir: Path, on_step: Callable[[int], None] | None = None
 ) -> Callable[[int], Metrics]:
     model, s = run.model, run.settings
     assert isinstance(model, VAE)
     opt = run.optimizers["vae"]
-    scaler = grad_scaler(s.precision, s.device)
+    update = Update(opt, s.precision, s.device)
     gen = torch.Generator(device=s.device).manual_seed(s.seed * 1000 + TRAIN_NOISE)
 
     def epoch_fn(epoch: int) -> Metrics:
@@ -95,13 +100,7 @@ def vae_epoch_fn(
         for x, _ in tensor_batches(
             run.data.train, s.batch_size, shuffle=True, generator=gen, drop_last=True
         ):
-            recon, kl = elbo_terms(model, x, s)
-            loss = (recon + s.beta * kl) / len(x)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            loss_sum += loss.detach()
+            loss_sum += update.step(_train_loss, model, x, s)
             steps += 1
             if on_step is not None:
                 on_step(steps)

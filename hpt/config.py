@@ -27,6 +27,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from hpt.errors import UserError
 
@@ -511,7 +512,7 @@ class Validate(Callback):
             validate(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
             check_output_dir("hydra.run.dir", run_dir, create=True)
-        except UserError as exc:
+        except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -520,5 +521,5 @@ class Validate(Callback):
             validate(config)  # the settings every job shares; each job is checked again (hpt.app)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)
-        except UserError as exc:
+        except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None

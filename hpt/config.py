@@ -372,6 +372,8 @@ RULES: dict[str, Rule] = {
     "task.model.latent_dim": COUNT,
     "task.model.width": COUNT,
     "task.model.depth": COUNT,
+    # logger (experiment trackers)
+    "logger.tensorboard.flush_secs": POSITIVE,
     # what the run is judged by
     "objective.direction": OneOf(("auto", "maximize", "minimize")),
 }

@@ -16,6 +16,7 @@ commands:
   sweep       run a search (Optuna):   hpt sweep search=tpe hydra.sweeper.n_trials=20
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
+  dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
 `hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
@@ -25,12 +26,13 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find")
-TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard")
+TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 
 Train one model on the composed config and write its run dir (outputs/runs/...).
 -m runs every combination of comma-separated values (model=mlp,cnn optimizer.lr=0.1,0.01)
-one after the other and prints each job's objective and the best."""
+one after the other and prints each job's objective and the best.
+--resume RUN_DIR continues a killed run from its checkpoints/last.pt, with its own config."""
 LR_FIND_ABOUT = """usage: hpt lr-find [group=option ...] [key=value ...]
 
 The learning-rate range test: grow the lr from lr_find.start to lr_find.end over
@@ -89,6 +91,10 @@ def _main(argv: list[str]) -> int:
         from hpt.lr_find import lr_find_main
 
         return lr_find_main(rest)
+    if command == "dashboard":
+        from hpt.dashboard import main as dashboard_main
+
+        return dashboard_main(rest)
     print(
         f"hpt: error: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
         file=sys.stderr,

@@ -9,6 +9,7 @@ The tracking libraries are optional extras, imported only by the logger that nee
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,16 @@ def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Logger
     )
 
 
+def final_metrics(run_dir: Path) -> dict[str, float]:
+    """A finished run's ``best/*`` and ``test/*`` metrics (finite only), from its result.json."""
+    result = read_json(run_dir / RESULT) or {}
+    best, test = result.get("best"), result.get("test")
+    summary = summary_metrics(
+        best if isinstance(best, dict) else None, test if isinstance(test, dict) else None
+    )
+    return {k: v for k, v in summary.items() if math.isfinite(v)}
+
+
 def summary_metrics(
     best: Mapping[str, float] | None, test: Mapping[str, float] | None
 ) -> dict[str, float]:
@@ -133,4 +144,13 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-__all__ = ["LOGGERS", "Logger", "Loggers", "RunInfo", "open_loggers", "summary_metrics", "track"]
+__all__ = [
+    "LOGGERS",
+    "Logger",
+    "Loggers",
+    "RunInfo",
+    "final_metrics",
+    "open_loggers",
+    "summary_metrics",
+    "track",
+]

@@ -73,11 +73,6 @@ class RegularizationConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
-@dataclass
-class LossConfig:
-    name: str = "auto"
-
-
 class PruneMethod(str, Enum):
     none = "none"
     l1_unstructured = "l1_unstructured"
@@ -121,6 +116,5 @@ def register() -> None:
     cs = ConfigStore.instance()
     cs.store(group="data", name="base_data", node=DataConfig)
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
-    cs.store(group="loss", name="base_loss", node=LossConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
     cs.store(group="compress", name="base_compress", node=CompressConfig)

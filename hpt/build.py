@@ -14,8 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from hpt import objectives
-from hpt.compress import CompressSpec, spec_from
-from hpt.config import plain
+from hpt.compress import checked as checked_compress
+from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
 from hpt.data import Dataset, fits_on_device, load_dataset
 from hpt.errors import UserError
@@ -49,7 +49,7 @@ class Run:
     settings: LoopSettings
     objectives: list[Objective]
     n_params: int
-    compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
+    compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
 
 
 def data_problem(cfg: DictConfig) -> str:
@@ -181,7 +181,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         raise UserError(
             f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"
         )
-    compress = spec_from(
+    compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
     return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress)

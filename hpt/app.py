@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hpt.errors import EXIT_INTERRUPTED, EXIT_USAGE, SweepAbortedError, UserError, one_line
+from hpt.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    SweepAbortedError,
+    Terminated,
+    UserError,
+    one_line,
+)
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
 _flag_config_dir: str | None = None  # the last --config-dir given to run_hydra
@@ -114,6 +124,92 @@ def renamed_overrides(argv: list[str], prog: str) -> list[str]:
     return out
 
 
+def did_you_mean(exc: BaseException) -> str | None:
+    """For ``trainer.epoch=3`` (a key that is not there but is close to one that is), the key
+    it probably meant, instead of Hydra's hint to add the misspelled key with ``+``."""
+    import difflib
+    import re
+
+    from omegaconf import DictConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    found = re.search(r"Could not override '([^']+)'", str(exc))
+    cause = exc.__cause__
+    if found is None or not isinstance(cause, OmegaConfBaseException):
+        return None
+    key, missing, path = found.group(1), str(cause.key), str(cause.full_key or "")
+    parent = getattr(cause, "parent_node", None)
+    if not isinstance(parent, DictConfig) or not key.startswith(path):
+        return None
+    close = difflib.get_close_matches(missing, [str(k) for k in parent], n=1)
+    if not close:
+        return None
+    head = path[: len(path) - len(missing)]  # `trainer.` of trainer.epoch
+    return f"{key} is not a setting: did you mean {head}{close[0]}{key[len(path) :]}?"
+
+
+def command_help(prog: str, about: str, skip_groups: tuple[str, ...]) -> str:
+    """``hpt train --help``: what the command does, then its config groups and their options."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from omegaconf import DictConfig, OmegaConf
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(HPT_CONF))
+    defaults: dict[str, str] = {}
+    root = OmegaConf.load(config_dir() / "config.yaml")
+    for entry in root.get("defaults", []) if isinstance(root, DictConfig) else []:
+        if isinstance(entry, DictConfig):
+            for group, choice in dict(entry).items():
+                defaults[str(group)] = str(choice)
+    lines = [about.rstrip(), "", "config groups (group=option; * marks the default):"]
+    for group in sorted(loader.list_groups("")):
+        if group == "hydra" or group in skip_groups:
+            continue
+        names = [o for o in loader.get_group_options(group) if not o.startswith("base_")]
+        shown = [f"{o}*" if defaults.get(group) == o else o for o in names]
+        lines.append(f"  {group + ':':16}{', '.join(shown)}")
+    lines += [
+        "",
+        f"Any key can be overridden: `{prog} --cfg job` prints them all (trainer.epochs=10);",
+        "+key=value adds a key. Flags: --cfg job|hydra|all, --info, -m/--multirun, --quiet,",
+        '--config-dir DIR, --version. Shell completion: eval "$(hpt -sc install=bash)"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def versions() -> str:
+    """``hpt --version``: hpt's version and those of the libraries it runs on (no imports)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from hpt import __version__
+
+    parts = [f"hpt {__version__}"]
+    for name in ("torch", "optuna", "hydra-core"):
+        try:
+            parts.append(f"{name.removesuffix('-core')} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    return parts[0] + " (" + ", ".join(parts[1:]) + ")"
+
+
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM raises ``Terminated`` (a KeyboardInterrupt) while the command runs, so the run
+    records itself as interrupted and the command ends with 143; returns the old handler.
+    Left alone where someone else (a sweep worker, an embedding program) set their own."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -121,13 +217,33 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (UserError, HydraException, OmegaConfBaseException)
 
 
+@dataclass
+class Job:
+    """One job of a run or multirun, as ``hpt train`` reports it."""
+
+    overrides: list[str]
+    run_dir: str
+    value: Any = None  # what the task function returned
+    error: Exception | None = None
+
+
 def run_hydra(
-    task_function: Callable[[Any], Any], argv: list[str], *, prog: str, multirun: bool = False
+    task_function: Callable[[Any], Any],
+    argv: list[str],
+    *,
+    prog: str,
+    multirun: bool = False,
+    jobs: list[Job] | None = None,
 ) -> int:
-    """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``."""
+    """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``.
+
+    Args:
+        jobs: When given, gets one ``Job`` per job run (a multirun's failures stay there
+            instead of ending the command).
+    """
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from hpt.config import register
+    from hpt.config import Rejected, register, validate
 
     register()
     argv = renamed_overrides(_take_config_dir(argv), prog)
@@ -165,36 +281,68 @@ def run_hydra(
         return int(exc.code or 0)
     failures: list[Exception] = []
 
+    @functools.wraps(task_function)  # keeps the job's name
+    def checked(cfg: Any) -> Any:
+        # A single run was checked before its run dir existed (hpt.config.Validate); each job
+        # of a multirun is checked here, so one bad combination fails alone.
+        validate(cfg)
+        return task_function(cfg)
+
+    @functools.wraps(task_function)
+    def recorded(cfg: Any) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+
+        hc = HydraConfig.get()
+        job = Job(list(hc.overrides.task), str(hc.runtime.output_dir))
+        assert jobs is not None
+        jobs.append(job)
+        try:
+            job.value = checked(cfg)
+        except Exception as exc:  # reported by the command, job by job
+            job.error = exc
+        return job.value
+
     @functools.wraps(task_function)  # Hydra names the job after the wrapped function
     def single_run(cfg: Any) -> Any:
         # Hydra writes "Error executing job with overrides: ..." to stderr when a single run's
         # task raises: keep the exception from it and re-raise it here, so the error stays one line.
         try:
-            return task_function(cfg)
+            return checked(cfg)
         except Exception as exc:
             failures.append(exc)
             return None
 
+    previous_sigterm = _sigterm_as_interrupt()
     try:
         _run_hydra(
             args=args,
             args_parser=parser,
-            task_function=task_function if multirun else single_run,
+            task_function=recorded if jobs is not None else checked if multirun else single_run,
             config_path=HPT_CONF,
             config_name="config",
         )
         if failures:
             raise failures[0]
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        if jobs and not args.multirun and jobs[-1].error is not None:
+            raise jobs[-1].error  # a single run's error: classified below like any other
+    except Rejected as exc:  # a setting out of its range (hpt.config.Validate)
+        if user_full_error:
+            raise exc.args[0] from None
+        print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except BrokenPipeError:  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly
+        raise
     except SweepAbortedError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     except _user_error_types() as exc:
         if user_full_error:
             raise
-        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+        print(f"{prog}: error: {did_you_mean(exc) or one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
         if user_full_error:
@@ -207,4 +355,6 @@ def run_hydra(
     finally:
         if not user_full_error:
             os.environ.pop("HYDRA_FULL_ERROR", None)
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return 0

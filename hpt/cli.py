@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -16,24 +17,63 @@ commands:
   lr-find     learning-rate range test: hpt lr-find model=cnn
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
-`hpt train --cfg job` prints the composed config; `hpt train --help` lists the config groups.
+`hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
 Data: set HPT_DATA_DIR to the folder holding MNIST/ (or use data=mnist_tiny).
+Exit codes: 0 done, 1 the run failed, 2 bad input (one line on stderr), 130/143 interrupted.
+Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
+  eval "$(hpt -sc install=bash)"
 """
 
 COMMANDS = ("train", "sweep", "summarize", "lr-find")
+TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]
+
+Train one model on the composed config and write its run dir (outputs/runs/...).
+-m runs every combination of comma-separated values (model=mlp,cnn optimizer.lr=0.1,0.01)
+one after the other and prints each job's objective and the best."""
+LR_FIND_ABOUT = """usage: hpt lr-find [group=option ...] [key=value ...]
+
+The learning-rate range test: grow the lr from lr_find.start to lr_find.end over
+lr_find.steps batches and suggest the lr where the loss falls fastest (outputs/lr_find/...).
+Settings: lr_find.start, lr_find.end, lr_find.steps, lr_find.beta, lr_find.diverge."""
+HELP_OF = {  # command -> (about, groups that do not apply to it)
+    "train": (TRAIN_ABOUT, ("search", "lr_find")),
+    "lr-find": (LR_FIND_ABOUT, ("search", "task")),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        # `hpt train --help | head`: the reader left. Stop quietly, and keep Python's flush
+        # at exit from failing on the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["help"] and argv[1:2]:  # git's habit: `hpt help train`
+        argv = [argv[1], "--help"]
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(HELP, end="")
         return 0
-    if argv[0] in ("-V", "--version"):
-        from hpt import __version__
+    if "--version" in argv or argv[0] == "-V":  # hpt's, for every command
+        from hpt.app import versions
 
-        print(f"hpt {__version__}")
+        print(versions())
         return 0
+    if argv[0] in ("-sc", "--shell-completion"):
+        from hpt.completion import complete
+
+        return complete(argv[1:], train_task=_train_task)
     command, rest = argv[0], argv[1:]
+    if command in HELP_OF and any(a in ("-h", "--help") for a in rest):
+        from hpt.app import command_help
+
+        about, skip = HELP_OF[command]
+        print(command_help(f"hpt {command}", about, skip), end="")
+        return 0
     if command == "train":
         return _train(rest)
     if command == "sweep":
@@ -55,36 +95,76 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _train_task(cfg: Any) -> Any:
+    # torch loads only once the config has composed: a typo is reported in a fraction of a second.
+    from hpt import train
+
+    return train.task(cfg)  # the Outcome: each job's return value, kept in hpt.app.Job.value
+
+
+_train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
+
+
 def _train(argv: list[str]) -> int:
-    from hpt.app import run_hydra
+    from hpt.app import Job, run_hydra
 
-    outcomes: list[Any] = []
-
-    def train_task(cfg: Any) -> Any:
-        # torch loads only once the config has composed: a typo is reported in a fraction of a second.
-        from hpt import train
-
-        outcomes.append(train.task(cfg))  # the task's return value (Hydra's JobReturn.return_value)
-        return outcomes[-1]
-
-    train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]
-    code = run_hydra(train_task, argv, prog="hpt train")
-    if code != 0 or not outcomes:
+    jobs: list[Job] = []
+    code = run_hydra(_train_task, argv, prog="hpt train", jobs=jobs)
+    if code != 0 or not jobs:
         return code
-    outcome = outcomes[-1]
+    if len(jobs) == 1 and "-m" not in argv and "--multirun" not in argv:
+        return _report_run(jobs[0])
+    return _report_multirun(jobs)
+
+
+def _report_run(job: Any) -> int:
+    """One run: its dir and objective, or why it failed (exit 1)."""
+    outcome = job.value
     if outcome.status == "FAIL":
         print(f"hpt train: run failed ({outcome.error_kind}): {outcome.error}", file=sys.stderr)
         print(f"run dir: {outcome.run_dir}")
         return 1
+    print(f"run dir: {outcome.run_dir}")
+    print(f"objective: {_objective_text(outcome)}")
+    return 0
+
+
+def _objective_text(outcome: Any) -> str:
     values = outcome.values or []
-    shown = ", ".join(
+    return ", ".join(
         f"{o.name}={v:.4f} ({o.direction})" for o, v in zip(outcome.objectives, values)
     )
-    print(f"run dir: {outcome.run_dir}")
-    print(f"objective: {shown}")
-    return 0
+
+
+def _report_multirun(jobs: list[Any]) -> int:
+    """`hpt train -m`: one line per job, then the best on the first objective."""
+    from hpt.errors import UserError, one_line
+
+    best, code = None, 0
+    shared = set.intersection(*(set(job.overrides) for job in jobs))
+    for i, job in enumerate(jobs):
+        what = " ".join(o for o in job.overrides if o not in shared) or "(same overrides)"
+        outcome = job.value
+        if job.error is not None:
+            code = max(code, 2 if isinstance(job.error, UserError) else 1)
+            kind = "" if isinstance(job.error, UserError) else f"{type(job.error).__name__}: "
+            print(f"job {i} [{what}]: failed: {kind}{one_line(job.error)}")
+        elif outcome is None or outcome.status != "COMPLETE" or not outcome.values:
+            code = max(code, 1)
+            error = getattr(outcome, "error", None) or "no objective value"
+            print(f"job {i} [{what}]: failed: {error}  run dir: {job.run_dir}")
+        else:
+            print(f"job {i} [{what}]: {_objective_text(outcome)}  run dir: {job.run_dir}")
+            first = outcome.objectives[0]
+            sign = 1 if first.direction == "maximize" else -1
+            if best is None or sign * outcome.values[0] > sign * best[1].values[0]:
+                best = (i, outcome, what)
+    if best is not None:
+        i, outcome, what = best
+        print(f"best: job {i} [{what}]: {_objective_text(outcome)}  run dir: {outcome.run_dir}")
+    return code
 
 
 if __name__ == "__main__":

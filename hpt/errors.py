@@ -6,6 +6,11 @@ import sys
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so a run in progress is recorded as interrupted."""
 
 
 class UserError(Exception):
@@ -79,15 +84,30 @@ class SweepAbortedError(Exception):
     """The sweep stopped itself (too many failures): exit code 1, not a usage error."""
 
 
-def error_kind(exc: BaseException) -> str:
-    """How a run failed, for ``result.json``'s ``error_kind``: timeout, oom or exception.
+class NonFiniteError(ArithmeticError):
+    """A loss or objective became NaN or infinite: the trial fails with kind ``nan``."""
 
-    Reads torch from ``sys.modules`` only: an exception raised where torch was never imported
-    cannot be a CUDA out-of-memory error, and this module stays free of heavy imports.
-    """
+
+def error_kind(exc: BaseException) -> str:
+    """The ``error_kind`` of a failed run or trial, by exception type (one place for
+    ``hpt train`` and the sweeper): interrupted, timeout, config, nan, oom or exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
     if isinstance(exc, TrialTimeoutError):
         return "timeout"
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(exc, torch.OutOfMemoryError):
+    if isinstance(exc, UserError):
+        return "config"
+    if isinstance(exc, (NonFiniteError, FloatingPointError)):
+        return "nan"
+    if isinstance(exc, MemoryError) or _is_cuda_oom(exc):
         return "oom"
-    return "oom" if "out of memory" in str(exc).lower() else "exception"
+    return "exception"
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # never import torch just to classify an error
+    oom = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if oom is not None and isinstance(exc, oom):
+        return True
+    # Older CUDA paths (and some extensions) raise a plain RuntimeError for out-of-memory.
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()

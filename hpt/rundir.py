@@ -92,30 +92,38 @@ def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The parsed object, or None when the file is missing, truncated or not an object."""
+    """The parsed object, or None when the file is missing, unreadable, not UTF-8 or not an object."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            data = json.loads(f.read())  # bytes: json detects UTF-8/16/32 itself
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return data if isinstance(data, dict) else None
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete line; a torn last line (a run killed mid-write) is skipped."""
+    """Every complete line that is a JSON object; a torn or non-UTF-8 line is skipped."""
     rows: list[dict[str, Any]] = []
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:  # bytes: one bad byte spoils its line, not the file
             for line in f:
                 try:
                     obj = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(obj, dict):
                     rows.append(obj)
     except OSError:
         pass
     return rows
+
+
+def read_text(path: str | os.PathLike[str]) -> str | None:
+    """A small text file (``.hydra/*.yaml``), or None when missing, unreadable or not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -467,3 +467,63 @@ def test_every_torch_load_in_hpt_uses_weights_only() -> None:
             calls.append((path.name, m.group(1)))
     assert calls, "no torch.load found: the checkpoint loader moved?"
     assert [c for c in calls if "weights_only=True" not in c[1]] == []
+
+
+# -- every case of issue 13, each one line and exit code 2 ---------------------------------
+ISSUE_CASES: dict[str, tuple[list[str], str]] = {  # name -> (arguments, text the line names)
+    "data_on_device": (["trainer.data_on_device=maybe"], "trainer.data_on_device=maybe"),
+    "channels_last": (["trainer.channels_last=banana"], "trainer.channels_last=banana"),
+    "deterministic": (["trainer.deterministic=2"], "trainer.deterministic=2"),
+    "width": (["model.width=0"], "model.width=0"),
+    "depth": (["model.depth=-1"], "model.depth=-1"),
+    "dropout": (["regularization.dropout=-0.1"], "regularization.dropout=-0.1"),
+    "label_smoothing": (["regularization.label_smoothing=-1"], "label_smoothing=-1"),
+    "label_smoothing_2": (["regularization.label_smoothing=2"], "label_smoothing=2"),
+    "l1": (["regularization.l1=-1"], "regularization.l1=-1"),
+    "grad_clip": (["regularization.grad_clip_norm=-1"], "grad_clip_norm=-1"),
+    "grad_clip_0": (["regularization.grad_clip_norm=0"], "grad_clip_norm=0"),
+    "translate": (["regularization.augment.translate=-3"], "augment.translate=-3"),
+    "translate_100": (["regularization.augment.translate=100"], "augment.translate=100"),
+    "noise_std": (["regularization.augment.noise_std=-1"], "augment.noise_std=-1"),
+    "patience": (["regularization.early_stopping.patience=-1"], "early_stopping.patience=-1"),
+    "min_delta": (["regularization.early_stopping.min_delta=nan"], "min_delta=nan"),
+    "gamma": (["scheduler=step", "scheduler.gamma=-1"], "scheduler.gamma=-1"),
+    "step_size": (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size=0"),
+    "milestones": (["scheduler=multistep", "scheduler.milestones=abc"], "scheduler.milestones=abc"),
+    "plateau": (["scheduler=plateau", "scheduler.patience=-1"], "scheduler.patience=-1"),
+    "eta_min": (["scheduler=cosine", "scheduler.eta_min=-1"], "scheduler.eta_min=-1"),
+    "warmup": (["scheduler=warmup_cosine", "scheduler.warmup_fraction=5"], "warmup_fraction=5"),
+    "betas": (["optimizer.betas=[0.9]"], "optimizer.betas=[0.9]"),
+    "lr_inf": (["optimizer.lr=inf"], "optimizer.lr=inf"),
+    "seed": (["trainer.seed=99999999999999999999999"], "trainer.seed=99999999999999999999999"),
+    "num_classes": (["data.num_classes=0"], "data.num_classes=0"),
+    "num_workers": (["trainer.num_workers=-1"], "trainer.num_workers=-1"),
+    "n_samples": (["data=binary", "data.n_samples=0"], "data.n_samples=0"),
+    "n_samples_regression": (["data=regression", "data.n_samples=-5"], "data.n_samples=-5"),
+    "schema_option": (["data=base_data"], "data=base_data"),
+    "misspelled_key": (["trainer.epoch=3"], "did you mean trainer.epochs?"),
+    "appended_misspelled_key": (["+trainer.epoch=3"], "did you mean trainer.epochs?"),
+    "run_dir_empty": (["hydra.run.dir="], "hydra.run.dir"),
+    "run_dir_is_a_file": (["hydra.run.dir={file}"], "existing file"),
+    "run_dir_under_a_file": (["hydra.run.dir={file}/run"], "cannot create"),
+    "run_dir_name_too_long": (["hydra.run.dir={cwd}/" + "a" * 300], "cannot create"),
+    "lr_find_end_inf": (["lr-find", "lr_find.end=inf"], "lr_find.end=inf"),
+    "lr_find_start_abc": (["lr-find", "lr_find.start=abc"], "lr_find.start=abc"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_CASES))
+def test_each_bad_input_of_the_issue_is_one_line_and_exit_2(name: str) -> None:
+    args, named = ISSUE_CASES[name]
+    with scratch() as cwd:
+        (cwd / "file").write_text("x")
+        command = "lr-find" if args[0] == "lr-find" else "train"
+        rest = [a.format(file=cwd / "file", cwd=cwd) for a in args if a != "lr-find"]
+        if not any(a.startswith("hydra.run.dir=") for a in rest):
+            rest.append(f"hydra.run.dir={cwd / 'run'}")
+        ran = hpt(command, "data=mnist_tiny", *rest, cwd=cwd)
+        assert ran.rc == 2, ran.stderr
+        lines = ran.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"hpt {command}: error: "), ran.stderr
+        assert named in lines[0]
+        assert [p.name for p in ran.files] == ["file"], "a refused run wrote files"

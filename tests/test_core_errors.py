@@ -34,7 +34,8 @@ BAD_INPUTS: dict[str, tuple[list[str], list[str]]] = {
         ["train", "trainer.precision=fp16", "trainer.device=cpu", *TINY],
         ["fp16", "CUDA"],
     ),
-    "negative_lr": (["train", "optimizer.lr=-1", *TINY], ["learning rate", "-1"]),
+    "negative_lr": (["train", "optimizer.lr=-1", *TINY], ["optimizer.lr=-1", "> 0"]),
+    "loss_for_another_task": (["train", "loss=mse", *TINY], ["loss=mse", "classification"]),
     "unknown_command": (["nope"], ["nope", "train", "sweep"]),
 }
 if not has_cuda():
@@ -77,9 +78,15 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(
 
 
 def test_failed_build_is_recorded_in_result_json(results: dict[str, CliResult]) -> None:
-    result = read_json(results["negative_lr"].run_dir / "result.json")
+    result = read_json(results["loss_for_another_task"].run_dir / "result.json")
     assert result is not None
     assert result["status"] == "FAIL" and result["error_kind"] == "config"
+
+
+def test_a_value_out_of_range_is_refused_before_the_run_dir_exists(
+    results: dict[str, CliResult],
+) -> None:
+    assert not results["negative_lr"].run_dir.exists()
 
 
 def test_hydra_full_error_shows_the_traceback(results: dict[str, CliResult]) -> None:

@@ -18,6 +18,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
+from hpt import errors
 from hpt.rundir import RESULT, atomic_write_json, read_json
 from hpt.storage import JOURNAL_NAME, open_storage
 from hpt.sweep import accounting
@@ -341,3 +342,30 @@ def test_sqlite_under_the_same_load_for_comparison(tmp_path: Path) -> None:
     print(
         f"sqlite: 4 workers, {len(claimed)} trials in {elapsed:.1f}s, {len(errors)} worker(s) died: {errors[:2]}"
     )
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (KeyboardInterrupt(), "interrupted"),
+        (errors.TrialTimeoutError("late"), "timeout"),
+        (errors.UserError("typo"), "config"),
+        (errors.NonFiniteError("nan loss"), "nan"),
+        (FloatingPointError("overflow"), "nan"),
+        (MemoryError(), "oom"),
+        (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), "oom"),
+        (ValueError("boom"), "exception"),
+    ],
+)
+def test_error_kind_classifies_failures_by_exception_type(exc: BaseException, kind: str) -> None:
+    from hpt.errors import error_kind
+
+    assert error_kind(exc) == kind
+
+
+def test_error_kind_knows_torch_out_of_memory() -> None:
+    import torch
+
+    from hpt.errors import error_kind
+
+    assert error_kind(torch.OutOfMemoryError("no memory")) == "oom"

@@ -151,11 +151,24 @@ def _print_warnings(warnings: list[str]) -> None:
         _warn(f"... and {len(warnings) - _MAX_WARNINGS} more")
 
 
+def _check_destinations(args: argparse.Namespace) -> None:
+    """Refuse an --output that is a folder or a --plots that is a file before any work."""
+    if args.output and Path(args.output).is_dir():
+        raise UsageError(f"--output {args.output} is a directory: give a file name")
+    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
+        raise UsageError(f"--plots {args.plots} is a file: give a directory")
+
+
 def _emit(args: argparse.Namespace, data: str | bytes) -> None:
     from hpt.summarize.export import write_output
 
     if args.output:
-        write_output(args.output, data)
+        try:
+            write_output(args.output, data)
+        except OSError as exc:  # a parent that is a file, no permission, a name too long
+            raise UsageError(
+                f"cannot write --output {args.output}: {exc.strerror or exc}"
+            ) from None
         print(f"wrote {args.output}", file=sys.stderr)
     elif isinstance(data, bytes):
         raise UsageError(f"--format {args.format} is binary: give --output FILE")
@@ -345,14 +358,17 @@ def _summarize(args: argparse.Namespace) -> int:
         from hpt.summarize.plots import write_plots
 
         study = studies.get(_single_sweep(frame, collection))
-        paths = write_plots(
-            args.plots,
-            frame,
-            collection.directions,
-            computed if computed is not None else importance(frame),
-            study=study,
-            warn=_warn,
-        )
+        try:
+            paths = write_plots(
+                args.plots,
+                frame,
+                collection.directions,
+                computed if computed is not None else importance(frame),
+                study=study,
+                warn=_warn,
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write --plots {args.plots}: {exc.strerror or exc}") from None
         if not paths:
             _warn(f"--plots: nothing to draw into {args.plots} (no COMPLETE runs or metrics)")
         for path in paths:
@@ -376,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hpt.summarize.export import format_for
 
             args.format = format_for(args.output) or "table"
+        _check_destinations(args)
         if args.diff:
             return _run_diff(args)
         return _summarize(args)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpt.rundir import read_text
 from hpt.summarize import analysis
 from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
@@ -289,9 +290,8 @@ def read_overrides(run: str | Path) -> list[str]:
 
     Parsed by hand because the file is a flat list and importing YAML is not worth it here.
     """
-    try:
-        text = (Path(run) / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")
-    except OSError:
+    text = read_text(Path(run) / ".hydra" / "overrides.yaml")
+    if text is None:  # missing, unreadable or not UTF-8: the report goes on without it
         return []
     out = []
     for line in text.splitlines():

@@ -1,0 +1,114 @@
+"""Experiment trackers: ``logger=none|tensorboard|mlflow|csv`` or a list, ``logger=[tensorboard,csv]``.
+
+Every selected logger gets the same calls: the flattened hyperparameters when it opens, one
+``log_metrics`` per epoch (every metrics.jsonl field, the learning rate among them), sample
+grids as images (task=gan|vae), and ``finish`` with the run's status and final metrics.
+The tracking libraries are optional extras, imported only by the logger that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from hpt.errors import UserError
+
+# name -> (module, class, pip extra): the module is imported only when the logger is selected
+LOGGERS = {
+    "tensorboard": ("hpt.loggers.tensorboard_logger", "TensorBoardLogger", "tensorboard"),
+    "mlflow": ("hpt.loggers.mlflow_logger", "MlflowLogger", "mlflow"),
+    "csv": ("hpt.loggers.csv_logger", "CsvLogger", None),
+}
+
+
+@dataclass
+class RunInfo:
+    """What a logger knows about the run it records."""
+
+    run_dir: Path
+    params: dict[str, Any]  # the flattened hyperparameters (result.json's ``params``)
+    trial: dict[str, Any] | None = None  # {"number", "study_name"} inside a sweep, else None
+    cwd: Path = Path(".")  # where the user started hpt (the default MLflow store lives under it)
+    start_epoch: int = 0  # > 0 when the run resumes after this many epochs
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+class Logger(Protocol):
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None: ...
+
+    def log_image(self, tag: str, png: Path, step: int) -> None: ...
+
+    def finish(self, status: str, summary: Mapping[str, float]) -> None: ...
+
+
+class Loggers:
+    """The selected loggers as one; with none selected every call is a no-op."""
+
+    def __init__(self, loggers: list[Logger]) -> None:
+        self.loggers = loggers
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        for lg in self.loggers:
+            lg.log_metrics(metrics, step)
+
+    def log_image(self, tag: str, png: Path, step: int) -> None:
+        for lg in self.loggers:
+            lg.log_image(tag, png, step)
+
+    def finish(self, status: str, summary: Mapping[str, float]) -> None:
+        loggers, self.loggers = self.loggers, []  # finish once, even if called again on a failure
+        for lg in loggers:
+            lg.finish(status, summary)
+
+
+def missing(name: str, extra: str | None, exc: ImportError) -> UserError:
+    package = extra or name
+    return UserError(
+        f"logger={name} needs the {package} package ({exc.name or package} is not installed): "
+        f"pip install 'hpt[{package}]'"
+    )
+
+
+def open_loggers(selection: Mapping[str, Any] | None, info: RunInfo) -> Loggers:
+    """Open every logger named in ``selection`` (``{name: options}``, the ``logger`` config node)."""
+    opened: list[Logger] = []
+    if selection:
+        info.run_dir.mkdir(parents=True, exist_ok=True)
+    for name, options in (selection or {}).items():
+        if name not in LOGGERS:
+            raise UserError(f"logger={name} is unknown: choose from none, {', '.join(LOGGERS)}")
+        module_name, cls_name, extra = LOGGERS[name]
+        try:
+            module = importlib.import_module(module_name)
+            opened.append(getattr(module, cls_name)(info, **dict(options or {})))
+        except ImportError as exc:
+            Loggers(opened).finish("FAIL", {})
+            raise missing(name, extra, exc) from None
+        except TypeError as exc:  # an option the logger does not take: a user's typo
+            Loggers(opened).finish("FAIL", {})
+            raise UserError(f"logger.{name}: {exc}") from None
+    return Loggers(opened)
+
+
+def summary_metrics(
+    best: Mapping[str, float] | None, test: Mapping[str, float] | None
+) -> dict[str, float]:
+    """The per-run metrics a tracker compares runs by: ``best/<metric>`` and ``test/<metric>``."""
+    out = {f"best/{k}": float(v) for k, v in (best or {}).items() if k != "epoch" and _number(v)}
+    if best and "epoch" in best:
+        out["best/epoch"] = float(best["epoch"])
+    out.update({k: float(v) for k, v in (test or {}).items() if _number(v)})
+    return out
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+__all__ = ["LOGGERS", "Logger", "Loggers", "RunInfo", "open_loggers", "summary_metrics"]

@@ -321,7 +321,9 @@ RULES: dict[str, Rule] = {
     "regularization.early_stopping.patience": Num(1, integer=True, optional=True),
     "regularization.early_stopping.min_delta": NONNEG,
     # loss
-    "loss.name": OneOf(("auto", "cross_entropy", "bce", "mse", "l1", "smooth_l1")),
+    "loss.problem": OneOf(tuple(p.value for p in Problem)),
+    "loss.label_smoothing": FRACTION,
+    "loss.beta": NONNEG,
     # trainer
     "trainer.epochs": COUNT,
     "trainer.batch_size": COUNT,
@@ -361,6 +363,11 @@ RULES: dict[str, Rule] = {
     "task.score_samples": Num(2, integer=True),
     "task.grid": COUNT,
     "task.lr": POSITIVE,
+    "task.optimizer.lr": POSITIVE,
+    "task.g_optimizer.lr": POSITIVE,
+    "task.g_optimizer.betas": ListOf(FRACTION, length=2),
+    "task.d_optimizer.lr": POSITIVE,
+    "task.d_optimizer.betas": ListOf(FRACTION, length=2),
     "task.beta": NONNEG,
     "task.model.arch": OneOf(("conv", "mlp")),
     "task.model.latent_dim": COUNT,

@@ -5,6 +5,8 @@ Everything downstream (data, models, loop) takes plain typed arguments.
 
 from __future__ import annotations
 
+import inspect
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from hpt import objectives
 from hpt.compress import checked as checked_compress
 from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
-from hpt.data import Dataset, fits_on_device, load_dataset
+from hpt.data import Dataset, fits_on_device, load_data
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
 from hpt.losses import check_fits
@@ -53,8 +55,49 @@ class Run:
 
 
 def data_problem(cfg: DictConfig) -> str:
-    """``data.problem`` as a plain string: classification, binary, regression (or auto)."""
-    return str(plain(cfg.data.get("problem", "auto")))
+    """``data.problem`` as a plain string: classification, binary or regression; ``auto`` is
+    resolved from the data itself (loading it, once per process)."""
+    from hpt.datasets import infer_problem
+
+    return infer_problem(cfg.data)
+
+
+def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
+    """The model of ``model_cfg`` (``_target_`` plus its own arguments).
+
+    ``in_shape`` and ``out_features`` (from the data) are passed only to a constructor that
+    names them; anything that goes wrong building it is one line naming the target.
+    """
+    if model_cfg is None:
+        raise UserError(
+            "model=null: choose a model (model=mlp, cnn, resnet18, one of your conf/model/*.yaml, "
+            "or model=custom model._target_=pkg.Net)"
+        )
+    if OmegaConf.is_missing(model_cfg, "_target_") or not model_cfg.get("_target_"):
+        raise UserError("model._target_ is not set: model._target_=pkg.Net names your model class")
+    target = str(model_cfg._target_)
+    from hpt.errors import one_line
+    from hpt.targets import locate
+
+    factory = locate(target, "model._target_")
+    try:
+        named = set(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):  # no signature to read: pass nothing extra
+        named = set()
+    given = {"in_shape": list(in_shape), "out_features": int(out_features)}
+    extra = {k: v for k, v in given.items() if k in named and k not in model_cfg}
+    try:
+        model = instantiate(model_cfg, **extra, _convert_="all")
+    except Exception as exc:
+        cause = exc.__cause__ or exc  # Hydra wraps the constructor's own error
+        raise UserError(
+            f"model._target_={target} could not be built: {type(cause).__name__}: {one_line(cause)}"
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise UserError(
+            f"model._target_={target} returned a {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
 
 
 def task_kind(cfg: DictConfig) -> str:
@@ -88,7 +131,6 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
     """
     t, r = cfg.trainer, cfg.regularization
-    task = data_problem(cfg)
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
@@ -100,11 +142,8 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     check_plan(folds, int(t.get("repeats", 1)))
 
     d = cfg.data
-    data = load_dataset(
-        str(d.name), task, val_split=float(t.val_split), seed=int(t.seed), root=d.get("root"), download=bool(d.get("download", True)),
-        subset=d.get("subset"), n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)), noise=float(d.get("noise", 0.1)),
-        folds=folds, fold=fold,
-    )  # fmt: skip
+    data = load_data(d, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold)
+    task = data.task  # the problem, resolved from the data when data.problem=auto
     on_device = (
         fits_on_device(data.nbytes, device)
         if t.data_on_device == "auto"
@@ -112,8 +151,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     )
     if on_device:
         key = (
-            str(d.name),
-            d.get("subset"),
+            json.dumps(OmegaConf.to_container(d, resolve=True), sort_keys=True, default=str),
             float(t.val_split),
             int(t.seed),
             str(device),
@@ -129,10 +167,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
                 data_cache[key] = data
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
-    out_features = int(d.num_classes) if task == "classification" else 1
-    model: nn.Module = instantiate(
-        cfg.model, in_shape=list(d.shape), out_features=out_features, _convert_="all"
-    )
+    model = build_model(cfg.get("model"), data.in_shape, data.out_features)
     n_params = count_parameters(model)
     is_conv = bool(getattr(model, "is_conv", False))
     channels_last = (

@@ -68,6 +68,48 @@ class DataConfig:
 
 
 @dataclass
+class TableDataConfig:
+    """``data=table`` (hpt/datasets/table.py)."""
+
+    source: str = "table"
+    name: str = "table"
+    problem: Problem = Problem.auto
+    path: str | None = None
+    target: str | None = None
+    features: list[str] | None = None
+    test_path: str | None = None
+    test_split: float = 0.2
+    max_classes: int = 50
+    subset: int | None = None
+
+
+@dataclass
+class ImageFolderDataConfig:
+    """``data=image_folder`` (hpt/datasets/image_folder.py)."""
+
+    source: str = "image_folder"
+    name: str = "image_folder"
+    problem: Problem = Problem.classification
+    root: str | None = None
+    size: Any = 32  # an int or [height, width]
+    channels: Any = "auto"  # auto | 1 | 3
+    test_split: float = 0.2
+    subset: int | None = None
+
+
+@dataclass
+class TorchvisionDataConfig:
+    """``data=torchvision`` (hpt/datasets/tv.py)."""
+
+    source: str = "torchvision"
+    name: str = "FashionMNIST"
+    problem: Problem = Problem.classification
+    root: str | None = None
+    download: bool = True
+    subset: int | None = None
+
+
+@dataclass
 class AugmentConfig:
     translate: int = 0
     hflip: Any = False  # true | false (checked by RULES)
@@ -133,6 +175,9 @@ def register() -> None:
     """Idempotent: Hydra imports plugins and apps more than once."""
     cs = ConfigStore.instance()
     cs.store(group="data", name="base_data", node=DataConfig)
+    cs.store(group="data", name="base_table", node=TableDataConfig)
+    cs.store(group="data", name="base_image_folder", node=ImageFolderDataConfig)
+    cs.store(group="data", name="base_torchvision", node=TorchvisionDataConfig)
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
     cs.store(group="compress", name="base_compress", node=CompressConfig)
@@ -373,6 +418,8 @@ RULES: dict[str, Rule] = {
     "task.model.latent_dim": COUNT,
     "task.model.width": COUNT,
     "task.model.depth": COUNT,
+    # logger (experiment trackers)
+    "logger.tensorboard.flush_secs": POSITIVE,
     # what the run is judged by
     "objective.direction": OneOf(("auto", "maximize", "minimize")),
 }

@@ -31,7 +31,15 @@ CONF = config_dir()
 # search/* sets the sweeper's space (tests/test_sweep*), hydra/* is Hydra's own
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in ("hydra", "search"))
 NOT_SETTINGS = ("_target_", "_partial_")  # what instantiate reads, not a user's number
-FREE_TEXT = {"data.name", "data.root", "task.name", "objective.metric"}  # checked where used
+# checked where they are used
+FREE_TEXT = {
+    "data.name",
+    "data.root",
+    "task.name",
+    "objective.metric",
+    "logger.mlflow.tracking_uri",
+    "logger.mlflow.experiment",
+}
 
 
 def option_overrides(group: str, option: str) -> list[str]:

@@ -91,7 +91,7 @@ class ImageFolderDataConfig:
     name: str = "image_folder"
     problem: Problem = Problem.classification
     root: str | None = None
-    size: Any = 32  # an int or [height, width]
+    size: Any = 32  # pixels per side (checked by RULES)
     channels: Any = "auto"  # auto | 1 | 3
     test_split: float = 0.2
     subset: int | None = None
@@ -321,6 +321,10 @@ RULES: dict[str, Rule] = {
     "data.n_samples": Num(10, integer=True),  # a train, a validation and a test split
     "data.n_features": COUNT,
     "data.noise": NONNEG,
+    "data.test_split": OPEN_UNIT,  # table, image_folder: the test fraction when no test file
+    "data.max_classes": Num(2, integer=True),  # table: integer targets up to this are classes
+    "data.size": COUNT,  # image_folder: images are resized to size x size pixels
+    "data.channels": OneOf(("auto", 1, 3)),
     # model (mlp, cnn, resnet18)
     "model.width": COUNT,
     "model.depth": NATURAL,  # 0: a linear model

@@ -206,12 +206,24 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         "noise_std": float(aug.noise_std),
     }
     settings = LoopSettings(
-        epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision, device=device,
-        task=task, objective=selection_metric(objectives[0].name), maximize=objectives[0].direction == "maximize", seed=int(t.seed),
-        grad_clip_norm=r.grad_clip_norm, l1=float(r.l1), augment=augment if any(augment.values()) else {},
-        patience=r.early_stopping.patience, min_delta=float(r.early_stopping.min_delta), channels_last=channels_last,
-        data_on_device=on_device, num_workers=int(t.num_workers),
-    )  # fmt: skip
+        epochs=int(t.epochs),
+        batch_size=int(t.batch_size),
+        eval_batch_size=int(t.eval_batch_size),
+        precision=precision,
+        device=device,
+        task=task,
+        objective=selection_metric(objectives[0].name),
+        maximize=objectives[0].direction == "maximize",
+        seed=int(t.seed),
+        grad_clip_norm=r.grad_clip_norm,
+        l1=float(r.l1),
+        augment=augment if any(augment.values()) else {},
+        patience=r.early_stopping.patience,
+        min_delta=float(r.early_stopping.min_delta),
+        channels_last=channels_last,
+        data_on_device=on_device,
+        num_workers=int(t.num_workers),
+    )
     if settings.objective not in _known_metrics(task):
         raise UserError(
             f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"

@@ -1,5 +1,7 @@
-"""The one place that turns a composed config into objects (the only ``instantiate`` caller).
+"""Turns a supervised run's composed config into objects: data, model, optimizer, schedule, loss.
 
+The ``instantiate`` calls of a run live here and in ``hpt/generative/build.py`` (the GAN's and
+VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/worker.py``.
 Everything downstream (data, models, loop) takes plain typed arguments.
 """
 

@@ -1,4 +1,4 @@
-"""The one place that turns a generative task's config into objects (its only ``instantiate`` caller).
+"""Turns a generative task's config into objects (model, optimizers, scorer), as ``hpt.build`` does.
 
 The loops in ``gan.py`` and ``vae.py`` take the plain typed ``GenerativeRun`` built here.
 """

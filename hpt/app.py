@@ -115,6 +115,11 @@ def renamed_overrides(argv: list[str], prog: str) -> list[str]:
     out = []
     for arg in argv:
         key, sep, value = arg.partition("=")
+        if key == "model" and value in ("null", "None", ""):  # Hydra: a ValueError, no hint
+            raise UserError(
+                "model=null: choose a model (model=mlp, cnn, resnet18, one of your "
+                "conf/model/*.yaml, or model=custom model._target_=pkg.Net)"
+            )
         if sep and key.lstrip("+~") == "data.task":
             print(
                 f"{prog}: note: data.task is deprecated, use data.problem={value}", file=sys.stderr
@@ -246,7 +251,11 @@ def run_hydra(
     from hpt.config import Rejected, register, validate
 
     register()
-    argv = renamed_overrides(_take_config_dir(argv), prog)
+    try:
+        argv = renamed_overrides(_take_config_dir(argv), prog)
+    except UserError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     importable_cwd()
     user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # make Hydra raise, so the error is ours to report

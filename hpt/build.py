@@ -1,10 +1,14 @@
-"""The one place that turns a composed config into objects (the only ``instantiate`` caller).
+"""Turns a supervised run's composed config into objects: data, model, optimizer, schedule, loss.
 
+The ``instantiate`` calls of a run live here and in ``hpt/generative/build.py`` (the GAN's and
+VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/worker.py``.
 Everything downstream (data, models, loop) takes plain typed arguments.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,33 +18,19 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from hpt import objectives
-from hpt.compress import CompressSpec, spec_from
-from hpt.config import plain
+from hpt.compress import checked as checked_compress
+from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
-from hpt.data import Dataset, fits_on_device, load_dataset
+from hpt.data import Dataset, fits_on_device, load_data
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
+from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "cross_entropy": nn.CrossEntropyLoss,
-    "bce": nn.BCEWithLogitsLoss,
-    "mse": nn.MSELoss,
-    "l1": nn.L1Loss,
-    "smooth_l1": nn.SmoothL1Loss,
-}
-LOSS_TASKS = {
-    "cross_entropy": "classification",
-    "bce": "binary",
-    "mse": "regression",
-    "l1": "regression",
-    "smooth_l1": "regression",
-}
-AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce", "regression": "mse"}
 GROUPS = (
     "data",
     "model",
@@ -63,12 +53,53 @@ class Run:
     settings: LoopSettings
     objectives: list[Objective]
     n_params: int
-    compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
+    compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
 
 
 def data_problem(cfg: DictConfig) -> str:
-    """``data.problem`` as a plain string: classification, binary, regression (or auto)."""
-    return str(plain(cfg.data.get("problem", "auto")))
+    """``data.problem`` as a plain string: classification, binary or regression; ``auto`` is
+    resolved from the data itself (loading it, once per process)."""
+    from hpt.datasets import infer_problem
+
+    return infer_problem(cfg.data)
+
+
+def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
+    """The model of ``model_cfg`` (``_target_`` plus its own arguments).
+
+    ``in_shape`` and ``out_features`` (from the data) are passed only to a constructor that
+    names them; anything that goes wrong building it is one line naming the target.
+    """
+    if model_cfg is None:
+        raise UserError(
+            "model=null: choose a model (model=mlp, cnn, resnet18, one of your conf/model/*.yaml, "
+            "or model=custom model._target_=pkg.Net)"
+        )
+    if OmegaConf.is_missing(model_cfg, "_target_") or not model_cfg.get("_target_"):
+        raise UserError("model._target_ is not set: model._target_=pkg.Net names your model class")
+    target = str(model_cfg._target_)
+    from hpt.errors import one_line
+    from hpt.targets import locate
+
+    factory = locate(target, "model._target_")
+    try:
+        named = set(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):  # no signature to read: pass nothing extra
+        named = set()
+    given = {"in_shape": list(in_shape), "out_features": int(out_features)}
+    extra = {k: v for k, v in given.items() if k in named and k not in model_cfg}
+    try:
+        model = instantiate(model_cfg, **extra, _convert_="all")
+    except Exception as exc:
+        cause = exc.__cause__ or exc  # Hydra wraps the constructor's own error
+        raise UserError(
+            f"model._target_={target} could not be built: {type(cause).__name__}: {one_line(cause)}"
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise UserError(
+            f"model._target_={target} returned a {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
 
 
 def task_kind(cfg: DictConfig) -> str:
@@ -82,19 +113,6 @@ def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Object
     return objectives.resolve(
         metric, direction, "val/acc" if problem in ("classification", "binary") else "val/loss"
     )
-
-
-def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
-    name = AUTO_LOSS[task] if name == "auto" else name
-    if name not in LOSSES:
-        raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
-    if LOSS_TASKS[name] != task:
-        raise UserError(
-            f"loss={name} does not fit a {task} task (data.problem={task}); use loss=auto or loss={AUTO_LOSS[task]}"
-        )
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    return LOSSES[name]()
 
 
 def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[str, Any]:
@@ -115,7 +133,6 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
     """
     t, r = cfg.trainer, cfg.regularization
-    task = data_problem(cfg)
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
@@ -127,11 +144,8 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     check_plan(folds, int(t.get("repeats", 1)))
 
     d = cfg.data
-    data = load_dataset(
-        str(d.name), task, val_split=float(t.val_split), seed=int(t.seed), root=d.get("root"), download=bool(d.get("download", True)),
-        subset=d.get("subset"), n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)), noise=float(d.get("noise", 0.1)),
-        folds=folds, fold=fold,
-    )  # fmt: skip
+    data = load_data(d, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold)
+    task = data.task  # the problem, resolved from the data when data.problem=auto
     on_device = (
         fits_on_device(data.nbytes, device)
         if t.data_on_device == "auto"
@@ -139,8 +153,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     )
     if on_device:
         key = (
-            str(d.name),
-            d.get("subset"),
+            json.dumps(OmegaConf.to_container(d, resolve=True), sort_keys=True, default=str),
             float(t.val_split),
             int(t.seed),
             str(device),
@@ -156,10 +169,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
                 data_cache[key] = data
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
-    out_features = int(d.num_classes) if task == "classification" else 1
-    model: nn.Module = instantiate(
-        cfg.model, in_shape=list(d.shape), out_features=out_features, _convert_="all"
-    )
+    model = build_model(cfg.get("model"), data.in_shape, data.out_features)
     n_params = count_parameters(model)
     is_conv = bool(getattr(model, "is_conv", False))
     channels_last = (
@@ -177,18 +187,17 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
 
     objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
     steps_per_epoch = max(1, len(data.train) // int(t.batch_size))
-    extra = (
-        {"mode": "max" if objectives[0].direction == "maximize" else "min"}
-        if str(cfg.scheduler._target_).endswith(".plateau")
-        else {}
-    )
-    try:
+    try:  # every schedule gets the run's length and direction (plateau follows the objective)
         schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(
-            optimizer, steps_per_epoch=steps_per_epoch, epochs=int(t.epochs), **extra
+            optimizer,
+            steps_per_epoch=steps_per_epoch,
+            epochs=int(t.epochs),
+            maximize=objectives[0].direction == "maximize",
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad scheduler setting: {exc}") from exc
-    loss_fn = build_loss(str(cfg.loss.name), task, float(r.label_smoothing))
+    loss_fn: nn.Module = instantiate(cfg.loss, _convert_="all")
+    check_fits(loss_fn, task)
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]
 
@@ -199,17 +208,29 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         "noise_std": float(aug.noise_std),
     }
     settings = LoopSettings(
-        epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision, device=device,
-        task=task, objective=selection_metric(objectives[0].name), maximize=objectives[0].direction == "maximize", seed=int(t.seed),
-        grad_clip_norm=r.grad_clip_norm, l1=float(r.l1), augment=augment if any(augment.values()) else {},
-        patience=r.early_stopping.patience, min_delta=float(r.early_stopping.min_delta), channels_last=channels_last,
-        data_on_device=on_device, num_workers=int(t.num_workers),
-    )  # fmt: skip
+        epochs=int(t.epochs),
+        batch_size=int(t.batch_size),
+        eval_batch_size=int(t.eval_batch_size),
+        precision=precision,
+        device=device,
+        task=task,
+        objective=selection_metric(objectives[0].name),
+        maximize=objectives[0].direction == "maximize",
+        seed=int(t.seed),
+        grad_clip_norm=r.grad_clip_norm,
+        l1=float(r.l1),
+        augment=augment if any(augment.values()) else {},
+        patience=r.early_stopping.patience,
+        min_delta=float(r.early_stopping.min_delta),
+        channels_last=channels_last,
+        data_on_device=on_device,
+        num_workers=int(t.num_workers),
+    )
     if settings.objective not in _known_metrics(task):
         raise UserError(
             f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"
         )
-    compress = spec_from(
+    compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
     return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress)

@@ -68,6 +68,48 @@ class DataConfig:
 
 
 @dataclass
+class TableDataConfig:
+    """``data=table`` (hpt/datasets/table.py)."""
+
+    source: str = "table"
+    name: str = "table"
+    problem: Problem = Problem.auto
+    path: str | None = None
+    target: str | None = None
+    features: list[str] | None = None
+    test_path: str | None = None
+    test_split: float = 0.2
+    max_classes: int = 50
+    subset: int | None = None
+
+
+@dataclass
+class ImageFolderDataConfig:
+    """``data=image_folder`` (hpt/datasets/image_folder.py)."""
+
+    source: str = "image_folder"
+    name: str = "image_folder"
+    problem: Problem = Problem.classification
+    root: str | None = None
+    size: Any = 32  # pixels per side (checked by RULES)
+    channels: Any = "auto"  # auto | 1 | 3
+    test_split: float = 0.2
+    subset: int | None = None
+
+
+@dataclass
+class TorchvisionDataConfig:
+    """``data=torchvision`` (hpt/datasets/tv.py)."""
+
+    source: str = "torchvision"
+    name: str = "FashionMNIST"
+    problem: Problem = Problem.classification
+    root: str | None = None
+    download: bool = True
+    subset: int | None = None
+
+
+@dataclass
 class AugmentConfig:
     translate: int = 0
     hflip: Any = False  # true | false (checked by RULES)
@@ -89,11 +131,6 @@ class RegularizationConfig:
     grad_clip_norm: float | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
-
-
-@dataclass
-class LossConfig:
-    name: str = "auto"
 
 
 class PruneMethod(str, Enum):
@@ -138,8 +175,10 @@ def register() -> None:
     """Idempotent: Hydra imports plugins and apps more than once."""
     cs = ConfigStore.instance()
     cs.store(group="data", name="base_data", node=DataConfig)
+    cs.store(group="data", name="base_table", node=TableDataConfig)
+    cs.store(group="data", name="base_image_folder", node=ImageFolderDataConfig)
+    cs.store(group="data", name="base_torchvision", node=TorchvisionDataConfig)
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
-    cs.store(group="loss", name="base_loss", node=LossConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
     cs.store(group="compress", name="base_compress", node=CompressConfig)
 
@@ -282,6 +321,10 @@ RULES: dict[str, Rule] = {
     "data.n_samples": Num(10, integer=True),  # a train, a validation and a test split
     "data.n_features": COUNT,
     "data.noise": NONNEG,
+    "data.test_split": OPEN_UNIT,  # table, image_folder: the test fraction when no test file
+    "data.max_classes": Num(2, integer=True),  # table: integer targets up to this are classes
+    "data.size": COUNT,  # image_folder: images are resized to size x size pixels
+    "data.channels": OneOf(("auto", 1, 3)),
     # model (mlp, cnn, resnet18)
     "model.width": COUNT,
     "model.depth": NATURAL,  # 0: a linear model
@@ -327,7 +370,9 @@ RULES: dict[str, Rule] = {
     "regularization.early_stopping.patience": Num(1, integer=True, optional=True),
     "regularization.early_stopping.min_delta": NONNEG,
     # loss
-    "loss.name": OneOf(("auto", "cross_entropy", "bce", "mse", "l1", "smooth_l1")),
+    "loss.problem": OneOf(tuple(p.value for p in Problem)),
+    "loss.label_smoothing": FRACTION,
+    "loss.beta": NONNEG,
     # trainer
     "trainer.epochs": COUNT,
     "trainer.batch_size": COUNT,
@@ -367,6 +412,11 @@ RULES: dict[str, Rule] = {
     "task.score_samples": Num(2, integer=True),
     "task.grid": COUNT,
     "task.lr": POSITIVE,
+    "task.optimizer.lr": POSITIVE,
+    "task.g_optimizer.lr": POSITIVE,
+    "task.g_optimizer.betas": ListOf(FRACTION, length=2),
+    "task.d_optimizer.lr": POSITIVE,
+    "task.d_optimizer.betas": ListOf(FRACTION, length=2),
     "task.beta": NONNEG,
     "task.model.arch": OneOf(("conv", "mlp")),
     "task.model.latent_dim": COUNT,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,10 +41,24 @@ class Dataset:
     train: Split
     val: Split
     test: Split
-    task: str
+    task: str  # the problem: classification | binary | regression
+    num_classes: int = 0  # classification: the number of classes (0: from the labels)
 
     def to(self, device: torch.device) -> Dataset:
-        return Dataset(self.train.to(device), self.val.to(device), self.test.to(device), self.task)
+        return replace(
+            self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
+        )
+
+    @property
+    def in_shape(self) -> list[int]:
+        return [int(s) for s in self.train.x.shape[1:]]
+
+    @property
+    def out_features(self) -> int:
+        """Model outputs: one per class for classification, else one per target column."""
+        if self.task == "classification":
+            return self.num_classes or int(self.train.y.max()) + 1
+        return int(self.train.y.shape[1]) if self.train.y.dim() == 2 else 1
 
     @property
     def nbytes(self) -> int:
@@ -165,9 +180,28 @@ def load_dataset(
     With ``folds > 1`` the validation split is fold ``fold`` of a k-fold partition of the
     training set (``hpt.cv``) and ``val_split`` is not used.
     """
+    train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
+    num_classes = 10 if name.startswith("mnist") else 0
+    return split(train, test, None, task, num_classes, val_split=val_split, seed=seed,
+                 subset=subset, folds=folds, fold=fold)  # fmt: skip
+
+
+def split(
+    train: Split,
+    test: Split,
+    val: Split | None,
+    problem: str,
+    num_classes: int,
+    *,
+    val_split: float,
+    seed: int,
+    subset: int | None = None,
+    folds: int = 1,
+    fold: int = 0,
+) -> Dataset:
+    """Train/val/test: validation is ``val`` when the data has one, else carved from train."""
     if not 0.0 < val_split < 1.0:
         raise UserError(f"trainer.val_split must be between 0 and 1 (exclusive), got {val_split}")
-    train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
     if subset is not None:
         if subset < 2:
             raise UserError(f"data.subset must be at least 2, got {subset}")
@@ -176,21 +210,83 @@ def load_dataset(
         from hpt.cv import fold_indices
 
         train_idx, val_idx = fold_indices(len(train), folds, fold, seed)
-        return Dataset(
-            Split(train.x[train_idx], train.y[train_idx]),
-            Split(train.x[val_idx], train.y[val_idx]),
-            test,
-            task,
-        )
-    # A fixed permutation per seed keeps the split reproducible and independent of the run order.
-    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(len(train) * val_split))
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    elif val is not None:
+        return Dataset(train, val, test, problem, num_classes)
+    else:
+        # A fixed permutation per seed keeps the split reproducible and independent of the run order.
+        perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+        n_val = max(1, round(len(train) * val_split))
+        if n_val >= len(train):
+            raise UserError(f"too few training rows ({len(train)}) to carve a validation split")
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
     return Dataset(
         Split(train.x[train_idx], train.y[train_idx]),
         Split(train.x[val_idx], train.y[val_idx]),
         test,
-        task,
+        problem,
+        num_classes,
+    )
+
+
+def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0) -> Dataset:
+    """The dataset a data config describes: hpt's built-in sets or a user source
+    (``hpt.datasets``: table, image_folder, torchvision, ``_target_``), normalised with
+    statistics of this run's training split only."""
+    from hpt.datasets import is_user_source, load
+
+    if not is_user_source(d):
+        problem = str(getattr(d.problem, "value", d.problem))
+        return load_dataset(
+            str(d.name), problem, val_split=val_split, seed=seed, root=d.get("root"),
+            download=bool(d.get("download", True)), subset=d.get("subset"),
+            n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)),
+            noise=float(d.get("noise", 0.1)), folds=folds, fold=fold,
+        )  # fmt: skip
+    src = load(d)
+    val = Split(src.val_x, src.val_y) if src.val_x is not None and src.val_y is not None else None
+    data = split(
+        Split(src.train_x, src.train_y), Split(src.test_x, src.test_y), val, src.problem,
+        src.num_classes, val_split=val_split, seed=seed, subset=d.get("subset"), folds=folds,
+        fold=fold,
+    )  # fmt: skip
+    return normalise(data, src.norm, src.columns)
+
+
+def normalise(data: Dataset, norm: str | None, columns: torch.Tensor | None) -> Dataset:
+    """Standardise with the training split's statistics (uint8 images: /255 first)."""
+    if norm is None:
+        return data
+    if norm == "channels":
+
+        def scaled(x: torch.Tensor) -> torch.Tensor:
+            return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+        train = scaled(data.train.x)
+        dims = [0, *range(2, train.dim())]
+        mean = train.mean(dim=dims, keepdim=True)
+        std = train.std(dim=dims, keepdim=True).clamp_min(1e-6)
+
+        def apply(x: torch.Tensor, fresh: torch.Tensor | None = None) -> torch.Tensor:
+            return ((scaled(x) if fresh is None else fresh) - mean).div_(std)
+
+        return replace(
+            data,
+            train=Split(apply(data.train.x, train), data.train.y),
+            val=Split(apply(data.val.x), data.val.y),
+            test=Split(apply(data.test.x), data.test.y),
+        )
+    assert norm == "columns" and columns is not None
+    mean = torch.zeros(data.train.x.shape[1])
+    std = torch.ones(data.train.x.shape[1])
+    if bool(columns.any()):
+        cols = data.train.x[:, columns]
+        mean[columns] = cols.mean(dim=0)
+        std[columns] = cols.std(dim=0).nan_to_num(1.0).clamp_min(1e-6) if len(cols) > 1 else 1.0
+    return replace(
+        data,
+        train=Split((data.train.x - mean) / std, data.train.y),
+        val=Split((data.val.x - mean) / std, data.val.y),
+        test=Split((data.test.x - mean) / std, data.test.y),
     )
 
 

@@ -1,13 +1,14 @@
-"""How the training loop talks to a sweep: one call per epoch, nothing else.
+"""How a training loop talks to a sweep: one call per epoch (or step), nothing else.
 
-In ``hpt train`` the reporter is a no-op. In a sweep it reports the objective to Optuna
-and answers whether the trial should be pruned.
+Outside a sweep the reporter is a no-op. In a sweep it reports the objective to Optuna
+and answers whether the trial should be pruned. User code calls the public
+``hpt.report(value, step)``, which raises ``hpt.TrialPruned`` when the pruner says stop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Reporter(Protocol):
@@ -39,3 +40,34 @@ def set_current(reporter: Reporter | None, trial: dict[str, object] | None = Non
     global _current, _trial
     _current = reporter if reporter is not None else NullReporter()
     _trial = trial
+
+
+def report(value: float, step: int, metrics: Mapping[str, float] | None = None) -> None:
+    """Record an intermediate objective ``value`` at ``step`` (an epoch, say) of this trial.
+
+    Raises ``hpt.TrialPruned`` when the sweep's pruner stops the trial; does nothing
+    outside a sweep, so a script that calls it still runs on its own.
+    """
+    reporter = _current
+    if isinstance(reporter, NullReporter):
+        return
+    if reporter.report(int(step), float(value), metrics or {}):
+        raise pruned_error()(f"pruned at step {step} (value {float(value):.6g})")
+
+
+_pruned: type[Exception] | None = None
+
+
+def pruned_error() -> Any:
+    """``hpt.TrialPruned``: a subclass of ``optuna.TrialPruned``, made on first use so that
+    importing hpt never imports optuna."""
+    global _pruned
+    if _pruned is None:
+        import optuna
+
+        class TrialPruned(optuna.TrialPruned):
+            """Raised by ``hpt.report`` when the sweep's pruner stops the trial."""
+
+        TrialPruned.__module__, TrialPruned.__qualname__ = "hpt", "TrialPruned"
+        _pruned = TrialPruned
+    return _pruned

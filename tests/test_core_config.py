@@ -8,14 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sk_data
 import torch
 from conftest import DATA_FOR_TASK, compose_config, find_mnist_root
 from omegaconf import OmegaConf
 from torch import nn
 
 from hpt.app import config_dir
-from hpt.build import GROUPS, LOSS_TASKS, build
+from hpt.build import GROUPS, build
 from hpt.errors import UserError
+from hpt.losses import FITS
+
+LOSS_TASKS = {option: problem for problem, option in FITS.values()}  # loss option -> problem
 
 FAST = ["trainer.epochs=1", "trainer.quiet=true"]
 
@@ -25,6 +29,22 @@ def options(group: str) -> list[str]:
 
 
 ALL_OPTIONS = [(g, o) for g in GROUPS for o in options(g)]
+
+
+def _torchvision_mnist() -> list[str]:
+    root = find_mnist_root()
+    if root is None:
+        pytest.skip("real MNIST not found: set HPT_DATA_DIR")
+    return ["data.name=MNIST", f"data.root={root}", "data.download=false"]
+
+
+# The user-data options (hpt/datasets/) on scikit-learn's bundled data (tests/sk_data.py).
+USER_DATA = {
+    "table": lambda: ["data.path=" + str(sk_data.shared_dir() / "wine.csv"), "data.target=target"],
+    "image_folder": lambda: ["data.root=" + str(sk_data.shared_dir() / "digits"), "data.size=8"],
+    "custom": lambda: ["data._target_=sk_data.digits_tensors"],
+    "torchvision": _torchvision_mnist,
+}
 
 
 def overrides_for(group: str, option: str) -> list[str]:
@@ -37,6 +57,10 @@ def overrides_for(group: str, option: str) -> list[str]:
         if root is None:
             pytest.skip("real MNIST not found: set HPT_DATA_DIR")
         extra += [f"data.root={root}", "data.download=false"]
+    elif group == "data" and option in USER_DATA:
+        extra += USER_DATA[option]()
+    elif group == "model" and option == "custom":
+        extra += ["data=mnist_tiny", "model._target_=hpt.models.MLP"]
     elif group != "data":
         extra.append("data=mnist_tiny")
     return [f"{group}={option}", *extra, *FAST]
@@ -87,7 +111,8 @@ def test_strong_regularization_reaches_loss_loop_and_model() -> None:
     assert any(isinstance(m, nn.Dropout) and m.p == pytest.approx(0.2) for m in run.model.modules())
 
 
-@pytest.mark.parametrize("model", options("model"))
+# model=custom is the user's own class: what it does with dropout is its business
+@pytest.mark.parametrize("model", [m for m in options("model") if m != "custom"])
 def test_dropout_setting_appears_in_the_model(model: str) -> None:
     with_dropout = build(
         compose_config(["data=mnist_tiny", f"model={model}", "regularization.dropout=0.3", *FAST])

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import is_url, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
+from hpt.sweep.objective import is_hpt_task, user_directions
 from hpt.sweep.space import SearchSpace, grid_values, parse
 from hpt.sweep.worker import (
     A_STOP,
+    TaskRef,
     WorkerSpec,
     build_pruner,
     run_worker,
@@ -108,7 +111,10 @@ def run_sweep(
         raise UserError(
             "nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR"
         )
-    names, dirs = directions_for(conf, config)
+    user_app = not is_hpt_task(task_function)
+    names, dirs = (
+        user_directions(conf.get("direction")) if user_app else directions_for(conf, config)
+    )
     from_sweep = config.get("from_sweep")
     if from_sweep:
         from hpt.sweep import staged
@@ -118,11 +124,10 @@ def run_sweep(
         )  # before the fingerprint: fixed params are part of it
         conf["enqueue"] = [first, *(conf.get("enqueue") or [])] if first else conf.get("enqueue")
     choices = config.hydra.runtime.choices
-    study_name = (
-        conf.get("study_name")
-        or (choices.get("search") if choices.get("search") not in (None, "null") else None)
-        or "hpt"
-    )
+    study_name = conf.get("study_name") or (
+        str(config.hydra.job.name) if user_app else
+        (choices.get("search") if choices.get("search") not in (None, "null") else None) or "hpt"
+    )  # fmt: skip
     spec = resolve_spec(conf.get("storage"), sweep_dir)
     n_trials = int(conf["n_trials"])
     if n_trials < 1:
@@ -166,6 +171,10 @@ def run_sweep(
         load_if_exists=True,
     )
     _check_resume(study, space, dirs)
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still there in 5
+            warnings.simplefilter("ignore")
+            study.set_metric_names(names)  # optuna-dashboard labels the objectives with these
     _enqueue(study, conf.get("enqueue") or [])
     accounting.set_study_attr(
         study, A_STOP, None
@@ -189,7 +198,9 @@ def run_sweep(
         deadline=time.time() + float(timeout) if timeout else None, trial_timeout=conf.get("trial_timeout"),
         max_failure_rate=float(conf["max_failure_rate"]), min_failures=int(conf["min_failures"]),
         heartbeat_interval=float(conf["heartbeat_interval"]), grace_period=float(conf["grace_period"]),
-        custom_search_space=conf.get("custom_search_space"), extra_overrides=["trainer.quiet=true"],
+        custom_search_space=conf.get("custom_search_space"),
+        extra_overrides=[] if user_app else ["trainer.quiet=true"],
+        user_app=user_app, objective_names=names, directions=dirs,
     )  # fmt: skip
     monitor = Monitor(study, sweep_dir, meta, n_trials)
     monitor.start()
@@ -310,7 +321,7 @@ def _run_processes(
         with _env(env):
             p = ctx.Process(
                 target=spawned_worker,
-                args=(spec, hydra_context, task_function, config, i),
+                args=(spec, hydra_context, TaskRef.of(task_function), config, i),
                 name=f"hpt-worker-{i}",
             )
             p.start()

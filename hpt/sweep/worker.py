@@ -26,11 +26,12 @@ from omegaconf import DictConfig, open_dict
 from optuna.trial import TrialState
 
 from hpt import reporter as reporting
-from hpt.errors import TrialTimeoutError, one_line
+from hpt.errors import TrialTimeoutError, error_kind, one_line
 from hpt.rundir import RESULT, atomic_write_json
 from hpt.storage import is_url, open_storage
 from hpt.sweep import accounting
 from hpt.sweep.compose import TrialComposer
+from hpt.sweep.objective import Verdict, judge, result_record
 from hpt.sweep.space import SearchSpace, to_overrides
 
 A_EPOCH, A_STOP = "hpt:epoch", "hpt:stopped"
@@ -56,6 +57,9 @@ class WorkerSpec:
     grace_period: float = 60.0
     custom_search_space: str | None = None
     extra_overrides: list[str] = field(default_factory=list)
+    user_app: bool = False  # a user's own task function: the objective is its return value
+    objective_names: list[str] = field(default_factory=list)
+    directions: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -277,6 +281,7 @@ def _run_trial(
     reporting.set_current(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
     )
+    started = time.time()
     try:
         with (
             _heartbeat(study, trial._trial_id, spec.heartbeat_interval, parent),
@@ -286,22 +291,19 @@ def _run_trial(
                           job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
     finally:
         reporting.set_current(None)
+    if spec.user_app:
+        _finish_user_trial(study, trial, spec, ret, sweep_dir / name, time.time() - started)
+        return
     if ret.status != JobStatus.COMPLETED:
         failure = ret._return_value
-        kind = (
-            "timeout"
-            if isinstance(failure, TrialTimeoutError)
-            else (
-                "config"
-                if type(failure).__name__ in ("UserError", "DataNotFoundError")
-                else "exception"
-            )
-        )
+        if isinstance(failure, optuna.TrialPruned):
+            _tell(study, trial, state=TrialState.PRUNED)
+            return
         _fail(
             study,
             trial,
             f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed",
-            kind,
+            error_kind(failure) if failure is not None else "exception",
             sweep_dir / name,
         )
         return
@@ -329,6 +331,37 @@ def _run_trial(
             outcome.error or "no finite objective value",
             outcome.error_kind or "exception",
         )
+
+
+def _finish_user_trial(
+    study: optuna.Study, trial: optuna.Trial, spec: WorkerSpec, ret: Any, run_dir: Path, took: float
+) -> None:
+    """A user app's trial: its return value is the objective; the sweeper writes result.json."""
+    failure = ret._return_value if ret.status != JobStatus.COMPLETED else None
+    if isinstance(failure, optuna.TrialPruned):
+        verdict = Verdict("PRUNED")
+    elif ret.status != JobStatus.COMPLETED:
+        error = (
+            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed"
+        )
+        verdict = Verdict(
+            "FAIL", error=error, error_kind=error_kind(failure) if failure else "exception"
+        )
+    else:
+        verdict = judge(ret.return_value, len(study.directions))
+    frozen = study._storage.get_trial(trial._trial_id)
+    atomic_write_json(run_dir / RESULT, result_record(
+        status=verdict.status, names=spec.objective_names, directions=spec.directions,
+        values=verdict.values if verdict.status == "COMPLETE" else None, params=frozen.params,
+        trial={"number": trial.number, "study_name": study.study_name}, duration_s=took,
+        error=verdict.error, error_kind=verdict.error_kind, intermediate=frozen.intermediate_values,
+    ))  # fmt: skip
+    if verdict.status == "PRUNED":
+        _tell(study, trial, state=TrialState.PRUNED)
+    elif verdict.status == "COMPLETE":
+        _tell(study, trial, values=verdict.values)
+    else:
+        _fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
 
 
 def _fail(
@@ -367,10 +400,42 @@ def _tell(
             raise
 
 
+@dataclass(frozen=True)
+class TaskRef:
+    """A task function that pickle cannot carry by itself: ``@hydra.main`` replaces the
+    function in its module with a wrapper, so pickling it by name fails the identity check.
+    The spawned worker looks the name up again (``__main__`` is the user's script, re-imported
+    by multiprocessing as ``__mp_main__``) and unwraps Hydra's decorator."""
+
+    module: str
+    qualname: str
+
+    @classmethod
+    def of(cls, fn: Any) -> Any:
+        import pickle
+
+        try:
+            pickle.dumps(fn)
+            return fn
+        except Exception:
+            return cls(fn.__module__, fn.__qualname__)
+
+    def resolve(self) -> TaskFunction:
+        import importlib
+        import inspect
+        import sys
+
+        module = sys.modules.get(self.module) or importlib.import_module(self.module)
+        obj: Any = module
+        for part in self.qualname.split("."):
+            obj = getattr(obj, part)
+        return inspect.unwrap(obj)  # type: ignore[no-any-return]
+
+
 def spawned_worker(
     spec: WorkerSpec,
     hydra_context: HydraContext,
-    task_function: TaskFunction,
+    task_function: TaskFunction | TaskRef,
     config: DictConfig,
     worker: int,
 ) -> None:
@@ -395,6 +460,8 @@ def spawned_worker(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt_once)
+    if isinstance(task_function, TaskRef):
+        task_function = task_function.resolve()
     try:
         run_worker(spec, hydra_context, task_function, config, worker, parent=os.getppid())
     except KeyboardInterrupt:

@@ -1,0 +1,127 @@
+"""The user's data: tables, image folders, torchvision datasets and their own functions.
+
+Each source loads once per process (sweep workers run many trials on the same data) into a
+``Loaded``: raw train/test tensors (images stay uint8) plus how to normalise them. The
+normalisation statistics are taken from the training split of each run in
+``hpt.data.split_loaded``, after validation has been carved out, so they never see
+validation or test rows.
+
+A data config picks its source with ``source:`` (``table``, ``image_folder``,
+``torchvision``) or names a user function with ``_target_``; hpt's built-in sets
+(mnist, mnist_tiny, binary, regression) have neither and are chosen by ``name``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from hpt.errors import UserError
+
+SOURCES = ("table", "image_folder", "torchvision")
+PROBLEMS = ("classification", "binary", "regression")
+
+
+@dataclass
+class Loaded:
+    """A source's splits before normalisation. ``val`` is None when it is carved from train.
+
+    ``norm``: ``"channels"`` (uint8 images: /255, then per-channel standardisation),
+    ``"columns"`` (standardise the feature columns flagged in ``columns``) or None.
+    """
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    problem: str
+    num_classes: int  # classification: the number of classes; otherwise 1
+    val_x: torch.Tensor | None = None
+    val_y: torch.Tensor | None = None
+    norm: str | None = None
+    columns: torch.Tensor | None = None  # bool mask of the columns to standardise
+    classes: list[str] = field(default_factory=list)
+
+
+def is_user_source(d: Mapping[str, Any]) -> bool:
+    """Whether a data config is one of this package's sources (not an hpt built-in set)."""
+    return "_target_" in d or d.get("source") in SOURCES
+
+
+def _plain(d: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(d):
+        out = OmegaConf.to_container(d, resolve=True, enum_to_str=True)
+        assert isinstance(out, dict)
+        return {str(k): v for k, v in out.items()}
+    return dict(d)
+
+
+def load(d: Any) -> Loaded:
+    """The source a data config describes, loaded once per process for the same config."""
+    plain = _plain(d)
+    # subset is applied per run on the loaded tensors: not part of what is loaded
+    key = json.dumps({k: v for k, v in plain.items() if k != "subset"}, sort_keys=True, default=str)
+    return _load_cached(key)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_cached(key: str) -> Loaded:
+    d = json.loads(key)
+    problem = str(d.get("problem") or "auto")
+    if problem not in (*PROBLEMS, "auto"):
+        raise UserError(f"data.problem={problem} is unknown: use auto, {', '.join(PROBLEMS)}")
+    if "_target_" in d:
+        from hpt.datasets.custom import load_custom
+
+        return load_custom(d, problem)
+    source = d.get("source")
+    if source == "table":
+        from hpt.datasets.table import load_table
+
+        return load_table(d, problem)
+    if source == "image_folder":
+        from hpt.datasets.image_folder import load_image_folder
+
+        return load_image_folder(d, problem)
+    if source == "torchvision":
+        from hpt.datasets.tv import load_torchvision
+
+        return load_torchvision(d, problem)
+    raise UserError(f"data.source={source!r} is unknown: use {', '.join(SOURCES)} or data._target_")
+
+
+def classification_targets(
+    y: torch.Tensor, problem: str, what: str
+) -> tuple[torch.Tensor, str, int]:
+    """Targets shaped for the loss: class indices (N,) or floats (N, 1); the problem; outputs."""
+    if problem == "auto":
+        # the dtype says it (the documented contract): floats are values, integers are classes
+        problem = "regression" if y.is_floating_point() else "classification"
+    if problem == "regression":
+        y = y.float()
+        return (y.unsqueeze(1) if y.dim() == 1 else y), problem, 1
+    y = y.reshape(-1).long()
+    if len(y) and int(y.min()) < 0:
+        raise UserError(f"{what}: class labels must be 0, 1, 2, ..., got {int(y.min())}")
+    n = int(y.max()) + 1 if len(y) else 0
+    if problem == "binary":
+        if n > 2:
+            raise UserError(f"{what}: data.problem=binary needs labels 0 and 1, got {n} classes")
+        return y.float().unsqueeze(1), problem, 1
+    return y, problem, n
+
+
+def infer_problem(d: Any) -> str:
+    """``data.problem``, resolved from the data itself when it says ``auto``."""
+    plain = _plain(d)
+    problem = str(plain.get("problem") or "auto")
+    if problem != "auto" or not is_user_source(plain):
+        return problem
+    return load(plain).problem

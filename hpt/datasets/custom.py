@@ -1,0 +1,105 @@
+"""``data._target_``: the user's own function returning the training and test sets.
+
+The contract (README, "Your data"): ``data._target_`` names a function; the data config's
+other keys (except hpt's ``problem``, ``subset`` and ``name``) are its keyword arguments.
+It returns ``(train, test)`` or a dict with ``train``, ``test`` and optionally ``val``;
+each set is either a pair of tensors ``(x, y)`` or a ``torch.utils.data.Dataset`` whose items
+are ``(x, y)`` pairs (read once, into tensors). ``y`` holds class indices (integers) for
+classification, floats for regression; ``data.problem`` says which when the dtype would not.
+Images are given as float tensors, already scaled the way the model wants them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from hpt.datasets import Loaded, classification_targets
+from hpt.errors import UserError, one_line
+
+RESERVED = ("_target_", "problem", "subset", "name", "source")
+
+
+def _locate(target: str) -> Any:
+    from hpt.targets import locate
+
+    fn = locate(target, "data._target_")
+    if not callable(fn):
+        raise UserError(f"data._target_={target} is not a function")
+    return fn
+
+
+def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if (
+        isinstance(part, tuple | list)
+        and len(part) == 2
+        and all(isinstance(t, torch.Tensor) for t in part)
+    ):
+        x, y = part
+    elif isinstance(part, torch.utils.data.Dataset):
+        try:
+            items = [part[i] for i in range(len(part))]  # type: ignore[arg-type]
+            x = torch.stack([torch.as_tensor(i[0]) for i in items])
+            y = torch.stack([torch.as_tensor(i[1]) for i in items])
+        except Exception as exc:
+            raise UserError(
+                f"{what}: its items must be (x, y) pairs of tensors or numbers ({one_line(exc)})"
+            ) from None
+    else:
+        raise UserError(
+            f"{what} must be an (x, y) pair of tensors or a torch Dataset, got {type(part).__name__}"
+        )
+    if len(x) != len(y):
+        raise UserError(f"{what}: x has {len(x)} rows but y has {len(y)}")
+    if len(x) == 0:
+        raise UserError(f"{what} is empty")
+    return (x.float() if not x.is_floating_point() else x), y
+
+
+def load_custom(d: dict[str, Any], problem: str) -> Loaded:
+    target = str(d["_target_"])
+    if target in ("???", "None", ""):
+        raise UserError("data._target_ is not set: data._target_=pkg.fn names your data function")
+    fn = _locate(target)
+    kwargs = {k: v for k, v in d.items() if k not in RESERVED}
+    try:
+        inspect.signature(fn).bind(**kwargs)
+    except TypeError as exc:
+        raise UserError(f"data._target_={target} does not take these arguments: {exc}") from None
+    except ValueError:
+        pass  # no signature to check (a builtin): let the call say
+    what = f"data._target_={target}"
+    try:
+        out = fn(**kwargs)
+    except UserError:
+        raise
+    except Exception as exc:  # the user's code failed: say where, in one line
+        raise UserError(f"{what} raised {type(exc).__name__}: {one_line(exc)}") from None
+    if isinstance(out, Mapping):
+        if "train" not in out or "test" not in out:
+            raise UserError(
+                f"{what} returned a dict without 'train' and 'test' keys: {sorted(out)}"
+            )
+        parts = {k: out[k] for k in ("train", "val", "test") if out.get(k) is not None}
+    elif isinstance(out, tuple | list) and len(out) == 2:
+        parts = {"train": out[0], "test": out[1]}
+    else:
+        raise UserError(
+            f"{what} must return (train, test) or a dict of them, got {type(out).__name__}"
+        )
+    sets = {k: _tensors(v, f"{what}: its {k} set") for k, v in parts.items()}
+    shapes = {k: tuple(x.shape[1:]) for k, (x, _) in sets.items()}
+    if len(set(shapes.values())) != 1:
+        raise UserError(f"{what}: the sets' inputs differ in shape: {shapes}")
+    y_train, problem, n = classification_targets(sets["train"][1], problem, f"{what}: train")
+    ys = {k: classification_targets(y, problem, f"{what}: {k}")[0] for k, (_, y) in sets.items()}
+    if problem == "classification":
+        n = max(n, *(int(y.max()) + 1 for y in ys.values()))
+    val = sets.get("val")
+    return Loaded(
+        sets["train"][0], y_train, sets["test"][0], ys["test"], problem, n,
+        val_x=val[0] if val else None, val_y=ys["val"] if val else None,
+    )  # fmt: skip

@@ -1,0 +1,132 @@
+"""``data=image_folder``: torchvision's ImageFolder layout, decoded once into uint8 tensors.
+
+``data.root`` holds ``train/`` (and ``val/`` and/or ``test/`` when present) with one folder
+per class; a root with class folders and no ``train/`` is the training set itself. Missing
+``test/`` is carved from train by ``data.test_split`` (a fixed seed: the test set is part of
+the dataset). Images are resized to ``data.size`` and kept as uint8 (1 channel when every
+training image is greyscale, else RGB; ``data.channels`` forces it); each run normalises
+them with per-channel statistics of its training split (``hpt.data.split_loaded``).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hpt.datasets import Loaded
+from hpt.errors import DataNotFoundError, UserError
+
+# torchvision's IMG_EXTENSIONS
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+GREY = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def _size(value: Any) -> tuple[int, int]:
+    sizes = [value] * 2 if isinstance(value, int) else list(value)
+    if len(sizes) != 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+        raise UserError(f"data.size must be a positive int or [height, width], got {value}")
+    return int(sizes[0]), int(sizes[1])
+
+
+def scan(folder: Path) -> dict[str, list[Path]]:
+    """Class name -> its image files (sorted), for the class folders that hold images."""
+    found: dict[str, list[Path]] = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in EXTENSIONS and f.is_file())
+        if files:
+            found[sub.name] = files
+    return found
+
+
+def _decode(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            grey = img.mode in GREY
+            rgb = img.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            return np.asarray(rgb, dtype=np.uint8), grey
+    except Exception as exc:
+        raise UserError(f"data.root: cannot read image {path}: {type(exc).__name__}") from None
+
+
+def decode_all(files: list[Path], size: tuple[int, int]) -> tuple[torch.Tensor, bool]:
+    """N×3×H×W uint8 and whether every image was greyscale. Threads: PIL decodes without the GIL."""
+    if not files:
+        return torch.empty(0, 3, *size, dtype=torch.uint8), True
+    with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
+        out = list(pool.map(lambda f: _decode(f, size), files, chunksize=64))
+    x = torch.from_numpy(np.stack([a for a, _ in out])).permute(0, 3, 1, 2).contiguous()
+    return x, all(g for _, g in out)
+
+
+def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
+    if problem not in ("auto", "classification"):
+        raise UserError(
+            f"data=image_folder is a classification dataset, not data.problem={problem}"
+        )
+    raw = d.get("root")
+    if not raw:
+        raise UserError(
+            "data=image_folder needs data.root=FOLDER (with train/<class>/<image> files)"
+        )
+    root = Path(str(raw)).expanduser()
+    if not root.is_dir():
+        raise DataNotFoundError(f"data.root={raw}: no such folder")
+    size = _size(d.get("size", 32))
+    train_dir = root / "train" if (root / "train").is_dir() else root
+    splits = {"train": scan(train_dir)}
+    for name in ("val", "test"):
+        if (root / name).is_dir():
+            splits[name] = scan(root / name)
+    classes = sorted(splits["train"])
+    if not classes:
+        raise UserError(f"data.root={raw}: no images in class folders under {train_dir}")
+    if len(classes) < 2:
+        raise UserError(
+            f"data.root={raw}: only one class folder ({classes[0]}): classification needs two or more"
+        )
+    for name, found in splits.items():
+        if sorted(found) != classes:
+            raise UserError(
+                f"data.root={raw}: {name}/ has classes {sorted(found)} but train/ has {classes}"
+            )
+
+    decoded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    grey_all = True
+    for name, found in splits.items():
+        files = [f for c in classes for f in found[c]]
+        labels = torch.tensor(
+            [i for i, c in enumerate(classes) for _ in found[c]], dtype=torch.long
+        )
+        x, grey = decode_all(files, size)
+        grey_all = grey_all and grey
+        decoded[name] = (x, labels)
+    channels = d.get("channels", "auto")
+    if channels not in ("auto", 1, 3):
+        raise UserError(f"data.channels must be auto, 1 or 3, got {channels}")
+    if channels == 1 or (channels == "auto" and grey_all):
+        decoded = {k: (x[:, :1].contiguous(), y) for k, (x, y) in decoded.items()}
+
+    train_x, train_y = decoded["train"]
+    if "test" in decoded:
+        test_x, test_y = decoded["test"]
+    else:  # a fixed test set carved from train
+        fraction = float(d.get("test_split", 0.2))
+        if not 0.0 < fraction < 1.0:
+            raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
+        perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
+        n_test = max(1, round(len(train_x) * fraction))
+        test_idx, train_idx = perm[:n_test], perm[n_test:]
+        test_x, test_y = train_x[test_idx], train_y[test_idx]
+        train_x, train_y = train_x[train_idx], train_y[train_idx]
+    val_x, val_y = decoded.get("val", (None, None))
+    return Loaded(
+        train_x, train_y, test_x, test_y, "classification", len(classes), val_x=val_x, val_y=val_y,
+        norm="channels", classes=classes,
+    )  # fmt: skip

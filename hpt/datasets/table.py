@@ -1,0 +1,186 @@
+"""``data=table``: a CSV or Parquet file with one target column.
+
+Numeric feature columns are standardised (per run, with training-split statistics; see
+``hpt.data.split_loaded``); missing numbers are filled with the column's median in the
+training file. Other columns (strings, categories, booleans) are one-hot encoded with the
+categories of the training file (an unseen category in the test file encodes as all zeros).
+The problem is inferred from the target: text or booleans, or integers with at most
+``max_classes`` distinct values, are classification (binary with two values); anything else
+is regression. ``data.problem`` overrides the inference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hpt.datasets import Loaded
+from hpt.errors import DataNotFoundError, UserError
+
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def read_table(path_text: str, key: str) -> Any:
+    import pandas as pd
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise DataNotFoundError(f"{key}={path_text}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UserError(f"{key}={path_text}: not a table file (use {', '.join(SUFFIXES)})")
+    try:
+        if suffix in (".parquet", ".pq"):
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise UserError(
+                    f"{key}={path_text}: reading Parquet needs pyarrow (pip install 'hpt[parquet]')"
+                ) from None
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    except UserError:
+        raise
+    except Exception as exc:  # malformed file, wrong encoding: one line naming the file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{key}={path_text}: cannot be read: {first}") from None
+    if len(frame) == 0:
+        raise UserError(f"{key}={path_text}: the table has no rows")
+    return frame
+
+
+def _is_numeric(series: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
+
+
+def _infer(series: Any, max_classes: int) -> str:
+    values = series.dropna()
+    if not _is_numeric(values):
+        return "binary" if values.nunique() == 2 else "classification"
+    integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1.0) == 0))
+    distinct = values.nunique()
+    if integral and distinct <= max_classes:
+        return "binary" if distinct == 2 else "classification"
+    return "regression"
+
+
+def load_table(d: dict[str, Any], problem: str) -> Loaded:
+    path, target = d.get("path"), d.get("target")
+    if not path:
+        raise UserError("data=table needs data.path=FILE (a .csv or .parquet file)")
+    if not target:
+        raise UserError("data=table needs data.target=COLUMN (the column to predict)")
+    train = read_table(str(path), "data.path")
+    if target not in train.columns:
+        shown = ", ".join(map(str, list(train.columns)[:12]))
+        raise UserError(f"data.target={target} is not a column of {path} (columns: {shown})")
+    features = d.get("features")
+    if features is None:
+        features = [c for c in train.columns if c != target]
+    else:
+        features = [str(f) for f in features]
+        unknown = [f for f in features if f not in train.columns]
+        if unknown:
+            raise UserError(f"data.features: {', '.join(unknown)} not a column of {path}")
+        if target in features:
+            raise UserError(f"data.features includes the target column {target}")
+    if not features:
+        raise UserError(f"data=table: {path} has no feature columns besides {target}")
+    if train[target].isna().any():
+        raise UserError(
+            f"data.target={target}: {int(train[target].isna().sum())} rows of {path} have no value"
+        )
+
+    test_path = d.get("test_path")
+    if test_path:
+        test = read_table(str(test_path), "data.test_path")
+        missing = [c for c in (*features, target) if c not in test.columns]
+        if missing:
+            raise UserError(
+                f"data.test_path={test_path} lacks columns {', '.join(map(str, missing))}"
+            )
+    else:  # carve a fixed test set: the seed belongs to the dataset, not to the run
+        fraction = float(d.get("test_split", 0.2))
+        if not 0.0 < fraction < 1.0:
+            raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
+        perm = np.random.default_rng(0).permutation(len(train))
+        n_test = max(1, round(len(train) * fraction))
+        if n_test >= len(train):
+            raise UserError(f"data.path={path}: too few rows ({len(train)}) to carve a test split")
+        test, train = train.iloc[perm[:n_test]], train.iloc[perm[n_test:]]
+
+    if problem == "auto":
+        problem = _infer(train[target], int(d.get("max_classes", 50)))
+    x_train, x_test, mask = _encode(train[features], test[features])
+    y_train, y_test, classes = _targets(train[target], test[target], problem, str(target))
+    num_classes = len(classes) if problem == "classification" else 1
+    return Loaded(
+        x_train, y_train, x_test, y_test, problem, num_classes, norm="columns", columns=mask,
+        classes=classes,
+    )  # fmt: skip
+
+
+def _encode(train: Any, test: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Numeric columns as floats (medians fill gaps), the rest one-hot; and the numeric mask."""
+    parts_train, parts_test, mask = [], [], []
+    for col in train.columns:
+        if _is_numeric(train[col]):
+            median = float(train[col].median()) if train[col].notna().any() else 0.0
+            parts_train.append(train[col].astype(float).fillna(median).to_numpy()[:, None])
+            test_col = test[col]
+            if not _is_numeric(test_col):
+                raise UserError(f"column {col} is numeric in data.path but not in data.test_path")
+            parts_test.append(test_col.astype(float).fillna(median).to_numpy()[:, None])
+            mask.append(True)
+        else:
+            cats = sorted(train[col].astype(str).unique())
+            tr, te = train[col].astype(str).to_numpy(), test[col].astype(str).to_numpy()
+            parts_train.append(np.stack([tr == c for c in cats], axis=1).astype(float))
+            parts_test.append(np.stack([te == c for c in cats], axis=1).astype(float))
+            mask.extend([False] * len(cats))
+    x_train = torch.from_numpy(np.concatenate(parts_train, axis=1)).float()
+    x_test = torch.from_numpy(np.concatenate(parts_test, axis=1)).float()
+    return x_train, x_test, torch.tensor(mask, dtype=torch.bool)
+
+
+def _floats(series: Any) -> torch.Tensor:
+    return torch.tensor(series.to_numpy(dtype=float), dtype=torch.float32).unsqueeze(1)
+
+
+def _targets(
+    train: Any, test: Any, problem: str, name: str
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    if test.isna().any():
+        raise UserError(f"data.target={name}: {int(test.isna().sum())} test rows have no value")
+    if problem == "regression":
+        if not _is_numeric(train):
+            raise UserError(
+                f"data.target={name} is not numeric: data.problem=regression needs numbers"
+            )
+        return _floats(train), _floats(test), []
+    values = sorted(train.unique(), key=lambda v: (str(type(v)), v))
+    if problem == "binary" and len(values) != 2:
+        raise UserError(
+            f"data.target={name} has {len(values)} distinct values: data.problem=binary needs 2"
+        )
+    if len(values) < 2:
+        raise UserError(
+            f"data.target={name} has a single value in the training rows: nothing to classify"
+        )
+    index = {v: i for i, v in enumerate(values)}
+    unseen = sorted({str(v) for v in test.dropna().unique() if v not in index})
+    if unseen:
+        raise UserError(
+            f"data.target={name}: test rows have classes not in the training rows: {', '.join(unseen[:5])}"
+        )
+    y_train = torch.tensor([index[v] for v in train], dtype=torch.long)
+    y_test = torch.tensor([index[v] for v in test], dtype=torch.long)
+    if problem == "binary":
+        y_train, y_test = y_train.float().unsqueeze(1), y_test.float().unsqueeze(1)
+    return y_train, y_test, [str(v) for v in values]

@@ -35,6 +35,11 @@ NOT_SETTINGS = ("_target_", "_partial_")  # what instantiate reads, not a user's
 FREE_TEXT = {
     "data.name",
     "data.root",
+    "data.source",  # the user-data options (hpt/datasets): checked when the data loads
+    "data.path",
+    "data.target",
+    "data.features",
+    "data.test_path",
     "task.name",
     "objective.metric",
     "logger.mlflow.tracking_uri",

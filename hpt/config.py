@@ -8,7 +8,7 @@ Types alone let nonsense through (``model.width=0``, ``regularization.dropout=-0
 ``optimizer.lr=inf``): ``RULES`` holds the allowed range of every numeric, boolean and
 enumerated key of every group, and ``validate`` checks a composed config against it once,
 right after composition (``Validate``, a Hydra callback, before the run dir exists; and for
-each job of a multirun), so a bad value is one line and exit code 2, never a run.
+each job of `hpt train -m`), so a bad value is one line and exit code 2, never a run.
 """
 
 from __future__ import annotations
@@ -133,11 +133,6 @@ class RegularizationConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
-@dataclass
-class LossConfig:
-    name: str = "auto"
-
-
 class PruneMethod(str, Enum):
     none = "none"
     l1_unstructured = "l1_unstructured"
@@ -185,7 +180,6 @@ def register() -> None:
     cs.store(group="data", name="base_image_folder", node=ImageFolderDataConfig)
     cs.store(group="data", name="base_torchvision", node=TorchvisionDataConfig)
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
-    cs.store(group="loss", name="base_loss", node=LossConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
     cs.store(group="compress", name="base_compress", node=CompressConfig)
 
@@ -377,7 +371,9 @@ RULES: dict[str, Rule] = {
     "regularization.early_stopping.patience": Num(1, integer=True, optional=True),
     "regularization.early_stopping.min_delta": NONNEG,
     # loss
-    "loss.name": OneOf(("auto", "cross_entropy", "bce", "mse", "l1", "smooth_l1")),
+    "loss.problem": OneOf(tuple(p.value for p in Problem)),
+    "loss.label_smoothing": FRACTION,
+    "loss.beta": NONNEG,
     # trainer
     "trainer.epochs": COUNT,
     "trainer.batch_size": COUNT,
@@ -418,6 +414,11 @@ RULES: dict[str, Rule] = {
     "task.score_samples": Num(2, integer=True),
     "task.grid": COUNT,
     "task.lr": POSITIVE,
+    "task.optimizer.lr": POSITIVE,
+    "task.g_optimizer.lr": POSITIVE,
+    "task.g_optimizer.betas": ListOf(FRACTION, length=2),
+    "task.d_optimizer.lr": POSITIVE,
+    "task.d_optimizer.betas": ListOf(FRACTION, length=2),
     "task.beta": NONNEG,
     "task.model.arch": OneOf(("conv", "mlp")),
     "task.model.latent_dim": COUNT,
@@ -571,7 +572,7 @@ class Validate(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
-            validate(config)  # the settings every job shares; each job is checked again (hpt.app)
+            validate(config)  # the settings every job shares (hpt train -m checks each job again)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's

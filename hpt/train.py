@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hpt import compress as compressing
 from hpt import reporter as reporting
 from hpt import resume
 from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
-from hpt.loggers import Loggers, RunInfo, track
+from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
@@ -47,8 +46,9 @@ def run(
 
         return generative.run(cfg, run_dir, choices=choices, cwd=cwd)
     resume_from = resume_state(cfg, run_dir)
-    info = tracking_info(cfg, run_dir, run_params(cfg, choices), cwd, resume_from)
-    with track(logger_selection(cfg), info) as loggers:
+    start = int(resume_from["epoch"]) if resume_from else 0
+    info = run_info(run_dir, run_params(cfg, choices), cwd, start)
+    with track(selection_of(cfg.get("logger")), info) as loggers:
         return _run(cfg, run_dir, choices, cwd, resume_from, loggers)
 
 
@@ -60,22 +60,6 @@ def resume_state(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     state = resume.load(source / resume.LAST)
     resume.carry_metrics(source, run_dir, int(state["epoch"]))
     return state
-
-
-def logger_selection(cfg: DictConfig) -> dict[str, Any]:
-    node = cfg.get("logger")
-    return dict(OmegaConf.to_container(node, resolve=True)) if node else {}  # type: ignore[arg-type]
-
-
-def tracking_info(
-    cfg: DictConfig,
-    run_dir: Path,
-    params: dict[str, Any],
-    cwd: str | None,
-    resume_from: dict[str, Any] | None,
-) -> RunInfo:
-    start = int(resume_from["epoch"]) if resume_from else 0
-    return RunInfo(run_dir, params, reporting.current_trial(), Path(cwd or os.getcwd()), start)
 
 
 def _run(

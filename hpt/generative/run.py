@@ -17,7 +17,7 @@ from hpt.generative.build import build, params, resolve_objectives
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loggers import Loggers, track
+from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, Metrics, run_epochs
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
@@ -51,10 +51,8 @@ def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
     """Build, fit and record one GAN or VAE run; a failure is recorded in result.json, never lost."""
-    from hpt.train import logger_selection, tracking_info
-
-    info = tracking_info(cfg, run_dir, params(cfg, choices), cwd, None)
-    with track(logger_selection(cfg), info) as loggers:
+    info = run_info(run_dir, params(cfg, choices), cwd)
+    with track(selection_of(cfg.get("logger")), info) as loggers:
         return _run(cfg, run_dir, choices, cwd, loggers)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,22 @@ class Loggers:
         loggers, self.loggers = self.loggers, []  # finish once, even if called again on a failure
         for lg in loggers:
             lg.finish(status, summary)
+
+
+def selection_of(node: Any) -> dict[str, Any]:
+    """The composed ``logger`` config node as a plain ``{name: options}``."""
+    from omegaconf import OmegaConf
+
+    return dict(OmegaConf.to_container(node, resolve=True)) if node else {}  # type: ignore[arg-type]
+
+
+def run_info(
+    run_dir: Path, params: dict[str, Any], cwd: str | None, start_epoch: int = 0
+) -> RunInfo:
+    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from ``hpt.reporter``)."""
+    from hpt import reporter
+
+    return RunInfo(run_dir, params, reporter.current_trial(), Path(cwd or os.getcwd()), start_epoch)
 
 
 def missing(name: str, extra: str | None, exc: ImportError) -> UserError:

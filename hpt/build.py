@@ -16,33 +16,19 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from hpt import objectives
-from hpt.compress import CompressSpec, spec_from
-from hpt.config import plain
+from hpt.compress import checked as checked_compress
+from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
 from hpt.data import Dataset, fits_on_device, load_data
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
+from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "cross_entropy": nn.CrossEntropyLoss,
-    "bce": nn.BCEWithLogitsLoss,
-    "mse": nn.MSELoss,
-    "l1": nn.L1Loss,
-    "smooth_l1": nn.SmoothL1Loss,
-}
-LOSS_TASKS = {
-    "cross_entropy": "classification",
-    "bce": "binary",
-    "mse": "regression",
-    "l1": "regression",
-    "smooth_l1": "regression",
-}
-AUTO_LOSS = {"classification": "cross_entropy", "binary": "bce", "regression": "mse"}
 GROUPS = (
     "data",
     "model",
@@ -65,7 +51,7 @@ class Run:
     settings: LoopSettings
     objectives: list[Objective]
     n_params: int
-    compress: CompressSpec | None = None  # the post-training stage (hpt.compress), None: no stage
+    compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
 
 
 def data_problem(cfg: DictConfig) -> str:
@@ -125,19 +111,6 @@ def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Object
     return objectives.resolve(
         metric, direction, "val/acc" if problem in ("classification", "binary") else "val/loss"
     )
-
-
-def build_loss(name: str, task: str, label_smoothing: float) -> nn.Module:
-    name = AUTO_LOSS[task] if name == "auto" else name
-    if name not in LOSSES:
-        raise UserError(f"loss={name!r} is unknown: choose from auto, {', '.join(LOSSES)}")
-    if LOSS_TASKS[name] != task:
-        raise UserError(
-            f"loss={name} does not fit a {task} task (data.problem={task}); use loss=auto or loss={AUTO_LOSS[task]}"
-        )
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    return LOSSES[name]()
 
 
 def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[str, Any]:
@@ -212,18 +185,17 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
 
     objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
     steps_per_epoch = max(1, len(data.train) // int(t.batch_size))
-    extra = (
-        {"mode": "max" if objectives[0].direction == "maximize" else "min"}
-        if str(cfg.scheduler._target_).endswith(".plateau")
-        else {}
-    )
-    try:
+    try:  # every schedule gets the run's length and direction (plateau follows the objective)
         schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(
-            optimizer, steps_per_epoch=steps_per_epoch, epochs=int(t.epochs), **extra
+            optimizer,
+            steps_per_epoch=steps_per_epoch,
+            epochs=int(t.epochs),
+            maximize=objectives[0].direction == "maximize",
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad scheduler setting: {exc}") from exc
-    loss_fn = build_loss(str(cfg.loss.name), task, float(r.label_smoothing))
+    loss_fn: nn.Module = instantiate(cfg.loss, _convert_="all")
+    check_fits(loss_fn, task)
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]
 
@@ -244,7 +216,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         raise UserError(
             f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"
         )
-    compress = spec_from(
+    compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
     return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress)

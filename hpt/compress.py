@@ -35,16 +35,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils import prune
 
+from hpt.config import CompressConfig, plain
 from hpt.data import Dataset, Split
 from hpt.errors import UserError
-from hpt.loop import LoopSettings, evaluate, fit
+from hpt.loop import LoopSettings, evaluate, fit, unwrap
 from hpt.schedulers import Schedule
 
 COMPRESSED = "checkpoints/compressed.pt"
-METHODS = ("none", "l1_unstructured", "random_unstructured", "ln_structured")
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # Derived objective names a sweep may use (``objective.metric=[compress/val_acc, compress/nonzero_params]``).
 OBJECTIVES = (
@@ -59,41 +60,17 @@ OBJECTIVES = (
 )
 
 
-@dataclass
-class CompressSpec:
-    method: str = "none"
-    amount: float = 0.5
-    scope: str = "global"  # global | layer
-    finetune_epochs: int = 0
-    finetune_lr_factor: float = 0.1
-    quantize: bool = False
-    latency_batch: int = 1
-    latency_threads: int = 1
-
-    @property
-    def label(self) -> str:
-        parts = [self.method] if self.method != "none" else []
-        return "+".join([*parts, "int8"] if self.quantize else parts) or "none"
-
-
-def spec_from(conf: Mapping[str, Any] | None, *, needed: bool = False) -> CompressSpec | None:
-    """The stage's settings, checked; None when there is nothing to do.
+def checked(conf: Mapping[str, Any] | None, *, needed: bool = False) -> CompressConfig | None:
+    """The stage's settings (``CompressConfig``, typed at composition), checked; None: no stage.
 
     ``needed``: an objective names ``compress/*``, so the stage runs even for ``compress=none``
     (it then measures the float model, which gives a sweep its uncompressed reference).
     """
-    conf = dict(conf or {})
-    method = str(getattr(conf.get("method"), "value", conf.get("method") or "none"))
-    spec = CompressSpec(
-        method=method, amount=float(conf.get("amount", 0.5)), scope=str(conf.get("scope", "global")),
-        finetune_epochs=int(conf.get("finetune_epochs", 0)), finetune_lr_factor=float(conf.get("finetune_lr_factor", 0.1)),
-        quantize=bool(conf.get("quantize", False)), latency_batch=int(conf.get("latency_batch", 1)), latency_threads=int(conf.get("latency_threads", 1)),
-    )  # fmt: skip
-    if spec.method not in METHODS:
-        raise UserError(
-            f"compress.method={spec.method!r} is unknown: choose from {', '.join(METHODS)}"
-        )
-    if spec.method != "none" and not 0.0 < spec.amount < 1.0:
+    merged = OmegaConf.merge(OmegaConf.structured(CompressConfig), conf or {})
+    spec = OmegaConf.to_object(merged)
+    assert isinstance(spec, CompressConfig)
+    method = plain(spec.method)
+    if method != "none" and not 0.0 < spec.amount < 1.0:
         raise UserError(f"compress.amount must be between 0 and 1 (exclusive), got {spec.amount}")
     if spec.scope not in ("global", "layer"):
         raise UserError(f"compress.scope must be global or layer, got {spec.scope!r}")
@@ -101,7 +78,7 @@ def spec_from(conf: Mapping[str, Any] | None, *, needed: bool = False) -> Compre
         raise UserError(
             "compress.finetune_epochs must be >= 0, compress.latency_batch and compress.latency_threads >= 1"
         )
-    if spec.method == "none" and not spec.quantize and not needed:
+    if method == "none" and not spec.quantize and not needed:
         return None
     return spec
 
@@ -246,15 +223,16 @@ def compress(
     data: Dataset,
     loss_fn: nn.Module,
     s: LoopSettings,
-    spec: CompressSpec,
+    spec: CompressConfig,
     optimizer: torch.optim.Optimizer,
 ) -> Compressed:
     """Compress a copy of ``model`` (its best weights loaded) and measure it beside the original.
 
     ``optimizer``: the run's, whose kind and settings fine-tune the pruned copy (fresh state).
     """
-    inner = getattr(model, "_orig_mod", model)  # the module under torch.compile
+    inner = unwrap(model)  # the module under torch.compile
     work = copy.deepcopy(inner)
+    method = str(plain(spec.method))
     example = _example(data.val, spec.latency_batch)
     base_cpu = copy.deepcopy(inner).float().cpu()
     base = {
@@ -264,21 +242,26 @@ def compress(
     for split, prefix in ((data.val, "val"), (data.test, "test")):
         base.update(evaluate(model, split, loss_fn, s, prefix))
     del base_cpu
+    pruning = method != "none"
     record: dict[str, Any] = {
-        "method": spec.method, "amount": spec.amount if spec.method != "none" else 0.0, "scope": spec.scope,
-        "quantized": spec.quantize, "finetune_epochs": spec.finetune_epochs if spec.method != "none" else 0,
-        "latency_batch": spec.latency_batch, "latency_threads": spec.latency_threads,
-    }  # fmt: skip
-    if spec.method == "none" and not spec.quantize:
+        "method": method,
+        "amount": spec.amount if pruning else 0.0,
+        "scope": spec.scope,
+        "quantized": spec.quantize,
+        "finetune_epochs": spec.finetune_epochs if pruning else 0,
+        "latency_batch": spec.latency_batch,
+        "latency_threads": spec.latency_threads,
+    }
+    if not pruning and not spec.quantize:
         # Here only for a compress/* objective: the float model as it is, the sweep's reference.
         record.update(base)
         record["baseline"] = dict(base)
         return Compressed(work, record)
 
     targets: list[tuple[nn.Module, str]] = []
-    if spec.method != "none":
+    if pruning:
         torch.manual_seed(s.seed)  # random_unstructured draws from the global generator
-        targets = prune_model(work, spec.method, spec.amount, spec.scope)
+        targets = prune_model(work, method, spec.amount, spec.scope)
         if spec.finetune_epochs > 0:
             ft_settings = dataclasses.replace(s, epochs=spec.finetune_epochs)
             ft_opt = _finetune_optimizer(optimizer, work.parameters(), spec.finetune_lr_factor)

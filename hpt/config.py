@@ -133,11 +133,6 @@ class RegularizationConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
-@dataclass
-class LossConfig:
-    name: str = "auto"
-
-
 class PruneMethod(str, Enum):
     none = "none"
     l1_unstructured = "l1_unstructured"
@@ -184,7 +179,6 @@ def register() -> None:
     cs.store(group="data", name="base_image_folder", node=ImageFolderDataConfig)
     cs.store(group="data", name="base_torchvision", node=TorchvisionDataConfig)
     cs.store(group="regularization", name="base_regularization", node=RegularizationConfig)
-    cs.store(group="loss", name="base_loss", node=LossConfig)
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
     cs.store(group="compress", name="base_compress", node=CompressConfig)
 
@@ -376,7 +370,9 @@ RULES: dict[str, Rule] = {
     "regularization.early_stopping.patience": Num(1, integer=True, optional=True),
     "regularization.early_stopping.min_delta": NONNEG,
     # loss
-    "loss.name": OneOf(("auto", "cross_entropy", "bce", "mse", "l1", "smooth_l1")),
+    "loss.problem": OneOf(tuple(p.value for p in Problem)),
+    "loss.label_smoothing": FRACTION,
+    "loss.beta": NONNEG,
     # trainer
     "trainer.epochs": COUNT,
     "trainer.batch_size": COUNT,
@@ -416,6 +412,11 @@ RULES: dict[str, Rule] = {
     "task.score_samples": Num(2, integer=True),
     "task.grid": COUNT,
     "task.lr": POSITIVE,
+    "task.optimizer.lr": POSITIVE,
+    "task.g_optimizer.lr": POSITIVE,
+    "task.g_optimizer.betas": ListOf(FRACTION, length=2),
+    "task.d_optimizer.lr": POSITIVE,
+    "task.d_optimizer.betas": ListOf(FRACTION, length=2),
     "task.beta": NONNEG,
     "task.model.arch": OneOf(("conv", "mlp")),
     "task.model.latent_dim": COUNT,

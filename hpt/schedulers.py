@@ -1,6 +1,9 @@
 """Learning-rate schedules. Each config is a partial of one of these factories; the builder
 completes it with the run's length, so YAML never has to repeat epochs or steps per epoch.
 
+The builder passes every factory ``steps_per_epoch``, ``epochs`` and ``maximize`` (the
+objective's direction), keyword-only; each uses what it needs.
+
 Every factory returns a ``Schedule``: the torch scheduler and when the loop steps it
 (after every optimizer step, after every epoch, or after every epoch with the val metric).
 """
@@ -23,7 +26,9 @@ class Schedule:
     interval: Interval
 
 
-def constant(optimizer: Optimizer, *, steps_per_epoch: int, epochs: int) -> Schedule:
+def constant(
+    optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, maximize: bool = False
+) -> Schedule:
     return Schedule(None, "epoch")
 
 
@@ -32,6 +37,7 @@ def step(
     *,
     steps_per_epoch: int,
     epochs: int,
+    maximize: bool = False,
     step_size: int = 2,
     gamma: float = 0.5,
 ) -> Schedule:
@@ -43,6 +49,7 @@ def multistep(
     *,
     steps_per_epoch: int,
     epochs: int,
+    maximize: bool = False,
     milestones: Sequence[int] = (3, 6),
     gamma: float = 0.1,
 ) -> Schedule:
@@ -52,13 +59,23 @@ def multistep(
 
 
 def exponential(
-    optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, gamma: float = 0.9
+    optimizer: Optimizer,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    maximize: bool = False,
+    gamma: float = 0.9,
 ) -> Schedule:
     return Schedule(lr_scheduler.ExponentialLR(optimizer, gamma=gamma), "epoch")
 
 
 def cosine(
-    optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, eta_min: float = 0.0
+    optimizer: Optimizer,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    maximize: bool = False,
+    eta_min: float = 0.0,
 ) -> Schedule:
     total = max(1, steps_per_epoch * epochs)
     return Schedule(lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=eta_min), "step")
@@ -69,12 +86,15 @@ def plateau(
     *,
     steps_per_epoch: int,
     epochs: int,
-    mode: Literal["min", "max"] = "min",
+    maximize: bool = False,
+    mode: Literal["min", "max"] | None = None,
     factor: float = 0.5,
     patience: int = 1,
     threshold: float = 1e-4,
     min_lr: float = 0.0,
 ) -> Schedule:
+    """Cut the lr by ``factor`` when the objective stalls; ``mode`` None: the objective's direction."""
+    mode = mode or ("max" if maximize else "min")
     sched = lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
     )
@@ -86,6 +106,7 @@ def onecycle(
     *,
     steps_per_epoch: int,
     epochs: int,
+    maximize: bool = False,
     max_lr_factor: float = 10.0,
     pct_start: float = 0.25,
     anneal_strategy: Literal["cos", "linear"] = "cos",
@@ -106,6 +127,7 @@ def warmup_decay(
     *,
     steps_per_epoch: int,
     epochs: int,
+    maximize: bool = False,
     warmup_fraction: float = 0.1,
     final_lr_factor: float = 0.0,
     decay: Literal["cosine", "linear"] = "cosine",

@@ -15,8 +15,11 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from hpt.app import config_dir
-from hpt.build import GROUPS, LOSS_TASKS, build
+from hpt.build import GROUPS, build
 from hpt.errors import UserError
+from hpt.losses import FITS
+
+LOSS_TASKS = {option: problem for problem, option in FITS.values()}  # loss option -> problem
 
 FAST = ["trainer.epochs=1", "trainer.quiet=true"]
 

@@ -79,7 +79,7 @@ def params(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, 
     extra = {
         k: v
         for k, v in flatten({str(k): v for k, v in task.items()}, "task.").items()
-        if not k.endswith("._target_")
+        if not k.endswith(("._target_", "._partial_"))
     }
     return {**base, **extra}
 
@@ -102,10 +102,10 @@ def _pixels(split: Split) -> Split:
     return Split((split.x * MNIST_STD + MNIST_MEAN).clamp_(0.0, 1.0), split.y)
 
 
-def _adam(params: Any, lr: float, betas: tuple[float, float], what: str) -> torch.optim.Optimizer:
-    try:  # torch checks lr >= 0 and betas in [0, 1)
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-    except ValueError as exc:
+def _optimizer(conf: Any, params: Any, what: str) -> torch.optim.Optimizer:
+    try:  # torch checks the values (lr >= 0, betas in [0, 1)) when the optimizer is made
+        return instantiate(conf, _convert_="all")(params=params)
+    except (ValueError, TypeError) as exc:
         raise UserError(f"bad {what} setting: {exc}") from exc
 
 
@@ -157,13 +157,12 @@ def build(cfg: DictConfig) -> GenerativeRun:
     info: dict[str, Any] = {}
     scorer = None
     if isinstance(model, GAN):
-        betas = (float(task.beta1), float(task.beta2))
         optimizers = {
-            "g": _adam(
-                model.generator.parameters(), float(task.g_lr), betas, "task.g_lr/beta1/beta2"
+            "g": _optimizer(
+                task.g_optimizer, model.generator.parameters(), "task.g_lr/beta1/beta2"
             ),
-            "d": _adam(
-                model.discriminator.parameters(), float(task.d_lr), betas, "task.d_lr/beta1/beta2"
+            "d": _optimizer(
+                task.d_optimizer, model.discriminator.parameters(), "task.d_lr/beta1/beta2"
             ),
         }
         # The classifier learns from all training images (train + val): it is a fixed instrument,
@@ -189,5 +188,5 @@ def build(cfg: DictConfig) -> GenerativeRun:
             "real_val_score": scorer.score(real)["score"],
         }
     else:
-        optimizers = {"vae": _adam(model.parameters(), float(task.lr), (0.9, 0.999), "task.lr")}
+        optimizers = {"vae": _optimizer(task.optimizer, model.parameters(), "task.lr")}
     return GenerativeRun(model, optimizers, data, settings, objectives, n_params, scorer, info)

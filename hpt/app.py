@@ -293,7 +293,7 @@ def run_hydra(
     @functools.wraps(task_function)  # keeps the job's name
     def checked(cfg: Any) -> Any:
         # A single run was checked before its run dir existed (hpt.config.Validate); each job
-        # of a multirun is checked here, so one bad combination fails alone.
+        # of `hpt train -m` is checked here, so one bad combination fails alone.
         validate(cfg)
         return task_function(cfg)
 
@@ -326,7 +326,13 @@ def run_hydra(
         _run_hydra(
             args=args,
             args_parser=parser,
-            task_function=recorded if jobs is not None else checked if multirun else single_run,
+            # hpt sweep's workers pickle the task function: it goes to them as it is (the
+            # sweep's shared settings were checked by hpt.config.Validate before the sweep)
+            task_function=recorded
+            if jobs is not None
+            else task_function
+            if multirun
+            else single_run,
             config_path=HPT_CONF,
             config_name="config",
         )

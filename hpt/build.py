@@ -1,5 +1,7 @@
-"""The one place that turns a composed config into objects (the only ``instantiate`` caller).
+"""Turns a supervised run's composed config into objects: data, model, optimizer, schedule, loss.
 
+The ``instantiate`` calls of a run live here and in ``hpt/generative/build.py`` (the GAN's and
+VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/worker.py``.
 Everything downstream (data, models, loop) takes plain typed arguments.
 """
 
@@ -208,12 +210,24 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         "noise_std": float(aug.noise_std),
     }
     settings = LoopSettings(
-        epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision, device=device,
-        task=task, objective=selection_metric(objectives[0].name), maximize=objectives[0].direction == "maximize", seed=int(t.seed),
-        grad_clip_norm=r.grad_clip_norm, l1=float(r.l1), augment=augment if any(augment.values()) else {},
-        patience=r.early_stopping.patience, min_delta=float(r.early_stopping.min_delta), channels_last=channels_last,
-        data_on_device=on_device, num_workers=int(t.num_workers),
-    )  # fmt: skip
+        epochs=int(t.epochs),
+        batch_size=int(t.batch_size),
+        eval_batch_size=int(t.eval_batch_size),
+        precision=precision,
+        device=device,
+        task=task,
+        objective=selection_metric(objectives[0].name),
+        maximize=objectives[0].direction == "maximize",
+        seed=int(t.seed),
+        grad_clip_norm=r.grad_clip_norm,
+        l1=float(r.l1),
+        augment=augment if any(augment.values()) else {},
+        patience=r.early_stopping.patience,
+        min_delta=float(r.early_stopping.min_delta),
+        channels_last=channels_last,
+        data_on_device=on_device,
+        num_workers=int(t.num_workers),
+    )
     if settings.objective not in _known_metrics(task):
         raise UserError(
             f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"

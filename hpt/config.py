@@ -8,7 +8,7 @@ Types alone let nonsense through (``model.width=0``, ``regularization.dropout=-0
 ``optimizer.lr=inf``): ``RULES`` holds the allowed range of every numeric, boolean and
 enumerated key of every group, and ``validate`` checks a composed config against it once,
 right after composition (``Validate``, a Hydra callback, before the run dir exists; and for
-each job of a multirun), so a bad value is one line and exit code 2, never a run.
+each job of `hpt train -m`), so a bad value is one line and exit code 2, never a run.
 """
 
 from __future__ import annotations
@@ -570,7 +570,7 @@ class Validate(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
-            validate(config)  # the settings every job shares; each job is checked again (hpt.app)
+            validate(config)  # the settings every job shares (hpt train -m checks each job again)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's

@@ -42,7 +42,6 @@ MANIFEST = "manifest.json"
 HYDRA_DIR = ".hydra"
 CHECKPOINT = "checkpoints/best.pt"
 SWEEP = "sweep.json"
-SEARCH = "search.yaml"
 
 STATUSES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
 

@@ -1,4 +1,4 @@
-"""The one place that turns a generative task's config into objects (its only ``instantiate`` caller).
+"""Turns a generative task's config into objects (model, optimizers, scorer), as ``hpt.build`` does.
 
 The loops in ``gan.py`` and ``vae.py`` take the plain typed ``GenerativeRun`` built here.
 """
@@ -129,8 +129,15 @@ def build(cfg: DictConfig) -> GenerativeRun:
     configure_backends(device, bool(t.deterministic), int(t.seed))
 
     subset = d.get("subset")
-    raw = load_dataset(str(d.name), data_task, val_split=float(t.val_split), seed=int(t.seed), root=d.get("root"),
-                       download=bool(d.get("download", True)), subset=subset)  # fmt: skip
+    raw = load_dataset(
+        str(d.name),
+        data_task,
+        val_split=float(t.val_split),
+        seed=int(t.seed),
+        root=d.get("root"),
+        download=bool(d.get("download", True)),
+        subset=subset,
+    )
     # MNIST is small: the whole dataset lives on the device and batches are slices of it.
     data = Dataset(_pixels(raw.train), _pixels(raw.val), _pixels(raw.test), data_task).to(device)
     image_shape = [int(s) for s in d.shape]
@@ -147,10 +154,19 @@ def build(cfg: DictConfig) -> GenerativeRun:
 
     objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, kind)
     settings = GenSettings(
-        kind=kind, epochs=int(t.epochs), batch_size=int(t.batch_size), eval_batch_size=int(t.eval_batch_size), precision=precision,
-        device=device, seed=int(t.seed), objective=objectives[0].name, maximize=objectives[0].direction == "maximize",
-        grid=int(task.get("grid", 64)), score_samples=int(task.get("score_samples", 2000)), beta=float(task.get("beta", 1.0)),
-    )  # fmt: skip
+        kind=kind,
+        epochs=int(t.epochs),
+        batch_size=int(t.batch_size),
+        eval_batch_size=int(t.eval_batch_size),
+        precision=precision,
+        device=device,
+        seed=int(t.seed),
+        objective=objectives[0].name,
+        maximize=objectives[0].direction == "maximize",
+        grid=int(task.get("grid", 64)),
+        score_samples=int(task.get("score_samples", 2000)),
+        beta=float(task.get("beta", 1.0)),
+    )
     if settings.grid < 1 or settings.score_samples < 2:
         raise UserError("task.grid must be >= 1 and task.score_samples >= 2")
 

@@ -8,6 +8,7 @@ the runs' ``metrics.jsonl``. matplotlib runs headless (Agg): nothing opens a win
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpt.rundir import atomic_write_bytes
 from hpt.summarize import analysis
 from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
@@ -48,11 +50,11 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """Save atomically (temp name + rename) so a reader never sees half a PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)
+    """Save atomically (``rundir.atomic_write_bytes``) so a reader never sees half a PNG."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     _pyplot().close(fig)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
@@ -275,9 +277,9 @@ def _study_plots(
         kwargs = {"target": lambda t: t.values[0], "target_name": objective}
     evaluator: Any = None
     try:
-        from hpt.summarize.study import _evaluator
+        from hpt.summarize.study import importance_evaluator
 
-        evaluator = _evaluator()[0]
+        evaluator = importance_evaluator()[0]
     except Exception:
         evaluator = None
     jobs: dict[str, Callable[[], Any]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -416,8 +416,3 @@ def build_report(
             sections.append(importance_section(result))
     sections.append(failures_section(frame))
     return [s for s in sections if s is not None]
-
-
-def importance_params(frame: pd.DataFrame) -> Sequence[str]:
-    """The parameters worth estimating importance for: those that vary."""
-    return varying_params(frame)

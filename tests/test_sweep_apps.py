@@ -128,3 +128,89 @@ def test_rerunning_a_user_sweep_resumes_to_the_exact_budget(tmp_path: Path) -> N
     trials = study(tmp_path / "sweep", "sphere").trials
     assert [t.number for t in trials] == [0, 1, 2, 3, 4]
     assert len(results(tmp_path / "sweep")) == 5
+
+
+def test_lightning_template_style_project_with_hparams_search_group(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "lht/src/train.py", "hparams_search=tiny_optuna")
+    assert r.returncode == 0, r.stderr
+    s = study(tmp_path / "sweep", "train")  # study_name: null -> the job's name, stable for resume
+    assert s.direction == optuna.study.StudyDirection.MAXIMIZE
+    done = [t for t in s.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 6
+    assert set(done[0].params) == {"model.lr", "data.batch_size", "model.width"}
+    # The sampler came from the _target_ block, its own arguments included.
+    search = (tmp_path / "sweep" / "search.yaml").read_text()
+    assert "n_ei_candidates: 24" in search and "seed: 1234" in search
+
+
+def test_custom_search_space_relative_to_the_app_and_a_random_sampler_block(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "lht/src/train.py", "hparams_search=random_custom")
+    assert r.returncode == 0, r.stderr
+    trials = study(tmp_path / "sweep", "train").trials
+    assert len(trials) == 4
+    for t in trials:  # model.width was suggested by search_space.configure, which returns None
+        assert t.params["model.width"] % 16 == 0
+        assert t.state == optuna.trial.TrialState.COMPLETE
+    rec = results(tmp_path / "sweep")[0]
+    assert "model.width" in rec["params"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["CmaEsSampler", "QMCSampler", "GPSampler", "NSGAIISampler", "RandomSampler", "GridSampler"],
+)
+def test_sampler_target_blocks_build_each_optuna_sampler(tmp_path: Path, target: str) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py", f"hydra.sweeper.sampler._target_=optuna.samplers.{target}",
+                "hydra.sweeper.dry_run=true")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"sampler: {target}" in r.stdout
+
+
+def test_legacy_search_space_is_refused_with_its_params_form(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py",
+                "+hydra.sweeper.search_space={x:{type:float,low:-5.5,high:5.5,step:0.5},y:{type:categorical,choices:[-5,0,5]}}")  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert "x: range(-5.5, 5.5, step=0.5); y: choice(-5, 0, 5)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("+hydra.sweeper.sampler.n_ei_candidatz=3", "has no argument 'n_ei_candidatz'"),
+        ("hydra.sweeper.sampler._target_=optuna.samplers.NoSuchSampler", "not an importable class"),
+        ("hydra.sweeper.custom_search_space=.nowhere.configure", "cannot be imported"),
+        ("hydra.sweeper.direction=maximise", "use minimize or maximize"),
+    ],
+)
+def test_bad_sweeper_settings_of_a_user_app_are_one_line_and_exit_2(
+    tmp_path: Path, override: str, says: str
+) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py", override)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not list((tmp_path / "sweep").glob("trial_*"))
+
+
+@pytest.mark.parametrize(
+    ("returned", "n", "status", "kind"),
+    [
+        (0.5, 1, "COMPLETE", None),
+        ((1, 2.5), 2, "COMPLETE", None),
+        (float("nan"), 1, "FAIL", "nan"),
+        ((1.0, float("inf")), 2, "FAIL", "nan"),
+        (None, 1, "FAIL", "config"),
+        ({"acc": 0.9}, 1, "FAIL", "config"),
+        ("0.5", 1, "FAIL", "config"),
+        (True, 1, "FAIL", "config"),
+        ((1.0, 2.0), 1, "FAIL", "config"),
+    ],
+)
+def test_a_user_task_return_value_becomes_values_or_a_reasoned_failure(
+    returned: object, n: int, status: str, kind: str | None
+) -> None:
+    from hpt.sweep.objective import judge
+
+    verdict = judge(returned, n)
+    assert (verdict.status, verdict.error_kind) == (status, kind)
+    assert (verdict.error is None) == (status == "COMPLETE")

@@ -31,6 +31,7 @@ from torch import nn
 
 from hpt.data import MNIST_MEAN, MNIST_STD
 from hpt.generative.models import ScoreNet
+from hpt.loop import Update
 from hpt.rundir import atomic_write_bytes
 
 log = logging.getLogger("hpt")
@@ -142,21 +143,22 @@ def _train(net: ScoreNet, x: torch.Tensor, y: torch.Tensor, device: torch.device
             if isinstance(m, nn.Conv2d | nn.Linear):
                 m.reset_parameters()  # the same initial weights whatever the caller's RNG state
         gen = torch.Generator(device=device).manual_seed(TRAIN_SEED)
-        opt = torch.optim.Adam(net.parameters(), lr=TRAIN_LR)
+        update = Update(torch.optim.Adam(net.parameters(), lr=TRAIN_LR), "fp32", device)
         net.train()
         for _ in range(TRAIN_STEPS):
             idx = torch.randint(
                 0, len(x), (min(TRAIN_BATCH, len(x)),), device=device, generator=gen
             )
-            loss = F.cross_entropy(net(normalise(x[idx])), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            update.step(_loss, net, x[idx], y[idx])
     log.info(
         "scorer: trained a %d-parameter classifier for %d steps",
         sum(p.numel() for p in net.parameters()),
         TRAIN_STEPS,
     )
+
+
+def _loss(net: ScoreNet, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(net(normalise(x)), y)
 
 
 def _save(path: Path, state: dict[str, torch.Tensor]) -> None:

@@ -277,9 +277,9 @@ def _study_plots(
         kwargs = {"target": lambda t: t.values[0], "target_name": objective}
     evaluator: Any = None
     try:
-        from hpt.summarize.study import _evaluator
+        from hpt.summarize.study import importance_evaluator
 
-        evaluator = _evaluator()[0]
+        evaluator = importance_evaluator()[0]
     except Exception:
         evaluator = None
     jobs: dict[str, Callable[[], Any]] = {

@@ -59,7 +59,7 @@ def load_study(sweep: SweepInfo) -> optuna.Study:
         raise StudyUnavailable(f"cannot load study from {mask_url(spec)}: {text}") from exc
 
 
-def _evaluator() -> tuple[Any, str]:
+def importance_evaluator() -> tuple[Any, str]:
     """fANOVA when scikit-learn is installed (Optuna's default), else PED-ANOVA."""
     from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
 
@@ -79,7 +79,7 @@ def study_importance(study: optuna.Study, objective_index: int = 0) -> Importanc
     """
     import optuna
 
-    evaluator, method = _evaluator()
+    evaluator, method = importance_evaluator()
     target = None
     if len(study.directions) > 1:
         target = lambda t: t.values[objective_index]  # noqa: E731

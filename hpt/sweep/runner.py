@@ -22,12 +22,12 @@ from hpt.storage import is_url, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
-from hpt.sweep.space import SearchSpace, grid_values, parse
+from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
+from hpt.sweep.space import SearchSpace, grid_values, legacy_search_space, parse
 from hpt.sweep.worker import (
     A_STOP,
     TaskRef,
     WorkerSpec,
-    build_pruner,
     run_worker,
     spawned_worker,
 )
@@ -106,6 +106,8 @@ def run_sweep(
 
     conf = {k: _plain(v) for k, v in conf.items()}
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+    if conf.get("search_space"):
+        raise UserError(legacy_search_space(conf["search_space"]))
     space = parse(conf.get("params"), conf.get("conditional"), arguments)
     if not space.dims and not conf.get("custom_search_space"):
         raise UserError(
@@ -157,7 +159,10 @@ def run_sweep(
         raise UserError(
             "pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps"
         )
-    build_pruner(pruner_conf)  # a bad pruner setting fails before anything runs
+    build_pruner(pruner_conf)  # a bad pruner or sampler setting fails before anything runs
+    build_sampler(sampler_conf, space, 0)
+    if conf.get("custom_search_space"):
+        custom_space(str(conf["custom_search_space"]))
     if conf.get("dry_run"):
         dry_run(space, conf, meta)
         return []

@@ -220,3 +220,30 @@ def to_overrides(params: Mapping[str, Any]) -> list[str]:
     """Group choices first, so ``optimizer=sgd`` is applied before ``optimizer.momentum=0.9``."""
     items = sorted(params.items(), key=lambda kv: kv[0].count("."))
     return [f"{k}={format_value(v)}" for k, v in items]
+
+
+def _legacy_expr(d: Mapping[str, Any]) -> str:
+    kind = str(d.get("type", "float")).lower()
+    if kind == "categorical":
+        return f"choice({', '.join(str(c) for c in d.get('choices') or [])})"
+    low, high, step = d.get("low"), d.get("high"), d.get("step")
+    if step is not None:
+        expr = f"range({low}, {high}, step={step})"
+    else:
+        expr = f"interval({low}, {high})"
+        if kind == "int":
+            expr = f"tag(int, {expr})"
+    return f"tag(log, {expr})" if d.get("log") else expr
+
+
+def legacy_search_space(search_space: Any) -> str:
+    """The one-line refusal of hydra-optuna-sweeper 1.1's ``search_space:``, with its params."""
+    try:
+        exprs = [f"{name}: {_legacy_expr(d)}" for name, d in dict(search_space).items()]
+        example = "; ".join(exprs)
+    except Exception:
+        example = "x: interval(0, 1); lr: tag(log, interval(1e-4, 1e-1)); opt: choice(sgd, adam)"
+    return (
+        "hydra.sweeper.search_space is hydra-optuna-sweeper 1.1's form, not supported: write it "
+        f"under hydra.sweeper.params as {example}"
+    )

@@ -32,6 +32,7 @@ from hpt.storage import is_url, open_storage
 from hpt.sweep import accounting
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.objective import Verdict, judge, result_record
+from hpt.sweep.samplers import apply_custom_space, build_pruner, build_sampler
 from hpt.sweep.space import SearchSpace, to_overrides
 
 A_EPOCH, A_STOP = "hpt:epoch", "hpt:stopped"
@@ -119,28 +120,6 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def build_sampler(conf: Any, space: SearchSpace, seed_offset: int) -> optuna.samplers.BaseSampler:
-    """Optuna's sampler from its config; the grid comes from the search space."""
-    from hydra.utils import instantiate
-
-    if conf is None:
-        return optuna.samplers.TPESampler()
-    conf = dict(conf)
-    if conf.get("seed") is not None:
-        conf["seed"] = (
-            int(conf["seed"]) + seed_offset
-        )  # workers and resumes must not repeat each other
-    if conf.get("_target_", "").endswith("GridSampler"):
-        conf["search_space"] = space.grid()
-    return instantiate(conf, _convert_="all")
-
-
-def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
-    from hydra.utils import instantiate
-
-    return optuna.pruners.NopPruner() if conf is None else instantiate(dict(conf), _convert_="all")
-
-
 def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     """Define-by-run: a conditional dimension is suggested only when its parent matches."""
     chosen: dict[str, Any] = {}
@@ -148,13 +127,6 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
         if dim.when is None or chosen.get(dim.when[0]) == dim.when[1]:
             chosen[dim.name] = trial._suggest(dim.name, dim.dist)
     return chosen
-
-
-def _custom(path: str, cfg: DictConfig, trial: optuna.Trial) -> dict[str, Any]:
-    import importlib
-
-    module, _, fn = path.rpartition(".")
-    return dict(getattr(importlib.import_module(module), fn)(cfg, trial) or {})
 
 
 def _trial_dir(sweep_dir: Path, number: int) -> str:
@@ -261,7 +233,7 @@ def _run_trial(
     try:
         params = suggest(trial, spec.space)
         if spec.custom_search_space:
-            params.update(_custom(spec.custom_search_space, config, trial))
+            params.update(apply_custom_space(spec.custom_search_space, config, trial, params))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
         sweep_config = composer.compose(overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone

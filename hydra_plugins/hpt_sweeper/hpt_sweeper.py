@@ -6,13 +6,13 @@ Config names follow hydra-optuna-sweeper where they overlap, so a config migrate
 changing ``override hydra/sweeper: optuna`` to ``override hydra/sweeper: hpt``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 # --- samplers (Optuna's own; seed them for reproducible searches) ---
@@ -144,6 +144,9 @@ class HptSweeperConf:
     timeout: float | None = None  # seconds for the whole sweep (no new trials after it)
     trial_timeout: float | None = None  # seconds per trial; a slower trial fails with kind timeout
     params: dict[str, Any] | None = None
+    search_space: Any = (
+        None  # hydra-optuna-sweeper 1.1's form: refused with how to write it as params
+    )
     conditional: dict[str, Any] | None = (
         None  # {"optimizer=sgd": {"optimizer.momentum": "interval(0.5, 0.99)"}}
     )
@@ -154,18 +157,35 @@ class HptSweeperConf:
     grace_period: float = 60.0  # a RUNNING trial silent this long on another host is stale
 
 
+def _open(node: type) -> dict[str, Any]:
+    """A sampler/pruner node as a plain mapping, not a typed one: a config written for
+    hydra-optuna-sweeper may pass any of the sampler's own arguments (``n_ei_candidates``,
+    ``sigma0``, ...) or name another sampler in ``_target_``; Optuna checks them when hpt
+    builds the sampler, before anything runs."""
+    return {f.name: f.default for f in fields(node)}
+
+
+def sweep_name(search: Any = None, study_name: Any = None) -> str:
+    """``hpt_sweep_name``: the default sweep dir's last part, the study's name (else the search
+    config's), so running the same command again finds the same study and resumes it."""
+    return str(study_name or search or "sweep")
+
+
+if not OmegaConf.has_resolver("hpt_sweep_name"):
+    OmegaConf.register_new_resolver("hpt_sweep_name", sweep_name)
+
 cs = ConfigStore.instance()
 cs.store(group="hydra/sweeper", name="hpt", node=HptSweeperConf, provider="hpt")
 for _name, _node in {
     "tpe": TPESamplerConf, "random": RandomSamplerConf, "grid": GridSamplerConf, "cmaes": CmaEsSamplerConf,
     "gp": GPSamplerConf, "qmc": QMCSamplerConf, "nsgaii": NSGAIISamplerConf, "bruteforce": BruteForceSamplerConf,
 }.items():  # fmt: skip
-    cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="hpt")
+    cs.store(group="hydra/sweeper/sampler", name=_name, node=_open(_node), provider="hpt")
 for _name, _node in {
     "none": NopPrunerConf, "median": MedianPrunerConf, "percentile": PercentilePrunerConf,
     "successive_halving": SuccessiveHalvingPrunerConf, "hyperband": HyperbandPrunerConf, "wilcoxon": WilcoxonPrunerConf,
 }.items():  # fmt: skip
-    cs.store(group="hydra/sweeper/pruner", name=_name, node=_node, provider="hpt")
+    cs.store(group="hydra/sweeper/pruner", name=_name, node=_open(_node), provider="hpt")
 
 
 class HptSweeper(Sweeper):
@@ -182,10 +202,27 @@ class HptSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from hpt.sweep.runner import run_sweep
 
-        return run_sweep(
-            self.conf,
-            arguments,
-            hydra_context=self.hydra_context,
-            task_function=self.task_function,
-            config=self.config,
-        )
+        assert self.hydra_context is not None and self.config is not None  # set by setup()
+        try:
+            return run_sweep(
+                self.conf,
+                arguments,
+                hydra_context=self.hydra_context,
+                task_function=self.task_function,
+                config=self.config,
+            )
+        except Exception as exc:
+            from hpt.sweep.objective import is_hpt_task
+
+            if is_hpt_task(self.task_function):
+                raise  # hpt sweep reports it (hpt.app.run_hydra)
+            from hpt.errors import UserError, one_line
+
+            if not isinstance(exc, UserError):
+                raise
+            # A user's app runs under Hydra's own main, which would print a traceback and
+            # exit 1: a setting the user can fix gets one line and exit code 2 instead.
+            import sys
+
+            print(f"hpt sweeper: error: {one_line(exc)}", file=sys.stderr)
+            raise SystemExit(2) from None

@@ -1,0 +1,110 @@
+"""Optuna's sampler and pruner from their config blocks, and the custom search space
+function: what a hydra-optuna-sweeper config names, resolved and checked before any trial.
+
+A block may name any sampler in ``_target_`` while the ``hydra/sweeper/sampler`` group's
+default (TPE) supplied its own keys: those injected defaults are dropped when the named
+class does not take them; any other unknown key is the user's typo and an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import optuna
+
+from hpt.errors import UserError, one_line
+from hpt.sweep.space import SearchSpace
+
+
+def _group_defaults() -> set[str]:
+    """Keys hpt's own sampler/pruner group options put into a block."""
+    import dataclasses
+
+    from hydra_plugins.hpt_sweeper import hpt_sweeper as plugin
+
+    keys: set[str] = set()
+    for obj in vars(plugin).values():
+        if (
+            isinstance(obj, type)
+            and dataclasses.is_dataclass(obj)
+            and obj.__name__.endswith(("SamplerConf", "PrunerConf"))
+        ):
+            keys.update(f.name for f in dataclasses.fields(obj))
+    return keys
+
+
+def _instantiate(conf: Mapping[str, Any], what: str) -> Any:
+    from hydra.utils import get_class
+
+    target = str(conf.get("_target_") or "")
+    try:
+        cls = get_class(target)
+    except Exception:
+        raise UserError(
+            f"hydra.sweeper.{what}._target_={target!r} is not an importable class"
+        ) from None
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs: dict[str, Any] = {}
+    injected = _group_defaults()
+    for key, value in conf.items():
+        if key == "_target_":
+            continue
+        if key in params or takes_any:
+            kwargs[key] = value
+        elif key not in injected:
+            raise UserError(f"hydra.sweeper.{what}.{key}: {cls.__name__} has no argument {key!r}")
+    try:
+        return cls(**kwargs)
+    except Exception as exc:
+        raise UserError(f"hydra.sweeper.{what}: {cls.__name__}: {one_line(exc)}") from None
+
+
+def build_sampler(conf: Any, space: SearchSpace, seed_offset: int) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler from its config; the grid comes from the search space."""
+    if conf is None:
+        return optuna.samplers.TPESampler()
+    conf = dict(conf)
+    if conf.get("seed") is not None:
+        conf["seed"] = (
+            int(conf["seed"]) + seed_offset
+        )  # workers and resumes must not repeat each other
+    if str(conf.get("_target_", "")).endswith("GridSampler"):
+        conf["search_space"] = space.grid()
+    return _instantiate(conf, "sampler")  # type: ignore[no-any-return]
+
+
+def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
+    return optuna.pruners.NopPruner() if conf is None else _instantiate(dict(conf), "pruner")
+
+
+def custom_space(path: str) -> Callable[..., Any]:
+    """``module.fn`` or, as hydra-optuna-sweeper allowed, ``.module.fn`` relative to the app:
+    the module is looked up on ``sys.path``, whose first entry is the app's directory."""
+    module, _, name = path.lstrip(".").rpartition(".")
+    if not module or not name:
+        raise UserError(f"hydra.sweeper.custom_search_space={path!r}: write it as module.function")
+    try:
+        fn = getattr(sys.modules.get(module) or importlib.import_module(module), name)
+    except Exception as exc:
+        raise UserError(
+            f"hydra.sweeper.custom_search_space={path!r} cannot be imported: {one_line(exc)}"
+        ) from None
+    if not callable(fn):
+        raise UserError(f"hydra.sweeper.custom_search_space={path!r} is not a function")
+    return fn  # type: ignore[no-any-return]
+
+
+def apply_custom_space(
+    path: str, cfg: Any, trial: optuna.Trial, chosen: dict[str, Any]
+) -> dict[str, Any]:
+    """The params the custom function adds: what it returns (hpt's form), plus whatever it
+    suggested on the trial without returning (hydra-optuna-sweeper's form)."""
+    returned = custom_space(path)(cfg, trial)
+    added = {k: v for k, v in trial.params.items() if k not in chosen}
+    added.update(dict(returned or {}))
+    return added

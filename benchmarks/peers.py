@@ -233,6 +233,9 @@ def run_one(tool: str, seed: int, b: Budget, a: argparse.Namespace, work: Path, 
     log = out / "epochs.jsonl"
     env = {**os.environ, "PEER_LOG": str(log), "PEER_WORK": str(out), "RAY_USAGE_STATS_ENABLED": "0",
            "HPT_DATA_DIR": b.root}  # fmt: skip
+    # Ray renices its workers to 15 so the raylet stays responsive; on a machine shared with
+    # other jobs that starves Ray's trials alone. 0 lets every tool compete on equal terms.
+    env["RAY_worker_niceness"] = "0"
     if a.threads:  # per training process; hpt-N's workers and Ray's trials each get this many
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.threads)
     if tool.startswith("hpt-"):

@@ -133,3 +133,39 @@ def test_every_scheduler_state_round_trips_with_weights_only(
     ckpt.save(resume.Progress(1, [], None, None, None, 0))
     state = resume.load(tmp_path / "last.pt")  # weights_only=True
     assert ckpt.restore(state).epoch == 1
+
+
+def test_a_retried_sweep_trial_resumes_from_its_own_last_pt(tmp_path: Path) -> None:
+    """kill -9 of a sweep mid-trial, then the same command again: the re-queued copy of the
+    dead trial starts from the dead one's last.pt, its earlier epochs carried over."""
+    import optuna
+    from optuna.trial import TrialState
+    from test_faults import Sweep
+
+    from hpt.storage import JOURNAL_NAME, open_storage
+
+    sweep_dir = tmp_path / "sweep"
+    args = ["hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=0", "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
+            "data=mnist_tiny", "model.width=32", "trainer.epochs=6", "trainer.device=cpu", "trainer.deterministic=true",
+            "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=r", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    first = Sweep(args, tmp_path)
+    last = sweep_dir / "trial_0000" / resume.LAST
+    deadline = time.monotonic() + 600
+    while _saved_epoch(last) < 2:
+        assert first.proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    first.signal_group(signal.SIGKILL)
+    first.wait()
+    saved = _saved_epoch(last)
+    assert 2 <= saved < 6
+
+    rc, out = Sweep(args, tmp_path).wait(timeout=600)
+    assert rc == 0, out[-3000:]
+    study = optuna.load_study(study_name="r", storage=open_storage(str(sweep_dir / JOURNAL_NAME)))
+    (copy,) = [t for t in study.get_trials() if t.user_attrs.get("retry_of") == 0]
+    assert copy.state == TrialState.COMPLETE
+    old = read_jsonl(sweep_dir / "trial_0000" / METRICS)
+    new = read_jsonl(sweep_dir / copy.user_attrs["dir"] / METRICS)
+    assert [r["epoch"] for r in new] == [1, 2, 3, 4, 5, 6]
+    assert new[:saved] == old[:saved]  # carried over from the dead trial, not trained again
+    assert sorted(copy.intermediate_values) == [1, 2, 3, 4, 5, 6]  # re-reported to the pruner

@@ -80,19 +80,27 @@ class OptunaReporter:
         return self.trial.should_prune()
 
 
+def _parent_alive(parent: int) -> bool:
+    """Whether the sweep process that spawned this worker still runs. A worker is re-parented
+    when its parent dies, so comparing the parent pid works on every platform."""
+    return parent <= 1 or os.getppid() == parent
+
+
 @contextlib.contextmanager
 def _heartbeat(study: optuna.Study, trial_id: int, interval: float, parent: int) -> Iterator[None]:
     """Beat while the trial runs; end this worker if the sweep process that started it died."""
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval):
-            if parent > 1 and os.getppid() != parent:
-                os._exit(
-                    1
-                )  # orphaned by kill -9 of the sweep: the trial will be recovered as stale
-            with contextlib.suppress(Exception):
-                accounting.beat(study, trial_id)
+        next_beat = time.monotonic() + interval
+        while not stop.wait(min(interval, 1.0)):  # liveness each second, beats each interval
+            if parent and not _parent_alive(parent):
+                # Orphaned by kill -9 of the sweep: the trial will be recovered as stale.
+                os._exit(1)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + interval
+                with contextlib.suppress(Exception):
+                    accounting.beat(study, trial_id)
 
     thread = threading.Thread(target=loop, daemon=True, name="hpt-heartbeat")
     thread.start()
@@ -190,6 +198,8 @@ def run_worker(
     composer = TrialComposer(hydra_context.config_loader, config)
     ran = 0
     while _should_stop(study, spec) is None:
+        if parent and not _parent_alive(parent):
+            break  # the sweep that started this worker is gone: never start a trial for nobody
         accounting.recover_stale(study, spec.grace_period, sweep_dir)
         trial = study.ask()
         try:  # from the ask on: an interrupt anywhere must not leave the trial RUNNING
@@ -432,6 +442,7 @@ def spawned_worker(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt_once)
+    signal.signal(signal.SIGTERM, interrupt_once)  # `kill` of the process group: as Ctrl-C
     if isinstance(task_function, TaskRef):
         task_function = task_function.resolve()
     try:

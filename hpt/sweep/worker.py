@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 
 from hpt import reporter as reporting
 from hpt.errors import TrialTimeoutError, error_kind, one_line
+from hpt.loggers import final_metrics
 from hpt.rundir import RESULT, atomic_write_json
 from hpt.storage import is_url, open_storage
 from hpt.sweep import accounting
@@ -245,6 +246,7 @@ def _run_trial(
         if spec.custom_search_space:
             params.update(apply_custom_space(spec.custom_search_space, config, trial, params))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
+        overrides += _resume_override(study, trial, sweep_dir)
         sweep_config = composer.compose(overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone
         kind = (
@@ -290,6 +292,8 @@ def _run_trial(
         )
         return
     outcome = ret.return_value
+    for key, value in final_metrics(sweep_dir / name).items():  # shown by optuna-dashboard
+        storage.set_trial_user_attr(trial._trial_id, key, value)
     if outcome.status == "PRUNED":
         _tell(study, trial, state=TrialState.PRUNED)
     elif (
@@ -344,6 +348,17 @@ def _finish_user_trial(
         _tell(study, trial, values=verdict.values)
     else:
         _fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
+
+
+def _resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -> list[str]:
+    """A retried trial continues from its crashed original's checkpoints/last.pt (hpt.resume)."""
+    original = trial.user_attrs.get("retry_of")
+    for t in study.get_trials(deepcopy=False) if original is not None else []:
+        name = t.user_attrs.get("dir")
+        last = sweep_dir / str(name) / "checkpoints" / "last.pt"
+        if t.number == original and isinstance(name, str) and last.is_file():
+            return [f"resume='{(sweep_dir / name).resolve()}'"]
+    return []
 
 
 def _fail(

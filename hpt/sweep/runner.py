@@ -19,7 +19,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import SweepAbortedError, Terminated, UserError
-from hpt.storage import check_journal, is_url, mask_url, open_storage, resolve_spec
+from hpt.storage import check_journal, is_url, mask_config, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
@@ -259,6 +259,7 @@ def run_sweep(
         extra_overrides=[] if user_app else ["trainer.quiet=true"],
         user_app=user_app, objective_names=names, directions=dirs,
     )  # fmt: skip
+    mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     monitor = Monitor(study, sweep_dir, meta, n_trials)
     monitor.start()
     interrupted: KeyboardInterrupt | None = None

@@ -29,7 +29,7 @@ from hpt import reporter as reporting
 from hpt.errors import TrialTimeoutError, error_kind, one_line
 from hpt.loggers import final_metrics
 from hpt.rundir import RESULT, atomic_write_json
-from hpt.storage import is_url, open_storage
+from hpt.storage import is_url, mask_config, open_storage
 from hpt.sweep import accounting
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.objective import Verdict, judge, result_record
@@ -262,6 +262,7 @@ def _run_trial(
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
         sweep_config.hydra.job.num = trial.number
         sweep_config.hydra.sweep.subdir = name
+    mask_config(sweep_config)  # a storage URL in a YAML file comes back with each composition
     reporting.set_current(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
     )

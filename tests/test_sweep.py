@@ -238,3 +238,15 @@ def test_staged_search_starts_from_the_earlier_best(tmp_path: Path) -> None:
     for res in results(second_dir).values():
         assert res["params"]["optimizer.name"] == best["optimizer"]
         assert res["params"]["trainer.batch_size"] == best["trainer.batch_size"]
+
+
+def test_rerunning_the_same_command_resumes_in_the_default_sweep_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "hpt", "sweep", *TINY, "search=random", "trainer.device=cpu"]
+    for budget in (2, 3):  # no hydra.sweep.dir: the default is named for the study, not the time
+        r = subprocess.run([*cmd, f"hydra.sweeper.n_trials={budget}"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=240)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    sweep_dir = tmp_path / "outputs" / "sweeps" / "random"
+    assert [d.name for d in (tmp_path / "outputs" / "sweeps").iterdir()] == ["random"]
+    assert [t.number for t in load(sweep_dir, "random").trials] == [0, 1, 2]

@@ -190,3 +190,27 @@ def test_bad_sweeper_settings_of_a_user_app_are_one_line_and_exit_2(
     assert r.returncode == 2, r.stderr
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not list((tmp_path / "sweep").glob("trial_*"))
+
+
+@pytest.mark.parametrize(
+    ("returned", "n", "status", "kind"),
+    [
+        (0.5, 1, "COMPLETE", None),
+        ((1, 2.5), 2, "COMPLETE", None),
+        (float("nan"), 1, "FAIL", "nan"),
+        ((1.0, float("inf")), 2, "FAIL", "nan"),
+        (None, 1, "FAIL", "config"),
+        ({"acc": 0.9}, 1, "FAIL", "config"),
+        ("0.5", 1, "FAIL", "config"),
+        (True, 1, "FAIL", "config"),
+        ((1.0, 2.0), 1, "FAIL", "config"),
+    ],
+)
+def test_a_user_task_return_value_becomes_values_or_a_reasoned_failure(
+    returned: object, n: int, status: str, kind: str | None
+) -> None:
+    from hpt.sweep.objective import judge
+
+    verdict = judge(returned, n)
+    assert (verdict.status, verdict.error_kind) == (status, kind)
+    assert (verdict.error is None) == (status == "COMPLETE")

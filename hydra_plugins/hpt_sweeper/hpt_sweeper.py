@@ -12,7 +12,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 # --- samplers (Optuna's own; seed them for reproducible searches) ---
@@ -164,6 +164,15 @@ def _open(node: type) -> dict[str, Any]:
     builds the sampler, before anything runs."""
     return {f.name: f.default for f in fields(node)}
 
+
+def sweep_name(search: Any = None, study_name: Any = None) -> str:
+    """``hpt_sweep_name``: the default sweep dir's last part, the study's name (else the search
+    config's), so running the same command again finds the same study and resumes it."""
+    return str(study_name or search or "sweep")
+
+
+if not OmegaConf.has_resolver("hpt_sweep_name"):
+    OmegaConf.register_new_resolver("hpt_sweep_name", sweep_name)
 
 cs = ConfigStore.instance()
 cs.store(group="hydra/sweeper", name="hpt", node=HptSweeperConf, provider="hpt")

@@ -196,7 +196,9 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad scheduler setting: {exc}") from exc
-    loss_fn: nn.Module = instantiate(cfg.loss, _convert_="all")
+    # loss=auto reads the problem: the one resolved from the data (data.problem may be auto).
+    resolved = {"problem": task} if "problem" in cfg.loss else {}
+    loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
     check_fits(loss_fn, task)
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]

@@ -233,6 +233,9 @@ def run_one(tool: str, seed: int, b: Budget, a: argparse.Namespace, work: Path, 
     log = out / "epochs.jsonl"
     env = {**os.environ, "PEER_LOG": str(log), "PEER_WORK": str(out), "RAY_USAGE_STATS_ENABLED": "0",
            "HPT_DATA_DIR": b.root}  # fmt: skip
+    # Ray renices its workers to 15 so the raylet stays responsive; on a machine shared with
+    # other jobs that starves Ray's trials alone. 0 lets every tool compete on equal terms.
+    env["RAY_worker_niceness"] = "0"
     if a.threads:  # per training process; hpt-N's workers and Ray's trials each get this many
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.threads)
     if tool.startswith("hpt-"):
@@ -320,7 +323,7 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=12)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--subset", type=int, default=6000, help="first N MNIST training images (10%% of them validate)")  # fmt: skip
-    p.add_argument("--target", type=float, default=0.93, help="validation accuracy for the time-to-target column")  # fmt: skip
+    p.add_argument("--target", type=float, default=0.92, help="validation accuracy for the time-to-target column")  # fmt: skip
     p.add_argument("--tools", nargs="+", default=all_tools, help=f"default: {' '.join(all_tools)}")
     p.add_argument("--data-dir", default=os.environ.get("HPT_DATA_DIR"), help="holds MNIST/raw (default $HPT_DATA_DIR)")  # fmt: skip
     p.add_argument("--venvs", type=Path, default=REPO / "benchmarks" / ".venvs")

@@ -196,7 +196,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad scheduler setting: {exc}") from exc
-    # loss=auto reads the problem: the one resolved from the data (data.problem may be auto).
+    # data.problem may say auto: the loss gets the problem the data resolved it to
     resolved = {"problem": task} if "problem" in cfg.loss else {}
     loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
     check_fits(loss_fn, task)

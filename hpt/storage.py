@@ -8,6 +8,7 @@ through Optuna's ``RDBStorage`` so many hosts can share one study.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -125,3 +126,70 @@ def _with_schema_retry(make: Callable[[], BaseStorage], attempts: int = 6) -> Ba
                 raise
             time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
     raise AssertionError("unreachable")
+
+
+def check_journal(path: Path, sweep_dir: Path) -> str | None:
+    """Make an existing journal file safe to resume, or refuse it (``UserError``).
+
+    A crash mid-append leaves a last record without its newline (or half a JSON object);
+    Optuna skips it on read, but the next append would glue a new record to it and corrupt
+    the file for good. So the torn tail is cut off, under the journal's own lock, and the
+    warning returned. Any other undecodable record, or a file that is not an Optuna journal
+    at all, is refused: hpt never appends to a file it does not understand. An empty journal
+    beside existing trial directories is refused too: resuming it would re-run the budget.
+    """
+    import json
+
+    from optuna.storages.journal import JournalFileOpenLock
+
+    from hpt.errors import UserError
+
+    if not path.exists():
+        return None
+    if path.is_dir():
+        raise UserError(f"storage {path} is a directory, not an Optuna journal file")
+    lock = JournalFileOpenLock(str(path))
+    lock.acquire()
+    try:
+        data = path.read_bytes()
+        if not data.strip():
+            if any(sweep_dir.glob("trial_*")):
+                raise UserError(
+                    f"storage {path} is empty but {sweep_dir} already has trial directories: "
+                    "the study's record is lost; start a new sweep with another hydra.sweep.dir"
+                )
+            return None
+        lines = data.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with a newline
+        good = 0
+        for i, line in enumerate(lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict) or "op_code" not in record:
+                last = i == len(lines) - 1 and not tail
+                if i == 0 and not last:
+                    raise UserError(
+                        f"storage {path} exists and is not an Optuna journal file; hpt will not write to it"
+                    )
+                if not last:
+                    raise UserError(
+                        f"storage {path} is corrupt at record {i + 1}: not a journal record"
+                    )
+                tail = line + b"\n"  # a half-written last record that happens to end a line
+                break
+            good += len(line) + 1
+        if not tail:
+            return None
+        if good == 0:
+            raise UserError(
+                f"storage {path} exists and is not an Optuna journal file; hpt will not write to it"
+            )
+        with open(path, "r+b") as f:
+            f.truncate(good)
+            f.flush()
+            os.fsync(f.fileno())
+        return f"hpt sweep: {path}: skipped a torn last record ({len(tail)} bytes) left by a crash mid-write"
+    finally:
+        lock.release()

@@ -4,6 +4,7 @@ workers (in this process for ``n_jobs=1``, spawned processes otherwise), keep th
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import SweepAbortedError, UserError
-from hpt.storage import is_url, mask_url, open_storage, resolve_spec
+from hpt.storage import check_journal, is_url, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
@@ -56,6 +57,44 @@ def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[st
                 "set objective.metric / objective.direction to what the sweep should optimize"
             )
     return names, dirs
+
+
+def validate_settings(conf: Mapping[str, Any]) -> None:
+    """Every numeric sweeper setting checked before anything runs: one line, exit 2."""
+
+    def number(key: str) -> float | None:
+        value = conf.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserError(f"hydra.sweeper.{key}={value!r} must be a number")
+        return float(value)
+
+    rules: dict[str, tuple[Any, str]] = {
+        "n_trials": (lambda v: v >= 1, ">= 1"),
+        "n_jobs": (lambda v: v >= 0, ">= 0 (0: one worker per GPU)"),
+        "per_gpu": (lambda v: v >= 1, ">= 1"),
+        "timeout": (lambda v: v > 0, "> 0 seconds (or null)"),
+        "trial_timeout": (lambda v: v > 0, "> 0 seconds (or null)"),
+        "heartbeat_interval": (lambda v: v > 0, "> 0 seconds"),
+        "grace_period": (lambda v: v > 0, "> 0 seconds"),
+        "max_failure_rate": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+        "min_failures": (lambda v: v >= 0, ">= 0"),
+    }
+    for key, (ok, wanted) in rules.items():
+        value = number(key)
+        if value is not None and (not math.isfinite(value) or not ok(value)):
+            raise UserError(f"hydra.sweeper.{key}={value:g} must be {wanted}")
+    pruner = conf.get("pruner") or {}
+    if str(pruner.get("_target_", "")).endswith("HyperbandPruner"):
+        factor = pruner.get("reduction_factor")
+        if isinstance(factor, int | float) and factor < 2:
+            raise UserError(f"hydra.sweeper.pruner.reduction_factor={factor} must be >= 2")
+    for entry in conf.get("enqueue") or []:
+        if not isinstance(entry, Mapping):
+            raise UserError(
+                f"hydra.sweeper.enqueue entries must be mappings of param: value, got {entry!r}"
+            )
 
 
 def _storage_label(spec: str, sweep_dir: Path) -> str:
@@ -106,9 +145,18 @@ def run_sweep(
 
     conf = {k: _plain(v) for k, v in conf.items()}
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+    validate_settings(conf)
     if conf.get("search_space"):
         raise UserError(legacy_search_space(conf["search_space"]))
     space = parse(conf.get("params"), conf.get("conditional"), arguments)
+    if not conf.get("custom_search_space"):  # a custom space may add names only it knows
+        searched = {d.name for d in space.dims}
+        for entry in conf.get("enqueue") or []:
+            unknown = sorted(set(entry) - searched)
+            if unknown:
+                raise UserError(
+                    f"hydra.sweeper.enqueue names {unknown}, not in the search space {sorted(searched)}"
+                )
     if not space.dims and not conf.get("custom_search_space"):
         raise UserError(
             "nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR"
@@ -168,6 +216,10 @@ def run_sweep(
         return []
 
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    if not is_url(spec):
+        warning = check_journal(Path(spec), sweep_dir)  # torn tail cut; a foreign file refused
+        if warning:
+            print(warning, file=sys.stderr)
     storage = open_storage(spec)
     study = optuna.create_study(
         study_name=study_name,

@@ -96,8 +96,14 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
     unknown = tags - {"log", "int"}
     if unknown:
         raise UserError(f"{name}: unknown tag(s) {sorted(unknown)} in {expr!r} (use log, int)")
+    if "log" in tags and not isinstance(value, IntervalSweep | RangeSweep):
+        raise UserError(
+            f"{name}: tag(log, ...) applies to a positive interval or range, got {expr!r}"
+        )
     if isinstance(value, IntervalSweep):
         lo, hi = float(value.start), float(value.end)  # type: ignore[arg-type]
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise UserError(f"{name}: interval bounds must be finite numbers, got {expr!r}")
         if not lo < hi:
             raise UserError(f"{name}: interval needs low < high, got {expr!r}")
         if "log" in tags and lo <= 0:
@@ -107,6 +113,8 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
         return FloatDistribution(lo, hi, log="log" in tags)
     if isinstance(value, RangeSweep):
         start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
+        if not all(math.isfinite(float(v)) for v in (start, stop, step)):
+            raise UserError(f"{name}: range bounds must be finite numbers, got {expr!r}")
         if step <= 0 or stop < start:
             raise UserError(f"{name}: range needs start <= stop and step > 0, got {expr!r}")
         if "log" in tags:

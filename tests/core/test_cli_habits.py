@@ -16,6 +16,9 @@ from helpers import cli_env
 from test_bad_input import hpt
 
 from hpt import cli
+from hpt.app import config_dir
+
+MODEL_OPTIONS = {f"model={p.stem}" for p in (config_dir() / "model").glob("*.yaml")}
 
 
 def _help(*argv: str, tmp_path: Path) -> str:
@@ -88,11 +91,7 @@ def test_completion_offers_commands_groups_options_and_keys(
         "lr-find",
     }
     assert _query("hpt tr", shell, monkeypatch, tmp_path) == {"train"}
-    assert _query("hpt train model=", shell, monkeypatch, tmp_path) == {
-        "model=cnn",
-        "model=mlp",
-        "model=resnet18",
-    }
+    assert _query("hpt train model=", shell, monkeypatch, tmp_path) == MODEL_OPTIONS
     data = _query("hpt train data=", shell, monkeypatch, tmp_path)
     assert "data=mnist_tiny" in data and not any("base_" in w for w in data)
     assert "trainer.epochs=" in _query("hpt train trainer.ep", shell, monkeypatch, tmp_path)
@@ -120,7 +119,7 @@ def test_the_installed_bash_completion_completes_in_a_real_shell(tmp_path: Path)
         ["bash", "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    assert set(proc.stdout.split()) == {"model=cnn", "model=mlp", "model=resnet18"}
+    assert set(proc.stdout.split()) == MODEL_OPTIONS
 
 
 def test_a_bad_completion_request_is_one_line_and_exit_2(tmp_path: Path) -> None:

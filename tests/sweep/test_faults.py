@@ -369,3 +369,98 @@ def test_error_kind_knows_torch_out_of_memory() -> None:
     from hpt.errors import error_kind
 
     assert error_kind(torch.OutOfMemoryError("no memory")) == "oom"
+
+
+SPHERE = Path(__file__).resolve().parent / "apps" / "sphere" / "sphere.py"
+
+
+def sphere_sweep(tmp_path: Path, sweep_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """hpt's sweeper over Hydra's own sphere example: a sweep of trivial trials, in seconds."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, str(SPHERE), "-m", f"hydra.sweep.dir={sweep_dir}", *args]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("hydra.sweeper.n_jobs=-1", "n_jobs=-1 must be >= 0"),
+        ("hydra.sweeper.per_gpu=0", "per_gpu=0 must be >= 1"),
+        ("hydra.sweeper.timeout=0", "timeout=0 must be > 0"),
+        ("hydra.sweeper.trial_timeout=-5", "trial_timeout=-5 must be > 0"),
+        ("hydra.sweeper.heartbeat_interval=0", "heartbeat_interval=0 must be > 0"),
+        ("hydra.sweeper.grace_period=0", "grace_period=0 must be > 0"),
+        ("hydra.sweeper.max_failure_rate=1.5", "max_failure_rate=1.5 must be in [0, 1]"),
+        ("hydra.sweeper.min_failures=-1", "min_failures=-1 must be >= 0"),
+        ("x=interval(0, inf)", "bounds must be finite"),
+        ("y=tag(log, choice(1, 2))", "tag(log, ...) applies to a positive"),
+        ("x=tag(log, interval(-1, 1))", "needs low > 0"),
+        ("hydra/sweeper/pruner=hyperband", None),  # valid: the reference for the next one
+        ("hydra.sweeper.custom_search_space=nosuchmodule.fn", "cannot be imported"),
+        ("hydra.sweeper.enqueue=[1]", "enqueue entries must be mappings"),
+        ("hydra.sweeper.enqueue=[{w: 1}]", "enqueue names ['w'], not in the search space"),
+    ],
+)
+def test_sweeper_settings_are_validated_before_anything_runs(
+    tmp_path: Path, override: str, says: str | None
+) -> None:
+    r = sphere_sweep(tmp_path, tmp_path / "s", override, "hydra.sweeper.dry_run=true")
+    if says is None:
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "s" / "study.journal").exists()
+
+
+def test_hyperband_reduction_factor_below_2_is_refused(tmp_path: Path) -> None:
+    r = sphere_sweep(tmp_path, tmp_path / "s", "hydra/sweeper/pruner=hyperband",
+                     "hydra.sweeper.pruner.reduction_factor=1")  # fmt: skip
+    assert r.returncode == 2 and "reduction_factor=1 must be >= 2" in r.stderr, r.stderr
+
+
+def test_a_storage_file_that_is_not_a_journal_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    mine = tmp_path / "results.csv"
+    mine.write_text("x,y\n1,2\n")
+    r = sphere_sweep(
+        tmp_path, tmp_path / "s", f"hydra.sweeper.storage={mine}", "hydra.sweeper.n_trials=2"
+    )
+    assert r.returncode == 2, r.stderr
+    assert "is not an Optuna journal file" in r.stderr
+    assert mine.read_text() == "x,y\n1,2\n"
+
+
+def test_a_torn_last_journal_record_is_skipped_and_the_sweep_resumes(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "s"
+    assert sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2").returncode == 0
+    journal = sweep_dir / JOURNAL_NAME
+    with journal.open("ab") as f:  # what a crash mid-append leaves: half a record, no newline
+        f.write(b'{"op_code": 5, "worker_id": "w", "trial_id": 1, "sta')
+    r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=4")
+    assert r.returncode == 0, r.stderr
+    assert "torn last record" in r.stderr
+    study = optuna.load_study(study_name="sphere", storage=open_storage(str(journal)))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    # ...and the file stays readable for the next resume.
+    assert sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=5").returncode == 0
+
+
+def test_a_corrupt_journal_record_in_the_middle_is_one_line_exit_2(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "s"
+    assert sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2").returncode == 0
+    journal = sweep_dir / JOURNAL_NAME
+    lines = journal.read_bytes().split(b"\n")
+    lines[2] = b"garbage"
+    journal.write_bytes(b"\n".join(lines))
+    r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=4")
+    assert r.returncode == 2, r.stderr
+    assert f"storage {journal} is corrupt at record 3" in r.stderr
+
+
+def test_an_empty_journal_beside_trial_dirs_is_refused(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "s"
+    assert sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2").returncode == 0
+    (sweep_dir / JOURNAL_NAME).write_bytes(b"")
+    r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2")
+    assert r.returncode == 2 and "is empty but" in r.stderr, r.stderr
+    assert len(list(sweep_dir.glob("trial_*"))) == 2

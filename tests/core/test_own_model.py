@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli_env, run_cli_many
+from helpers import cli_env, run_cli_many
 from torch import nn
 
 from hpt.build import build_model
@@ -75,7 +75,7 @@ def test_bad_models_on_the_command_line_are_exit_2_and_one_line(tmp_path: Path) 
         "rejects args": (["model._target_=test_own_model.NoShapes"], "could not be built"),
         "wrong data": (["model=cnn", "data=regression"], "needs image data"),
     }  # fmt: skip
-    env = cli_env(PYTHONPATH=str(Path(__file__).parent))
+    env = cli_env(PYTHONPATH=str(Path(__file__).parent))  # this module: the _target_s above
     jobs = {
         n: (["train", "data=mnist_tiny", *a, "trainer.epochs=1"], env)
         for n, (a, _) in cases.items()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-import sk_data
+from helpers import sk_data
 
 from hpt.api import compose, train
 from hpt.errors import UserError

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, cli_env
+from helpers import REPO, cli_env
 
 HPT = str(Path(sys.executable).parent / "hpt")  # the console script: the cwd is not on sys.path
 

@@ -3,6 +3,7 @@ and one line for whatever goes wrong building it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,8 @@ def test_bad_models_on_the_command_line_are_exit_2_and_one_line(tmp_path: Path) 
         "rejects args": (["model._target_=test_own_model.NoShapes"], "could not be built"),
         "wrong data": (["model=cnn", "data=regression"], "needs image data"),
     }  # fmt: skip
-    env = cli_env(PYTHONPATH=str(Path(__file__).parent))  # this module: the _target_s above
+    here = Path(__file__).resolve()  # this module (the _target_s above) and the helpers it imports
+    env = cli_env(PYTHONPATH=os.pathsep.join([str(here.parent), str(here.parents[1])]))
     jobs = {
         n: (["train", "data=mnist_tiny", *a, "trainer.epochs=1"], env)
         for n, (a, _) in cases.items()

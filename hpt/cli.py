@@ -12,9 +12,11 @@ Tune PyTorch models from the command line.
 
 commands:
   train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05  [--quiet]
+              continue a killed run:   hpt train --resume outputs/runs/<run>
   sweep       run a search (Optuna):   hpt sweep search=tpe hydra.sweeper.n_trials=20
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
+  dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
 `hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
@@ -24,12 +26,13 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find")
-TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard")
+TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 
 Train one model on the composed config and write its run dir (outputs/runs/...).
 -m runs every combination of comma-separated values (model=mlp,cnn optimizer.lr=0.1,0.01)
-one after the other and prints each job's objective and the best."""
+one after the other and prints each job's objective and the best.
+--resume RUN_DIR continues a killed run from its checkpoints/last.pt, with its own config."""
 LR_FIND_ABOUT = """usage: hpt lr-find [group=option ...] [key=value ...]
 
 The learning-rate range test: grow the lr from lr_find.start to lr_find.end over
@@ -88,6 +91,10 @@ def _main(argv: list[str]) -> int:
         from hpt.lr_find import lr_find_main
 
         return lr_find_main(rest)
+    if command == "dashboard":
+        from hpt.dashboard import main as dashboard_main
+
+        return dashboard_main(rest)
     print(
         f"hpt: error: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
         file=sys.stderr,
@@ -110,6 +117,8 @@ def _train(argv: list[str]) -> int:
 
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]
+    if "--resume" in argv:
+        argv = _resume_args(argv)
     jobs: list[Job] = []
     code = run_hydra(_train_task, argv, prog="hpt train", jobs=jobs)
     if code != 0 or not jobs:
@@ -165,6 +174,30 @@ def _report_multirun(jobs: list[Any]) -> int:
         i, outcome, what = best
         print(f"best: job {i} [{what}]: {_objective_text(outcome)}  run dir: {outcome.run_dir}")
     return code
+
+
+def _resume_args(argv: list[str]) -> list[str]:
+    """``--resume RUN_DIR``: that run's own overrides, in its own directory, from its last.pt."""
+    from pathlib import Path
+
+    import yaml
+
+    i = argv.index("--resume")
+    if i + 1 >= len(argv) or "=" in argv[i + 1]:
+        print("hpt train: error: --resume needs a run directory", file=sys.stderr)
+        raise SystemExit(2)
+    run_dir = Path(argv[i + 1]).resolve()
+    saved = run_dir / ".hydra" / "overrides.yaml"
+    if not saved.is_file():
+        print(
+            f"hpt train: error: {run_dir} is not a run directory (no {saved.name})", file=sys.stderr
+        )
+        raise SystemExit(2)
+    previous = [
+        str(o) for o in yaml.safe_load(saved.read_text()) or [] if not str(o).startswith("resume=")
+    ]
+    rest = argv[:i] + argv[i + 2 :]
+    return [*previous, *rest, f"hydra.run.dir={run_dir}", f"resume={run_dir}"]
 
 
 if __name__ == "__main__":

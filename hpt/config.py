@@ -169,6 +169,7 @@ class TrainerConfig:
     data_on_device: Any = "auto"
     num_workers: int = 2
     quiet: Any = False  # true | false (checked by RULES)
+    save_last: Any = True  # true | false (checked by RULES)
 
 
 def register() -> None:
@@ -389,6 +390,7 @@ RULES: dict[str, Rule] = {
     "trainer.data_on_device": AUTO_BOOL,
     "trainer.num_workers": NATURAL,
     "trainer.quiet": BOOL,
+    "trainer.save_last": BOOL,
     # compress
     "compress.method": OneOf(tuple(m.value for m in PruneMethod)),
     "compress.amount": OPEN_UNIT,

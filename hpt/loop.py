@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
 from hpt.precision import autocast, grad_scaler
 from hpt.reporter import NullReporter, Reporter
+from hpt.resume import LastCheckpoint, Progress
 from hpt.schedulers import Schedule
 
 Metrics = dict[str, float]
@@ -169,6 +171,8 @@ def run_epochs(
     *,
     patience: int | None = None,
     min_delta: float = 0.0,
+    checkpoint: LastCheckpoint | None = None,
+    start: Progress | None = None,
 ) -> FitResult:
     """The epoch driver: ``epoch_fn(epoch)`` trains one epoch and returns its validation metrics.
 
@@ -182,7 +186,12 @@ def run_epochs(
     best_value: float | None = None
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
-    for epoch in range(1, epochs + 1):
+    if start is not None:  # resumed (hpt.resume): continue after the last saved epoch
+        history, best, best_value = start.history, start.best, start.best_value
+        best_state, stale = start.best_state, start.stale
+        for m in history:  # a retried sweep trial reports the epochs it carries over
+            reporter.report(int(m["epoch"]), m[objective], m)
+    for epoch in range(len(history) + 1, epochs + 1):
         t0 = time.perf_counter()
         metrics: Metrics = {"epoch": epoch, **epoch_fn(epoch)}
         metrics["time/epoch_s"] = time.perf_counter() - t0
@@ -200,6 +209,8 @@ def run_epochs(
             best_state = {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
         else:
             stale += 1
+        if checkpoint is not None:  # checkpoints/last.pt, for hpt train --resume
+            checkpoint.save(Progress(epoch, history, best, best_value, best_state, stale))
         if reporter.report(epoch, value, metrics):
             return FitResult("PRUNED", history, best, best_state)
         if patience is not None and stale >= patience:
@@ -237,13 +248,27 @@ def fit(
     reporter: Reporter | None = None,
     on_epoch: Callable[[Metrics], None] | None = None,
     on_step: Callable[[int], None] | None = None,
+    *,
+    last: Path | None = None,
+    resume_from: Mapping[str, Any] | None = None,
 ) -> FitResult:
-    """Train for ``s.epochs`` epochs; select the best epoch on validation only."""
+    """Train for ``s.epochs`` epochs; select the best epoch on validation only.
+
+    ``last``: save ``checkpoints/last.pt`` there after every epoch; ``resume_from``: a state
+    loaded from one (``hpt.resume.load``) to continue from.
+    """
     update = Update(
         optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm, schedule=schedule
     )
     gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
     weights = l1_weights(model, s.l1)
+    stateful = {"model": unwrap(model), "optimizer": optimizer, "scheduler": schedule.scheduler}
+    checkpoint = (
+        LastCheckpoint(last, {**stateful, "scaler": update.scaler}, {"data": gen})
+        if last is not None
+        else None
+    )
+    start = checkpoint.restore(resume_from) if checkpoint and resume_from else None
 
     def epoch_fn(epoch: int) -> Metrics:
         t0 = time.perf_counter()
@@ -284,4 +309,6 @@ def fit(
         on_epoch,
         patience=s.patience,
         min_delta=s.min_delta,
+        checkpoint=checkpoint,
+        start=start,
     )

@@ -193,3 +193,24 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
         return f"hpt sweep: {path}: skipped a torn last record ({len(tail)} bytes) left by a crash mid-write"
     finally:
         lock.release()
+
+
+def mask_config(cfg: Any) -> None:
+    """Hide storage passwords in a sweep's (or a trial's) config before Hydra writes it:
+    ``.hydra/hydra.yaml`` records the sweeper's settings and the command's hydra overrides,
+    where ``hydra.sweeper.storage=postgresql://user:PASSWORD@host/db`` is the natural way to
+    give it. The sweeper keeps the real URL in memory (its own settings) and never writes it."""
+    from omegaconf import open_dict, read_write
+
+    hydra = cfg.get("hydra") if hasattr(cfg, "get") else None
+    if hydra is None:
+        return
+    with read_write(hydra), open_dict(hydra):
+        overrides = hydra.get("overrides")
+        if overrides is not None:
+            for key in ("hydra", "task"):
+                if overrides.get(key) is not None:
+                    overrides[key] = [mask_url(str(o)) for o in overrides[key]]
+        sweeper = hydra.get("sweeper")
+        if sweeper is not None and isinstance(sweeper.get("storage"), str):
+            sweeper.storage = mask_url(sweeper.storage)

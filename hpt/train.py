@@ -9,7 +9,9 @@ from omegaconf import DictConfig
 
 from hpt import compress as compressing
 from hpt import reporter as reporting
+from hpt import resume
 from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
+from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
@@ -43,6 +45,31 @@ def run(
         from hpt import generative
 
         return generative.run(cfg, run_dir, choices=choices, cwd=cwd)
+    resume_from = resume_state(cfg, run_dir)
+    start = int(resume_from["epoch"]) if resume_from else 0
+    info = run_info(run_dir, run_params(cfg, choices), cwd, start)
+    with track(selection_of(cfg.get("logger")), info) as loggers:
+        return _run(cfg, run_dir, choices, cwd, resume_from, loggers)
+
+
+def resume_state(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
+    """With ``resume=RUN_DIR``: that run's ``last.pt``, its metrics.jsonl rows carried over."""
+    if not cfg.get("resume"):
+        return None
+    source = Path(str(cfg.resume))
+    state = resume.load(source / resume.LAST)
+    resume.carry_metrics(source, run_dir, int(state["epoch"]))
+    return state
+
+
+def _run(
+    cfg: DictConfig,
+    run_dir: Path,
+    choices: dict[str, Any] | None,
+    cwd: str | None,
+    resume_from: dict[str, Any] | None,
+    loggers: Loggers,
+) -> Outcome:
     record = RunRecord(run_dir, run_params(cfg, choices))
     try:
         built = build(cfg)
@@ -62,6 +89,7 @@ def run(
 
             def on_epoch(metrics: dict[str, float]) -> None:
                 record.epoch(metrics)
+                loggers.log_metrics(metrics, int(metrics["epoch"]))
                 progress.epoch(metrics)
 
             if len(members) == 1:
@@ -75,6 +103,8 @@ def run(
                     reporting.current(),
                     on_epoch,
                     progress.step,
+                    last=run_dir / resume.LAST if cfg.trainer.get("save_last", True) else None,
+                    resume_from=resume_from,
                 )
             multi = fit_members(
                 cfg, built, members, reporting.current(), on_epoch, progress.step, quiet=quiet

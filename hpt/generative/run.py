@@ -15,7 +15,9 @@ from hpt import reporter as reporting
 from hpt.build import task_kind
 from hpt.generative.build import build, params, resolve_objectives
 from hpt.generative.gan import gan_epoch_fn, gan_test
+from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
+from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, Metrics, run_epochs
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
@@ -49,6 +51,18 @@ def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
     """Build, fit and record one GAN or VAE run; a failure is recorded in result.json, never lost."""
+    info = run_info(run_dir, params(cfg, choices), cwd)
+    with track(selection_of(cfg.get("logger")), info) as loggers:
+        return _run(cfg, run_dir, choices, cwd, loggers)
+
+
+def _run(
+    cfg: DictConfig,
+    run_dir: Path,
+    choices: dict[str, Any] | None,
+    cwd: str | None,
+    loggers: Loggers,
+) -> Outcome:
     record = RunRecord(run_dir, params(cfg, choices))
     try:
         built = build(cfg)
@@ -66,6 +80,13 @@ def run(
 
             def on_epoch(metrics: Metrics) -> None:
                 record.epoch(metrics)
+                epoch = int(metrics["epoch"])
+                loggers.log_metrics(metrics, epoch)
+                for suffix in ("", "_recon"):  # the grids this epoch wrote (VAE: and _recon)
+                    if grid_path(run_dir, epoch, suffix).is_file():
+                        loggers.log_image(
+                            f"samples{suffix}", grid_path(run_dir, epoch, suffix), epoch
+                        )
                 progress.epoch(metrics)
 
             make_epoch = gan_epoch_fn if s.kind == "gan" else vae_epoch_fn

@@ -9,12 +9,16 @@ The tracking libraries are optional extras, imported only by the logger that nee
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import math
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from hpt.errors import UserError
+from hpt.rundir import RESULT, read_json
 
 # name -> (module, class, pip extra): the module is imported only when the logger is selected
 LOGGERS = {
@@ -67,6 +71,22 @@ class Loggers:
             lg.finish(status, summary)
 
 
+def selection_of(node: Any) -> dict[str, Any]:
+    """The composed ``logger`` config node as a plain ``{name: options}``."""
+    from omegaconf import OmegaConf
+
+    return dict(OmegaConf.to_container(node, resolve=True)) if node else {}  # type: ignore[arg-type]
+
+
+def run_info(
+    run_dir: Path, params: dict[str, Any], cwd: str | None, start_epoch: int = 0
+) -> RunInfo:
+    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from ``hpt.reporter``)."""
+    from hpt import reporter
+
+    return RunInfo(run_dir, params, reporter.current_trial(), Path(cwd or os.getcwd()), start_epoch)
+
+
 def missing(name: str, extra: str | None, exc: ImportError) -> UserError:
     package = extra or name
     return UserError(
@@ -96,6 +116,36 @@ def open_loggers(selection: Mapping[str, Any] | None, info: RunInfo) -> Loggers:
     return Loggers(opened)
 
 
+@contextmanager
+def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Loggers]:
+    """The selected loggers for the duration of a run; at its end each gets the run's status and
+    final metrics, read from the ``result.json`` the run wrote (FAIL if it raised)."""
+    loggers = open_loggers(selection, info)
+    try:
+        yield loggers
+    except BaseException:
+        loggers.finish("FAIL", {})
+        raise
+    result = read_json(info.run_dir / RESULT) or {}
+    best, test = result.get("best"), result.get("test")
+    loggers.finish(
+        str(result.get("status", "FAIL")),
+        summary_metrics(
+            best if isinstance(best, dict) else None, test if isinstance(test, dict) else None
+        ),
+    )
+
+
+def final_metrics(run_dir: Path) -> dict[str, float]:
+    """A finished run's ``best/*`` and ``test/*`` metrics (finite only), from its result.json."""
+    result = read_json(run_dir / RESULT) or {}
+    best, test = result.get("best"), result.get("test")
+    summary = summary_metrics(
+        best if isinstance(best, dict) else None, test if isinstance(test, dict) else None
+    )
+    return {k: v for k, v in summary.items() if math.isfinite(v)}
+
+
 def summary_metrics(
     best: Mapping[str, float] | None, test: Mapping[str, float] | None
 ) -> dict[str, float]:
@@ -111,4 +161,13 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-__all__ = ["LOGGERS", "Logger", "Loggers", "RunInfo", "open_loggers", "summary_metrics"]
+__all__ = [
+    "LOGGERS",
+    "Logger",
+    "Loggers",
+    "RunInfo",
+    "final_metrics",
+    "open_loggers",
+    "summary_metrics",
+    "track",
+]

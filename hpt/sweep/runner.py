@@ -18,8 +18,8 @@ from typing import Any
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.errors import SweepAbortedError, UserError
-from hpt.storage import check_journal, is_url, mask_url, open_storage, resolve_spec
+from hpt.errors import SweepAbortedError, Terminated, UserError
+from hpt.storage import check_journal, is_url, mask_config, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
@@ -259,9 +259,11 @@ def run_sweep(
         extra_overrides=[] if user_app else ["trainer.quiet=true"],
         user_app=user_app, objective_names=names, directions=dirs,
     )  # fmt: skip
+    mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     monitor = Monitor(study, sweep_dir, meta, n_trials)
     monitor.start()
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
+    previous = _sigterm_as_interrupt()
     try:
         n_jobs = _n_jobs(conf)
         if n_jobs == 1:
@@ -270,16 +272,19 @@ def run_sweep(
             _run_processes(
                 wspec, hydra_context, task_function, config, n_jobs, int(conf.get("per_gpu") or 1)
             )
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
+        interrupted = exc
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         snap = monitor.stop()
-    if interrupted:
+    if interrupted is not None:
         print(
-            f"hpt sweep: interrupted; the study is consistent, rerun the same command to resume ({sweep_dir})",
+            f"hpt sweep: {'terminated' if isinstance(interrupted, Terminated) else 'interrupted'}; "
+            f"the study is consistent, rerun the same command to resume ({sweep_dir})",
             file=sys.stderr,
         )
-        raise KeyboardInterrupt
+        raise interrupted
     for line in format_best(snap, names):
         print(line)
     print(f"sweep dir: {sweep_dir}")
@@ -287,6 +292,22 @@ def run_sweep(
     if stopped:
         raise SweepAbortedError(f"sweep {stopped}")
     return []
+
+
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM stops a sweep the way Ctrl-C does (workers told, running trials re-queued),
+    ending in ``Terminated``; ``hpt sweep`` may have installed the same handler already."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 def _check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:

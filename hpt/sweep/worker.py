@@ -27,8 +27,9 @@ from optuna.trial import TrialState
 
 from hpt import reporter as reporting
 from hpt.errors import TrialTimeoutError, error_kind, one_line
+from hpt.loggers import final_metrics
 from hpt.rundir import RESULT, atomic_write_json
-from hpt.storage import is_url, open_storage
+from hpt.storage import is_url, mask_config, open_storage
 from hpt.sweep import accounting
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.objective import Verdict, judge, result_record
@@ -80,19 +81,27 @@ class OptunaReporter:
         return self.trial.should_prune()
 
 
+def _parent_alive(parent: int) -> bool:
+    """Whether the sweep process that spawned this worker still runs. A worker is re-parented
+    when its parent dies, so comparing the parent pid works on every platform."""
+    return parent <= 1 or os.getppid() == parent
+
+
 @contextlib.contextmanager
 def _heartbeat(study: optuna.Study, trial_id: int, interval: float, parent: int) -> Iterator[None]:
     """Beat while the trial runs; end this worker if the sweep process that started it died."""
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval):
-            if parent > 1 and os.getppid() != parent:
-                os._exit(
-                    1
-                )  # orphaned by kill -9 of the sweep: the trial will be recovered as stale
-            with contextlib.suppress(Exception):
-                accounting.beat(study, trial_id)
+        next_beat = time.monotonic() + interval
+        while not stop.wait(min(interval, 1.0)):  # liveness each second, beats each interval
+            if parent and not _parent_alive(parent):
+                # Orphaned by kill -9 of the sweep: the trial will be recovered as stale.
+                os._exit(1)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + interval
+                with contextlib.suppress(Exception):
+                    accounting.beat(study, trial_id)
 
     thread = threading.Thread(target=loop, daemon=True, name="hpt-heartbeat")
     thread.start()
@@ -190,6 +199,8 @@ def run_worker(
     composer = TrialComposer(hydra_context.config_loader, config)
     ran = 0
     while _should_stop(study, spec) is None:
+        if parent and not _parent_alive(parent):
+            break  # the sweep that started this worker is gone: never start a trial for nobody
         accounting.recover_stale(study, spec.grace_period, sweep_dir)
         trial = study.ask()
         try:  # from the ask on: an interrupt anywhere must not leave the trial RUNNING
@@ -235,6 +246,7 @@ def _run_trial(
         if spec.custom_search_space:
             params.update(apply_custom_space(spec.custom_search_space, config, trial, params))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
+        overrides += _resume_override(study, trial, sweep_dir)
         sweep_config = composer.compose(overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone
         kind = (
@@ -250,6 +262,7 @@ def _run_trial(
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
         sweep_config.hydra.job.num = trial.number
         sweep_config.hydra.sweep.subdir = name
+    mask_config(sweep_config)  # a storage URL in a YAML file comes back with each composition
     reporting.set_current(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
     )
@@ -280,6 +293,8 @@ def _run_trial(
         )
         return
     outcome = ret.return_value
+    for key, value in final_metrics(sweep_dir / name).items():  # shown by optuna-dashboard
+        storage.set_trial_user_attr(trial._trial_id, key, value)
     if outcome.status == "PRUNED":
         _tell(study, trial, state=TrialState.PRUNED)
     elif (
@@ -334,6 +349,17 @@ def _finish_user_trial(
         _tell(study, trial, values=verdict.values)
     else:
         _fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
+
+
+def _resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -> list[str]:
+    """A retried trial continues from its crashed original's checkpoints/last.pt (hpt.resume)."""
+    original = trial.user_attrs.get("retry_of")
+    for t in study.get_trials(deepcopy=False) if original is not None else []:
+        name = t.user_attrs.get("dir")
+        last = sweep_dir / str(name) / "checkpoints" / "last.pt"
+        if t.number == original and isinstance(name, str) and last.is_file():
+            return [f"resume='{(sweep_dir / name).resolve()}'"]
+    return []
 
 
 def _fail(
@@ -432,6 +458,7 @@ def spawned_worker(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt_once)
+    signal.signal(signal.SIGTERM, interrupt_once)  # `kill` of the process group: as Ctrl-C
     if isinstance(task_function, TaskRef):
         task_function = task_function.resolve()
     try:

@@ -211,6 +211,13 @@ class HptSweeper(Sweeper):
                 task_function=self.task_function,
                 config=self.config,
             )
+        except KeyboardInterrupt as exc:
+            from hpt.errors import Terminated
+            from hpt.sweep.objective import is_hpt_task
+
+            if is_hpt_task(self.task_function):
+                raise  # hpt sweep reports it (hpt.app.run_hydra)
+            raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
         except Exception as exc:
             from hpt.sweep.objective import is_hpt_task
 

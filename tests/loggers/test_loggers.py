@@ -249,3 +249,66 @@ def test_a_logger_that_is_not_installed_names_the_install_command(
 def test_a_logger_option_typo_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"logger\.csv"):
         open_loggers({"csv": {"flush_sec": 1}}, RunInfo(tmp_path, PARAMS, None, tmp_path))
+
+
+# --- end to end: `hpt train logger=...` -------------------------------------------------------
+
+
+def test_train_logs_every_epoch_row_to_all_three_trackers(tmp_path: Path) -> None:
+    from conftest import run_cli
+    from mlflow import MlflowClient
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from hpt.rundir import read_json, read_jsonl
+
+    result = run_cli(["train", "data=mnist_tiny", "data.subset=400", "trainer.epochs=2", "trainer.device=cpu",
+                      "logger=[tensorboard,mlflow,csv]", "--quiet"], tmp_path)  # fmt: skip
+    assert result.rc == 0, result.stderr
+    rows = read_jsonl(result.run_dir / "metrics.jsonl")
+    acc = EventAccumulator(str(result.run_dir / "tensorboard"), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [e.value for e in acc.Scalars("val/acc")] == pytest.approx([r["val/acc"] for r in rows])
+    assert [e.value for e in acc.Scalars("lr")] == pytest.approx([r["lr"] for r in rows])
+    test = read_json(result.run_dir / "result.json")["test"]
+    assert acc.Scalars("test/acc")[-1].value == pytest.approx(test["test/acc"])
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("hpt").experiment_id])
+    assert [h.value for h in client.get_metric_history(run.info.run_id, "val/loss")] == [
+        r["val/loss"] for r in rows
+    ]
+    assert run.data.params["trainer.epochs"] == "2"
+    assert run.data.tags["state"] == "COMPLETE" and run.info.status == "FINISHED"
+    with open(result.run_dir / "metrics.csv", newline="") as f:
+        assert [float(r["val/acc"]) for r in csv.DictReader(f)] == [r["val/acc"] for r in rows]
+
+
+def test_vae_sample_grids_reach_tensorboard_as_images(tmp_path: Path) -> None:
+    from conftest import run_cli
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = run_cli(["train", "task=vae", "task.model.width=64", "task.model.latent_dim=8", "task.grid=16",
+                      "data=mnist_tiny", "data.subset=400", "trainer.epochs=2", "trainer.device=cpu",
+                      "logger=tensorboard", "--quiet"], tmp_path)  # fmt: skip
+    assert result.rc == 0, result.stderr
+    acc = EventAccumulator(str(result.run_dir / "tensorboard"), size_guidance={"images": 0})
+    acc.Reload()
+    assert [i.step for i in acc.Images("samples")] == [1, 2]
+    assert [i.step for i in acc.Images("samples_recon")] == [1, 2]
+    png = (result.run_dir / "samples" / "epoch_002.png").read_bytes()
+    assert acc.Images("samples")[-1].encoded_image_string == png
+
+
+def test_train_with_an_uninstalled_logger_exits_2_with_the_install_command(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['tensorboard'] = None; sys.modules['torch.utils.tensorboard'] = None\n"
+        "from hpt.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "train", "data=mnist_tiny", "trainer.device=cpu", "logger=tensorboard",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hpt train: error: logger=tensorboard needs")
+    assert "pip install 'hpt[tensorboard]'" in lines[0]

@@ -464,3 +464,65 @@ def test_an_empty_journal_beside_trial_dirs_is_refused(tmp_path: Path) -> None:
     r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2")
     assert r.returncode == 2 and "is empty but" in r.stderr, r.stderr
     assert len(list(sweep_dir.glob("trial_*"))) == 2
+
+
+def _children(pid: int) -> list[int]:
+    """Live child pids of ``pid`` (Linux /proc; the worker processes of a sweep)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker pids from /proc")
+def test_sigterm_to_the_sweep_process_acts_as_ctrl_c_and_exits_143(tmp_path: Path) -> None:
+    """`kill PID` of the sweep alone (not its group): the workers are told, trials re-queued."""
+    sweep_dir = tmp_path / "sweep"
+    args = [*SLOW_TRIALS, "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.study_name=term", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    sweep = Sweep(args, tmp_path)
+    _wait_for_running_trial(sweep, sweep_dir, "term")
+    workers = _children(sweep.proc.pid)
+    sweep.proc.send_signal(signal.SIGTERM)
+    rc, out = sweep.wait(timeout=90)
+    assert rc == 143, out[-3000:]
+    assert "Traceback" not in out and "terminated" in out
+    deadline = time.monotonic() + 10  # the sweep joined them; /proc may lag a moment
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert workers and not [w for w in workers if _alive(w)]
+    trials = _load(sweep_dir, "term").get_trials(deepcopy=False)
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    assert [t for t in trials if t.state == TrialState.WAITING]  # re-queued for the rerun
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker pids from /proc")
+def test_workers_orphaned_by_kill_9_of_the_sweep_stop_and_run_no_new_trials(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    args = [*SLOW_TRIALS, "hydra.sweeper.n_trials=40", "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.study_name=orphan", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    sweep = Sweep(args, tmp_path)
+    _wait_for_running_trial(sweep, sweep_dir, "orphan")
+    workers = _children(sweep.proc.pid)
+    sweep.proc.kill()  # the sweep process alone: its workers are orphaned
+    sweep.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert workers and not [w for w in workers if _alive(w)]
+    started = len(_load(sweep_dir, "orphan").get_trials(deepcopy=False))
+    time.sleep(2)
+    assert len(_load(sweep_dir, "orphan").get_trials(deepcopy=False)) == started

@@ -280,3 +280,28 @@ def test_a_wrong_database_password_is_one_masked_line_and_exit_2(
     assert "password authentication failed" in proc.stderr
     assert "not-the-Pa55word" not in proc.stderr + proc.stdout
     assert "hpt_tester:***@" in proc.stderr
+
+
+def test_a_password_on_the_command_line_is_in_no_file_the_sweep_writes(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    url = pg_server.new_database()
+    assert PASSWORD in url
+    sphere = Path(__file__).resolve().parent / "apps" / "sphere" / "sphere.py"
+    for cmd in (
+        [sys.executable, str(sphere), "-m", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2"],
+        [sys.executable, "-m", "hpt", "sweep", *TINY, "hydra.sweeper.n_trials=1"],
+    ):
+        proc = subprocess.run(
+            [*cmd, f"hydra.sweeper.storage={url}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+            cwd=tmp_path, env={**_env(), "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+            timeout=240,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert PASSWORD not in proc.stdout + proc.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "hydra.yaml" for p in written)
+    leaks = [str(p) for p in written if PASSWORD.encode() in p.read_bytes()]
+    assert not leaks
+    hydra_yaml = next(p for p in written if p.name == "hydra.yaml").read_text()
+    assert "hpt_tester:***@" in hydra_yaml  # masked, not dropped: the record still names the DB

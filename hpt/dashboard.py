@@ -1,0 +1,84 @@
+"""``hpt dashboard PATH``: optuna-dashboard on a sweep's study storage (pip install 'hpt[dashboard]').
+
+PATH is a sweep directory (its ``study.journal``, or the database its sweep.json names), a
+journal file, or a database URL. The server listens on ``--host``/``--port`` (127.0.0.1:8080
+by default; ``--port 0`` picks a free one), prints its address and serves until Ctrl-C.
+Studies carry their objective names, and each trial its final metrics as user attributes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hpt.errors import EXIT_USAGE, UserError
+from hpt.rundir import SWEEP, read_json
+from hpt.storage import JOURNAL_NAME, is_url, mask_url
+
+
+def storage_spec(path: str) -> str:
+    """The storage a PATH names: a database URL, a journal file, or a sweep dir's storage."""
+    if is_url(path):
+        return path
+    p = Path(path)
+    if p.is_dir():
+        if (p / JOURNAL_NAME).is_file():
+            return str(p / JOURNAL_NAME)
+        named = str((read_json(p / SWEEP) or {}).get("storage", ""))
+        if is_url(named) and named == mask_url(named):
+            return named
+        if (p / named).is_file():
+            return str(p / named)
+        raise UserError(
+            f"{path} holds no {JOURNAL_NAME}; for a sweep stored in a database, pass its URL"
+        )
+    if p.is_file():
+        return str(p)
+    raise UserError(f"{path} is neither a sweep directory, a journal file nor a database URL")
+
+
+def serve(spec: str, host: str, port: int) -> None:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    try:
+        from optuna_dashboard import wsgi
+    except ImportError:
+        raise UserError(
+            "hpt dashboard needs optuna-dashboard: pip install 'hpt[dashboard]'"
+        ) from None
+    from hpt.storage import open_storage
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # one line per HTTP request would drown the address
+
+    server = make_server(host, port, wsgi(open_storage(spec)), handler_class=QuietHandler)
+    print(f"optuna-dashboard: http://{host}:{server.server_port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="hpt dashboard", description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="a sweep directory, a study.journal file or a database URL")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    args = parser.parse_args(argv)
+    try:
+        serve(storage_spec(args.path), args.host, args.port)
+    except UserError as exc:
+        print(f"hpt dashboard: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the port is taken, or the host is not ours
+        print(
+            f"hpt dashboard: error: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 0
+    return 0

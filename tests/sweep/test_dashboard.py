@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import cli_env, run_cli
+from helpers import cli_env, run_cli
 
 TINY = ["data=mnist_tiny", "data.subset=600", "trainer.epochs=2", "trainer.device=cpu",
         "trainer.eval_batch_size=512", "search=random", "hydra.sweeper.n_trials=2"]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli_env, run_cli
+from helpers import cli_env, run_cli
 
 from hpt import resume
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl

@@ -2,12 +2,86 @@
 
 from __future__ import annotations
 
+HELP = """\
+usage: hpt sweep [search=NAME] [KEY=VALUE ...] [KEY='SEARCH EXPRESSION' ...] [hydra flags]
+
+Run an Optuna study over hpt's training task; each trial is a run dir under the sweep dir
+(default outputs/sweeps/<study name>, so running the same command again resumes).
+
+search space (Hydra's override grammar; on the command line or under hydra.sweeper.params):
+  interval(a, b)               a float in [a, b]
+  tag(log, interval(a, b))     log scale (a > 0);  tag(int, interval(a, b)) an integer
+  range(a, b[, step])          a stepped range, both ends included
+  choice(x, y, ...)            categorical; config groups too: optimizer='choice(adamw, sgd)'
+
+sweeper settings (hydra.sweeper.KEY=VALUE):
+  n_trials            the study's total budget, across workers, hosts and resumes (20)
+  n_jobs              worker processes on this host; 0 = one per GPU x per_gpu (1)
+  per_gpu             workers sharing one GPU (1)
+  direction           minimize / maximize, or a list for multi-objective (from objective.*)
+  study_name          default: the search config's name
+  storage             default: study.journal in the sweep dir; or postgresql://user:pw@host/db
+  sampler / pruner    hydra/sweeper/sampler=tpe|random|grid|gp|cmaes|qmc|nsgaii|bruteforce,
+                      hydra/sweeper/pruner=none|median|percentile|successive_halving|hyperband|wilcoxon;
+                      their own arguments as hydra.sweeper.sampler.seed=0, ...
+  max_failure_rate    stop once this share of finished trials failed (0.5) ...
+  min_failures        ... and at least this many (3)
+  timeout             seconds for the whole sweep; trial_timeout: seconds per trial
+  enqueue             known params to try first: [{optimizer.lr: 0.01}]
+  custom_search_space module.fn(cfg, trial) for define-by-run spaces
+  dry_run             print the space, sampler, pruner and grid size; train nothing
+  heartbeat_interval, grace_period   liveness of workers on other hosts (5, 60 seconds)
+
+hydra flags (any position): -m, --cfg job|hydra|all, --resolve, -cn NAME, -cp PATH, -cd DIR,
+  --info, --hydra-help
+
+examples:
+  hpt sweep search=tpe hydra.sweeper.n_trials=12 hydra.sweeper.n_jobs=2 trainer.epochs=3
+  hpt sweep optimizer.lr='tag(log, interval(1e-4, 1e-1))' model.width='choice(64, 128)'
+  hpt sweep search=grid hydra.sweeper.dry_run=true
+"""
+
+# Hydra's flags that take a value (``--info`` takes one optionally).
+_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
+               "-cn", "--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc"}  # fmt: skip
+
+
+def flags_first(argv: list[str]) -> list[str]:
+    """Hydra's flags before the overrides: argparse takes one run of positionals, so
+    ``hpt sweep search=tpe --cfg job n=3`` would otherwise reject ``n=3``."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("-") and not _is_override(arg):
+            flags.append(arg)
+            takes = arg in _WITH_VALUE or (arg in ("--info", "-i") and i + 1 < len(argv)
+                                            and not _is_override(argv[i + 1]) and not argv[i + 1].startswith("-"))  # fmt: skip
+            if takes and i + 1 < len(argv):
+                flags.append(argv[i + 1])
+                i += 1
+        else:
+            overrides.append(arg)
+        i += 1
+    return [*flags, *overrides]
+
+
+def _is_override(arg: str) -> bool:
+    return "=" in arg and not arg.startswith("--")
+
 
 def sweep_main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(HELP, end="")
+        return 0
     from hpt import train
     from hpt.app import run_hydra
 
     # The user's own hydra/sweeper choice wins; otherwise ours.
+    argv = [
+        a for a in argv if a not in ("-m", "--multirun")
+    ]  # implied; Hydra refuses it with --cfg
     has_sweeper = any(a.split("=", 1)[0].lstrip("+~") == "hydra/sweeper" for a in argv)
-    args = argv if has_sweeper else ["hydra/sweeper=hpt", *argv]
+    args = flags_first(argv if has_sweeper else ["hydra/sweeper=hpt", *argv])
     return run_hydra(train.task, args, prog="hpt sweep", multirun=True)

@@ -250,3 +250,28 @@ def test_rerunning_the_same_command_resumes_in_the_default_sweep_dir(tmp_path: P
     sweep_dir = tmp_path / "outputs" / "sweeps" / "random"
     assert [d.name for d in (tmp_path / "outputs" / "sweeps").iterdir()] == ["random"]
     assert [t.number for t in load(sweep_dir, "random").trials] == [0, 1, 2]
+
+
+def test_sweep_help_documents_the_settings_and_the_grammar() -> None:
+    from hpt.sweep.command import HELP, sweep_main
+
+    assert sweep_main(["--help"]) == 0
+    for word in ("n_trials", "n_jobs", "storage", "pruner", "sampler", "interval(", "tag(log",
+                 "choice(", "range(", "trial_timeout", "max_failure_rate"):  # fmt: skip
+        assert word in HELP
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search=random", "--cfg", "job", "model.width=48"],
+        ["--cfg", "job", "search=random", "model.width=48", "-m"],
+        ["search=random", "-m", "model.width=48", "--cfg", "job"],
+    ],
+)
+def test_hydra_flags_work_in_any_position(tmp_path: Path, argv: list[str]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "hpt", "sweep", *argv], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "width: 48" in r.stdout

@@ -255,7 +255,7 @@ def test_a_logger_option_typo_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_train_logs_every_epoch_row_to_all_three_trackers(tmp_path: Path) -> None:
-    from conftest import run_cli
+    from helpers import run_cli
     from mlflow import MlflowClient
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -283,7 +283,7 @@ def test_train_logs_every_epoch_row_to_all_three_trackers(tmp_path: Path) -> Non
 
 
 def test_vae_sample_grids_reach_tensorboard_as_images(tmp_path: Path) -> None:
-    from conftest import run_cli
+    from helpers import run_cli
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     result = run_cli(["train", "task=vae", "task.model.width=64", "task.model.latent_dim=8", "task.grid=16",

@@ -150,3 +150,10 @@ def test_every_bad_data_input_is_exit_2_and_one_line_naming_the_key(tmp_path: Pa
         lines = res.stderr.strip().splitlines()
         assert res.rc == 2, (name, res.stderr)
         assert len(lines) == 1 and needle in lines[0], (name, res.stderr)
+
+
+def test_a_root_of_class_folders_is_the_training_set(tmp_path: Path) -> None:
+    root = sk_data.write_digits(tmp_path / "d", test=False, limit=300) / "train"  # <class>/ only
+    data = built("data=image_folder", f"data.root={root}", "data.size=8").data
+    assert data.out_features == 10 and len(data.test) == round(300 * 0.2)
+    assert len(data.train) + len(data.val) + len(data.test) == 300

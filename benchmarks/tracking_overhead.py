@@ -42,6 +42,7 @@ from hpt.loggers import RunInfo, open_loggers
 from hpt.loop import fit, unwrap
 from hpt.resume import LastCheckpoint, Progress
 
+DATA = ["data=mnist"]  # --subset N adds data.subset=N
 VARIANTS = {
     "none": ({}, False),
     "tensorboard": ({"tensorboard": {"flush_secs": 30}}, False),
@@ -53,7 +54,7 @@ VARIANTS = {
 
 def one_fit(name: str, epochs: int, cache: dict, tmp: Path, i: int) -> list[float]:
     selection, save_last = VARIANTS[name]
-    cfg = compose_config(["data=mnist", "trainer.device=cpu", f"trainer.epochs={epochs}"])
+    cfg = compose_config([*DATA, "trainer.device=cpu", f"trainer.epochs={epochs}"])
     built = build(cfg, cache)
     run_dir = tmp / f"{name.replace('.', '_')}_{i}"
     loggers = open_loggers(selection, RunInfo(run_dir, {"optimizer.lr": 1e-3}, None, tmp))
@@ -77,7 +78,7 @@ def one_fit(name: str, epochs: int, cache: dict, tmp: Path, i: int) -> list[floa
 
 
 def direct_costs(cache: dict, tmp: Path) -> dict[str, float]:
-    cfg = compose_config(["data=mnist", "trainer.device=cpu", "trainer.epochs=1"])
+    cfg = compose_config([*DATA, "trainer.device=cpu", "trainer.epochs=1"])
     built = build(cfg, cache)
     fit(built.model, built.optimizer, built.schedule, built.data, built.loss_fn, built.settings)
     metrics = {"epoch": 1, "train/loss": 0.3, "val/loss": 0.2, "val/acc": 0.95, "lr": 1e-3,
@@ -110,7 +111,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--subset", type=int, default=None, help="train on N MNIST images")
     args = parser.parse_args()
+    if args.subset:
+        DATA.append(f"data.subset={args.subset}")
     torch.set_num_threads(max(1, (os.cpu_count() or 2)))
     cache: dict[Any, Any] = {}
     with tempfile.TemporaryDirectory() as d:
@@ -122,6 +126,9 @@ def main() -> None:
         for r in range(args.rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 times[name] += one_fit(name, args.epochs, cache, tmp, r)
+                print(
+                    f"round {r} {name}: {times[name][-args.epochs :]}", file=sys.stderr, flush=True
+                )
         direct = direct_costs(cache, tmp)
     base = statistics.median(times["none"])
     import mlflow
@@ -131,7 +138,9 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"tensorboard {tensorboard.__version__}, mlflow {mlflow.__version__}, "
           f"load avg {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"# {args.rounds} rounds x {args.epochs} epochs per variant, real MNIST, MLP, fp32 CPU")
+    print(
+        f"# {args.rounds} rounds x {args.epochs} epochs per variant, real MNIST ({' '.join(DATA)}), MLP, fp32 CPU"
+    )
     print("| variant | median epoch (s) | ratio to none | direct cost per epoch (ms) |")
     print("|---|---:|---:|---:|")
     for name in VARIANTS:

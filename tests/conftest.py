@@ -1,91 +1,21 @@
-"""Shared fixtures: the real config composed through Hydra, the CLI in a subprocess, real MNIST.
+"""Shared fixtures. Plain helpers live in the ``tests/helpers`` package (``from helpers import ...``).
 
-Everything here runs on a CPU without network or ``../shared``: tests that need real MNIST
-take the ``mnist_root`` fixture, which skips when the files are not there.
+Tests that need real MNIST take the ``mnist_root`` fixture, which skips when the files are not there.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import CliResult, compose_config, find_mnist_root, run_cli
 from omegaconf import DictConfig
-
-REPO = Path(__file__).resolve().parent.parent
-# The option per task that needs no files: composing `loss=mse` needs `data=regression`, etc.
-DATA_FOR_TASK = {"classification": "mnist_tiny", "binary": "binary", "regression": "regression"}
-
-
-def compose_config(overrides: Sequence[str] = (), *, hydra_config: bool = False) -> DictConfig:
-    """The config `hpt train` would run with these overrides (Hydra's compose API, real conf/)."""
-    from hydra import compose, initialize_config_dir
-
-    from hpt.app import config_dir
-    from hpt.config import register
-
-    register()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name="test"):
-        return compose("config", overrides=list(overrides), return_hydra_config=hydra_config)
 
 
 @pytest.fixture
 def compose_cfg() -> Callable[..., DictConfig]:
     return compose_config
-
-
-@dataclass
-class CliResult:
-    rc: int
-    stdout: str
-    stderr: str
-    run_dir: Path
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env.update(extra)
-    return env
-
-
-def run_cli(
-    args: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 300
-) -> CliResult:
-    """``python -m hpt ARGS`` in ``cwd``; ``hpt train`` gets ``hydra.run.dir=cwd/run``."""
-    args = list(args)
-    run_dir = cwd / "run"
-    if args and args[0] == "train" and not any(a.startswith("hydra.run.dir=") for a in args):
-        args.append(f"hydra.run.dir={run_dir}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "hpt", *args],
-        cwd=cwd,
-        env=env if env is not None else cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr, run_dir)
-
-
-def run_cli_many(
-    jobs: dict[str, tuple[list[str], dict[str, str] | None]], base: Path
-) -> dict[str, CliResult]:
-    """Several CLI calls at once (each in ``base/<name>``): most of each is interpreter start-up."""
-    workers = max(2, min(4, os.cpu_count() or 2))
-
-    def one(name: str) -> CliResult:
-        cwd = base / name
-        cwd.mkdir(parents=True, exist_ok=True)
-        args, env = jobs[name]
-        return run_cli(args, cwd, env=env)
-
-    with ThreadPoolExecutor(workers) as pool:
-        return dict(zip(jobs, pool.map(one, jobs)))
 
 
 @pytest.fixture
@@ -96,14 +26,6 @@ def cli(tmp_path: Path) -> Callable[..., CliResult]:
     return _cli
 
 
-def find_mnist_root() -> Path | None:
-    candidates = [os.environ.get("HPT_DATA_DIR"), str(REPO.parent / "shared" / "datasets")]
-    for c in candidates:
-        if c and (Path(c).expanduser() / "MNIST" / "raw").is_dir():
-            return Path(c).expanduser().resolve()
-    return None
-
-
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
     """The folder holding ``MNIST/raw`` (``HPT_DATA_DIR`` or ``../shared/datasets``), else skip."""
@@ -111,9 +33,3 @@ def mnist_root() -> Path:
     if root is None:
         pytest.skip("real MNIST not found: set HPT_DATA_DIR to a folder holding MNIST/raw")
     return root
-
-
-def has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

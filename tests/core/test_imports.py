@@ -1,0 +1,121 @@
+"""The shape of hpt's imports: no module imports itself back, none reaches into another's privates.
+
+Read from the source with ``ast`` (nothing is imported), so the test sees lazy imports inside
+functions too: an import circle is a circle whether or not Python happens to tolerate it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+HPT = Path(__file__).resolve().parents[2] / "hpt"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(HPT.rglob("*.py")):
+        parts = path.relative_to(HPT.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _owner(name: str) -> str:
+    """The hpt module a dotted name lives in (``hpt.loop.fit`` -> ``hpt.loop``)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def _imports(module: str) -> list[tuple[str, str | None, bool]]:
+    """``(target module, imported name or None, at module level)`` for each hpt import."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    nested = {
+        id(n)
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+        for n in ast.walk(f)
+    }
+    out: list[tuple[str, str | None, bool]] = []
+    for node in ast.walk(tree):
+        top = id(node) not in nested
+        if isinstance(node, ast.Import):
+            out += [(_owner(a.name), None, top) for a in node.names if a.name.startswith("hpt")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            hpt_names = node.module.startswith("hpt")
+            out += [
+                (_owner(f"{node.module}.{a.name}"), a.name, top) for a in node.names if hpt_names
+            ]
+    return out
+
+
+def _edges() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {m: set() for m in MODULES}
+    for module in MODULES:
+        for target, _, top in _imports(module):
+            if target == module:
+                continue
+            # A package loading one of its own plug-in modules from inside a function (a lazy
+            # dispatch, like hpt.datasets picking its source) is how the package is built, not a circle.
+            if not top and target.startswith(module + "."):
+                continue
+            edges[module].add(target)
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == "open":
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [])
+    return cycles
+
+
+def test_the_scan_sees_the_modules_and_imports_it_checks() -> None:
+    edges = _edges()
+    assert {"hpt.train", "hpt.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
+    assert "hpt.record" in edges["hpt.train"] and "hpt.record" in edges["hpt.generative.run"]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_no_import_circle_between_hpt_modules() -> None:
+    assert _cycles(_edges()) == []
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    found = [
+        f"{module} imports {name} from {target}"
+        for module in MODULES
+        for target, name, _ in _imports(module)
+        if name and name.startswith("_") and not name.startswith("__") and target != module
+    ]
+    assert found == []
+
+
+def test_the_training_step_and_the_epoch_driver_live_only_in_the_loop() -> None:
+    """Every loop updates weights through ``loop.Update``: ``scaler.step`` appears once."""
+    steppers = [m for m, p in MODULES.items() if ".step(self.optimizer)" in p.read_text()]
+    assert steppers == ["hpt.loop"]
+    for module in (
+        "hpt.lr_find",
+        "hpt.generative.gan",
+        "hpt.generative.vae",
+        "hpt.generative.scorer",
+    ):
+        text = MODULES[module].read_text()
+        assert "Update(" in text and "backward()" not in text, module

@@ -7,6 +7,7 @@ exactly the metrics of an uninterrupted run (CPU, ``trainer.deterministic=true``
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -140,7 +141,6 @@ def test_a_retried_sweep_trial_resumes_from_its_own_last_pt(tmp_path: Path) -> N
     dead trial starts from the dead one's last.pt, its earlier epochs carried over."""
     import optuna
     from optuna.trial import TrialState
-    from test_faults import Sweep
 
     from hpt.storage import JOURNAL_NAME, open_storage
 
@@ -148,19 +148,23 @@ def test_a_retried_sweep_trial_resumes_from_its_own_last_pt(tmp_path: Path) -> N
     args = ["hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=0", "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
             "data=mnist_tiny", "model.width=32", "trainer.epochs=6", "trainer.device=cpu", "trainer.deterministic=true",
             "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=r", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
-    first = Sweep(args, tmp_path)
+    sweep = [sys.executable, "-m", "hpt", "sweep", *args]
+    first = subprocess.Popen(sweep, cwd=tmp_path, env=cli_env(), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     last = sweep_dir / "trial_0000" / resume.LAST
     deadline = time.monotonic() + 600
     while _saved_epoch(last) < 2:
-        assert first.proc.poll() is None and time.monotonic() < deadline
+        assert first.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    first.signal_group(signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)  # the sweep and its workers, as kill -9 of the job
     first.wait()
     saved = _saved_epoch(last)
     assert 2 <= saved < 6
 
-    rc, out = Sweep(args, tmp_path).wait(timeout=600)
-    assert rc == 0, out[-3000:]
+    again = subprocess.run(
+        sweep, cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
     study = optuna.load_study(study_name="r", storage=open_storage(str(sweep_dir / JOURNAL_NAME)))
     (copy,) = [t for t in study.get_trials() if t.user_attrs.get("retry_of") == 0]
     assert copy.state == TrialState.COMPLETE

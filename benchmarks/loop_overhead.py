@@ -78,7 +78,7 @@ def hpt_epoch(data: Dataset) -> Callable[[], float]:
     model, opt = new_model()
     settings = LoopSettings(
         epochs=1, batch_size=BATCH, eval_batch_size=EVAL_BATCH, precision="fp32", device=torch.device("cpu"),
-        task="classification", objective="val/acc", maximize=True, seed=SEED,
+        problem="classification", objective="val/acc", maximize=True, seed=SEED,
     )  # fmt: skip
     schedule = constant(opt, steps_per_epoch=len(data.train) // BATCH, epochs=1)
     loss_fn = nn.CrossEntropyLoss()

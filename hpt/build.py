@@ -215,7 +215,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         eval_batch_size=int(t.eval_batch_size),
         precision=precision,
         device=device,
-        task=task,
+        problem=task,
         objective=selection_metric(objectives[0].name),
         maximize=objectives[0].direction == "maximize",
         seed=int(t.seed),

@@ -33,7 +33,7 @@ class LoopSettings:
     eval_batch_size: int
     precision: str
     device: torch.device
-    task: str
+    problem: str  # classification | binary | regression
     objective: str  # e.g. "val/acc"
     maximize: bool
     seed: int = 0
@@ -86,9 +86,9 @@ def evaluate(
             out = model(_prepare(x, s))
         out = out.float()
         sums[0] += loss_fn(out, y) * len(y)
-        if s.task == "classification":
+        if s.problem == "classification":
             sums[1] += (out.argmax(1) == y).sum()
-        elif s.task == "binary":
+        elif s.problem == "binary":
             sums[1] += ((out > 0).float() == y).sum()
         else:
             sums[2] += (out - y).abs().sum()
@@ -97,7 +97,7 @@ def evaluate(
     n = len(split)
     loss, correct, abs_err, sq_err = sums.tolist()  # the one host sync of the evaluation
     metrics = {f"{prefix}/loss": loss / n}
-    if s.task == "regression":
+    if s.problem == "regression":
         # The loss may be L1 or SmoothL1: report MSE and MAE whatever it is.
         metrics[f"{prefix}/mse"] = sq_err / n
         metrics[f"{prefix}/mae"] = abs_err / n

@@ -149,7 +149,7 @@ def test_fit_learns_a_linear_problem_and_selects_on_validation() -> None:
         eval_batch_size=64,
         precision="fp32",
         device=torch.device("cpu"),
-        task="regression",
+        problem="regression",
         objective="val/loss",
         maximize=False,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from helpers import CliResult, compose_config, has_cuda
+from helpers import RESULT_KEYS, CliResult, compose_config, has_cuda
 from torch import nn
 
 from hpt.build import build
@@ -21,21 +21,6 @@ from hpt.rundir import read_json, read_jsonl
 from hpt.train import Outcome, load_checkpoint, run
 
 METRIC_KEYS = {"epoch", "train/loss", "val/loss", "lr", "time/epoch_s", "throughput/samples_per_s"}
-RESULT_KEYS = {
-    "status",
-    "objective",
-    "objectives",
-    "best",
-    "final",
-    "test",
-    "epochs",
-    "duration_s",
-    "error",
-    "error_kind",
-    "params",
-    "model",
-    "trial",
-}
 MANIFEST_KEYS = {
     "seed",
     "git",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import cli_env, compose_config
+from helpers import RESULT_KEYS, cli_env, compose_config
 
 from hpt.errors import UserError
 from hpt.generative import scorer as scoring
@@ -42,21 +42,6 @@ GAN = [
     "task.score_samples=200",
     *TINY,
 ]
-RESULT_KEYS = {
-    "status",
-    "objective",
-    "objectives",
-    "best",
-    "final",
-    "test",
-    "epochs",
-    "duration_s",
-    "error",
-    "error_kind",
-    "params",
-    "model",
-    "trial",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,23 @@ from omegaconf import DictConfig
 REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
 ASSETS = TESTS / "assets"
+# The run-directory contract (README): the keys every result.json has, written out here
+# rather than imported from hpt, so the test compares the code with the documented contract.
+RESULT_KEYS = {
+    "status",
+    "objective",
+    "objectives",
+    "best",
+    "final",
+    "test",
+    "epochs",
+    "duration_s",
+    "error",
+    "error_kind",
+    "params",
+    "model",
+    "trial",
+}
 # The option per task that needs no files: composing `loss=mse` needs `data=regression`, etc.
 DATA_FOR_TASK = {"classification": "mnist_tiny", "binary": "binary", "regression": "regression"}
 

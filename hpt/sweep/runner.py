@@ -23,15 +23,10 @@ from hpt.storage import check_journal, is_url, mask_config, mask_url, open_stora
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
+from hpt.sweep.process import TaskRef, spawned_worker
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
 from hpt.sweep.space import SearchSpace, grid_values, legacy_search_space, parse
-from hpt.sweep.worker import (
-    A_STOP,
-    TaskRef,
-    WorkerSpec,
-    run_worker,
-    spawned_worker,
-)
+from hpt.sweep.worker import A_STOP, WorkerSpec, run_worker
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 

@@ -81,6 +81,7 @@ def run_trial(
     parent: int,
     composer: TrialComposer,
 ) -> None:
+    """Run one claimed trial to its end and tell the study; only an interrupt escapes."""
     tid = internals.trial_id(trial)
     name = trial_dir(sweep_dir, trial.number)
     internals.set_trial_user_attr(study, tid, "dir", name)
@@ -121,6 +122,7 @@ def run_trial(
         finish_user_trial(study, trial, spec, ret, sweep_dir / name, time.time() - started)
         return
     if ret.status != JobStatus.COMPLETED:
+        # Hydra's public JobReturn.return_value re-raises a failed job's exception; read it.
         failure = ret._return_value
         if isinstance(failure, optuna.TrialPruned):
             tell(study, trial, state=TrialState.PRUNED)

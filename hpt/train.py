@@ -11,6 +11,7 @@ from hpt import compress as compressing
 from hpt import reporter as reporting
 from hpt import resume
 from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
+from hpt.config import validate
 from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
@@ -72,6 +73,9 @@ def _run(
 ) -> Outcome:
     record = RunRecord(run_dir, run_params(cfg, choices))
     try:
+        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
+        # are checked here, so one out of range fails that trial as a config error.
+        validate(cfg)
         built = build(cfg)
     except Exception as exc:
         record.build_failed(exc, _safe_objectives(cfg))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets import Loaded
+from hpt.datasets.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 # torchvision's IMG_EXTENSIONS

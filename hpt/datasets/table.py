@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets import Loaded
+from hpt.datasets.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")

@@ -171,6 +171,19 @@ def test_nan_and_exception_trials_fail_with_reasons_while_the_sweep_completes(
     assert all(t.user_attrs.get("error") for t in study.trials if t.state.name == "FAIL")
 
 
+def test_a_sampled_value_out_of_range_fails_that_trial_as_a_config_error(tmp_path: Path) -> None:
+    # The space is not checked against the ranges up front (a sampler may draw anything in
+    # it): the trial that draws model.width=0 fails with the same line `hpt train` gives.
+    space = ["model.width=choice(0, 32)", "hydra/sweeper/sampler=grid"]
+    r = sweep(tmp_path, *space, "hydra.sweeper.n_trials=2", "hydra.sweeper.max_failure_rate=1.0")
+    assert r.returncode == 0, r.stderr[-2000:]
+    by_width = {res["params"]["model.width"]: res for res in results(tmp_path / "sweep").values()}
+    assert by_width[32]["status"] == "COMPLETE"
+    bad = by_width[0]
+    assert bad["status"] == "FAIL" and bad["error_kind"] == "config"
+    assert "model.width=0" in bad["error"]
+
+
 def test_failure_rate_over_the_whole_sweep_stops_it_with_exit_1(tmp_path: Path) -> None:
     r = sweep(
         tmp_path,

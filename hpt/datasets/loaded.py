@@ -1,0 +1,57 @@
+"""A source's splits before normalisation, and the targets shaped for the loss.
+
+Its own module so the sources (table, image_folder, tv, custom) import it without
+importing the package that dispatches to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from hpt.errors import UserError
+
+PROBLEMS = ("classification", "binary", "regression")
+
+
+@dataclass
+class Loaded:
+    """A source's splits before normalisation. ``val`` is None when it is carved from train.
+
+    ``norm``: ``"channels"`` (uint8 images: /255, then per-channel standardisation),
+    ``"columns"`` (standardise the feature columns flagged in ``columns``) or None.
+    """
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    problem: str
+    num_classes: int  # classification: the number of classes; otherwise 1
+    val_x: torch.Tensor | None = None
+    val_y: torch.Tensor | None = None
+    norm: str | None = None
+    columns: torch.Tensor | None = None  # bool mask of the columns to standardise
+    classes: list[str] = field(default_factory=list)
+
+
+def classification_targets(
+    y: torch.Tensor, problem: str, what: str
+) -> tuple[torch.Tensor, str, int]:
+    """Targets shaped for the loss: class indices (N,) or floats (N, 1); the problem; outputs."""
+    if problem == "auto":
+        # the dtype says it (the documented contract): floats are values, integers are classes
+        problem = "regression" if y.is_floating_point() else "classification"
+    if problem == "regression":
+        y = y.float()
+        return (y.unsqueeze(1) if y.dim() == 1 else y), problem, 1
+    y = y.reshape(-1).long()
+    if len(y) and int(y.min()) < 0:
+        raise UserError(f"{what}: class labels must be 0, 1, 2, ..., got {int(y.min())}")
+    n = int(y.max()) + 1 if len(y) else 0
+    if problem == "binary":
+        if n > 2:
+            raise UserError(f"{what}: data.problem=binary needs labels 0 and 1, got {n} classes")
+        return y.float().unsqueeze(1), problem, 1
+    return y, problem, n

@@ -371,7 +371,7 @@ def test_error_kind_knows_torch_out_of_memory() -> None:
     assert error_kind(torch.OutOfMemoryError("no memory")) == "oom"
 
 
-SPHERE = Path(__file__).resolve().parent / "apps" / "sphere" / "sphere.py"
+SPHERE = Path(__file__).resolve().parents[1] / "apps" / "sphere" / "sphere.py"
 
 
 def sphere_sweep(tmp_path: Path, sweep_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -287,7 +287,7 @@ def test_a_password_on_the_command_line_is_in_no_file_the_sweep_writes(
 ) -> None:
     url = pg_server.new_database()
     assert PASSWORD in url
-    sphere = Path(__file__).resolve().parent / "apps" / "sphere" / "sphere.py"
+    sphere = Path(__file__).resolve().parents[1] / "apps" / "sphere" / "sphere.py"
     for cmd in (
         [sys.executable, str(sphere), "-m", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2"],
         [sys.executable, "-m", "hpt", "sweep", *TINY, "hydra.sweeper.n_trials=1"],

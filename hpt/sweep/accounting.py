@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpt.rundir import RESULT, atomic_write_json, read_json
+from hpt.sweep import optuna_internals as internals
 
 HOST, PID = socket.gethostname(), os.getpid()
 A_OWNER, A_BEAT = "hpt:owner", "hpt:heartbeat"
@@ -51,14 +52,15 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
     before = sum(1 for t in trials if t.number < trial.number and counts(t))
     if before < n_trials:
         return True
-    study._storage.set_trial_system_attr(trial._trial_id, A_DISCARDED, True)
+    internals.set_trial_system_attr(study, internals.trial_id(trial), A_DISCARDED, True)
     study.tell(trial, state=TrialState.FAIL)
     return False
 
 
 def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
     # One write, not three: each storage write is an fsync'd journal append.
-    study._storage.set_trial_system_attr(trial._trial_id, A_OWNER, {"host": HOST, "pid": PID})
+    who = {"host": HOST, "pid": PID}
+    internals.set_trial_system_attr(study, internals.trial_id(trial), A_OWNER, who)
 
 
 def owner(trial: FrozenTrial) -> tuple[Any, Any]:
@@ -67,7 +69,7 @@ def owner(trial: FrozenTrial) -> tuple[Any, Any]:
 
 
 def beat(study: optuna.Study, trial_id: int) -> None:
-    study._storage.set_trial_system_attr(trial_id, A_BEAT, time.time())
+    internals.set_trial_system_attr(study, trial_id, A_BEAT, time.time())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -109,18 +111,18 @@ def retry(
     """
     if trial.state != TrialState.RUNNING:
         return False  # it finished (or was discarded) before the interrupt: nothing to retry
-    storage = study._storage
+    tid = internals.trial_id(trial)
     kind = "interrupted" if "interrupt" in reason else "stale"
     is_retry = (
         trial.system_attrs.get(A_RETRY_OF) is not None
         or trial.user_attrs.get("retry_of") is not None
     )
     try:
-        storage.set_trial_user_attr(trial._trial_id, "error", reason)
-        storage.set_trial_user_attr(trial._trial_id, "error_kind", kind)
+        internals.set_trial_user_attr(study, tid, "error", reason)
+        internals.set_trial_user_attr(study, tid, "error_kind", kind)
         if not is_retry:
-            storage.set_trial_system_attr(trial._trial_id, A_RETRIED, True)
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            internals.set_trial_system_attr(study, tid, A_RETRIED, True)
+        internals.fail_trial(study, tid)
     except RuntimeError:  # UpdateFinishedTrialError: another worker finished it first
         return False
     _mark_run_dir(trial, sweep_dir, reason, kind)
@@ -135,7 +137,7 @@ def retry(
     ]
     for t in waiting:
         with contextlib.suppress(RuntimeError):  # already picked up and finished by a fast worker
-            storage.set_trial_system_attr(t._trial_id, A_RETRY_OF, trial.number)
+            internals.set_trial_system_attr(study, internals.trial_id(t), A_RETRY_OF, trial.number)
     return True
 
 
@@ -181,9 +183,8 @@ def state_counts(trials: list[FrozenTrial]) -> dict[str, Any]:
 
 
 def study_attr(study: optuna.Study, key: str) -> Any:
-    """Optuna 5 dropped ``Study.system_attrs``; the storage API is stable across 4.x and 5.x."""
-    return study._storage.get_study_system_attrs(study._study_id).get(key)
+    return internals.study_system_attr(study, key)
 
 
 def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
-    study._storage.set_study_system_attr(study._study_id, key, value)
+    internals.set_study_system_attr(study, key, value)

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpt.rundir import SWEEP, atomic_write_json
 from hpt.sweep import accounting
-from hpt.sweep.worker import A_EPOCH
+from hpt.sweep.trial import A_EPOCH
 
 
 def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:

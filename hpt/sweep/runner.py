@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,10 @@ from hpt.storage import check_journal, is_url, mask_config, mask_url, open_stora
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
+from hpt.sweep.process import TaskRef, spawned_worker
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
 from hpt.sweep.space import SearchSpace, grid_values, legacy_search_space, parse
-from hpt.sweep.worker import (
-    A_STOP,
-    TaskRef,
-    WorkerSpec,
-    run_worker,
-    spawned_worker,
-)
+from hpt.sweep.worker import A_STOP, WorkerSpec, run_worker
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 
@@ -131,6 +127,22 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
         print(f"grid points: {n}", file=out)
 
 
+@dataclass
+class _Plan:
+    """What the settings say, checked before anything is written: the sweep to run."""
+
+    space: SearchSpace
+    user_app: bool
+    names: list[str]
+    dirs: list[str]
+    study_name: str
+    storage: str  # the storage spec (a URL or a journal path)
+    n_trials: int
+    sampler_conf: Any
+    pruner_conf: Any
+    meta: dict[str, Any]
+
+
 def run_sweep(
     conf: Mapping[str, Any],
     arguments: list[str],
@@ -145,6 +157,27 @@ def run_sweep(
 
     conf = {k: _plain(v) for k, v in conf.items()}
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+    plan = _plan(conf, arguments, task_function, config, sweep_dir)
+    if conf.get("dry_run"):
+        dry_run(plan.space, conf, plan.meta)
+        return []
+    study = _open_study(plan, conf, sweep_dir)
+    wspec = _worker_spec(plan, conf, study, sweep_dir)
+    mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
+    snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
+    _report(study, snap, plan.names, sweep_dir)
+    return []
+
+
+def _plan(
+    conf: dict[str, Any],
+    arguments: list[str],
+    task_function: TaskFunction,
+    config: DictConfig,
+    sweep_dir: Path,
+) -> _Plan:
+    """Validate every setting and resolve space, objectives, study name and storage; exit 2
+    (``UserError``) on the first mistake. May adjust ``conf`` (grid cap, staged enqueue)."""
     validate_settings(conf)
     if conf.get("search_space"):
         raise UserError(legacy_search_space(conf["search_space"]))
@@ -211,34 +244,42 @@ def run_sweep(
     build_sampler(sampler_conf, space, 0)
     if conf.get("custom_search_space"):
         custom_space(str(conf["custom_search_space"]))
-    if conf.get("dry_run"):
-        dry_run(space, conf, meta)
-        return []
+    return _Plan(
+        space, user_app, names, dirs, study_name, spec, n_trials, sampler_conf, pruner_conf, meta
+    )
+
+
+def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path) -> Any:
+    """Create the study or resume it (same space and directions), queue the ``enqueue`` points,
+    record ``search.yaml`` and re-queue trials a dead worker left running."""
+    import optuna
 
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    if not is_url(spec):
-        warning = check_journal(Path(spec), sweep_dir)  # torn tail cut; a foreign file refused
+    if not is_url(plan.storage):
+        warning = check_journal(
+            Path(plan.storage), sweep_dir
+        )  # torn tail cut; a foreign file refused
         if warning:
             print(warning, file=sys.stderr)
-    storage = open_storage(spec)
+    storage = open_storage(plan.storage)
     study = optuna.create_study(
-        study_name=study_name,
+        study_name=plan.study_name,
         storage=storage,
-        directions=dirs,  # type: ignore[arg-type]  # validated: "maximize" | "minimize"
+        directions=plan.dirs,  # type: ignore[arg-type]  # validated: "maximize" | "minimize"
         load_if_exists=True,
     )
-    _check_resume(study, space, dirs)
+    _check_resume(study, plan.space, plan.dirs)
     if study.metric_names is None:
         with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still there in 5
             warnings.simplefilter("ignore")
-            study.set_metric_names(names)  # optuna-dashboard labels the objectives with these
+            study.set_metric_names(plan.names)  # optuna-dashboard labels the objectives with these
     _enqueue(study, conf.get("enqueue") or [])
     accounting.set_study_attr(
         study, A_STOP, None
     )  # a new invocation may finish what a stopped one left
     OmegaConf.save(
-        OmegaConf.create({"params": conf.get("params") or {}, "conditional": conf.get("conditional") or {}, "fixed": space.fixed,
-                          "sampler": sampler_conf, "pruner": pruner_conf, "direction": dirs, "study_name": study_name, "storage": meta["storage"]}),
+        OmegaConf.create({"params": conf.get("params") or {}, "conditional": conf.get("conditional") or {}, "fixed": plan.space.fixed,
+                          "sampler": plan.sampler_conf, "pruner": plan.pruner_conf, "direction": plan.dirs, "study_name": plan.study_name, "storage": plan.meta["storage"]}),
         sweep_dir / "search.yaml",
     )  # fmt: skip
     recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
@@ -247,20 +288,37 @@ def run_sweep(
             f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died",
             file=sys.stderr,
         )
+    return study
 
+
+def _worker_spec(plan: _Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) -> WorkerSpec:
+    """What every worker needs, in one picklable object (it crosses into spawned processes)."""
     timeout = conf.get("timeout")
-    wspec = WorkerSpec(
-        storage=spec, study_name=study_name, space=space, n_trials=n_trials, sweep_dir=str(sweep_dir), sampler=sampler_conf,
-        pruner=pruner_conf, sampler_seed_offset=len(study.get_trials(deepcopy=False)) * 7919,
+    return WorkerSpec(
+        storage=plan.storage, study_name=plan.study_name, space=plan.space, n_trials=plan.n_trials, sweep_dir=str(sweep_dir),
+        sampler=plan.sampler_conf, pruner=plan.pruner_conf, sampler_seed_offset=len(study.get_trials(deepcopy=False)) * 7919,
         deadline=time.time() + float(timeout) if timeout else None, trial_timeout=conf.get("trial_timeout"),
         max_failure_rate=float(conf["max_failure_rate"]), min_failures=int(conf["min_failures"]),
         heartbeat_interval=float(conf["heartbeat_interval"]), grace_period=float(conf["grace_period"]),
         custom_search_space=conf.get("custom_search_space"),
-        extra_overrides=[] if user_app else ["trainer.quiet=true"],
-        user_app=user_app, objective_names=names, directions=dirs,
+        extra_overrides=[] if plan.user_app else ["trainer.quiet=true"],
+        user_app=plan.user_app, objective_names=plan.names, directions=plan.dirs,
     )  # fmt: skip
-    mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
-    monitor = Monitor(study, sweep_dir, meta, n_trials)
+
+
+def _run_workers(
+    study: Any,
+    wspec: WorkerSpec,
+    conf: dict[str, Any],
+    plan: _Plan,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    sweep_dir: Path,
+) -> dict[str, Any]:
+    """Run the workers under the live monitor until they stop; Ctrl-C and SIGTERM end the
+    sweep with the study consistent. Returns the monitor's last snapshot."""
+    monitor = Monitor(study, sweep_dir, plan.meta, plan.n_trials)
     monitor.start()
     interrupted: KeyboardInterrupt | None = None
     previous = _sigterm_as_interrupt()
@@ -285,13 +343,18 @@ def run_sweep(
             file=sys.stderr,
         )
         raise interrupted
+    return snap
+
+
+def _report(study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path) -> None:
+    """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
+    ``SweepAbortedError``."""
     for line in format_best(snap, names):
         print(line)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
     if stopped:
         raise SweepAbortedError(f"sweep {stopped}")
-    return []
 
 
 def _sigterm_as_interrupt() -> Any:

@@ -22,7 +22,7 @@ from hpt import errors
 from hpt.rundir import RESULT, atomic_write_json, read_json
 from hpt.storage import JOURNAL_NAME, open_storage
 from hpt.sweep import accounting
-from hpt.sweep.worker import A_EPOCH
+from hpt.sweep.trial import A_EPOCH
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = Path(__file__).resolve().parents[1] / "assets"

@@ -24,6 +24,7 @@ from hpt.errors import (
     Terminated,
     UserError,
     one_line,
+    sigterm_as_interrupt,
 )
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
@@ -198,23 +199,6 @@ def versions() -> str:
     return parts[0] + " (" + ", ".join(parts[1:]) + ")"
 
 
-def _sigterm_as_interrupt() -> Any:
-    """SIGTERM raises ``Terminated`` (a KeyboardInterrupt) while the command runs, so the run
-    records itself as interrupted and the command ends with 143; returns the old handler.
-    Left alone where someone else (a sweep worker, an embedding program) set their own."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return None
-
-    def terminated(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    return signal.signal(signal.SIGTERM, terminated)
-
-
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -321,7 +305,7 @@ def run_hydra(
             failures.append(exc)
             return None
 
-    previous_sigterm = _sigterm_as_interrupt()
+    previous_sigterm = sigterm_as_interrupt()
     try:
         _run_hydra(
             args=args,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from typing import Any
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -11,6 +14,21 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTE
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so a run in progress is recorded as interrupted."""
+
+
+def sigterm_as_interrupt() -> Any:
+    """Make SIGTERM raise ``Terminated`` (a KeyboardInterrupt), so a run or sweep in progress
+    stops the way Ctrl-C stops it; returns the handler to restore, or None where the handler
+    is someone else's (a sweep worker, an embedding program, a non-main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 class UserError(Exception):

@@ -19,7 +19,7 @@ from typing import Any
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.errors import SweepAbortedError, Terminated, UserError
+from hpt.errors import SweepAbortedError, Terminated, UserError, sigterm_as_interrupt
 from hpt.storage import check_journal, is_url, mask_config, mask_url, open_storage, resolve_spec
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor, format_best
@@ -321,7 +321,7 @@ def _run_workers(
     monitor = Monitor(study, sweep_dir, plan.meta, plan.n_trials)
     monitor.start()
     interrupted: KeyboardInterrupt | None = None
-    previous = _sigterm_as_interrupt()
+    previous = sigterm_as_interrupt()
     try:
         n_jobs = _n_jobs(conf)
         if n_jobs == 1:
@@ -355,22 +355,6 @@ def _report(study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path)
     stopped = accounting.study_attr(study, A_STOP)
     if stopped:
         raise SweepAbortedError(f"sweep {stopped}")
-
-
-def _sigterm_as_interrupt() -> Any:
-    """SIGTERM stops a sweep the way Ctrl-C does (workers told, running trials re-queued),
-    ending in ``Terminated``; ``hpt sweep`` may have installed the same handler already."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return None
-
-    def terminated(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    return signal.signal(signal.SIGTERM, terminated)
 
 
 def _check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:

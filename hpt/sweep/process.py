@@ -11,7 +11,8 @@ from typing import Any
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from hpt.sweep.worker import WorkerSpec, run_worker
+from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.worker import run_worker
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from hpt.sweep.objective import is_hpt_task, user_directions
 from hpt.sweep.process import TaskRef, spawned_worker
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
 from hpt.sweep.space import SearchSpace, grid_values, legacy_search_space, parse
-from hpt.sweep.worker import A_STOP, WorkerSpec, run_worker
+from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.worker import A_STOP, run_worker
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 from hydra.core.utils import JobStatus, run_job
@@ -26,9 +26,7 @@ from hpt.sweep.liveness import heartbeat, time_limit
 from hpt.sweep.objective import Verdict, judge, result_record
 from hpt.sweep.samplers import apply_custom_space
 from hpt.sweep.space import SearchSpace, to_overrides
-
-if TYPE_CHECKING:  # worker.py imports this module to run its trials
-    from hpt.sweep.worker import WorkerSpec
+from hpt.sweep.spec import WorkerSpec
 
 A_EPOCH = "hpt:epoch"
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import time
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import optuna
 from hydra.types import HydraContext, TaskFunction
@@ -27,36 +25,10 @@ from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import parent_alive
 from hpt.sweep.samplers import build_pruner, build_sampler
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.spec import WorkerSpec
 from hpt.sweep.trial import run_trial
 
 A_STOP = "hpt:stopped"
-
-
-@dataclass
-class WorkerSpec:
-    """Everything a worker needs, picklable so it can cross into a spawned process."""
-
-    storage: str
-    study_name: str
-    space: SearchSpace
-    n_trials: int
-    sweep_dir: str
-    sampler: Any  # a config dict (with _target_) or None
-    pruner: Any
-    sampler_seed_offset: int = 0
-    deadline: float | None = None
-    trial_timeout: float | None = None
-    max_failure_rate: float = 0.5
-    min_failures: int = 3
-    heartbeat_interval: float = 5.0
-    grace_period: float = 60.0
-    custom_search_space: str | None = None
-    extra_overrides: list[str] = field(default_factory=list)
-    user_app: bool = False  # a user's own task function: the objective is its return value
-    objective_names: list[str] = field(default_factory=list)
-    directions: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
 
 
 def _should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:

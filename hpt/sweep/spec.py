@@ -1,0 +1,38 @@
+"""What a sweep worker is given: plain, picklable settings.
+
+Its own module so the worker loop (``hpt.sweep.worker``) and one trial's lifecycle
+(``hpt.sweep.trial``) both take it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpt.sweep.space import SearchSpace
+
+
+@dataclass
+class WorkerSpec:
+    """Everything a worker needs, picklable so it can cross into a spawned process."""
+
+    storage: str
+    study_name: str
+    space: SearchSpace
+    n_trials: int
+    sweep_dir: str
+    sampler: Any  # a config dict (with _target_) or None
+    pruner: Any
+    sampler_seed_offset: int = 0
+    deadline: float | None = None
+    trial_timeout: float | None = None
+    max_failure_rate: float = 0.5
+    min_failures: int = 3
+    heartbeat_interval: float = 5.0
+    grace_period: float = 60.0
+    custom_search_space: str | None = None
+    extra_overrides: list[str] = field(default_factory=list)
+    user_app: bool = False  # a user's own task function: the objective is its return value
+    objective_names: list[str] = field(default_factory=list)
+    directions: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)

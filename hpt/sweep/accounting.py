@@ -112,7 +112,7 @@ def retry(
     if trial.state != TrialState.RUNNING:
         return False  # it finished (or was discarded) before the interrupt: nothing to retry
     tid = internals.trial_id(trial)
-    kind = "interrupted" if "interrupt" in reason else "stale"
+    kind = "interrupted" if "interrupt" in reason else "worker_died"
     is_retry = (
         trial.system_attrs.get(A_RETRY_OF) is not None
         or trial.user_attrs.get("retry_of") is not None
@@ -167,7 +167,7 @@ def recover_stale(
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if is_stale(t, grace_period) and retry(
-            study, t, "worker died while the trial was running (stale heartbeat)", sweep_dir
+            study, t, "its worker died while the trial was running (killed, or silent)", sweep_dir
         ):
             recovered.append(t.number)
     return recovered
@@ -188,3 +188,54 @@ def study_attr(study: optuna.Study, key: str) -> Any:
 
 def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
     internals.set_study_system_attr(study, key, value)
+
+
+def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
+    """Make every trial directory's ``result.json`` agree with the study where the run could
+    not say its own ending (killed, disk full): a final trial whose file is missing or still
+    says RUNNING gets the study's state and reason. Returns the trial numbers rewritten."""
+    fixed = []
+    for t in study.get_trials(deepcopy=False, states=FINISHED):
+        name = t.user_attrs.get("dir")
+        if not isinstance(name, str) or t.system_attrs.get(A_DISCARDED):
+            continue
+        path = Path(sweep_dir) / name / RESULT
+        result = read_json(path)
+        info = result.get("trial") if result else None
+        if result is not None and (result.get("status") != "RUNNING" or not isinstance(info, dict)
+                                   or info.get("number") != t.number):  # fmt: skip
+            continue
+        record = {
+            **(result or {"params": dict(t.params), "trial": {"number": t.number, "study_name": study.study_name}}),
+            "status": t.state.name,
+            "error": t.user_attrs.get("error") if t.state == TrialState.FAIL else None,
+            "error_kind": t.user_attrs.get("error_kind") if t.state == TrialState.FAIL else None,
+        }  # fmt: skip
+        with contextlib.suppress(OSError):  # the disk may still be full: the next run retries
+            atomic_write_json(path, record)
+            fixed.append(t.number)
+    return fixed
+
+
+def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
+    """Where the study, the trial directories' ``result.json`` and ``sweep.json`` disagree
+    (empty when they agree): the check every fault test ends with."""
+    problems = []
+    trials = study.get_trials(deepcopy=False)
+    for t in trials:
+        name = t.user_attrs.get("dir")
+        if not isinstance(name, str) or t.system_attrs.get(A_DISCARDED):
+            continue
+        result = read_json(Path(sweep_dir) / name / RESULT)
+        status = result.get("status") if result else None
+        if status != t.state.name:
+            problems.append(f"trial {t.number}: study {t.state.name}, {name}/result.json {status}")
+    summary = read_json(Path(sweep_dir) / "sweep.json")
+    counts = summary.get("counts") if summary else None
+    if not isinstance(counts, dict):
+        problems.append("sweep.json: missing or without counts")
+    else:
+        for state, n in state_counts(trials).items():
+            if counts.get(state) != n:
+                problems.append(f"sweep.json: {state} {counts.get(state)}, study {n}")
+    return problems

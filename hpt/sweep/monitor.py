@@ -1,5 +1,6 @@
 """The sweep's live view and its record: counts by state, running trials, best so far, ETA,
-and ``sweep.json`` rewritten (atomically) whenever a trial finishes."""
+and ``sweep.json`` (hpt's) and ``optimization_results.yaml`` (hydra-optuna-sweeper's)
+rewritten (atomically) whenever a trial finishes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpt.rundir import SWEEP, atomic_write_json
+from hpt.rundir import SWEEP, atomic_write_json, atomic_write_text
 from hpt.sweep import accounting
 from hpt.sweep.trial import A_EPOCH
 
@@ -34,6 +35,26 @@ def trial_record(t: FrozenTrial) -> dict[str, Any]:
         "values": t.values,
         "params": t.params,
         "dir": t.user_attrs.get("dir"),
+    }
+
+
+OPTIMIZATION_RESULTS = "optimization_results.yaml"
+
+
+def optimization_results(best: list[dict[str, Any]], n_objectives: int) -> dict[str, Any] | None:
+    """hydra-optuna-sweeper's results file, with its keys and meaning (its docs and
+    lightning-hydra-template's README point users to it); None before any trial completed."""
+    if not best:
+        return None
+    if n_objectives == 1:
+        return {
+            "name": "optuna",
+            "best_params": best[0]["params"],
+            "best_value": best[0]["values"][0],
+        }
+    return {
+        "name": "optuna",
+        "solutions": [{"params": b["params"], "values": b["values"]} for b in best],
     }
 
 
@@ -79,6 +100,13 @@ class Monitor:
     def write(self, snap: dict[str, Any] | None = None) -> dict[str, Any]:
         snap = snap or self.snapshot()
         atomic_write_json(self.sweep_dir / SWEEP, {k: v for k, v in snap.items() if k != "running"})
+        results = optimization_results(snap["best"], len(self.study.directions))
+        if results is not None:
+            from omegaconf import OmegaConf
+
+            atomic_write_text(
+                self.sweep_dir / OPTIMIZATION_RESULTS, OmegaConf.to_yaml(OmegaConf.create(results))
+            )
         return snap
 
     # -- display --

@@ -53,18 +53,25 @@ def spawned_worker(
     task_function: TaskFunction | TaskRef,
     config: DictConfig,
     worker: int,
+    started: Any = None,
 ) -> None:
     """Entry point of a worker process (multiprocessing spawn).
 
-    Hydra's global state (resolvers, ConfigStore, plugins) is rebuilt here rather than
-    pickled: its resolvers are closures that the standard pickler cannot carry.
+    Hydra's global state (resolvers, ConfigStore, plugins, the job's name) is rebuilt here
+    rather than pickled: its resolvers are closures that the standard pickler cannot carry.
+    ``started`` (a shared flag) tells the sweep that this process got past its start-up: a
+    worker that dies before it (an unguarded script, a broken import) is reported as such.
     """
     from hydra.core.plugins import Plugins
-    from hydra.core.utils import setup_globals
+    from hydra.core.utils import JobRuntime, setup_globals
 
     from hpt.config import register
 
+    if started is not None:
+        started.value = 1
     setup_globals()
+    # Trials composed here read the app's name from JobRuntime (else "UNKNOWN_NAME").
+    JobRuntime.instance().set("name", str(config.hydra.job.name))
     register()
     Plugins.instance()  # imports hydra_plugins, which registers the sweeper's configs
 

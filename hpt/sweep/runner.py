@@ -18,6 +18,7 @@ from typing import Any
 
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+from optuna.trial import TrialState
 
 from hpt.errors import SweepAbortedError, Terminated, UserError, sigterm_as_interrupt
 from hpt.storage import check_journal, is_url, mask_config, mask_url, open_storage, resolve_spec
@@ -26,9 +27,9 @@ from hpt.sweep.monitor import Monitor, format_best
 from hpt.sweep.objective import is_hpt_task, user_directions
 from hpt.sweep.process import TaskRef, spawned_worker
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
-from hpt.sweep.space import SearchSpace, grid_values, legacy_search_space, parse
+from hpt.sweep.space import SearchSpace, grid_values, legacy_notice, legacy_params, parse
 from hpt.sweep.spec import WorkerSpec
-from hpt.sweep.worker import A_STOP, run_worker
+from hpt.sweep.worker import A_STOP, run_worker, should_stop
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 
@@ -94,6 +95,11 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
             )
 
 
+def _who(user_app: bool) -> str:
+    """The name messages start with: a user's app never hears of hpt's own CLI."""
+    return "hpt sweeper" if user_app else "hpt sweep"
+
+
 def _storage_label(spec: str, sweep_dir: Path) -> str:
     if is_url(spec):
         return mask_url(spec)
@@ -151,7 +157,9 @@ def run_sweep(
     hydra_context: HydraContext,
     task_function: TaskFunction,
     config: DictConfig,
-) -> list[Any]:
+) -> None:
+    """Run the sweep to its end; returns nothing, as hydra-optuna-sweeper's ``sweep`` (the
+    results are in the study, ``sweep.json`` and ``optimization_results.yaml``)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -161,13 +169,12 @@ def run_sweep(
     plan = _plan(conf, arguments, task_function, config, sweep_dir)
     if conf.get("dry_run"):
         dry_run(plan.space, conf, plan.meta)
-        return []
+        return
     study = _open_study(plan, conf, sweep_dir)
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
     _report(study, snap, plan.names, sweep_dir)
-    return []
 
 
 def _plan(
@@ -180,8 +187,10 @@ def _plan(
     """Validate every setting and resolve space, objectives, study name and storage; exit 2
     (``UserError``) on the first mistake. May adjust ``conf`` (grid cap, staged enqueue)."""
     validate_settings(conf)
-    if conf.get("search_space"):
-        raise UserError(legacy_search_space(conf["search_space"]))
+    if conf.get("search_space") is not None:  # the old plugin's form, read as it read it
+        print(legacy_notice(conf["search_space"], conf.get("params")), file=sys.stderr)
+        if conf.get("params") is None:
+            conf["params"] = legacy_params(conf["search_space"])
     space = parse(conf.get("params"), conf.get("conditional"), arguments)
     if not conf.get("custom_search_space"):  # a custom space may add names only it knows
         searched = {d.name for d in space.dims}
@@ -191,11 +200,13 @@ def _plan(
                 raise UserError(
                     f"hydra.sweeper.enqueue names {unknown}, not in the search space {sorted(searched)}"
                 )
-    if not space.dims and not conf.get("custom_search_space"):
+    user_app = not is_hpt_task(task_function)
+    if not space.dims and not conf.get("custom_search_space") and not user_app:
         raise UserError(
             "nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR"
-        )
-    user_app = not is_hpt_task(task_function)
+        )  # a user app with no params runs n_trials jobs of its base config, as the old plugin
+    if conf.get("min_failures") is None:  # opt-in for user apps (the old plugin had none)
+        conf["min_failures"] = 0 if user_app else 3
     names, dirs = (
         user_directions(conf.get("direction")) if user_app else directions_for(conf, config)
     )
@@ -233,7 +244,7 @@ def _plan(
             points *= len(values)
         if n_trials > points:
             print(
-                f"hpt sweep: the grid has {points} points; n_trials={n_trials} capped to {points}",
+                f"{_who(user_app)}: the grid has {points} points; n_trials={n_trials} capped to {points}",
                 file=sys.stderr,
             )
             n_trials = conf["n_trials"] = points
@@ -242,7 +253,7 @@ def _plan(
             "pruning needs a single objective: use hydra/sweeper/pruner=none for multi-objective sweeps"
         )
     build_pruner(pruner_conf)  # a bad pruner or sampler setting fails before anything runs
-    build_sampler(sampler_conf, space, 0)
+    build_sampler(sampler_conf, space)
     if conf.get("custom_search_space"):
         custom_space(str(conf["custom_search_space"]))
     return _Plan(
@@ -284,9 +295,10 @@ def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path) -> Any:
         sweep_dir / "search.yaml",
     )  # fmt: skip
     recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+    accounting.reconcile(study, sweep_dir)  # files a full disk or a kill left saying RUNNING
     if recovered:
         print(
-            f"hpt sweep: re-queued trial(s) {recovered} left running by a worker that died",
+            f"{_who(plan.user_app)}: re-queued trial(s) {recovered} left running by a worker that died",
             file=sys.stderr,
         )
     return study
@@ -297,7 +309,7 @@ def _worker_spec(plan: _Plan, conf: dict[str, Any], study: Any, sweep_dir: Path)
     timeout = conf.get("timeout")
     return WorkerSpec(
         storage=plan.storage, study_name=plan.study_name, space=plan.space, n_trials=plan.n_trials, sweep_dir=str(sweep_dir),
-        sampler=plan.sampler_conf, pruner=plan.pruner_conf, sampler_seed_offset=len(study.get_trials(deepcopy=False)) * 7919,
+        sampler=plan.sampler_conf, pruner=plan.pruner_conf,
         deadline=time.time() + float(timeout) if timeout else None, trial_timeout=conf.get("trial_timeout"),
         max_failure_rate=float(conf["max_failure_rate"]), min_failures=int(conf["min_failures"]),
         heartbeat_interval=float(conf["heartbeat_interval"]), grace_period=float(conf["grace_period"]),
@@ -329,17 +341,26 @@ def _run_workers(
             run_worker(wspec, hydra_context, task_function, config, 0)
         else:
             _run_processes(
-                wspec, hydra_context, task_function, config, n_jobs, int(conf.get("per_gpu") or 1)
+                study,
+                wspec,
+                hydra_context,
+                task_function,
+                config,
+                n_jobs,
+                int(conf.get("per_gpu") or 1),
             )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
         interrupted = exc
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(Exception):  # the record must not hide the sweep's own ending
+            accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+            accounting.reconcile(study, sweep_dir)
         snap = monitor.stop()
     if interrupted is not None:
         print(
-            f"hpt sweep: {'terminated' if isinstance(interrupted, Terminated) else 'interrupted'}; "
+            f"{_who(plan.user_app)}: {'terminated' if isinstance(interrupted, Terminated) else 'interrupted'}; "
             f"the study is consistent, rerun the same command to resume ({sweep_dir})",
             file=sys.stderr,
         )
@@ -349,13 +370,43 @@ def _run_workers(
 
 def _report(study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path) -> None:
     """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
-    ``SweepAbortedError``."""
+    ``SweepAbortedError`` carrying the failed trials' own errors."""
     for line in format_best(snap, names):
         print(line)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
+    lost = [
+        t.number
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if accounting.owner(t)[0] == accounting.HOST and accounting.counts(t)
+    ]
+    if lost:  # every worker of this host has ended: nothing here runs these any more
+        raise SweepAbortedError(
+            f"trial(s) {lost} could not be finished (their worker died); "
+            "rerun the same command to run them again"
+        )
     if stopped:
-        raise SweepAbortedError(f"sweep {stopped}")
+        errors = failure_lines(study.get_trials(deepcopy=False))
+        raise SweepAbortedError("\n".join([f"sweep {stopped}", *errors]))
+
+
+def failure_lines(trials: list[Any], most: int = 3) -> list[str]:
+    """One line per distinct error of the failed trials (at most ``most``), with the trials
+    that raised it: what the user needs to fix, without a traceback through hpt."""
+    by_error: dict[str, list[int]] = {}
+    for t in trials:
+        error = t.user_attrs.get("error")
+        if t.state.name == "FAIL" and error and accounting.counts(t):
+            by_error.setdefault(str(error), []).append(t.number)
+    lines = []
+    for error, numbers in list(by_error.items())[:most]:
+        shown = ", ".join(f"#{n}" for n in numbers[:5]) + (", ..." if len(numbers) > 5 else "")
+        lines.append(f"  trial {shown}: {error}")
+    if len(by_error) > most:
+        lines.append(
+            f"  ... and {len(by_error) - most} other error(s); see each trial's result.json"
+        )
+    return lines
 
 
 def _check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
@@ -421,6 +472,7 @@ def _env(values: dict[str, str]) -> Iterator[None]:
 
 
 def _run_processes(
+    study: Any,
     spec: WorkerSpec,
     hydra_context: HydraContext,
     task_function: TaskFunction,
@@ -428,16 +480,48 @@ def _run_processes(
     n_jobs: int,
     per_gpu: int,
 ) -> None:
-    """Spawned workers, spread round-robin over the visible GPUs (``per_gpu`` share one)."""
+    """Spawned workers, in rounds: when workers die (a signal, the OOM killer), their trials
+    are re-queued and a new round runs until the budget is done; every counted trial ends
+    with a final state. A trial whose retry dies too counts as failed, so rounds end."""
     gpus = _gpu_count()
     if gpus and n_jobs > gpus * per_gpu:
         print(
-            f"hpt sweep: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; they will share",
+            f"{_who(spec.user_app)}: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; "
+            "they will share",
             file=sys.stderr,
         )
+    for round_ in range(spec.n_trials + 1):
+        codes = _spawn_round(spec, hydra_context, task_function, config, n_jobs, gpus, round_)
+        died = sorted({c for c in codes if c not in (0, None)})
+        if not died:
+            return
+        recovered = accounting.recover_stale(study, spec.grace_period, Path(spec.sweep_dir))
+        reason = should_stop(study, spec)
+        print(
+            f"{_who(spec.user_app)}: {len(codes) - codes.count(0)} worker(s) died (exit code "
+            f"{', '.join(map(str, died))})"
+            + (f"; re-queued trial(s) {recovered}" if recovered else "")
+            + ("" if reason else "; starting workers again"),
+            file=sys.stderr,
+        )
+        if reason:
+            return
+
+
+def _spawn_round(
+    spec: WorkerSpec,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    n_jobs: int,
+    gpus: int,
+    round_: int,
+) -> list[int | None]:
+    """One round of ``n_jobs`` spawned workers, joined; returns their exit codes."""
     threads = max(1, (os.cpu_count() or 1) // n_jobs)  # no oversubscription of CPU cores
     ctx = multiprocessing.get_context("spawn")
     procs = []
+    started = [ctx.Value("b", 0) for _ in range(n_jobs)]
     for i in range(n_jobs):
         env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         if gpus:
@@ -447,7 +531,7 @@ def _run_processes(
         with _env(env):
             p = ctx.Process(
                 target=spawned_worker,
-                args=(spec, hydra_context, TaskRef.of(task_function), config, i),
+                args=(spec, hydra_context, TaskRef.of(task_function), config, i, started[i]),
                 name=f"hpt-worker-{i}",
             )
             p.start()
@@ -456,9 +540,8 @@ def _run_processes(
         for p in procs:
             p.join()
     except KeyboardInterrupt:
-        for (
-            p
-        ) in procs:  # the terminal sent SIGINT to them too; a `kill -INT` of this process did not
+        # The terminal sent SIGINT to them too; a `kill -INT` of this process did not.
+        for p in procs:
             if p.is_alive() and p.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGINT)
@@ -468,6 +551,15 @@ def _run_processes(
             if p.is_alive():
                 p.terminate()
         raise
-    failed = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+    codes = [p.exitcode for p in procs]
+    failed = [c for c in codes if c not in (0, None)]
     if failed and all(code == 130 for code in failed):
         raise KeyboardInterrupt
+    if round_ == 0 and not any(flag.value for flag in started):
+        raise UserError(
+            f"every worker process died on start (exit code {', '.join(map(str, sorted(set(failed))))}) "
+            "before running a trial: with n_jobs > 1 the workers re-import the script, so it must "
+            'call its @hydra.main function under `if __name__ == "__main__":`; run with '
+            "hydra.sweeper.n_jobs=1 to see the error"
+        )
+    return codes

@@ -64,18 +64,69 @@ def _instantiate(conf: Mapping[str, Any], what: str) -> Any:
         raise UserError(f"hydra.sweeper.{what}: {cls.__name__}: {one_line(exc)}") from None
 
 
-def build_sampler(conf: Any, space: SearchSpace, seed_offset: int) -> optuna.samplers.BaseSampler:
-    """Optuna's sampler from its config; the grid comes from the search space."""
+def build_sampler(conf: Any, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler from its config; the grid comes from the search space. A seeded
+    sampler is seeded per trial (``PerTrialSeed``)."""
     if conf is None:
         return optuna.samplers.TPESampler()
     conf = dict(conf)
-    if conf.get("seed") is not None:
-        conf["seed"] = (
-            int(conf["seed"]) + seed_offset
-        )  # workers and resumes must not repeat each other
     if str(conf.get("_target_", "")).endswith("GridSampler"):
         conf["search_space"] = space.grid()
-    return _instantiate(conf, "sampler")  # type: ignore[no-any-return]
+    if conf.get("seed") is None or str(conf.get("_target_", "")).endswith("QMCSampler"):
+        # QMC's scrambled sequence needs one seed for the whole study: its points are
+        # distinct across workers because they are indexed by the study's trial count.
+        return _instantiate(conf, "sampler")  # type: ignore[no-any-return]
+    seed = int(conf["seed"])
+
+    def make(number: int) -> optuna.samplers.BaseSampler:
+        return _instantiate({**conf, "seed": seed + number}, "sampler")  # type: ignore[no-any-return]
+
+    return PerTrialSeed(make)
+
+
+class PerTrialSeed(optuna.samplers.BaseSampler):
+    """The configured sampler, seeded with ``seed + trial number`` for each trial.
+
+    Why: a trial's draws then depend only on its number and the study so far, never on
+    which worker, process or host asked for it, so a seeded sweep gives the same trials on
+    any machine, two workers never repeat each other's draws, and trial 0 draws exactly what
+    plain Optuna draws with the same seed. Optuna calls ``before_trial`` with the new
+    trial's number before anything is sampled for it; the samplers keep their state in
+    the study, so a fresh instance per trial loses nothing.
+    """
+
+    def __init__(self, make: Callable[[int], optuna.samplers.BaseSampler]) -> None:
+        self._make, self._number = make, 0
+        self._inner = make(0)
+
+    def before_trial(self, study: optuna.Study, trial: Any) -> None:
+        if trial.number != self._number:
+            self._inner, self._number = self._make(trial.number), trial.number
+        self._inner.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: Any) -> dict[str, Any]:
+        return self._inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: optuna.Study, trial: Any, search_space: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._inner.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: optuna.Study, trial: Any, param_name: str, param_distribution: Any
+    ) -> Any:
+        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: optuna.Study, trial: Any, state: Any, values: Any) -> None:
+        self._inner.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._inner.reseed_rng()
+
+    @property
+    def inner(self) -> optuna.samplers.BaseSampler:
+        """The sampler of the current trial (its class is the configured one)."""
+        return self._inner
 
 
 def build_pruner(conf: Any) -> optuna.pruners.BasePruner:

@@ -1,10 +1,13 @@
 """Search spaces written in Hydra's override grammar, turned into Optuna distributions.
 
 ``interval(a, b)`` is a float in [a, b]; ``tag(log, ...)`` samples on a log scale;
-``tag(int, interval(a, b))`` is an integer. ``range(a, b[, step])`` includes *both* ends
-for every sampler (Optuna's ``IntDistribution`` convention; Hydra's basic sweeper
-excludes the end). ``choice(x, y)`` is categorical and may pick config-group options
-(``optimizer: choice(sgd, adamw)``). Parameters that only apply to one choice go under
+``int(interval(a, b))`` (hydra-optuna-sweeper's form) or ``tag(int, interval(a, b))`` is an
+integer. ``range(a, b[, step])`` includes *both* ends for every sampler, the grid too
+(Optuna's convention; Hydra's basic sweeper and hydra-optuna-sweeper's grid exclude the
+end); a range with any float bound or step gives floats. ``choice(x, y)`` and
+``shuffle(...)`` are categorical and may pick config-group options
+(``optimizer: choice(sgd, adamw)``). ``+key=EXPR`` searches a key the config does not have:
+the parameter keeps the ``+`` in its name and reaches the trial as ``+key=value``. Parameters that only apply to one choice go under
 ``conditional`` (``optimizer=sgd: {optimizer.momentum: interval(0.5, 0.99)}``) and are
 suggested only when that choice is drawn (Optuna's define-by-run).
 """
@@ -26,7 +29,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpt.errors import UserError
+from hpt.errors import UserError, one_line
 
 
 @dataclass
@@ -101,6 +104,10 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
             f"{name}: tag(log, ...) applies to a positive interval or range, got {expr!r}"
         )
     if isinstance(value, IntervalSweep):
+        # int(interval(a, b)) casts both bounds to int: an integer parameter, as in
+        # hydra-optuna-sweeper (Hydra's parser gives floats otherwise).
+        if isinstance(value.start, int) and isinstance(value.end, int):
+            tags.add("int")
         lo, hi = float(value.start), float(value.end)  # type: ignore[arg-type]
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise UserError(f"{name}: interval bounds must be finite numbers, got {expr!r}")
@@ -109,8 +116,12 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
         if "log" in tags and lo <= 0:
             raise UserError(f"{name}: a log-scaled interval needs low > 0, got {expr!r}")
         if "int" in tags:
-            return IntDistribution(math.ceil(lo), math.floor(hi), log="log" in tags)
+            if lo != math.ceil(lo) or hi != math.floor(hi):
+                raise UserError(f"{name}: an integer interval needs integer bounds, got {expr!r}")
+            return IntDistribution(int(lo), int(hi), log="log" in tags)
         return FloatDistribution(lo, hi, log="log" in tags)
+    if isinstance(value, RangeSweep) and value.shuffle:
+        return _categorical(name, _range_values(name, value, expr), expr)
     if isinstance(value, RangeSweep):
         start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
         if not all(math.isfinite(float(v)) for v in (start, stop, step)):
@@ -131,13 +142,30 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
         n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
         high = round(float(start) + n * float(step), 12)  # 0.1 + 2 * 0.1 is 0.30000000000000004
         return FloatDistribution(float(start), high, step=float(step))
-    if isinstance(value, ChoiceSweep):
-        if not value.list:
-            raise UserError(f"{name}: choice() needs at least one option")
-        return CategoricalDistribution([_plain(c) for c in value.list])
+    if isinstance(value, ChoiceSweep):  # shuffle(choice(...)) too: the order does not matter
+        return _categorical(name, [_plain(c) for c in value.list], expr)
     raise UserError(
         f"{name}: {expr!r} is not a search expression (use interval, range, choice, tag)"
     )
+
+
+def _categorical(name: str, options: list[Any], expr: str) -> CategoricalDistribution:
+    if not options:
+        raise UserError(f"{name}: choice() needs at least one option")
+    seen: list[Any] = []
+    for option in options:
+        if any(option == o and type(option) is type(o) for o in seen):
+            raise UserError(f"{name}: {option!r} appears twice in {expr!r}")
+        seen.append(option)
+    return CategoricalDistribution(options)
+
+
+def _range_values(name: str, value: Any, expr: str) -> list[Any]:
+    """The points of ``shuffle(range(...))``, both ends included like every hpt range."""
+    import dataclasses
+
+    dist = to_distribution(name, dataclasses.replace(value, shuffle=False), expr)
+    return grid_values(Dim(name, dist, expr))
 
 
 def _plain(v: Any) -> Any:
@@ -167,7 +195,9 @@ def parse(
             ) from None
         key = override.get_key_element()
         if override.is_sweep_override():
-            name = key.lstrip("+~")
+            if key.startswith("~"):
+                raise UserError(f"{text!r}: a deleted key (~) cannot be searched")
+            name = key  # "+extra" keeps its "+": the trial gets "+extra=value" (as the old plugin)
             dim = Dim(
                 name,
                 to_distribution(name, override.value(), text.split("=", 1)[1]),
@@ -231,27 +261,46 @@ def to_overrides(params: Mapping[str, Any]) -> list[str]:
 
 
 def _legacy_expr(d: Mapping[str, Any]) -> str:
+    """One entry of the old ``search_space:`` form as a search expression with the old
+    plugin's meaning: ``high`` is included, ``type: int`` is an integer, ``log`` a log scale."""
     kind = str(d.get("type", "float")).lower()
     if kind == "categorical":
-        return f"choice({', '.join(str(c) for c in d.get('choices') or [])})"
+        return f"choice({', '.join(format_value(c) for c in d.get('choices') or [])})"
     low, high, step = d.get("low"), d.get("high"), d.get("step")
-    if step is not None:
-        expr = f"range({low}, {high}, step={step})"
+    if kind == "int":
+        low, high = int(low), int(high)  # type: ignore[arg-type]
+    elif kind == "float":
+        low, high = float(low), float(high)  # type: ignore[arg-type]
     else:
-        expr = f"interval({low}, {high})"
-        if kind == "int":
-            expr = f"tag(int, {expr})"
+        raise ValueError(f"unknown type {kind!r}")
+    if step is not None and not d.get("log"):
+        return f"range({low}, {high}, step={int(step) if kind == 'int' else float(step)})"
+    expr = f"interval({low}, {high})"
+    if kind == "int":
+        expr = f"int({expr})"
     return f"tag(log, {expr})" if d.get("log") else expr
 
 
-def legacy_search_space(search_space: Any) -> str:
-    """The one-line refusal of hydra-optuna-sweeper 1.1's ``search_space:``, with its params."""
+def legacy_params(search_space: Any) -> dict[str, str]:
+    """hydra-optuna-sweeper 1.1's ``search_space:`` as ``params`` expressions."""
     try:
-        exprs = [f"{name}: {_legacy_expr(d)}" for name, d in dict(search_space).items()]
-        example = "; ".join(exprs)
-    except Exception:
-        example = "x: interval(0, 1); lr: tag(log, interval(1e-4, 1e-1)); opt: choice(sgd, adam)"
+        return {str(name): _legacy_expr(d) for name, d in dict(search_space).items()}
+    except Exception as exc:
+        raise UserError(
+            f"hydra.sweeper.search_space cannot be read ({one_line(exc)}); write it under "
+            "hydra.sweeper.params, e.g. x: interval(0, 1), n: int(interval(1, 8)), opt: choice(sgd, adam)"
+        ) from None
+
+
+def legacy_notice(search_space: Any, params: Any) -> str:
+    """The deprecation line for the old form (the old plugin warned the same way)."""
+    if params is not None:
+        return (
+            "hpt sweeper: both hydra.sweeper.params and hydra.sweeper.search_space are set; "
+            "using params (search_space is ignored)"
+        )
+    exprs = "; ".join(f"{k}: {v}" for k, v in legacy_params(search_space).items())
     return (
-        "hydra.sweeper.search_space is hydra-optuna-sweeper 1.1's form, not supported: write it "
-        f"under hydra.sweeper.params as {example}"
+        "hpt sweeper: hydra.sweeper.search_space is deprecated (as in hydra-optuna-sweeper 1.2); "
+        f"write it under hydra.sweeper.params as {exprs}"
     )

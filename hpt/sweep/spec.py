@@ -23,7 +23,6 @@ class WorkerSpec:
     sweep_dir: str
     sampler: Any  # a config dict (with _target_) or None
     pruner: Any
-    sampler_seed_offset: int = 0
     deadline: float | None = None
     trial_timeout: float | None = None
     max_failure_rate: float = 0.5

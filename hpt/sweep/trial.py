@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from hydra.core.utils import JobStatus, run_job
+from hydra.core.utils import JobReturn, JobStatus, run_job
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 from optuna.trial import TrialState
@@ -107,13 +107,18 @@ def run_trial(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
     )
     started = time.time()
+    if spec.user_app:  # from now on its directory says what became of it, whatever dies
+        atomic_write_json(sweep_dir / name / RESULT, result_record(
+            status="RUNNING", names=spec.objective_names, directions=spec.directions, values=None,
+            params=params, trial={"number": trial.number, "study_name": study.study_name},
+            duration_s=0.0, error=None, error_kind=None,
+        ))  # fmt: skip
     try:
         with (
             heartbeat(study, tid, spec.heartbeat_interval, parent),
             time_limit(spec.trial_timeout),
         ):
-            ret = run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
-                          job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
+            ret = _run_job(hydra_context, task_function, sweep_config)
     finally:
         reporting.set_current(None)
     if spec.user_app:
@@ -159,6 +164,28 @@ def run_trial(
             outcome.error or "no finite objective value",
             outcome.error_kind or "exception",
         )
+
+
+def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> Any:
+    """Hydra's ``run_job``, with ``sys.exit`` inside the task read for what it is.
+
+    Lightning (and other trainers) catch Ctrl-C/SIGTERM and call ``sys.exit(1)`` instead: the
+    interrupt is still the ``SystemExit``'s context, so it is raised again and the sweep stops
+    as interrupted (130/143, trial re-queued). Any other ``sys.exit`` fails this trial only.
+    """
+    try:
+        return run_job(hydra_context=hydra_context, task_function=task_function, config=config,
+                       job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
+    except SystemExit as exc:
+        cause = exc.__context__
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__context__
+        if cause is not None:
+            raise cause from None
+        ret = JobReturn()
+        ret.status = JobStatus.FAILED
+        ret.return_value = RuntimeError(f"the task called sys.exit({exc.code!r})")
+        return ret
 
 
 def finish_user_trial(

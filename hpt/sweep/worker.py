@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-import zlib
 from pathlib import Path
 
 import optuna
@@ -19,7 +18,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
-from hpt.storage import is_url, open_storage
+from hpt.storage import open_storage
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
@@ -31,7 +30,8 @@ from hpt.sweep.trial import run_trial
 A_STOP = "hpt:stopped"
 
 
-def _should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
+def should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
+    """Why no new trial should start (deadline, a stop, the budget spoken for), or None."""
     if spec.deadline is not None and time.time() >= spec.deadline:
         return "timeout"
     stopped = accounting.study_attr(study, A_STOP)
@@ -65,12 +65,7 @@ def run_worker(
     os.environ.update(spec.env)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(spec.storage)
-    # Hosts sharing a study (a database, or a journal on a shared filesystem) start together:
-    # never replay one another's seeds. The host part is stable, so a sweep on one machine
-    # stays reproducible; processes joining a database also differ by pid.
-    who = f"{accounting.HOST}:{accounting.PID}" if is_url(spec.storage) else accounting.HOST
-    offset = spec.sampler_seed_offset + worker + zlib.crc32(who.encode()) % 2**24
-    sampler = build_sampler(spec.sampler, spec.space, offset)
+    sampler = build_sampler(spec.sampler, spec.space)  # seeded per trial: any worker, any host
     study = optuna.load_study(
         study_name=spec.study_name,
         storage=storage,
@@ -80,10 +75,14 @@ def run_worker(
     sweep_dir = Path(spec.sweep_dir)
     composer = TrialComposer(hydra_context.config_loader, config)
     ran = 0
-    while _should_stop(study, spec) is None:
+    while True:
         if parent and not parent_alive(parent):
             break  # the sweep that started this worker is gone: never start a trial for nobody
+        # Before the budget check: a dead worker's trial counts towards the budget until it
+        # is re-queued, so checking first would end the sweep one trial short.
         accounting.recover_stale(study, spec.grace_period, sweep_dir)
+        if should_stop(study, spec) is not None:
+            break
         trial = study.ask()
         try:  # from the ask on: an interrupt anywhere must not leave the trial RUNNING
             if not accounting.claim(study, trial, spec.n_trials):

@@ -140,7 +140,9 @@ class HptSweeperConf:
     n_jobs: int = 1  # asynchronous worker processes on this host
     per_gpu: int = 1  # workers sharing one GPU
     max_failure_rate: float = 0.5  # stop the sweep once this share of finished trials failed
-    min_failures: int = 3  # ...and at least this many failed
+    min_failures: int | None = (
+        None  # ...and at least this many failed (null: 3 for hpt sweep, 0 for apps)
+    )
     timeout: float | None = None  # seconds for the whole sweep (no new trials after it)
     trial_timeout: float | None = None  # seconds per trial; a slower trial fails with kind timeout
     params: dict[str, Any] | None = None
@@ -223,13 +225,55 @@ class HptSweeper(Sweeper):
 
             if is_hpt_task(self.task_function):
                 raise  # hpt sweep reports it (hpt.app.run_hydra)
-            from hpt.errors import UserError, one_line
-
-            if not isinstance(exc, UserError):
-                raise
-            # A user's app runs under Hydra's own main, which would print a traceback and
-            # exit 1: a setting the user can fix gets one line and exit code 2 instead.
             import sys
 
+            from hpt.errors import SweepAbortedError, UserError, one_line
+
+            # A user's app runs under Hydra's own main, which would print a traceback through
+            # hpt and exit 1: a setting the user can fix gets one line and exit code 2, a sweep
+            # stopped by its failures the trials' own errors and exit code 1.
+            if isinstance(exc, SweepAbortedError):
+                print(f"hpt sweeper: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
+            if not isinstance(exc, UserError):
+                raise
             print(f"hpt sweeper: error: {one_line(exc)}", file=sys.stderr)
             raise SystemExit(2) from None
+
+
+class OptunaSweeper(HptSweeper):
+    """hydra-optuna-sweeper's class name, answered by hpt.
+
+    Search configs written for the old plugin (every lightning-hydra-template project) pin
+    ``hydra.sweeper._target_: hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper``
+    beside ``override hydra/sweeper: ...``. Hydra finds a sweeper class by that dotted name
+    among the plugins it scanned, so this class registers under it: changing the sweeper line
+    to ``hpt`` is then the whole migration. Where hydra-optuna-sweeper itself is installed, its
+    module is scanned after this one and its class keeps the name.
+    """
+
+
+def _alias_old_plugin() -> None:
+    """Answer hydra-optuna-sweeper's ``_target_`` where that plugin is not installed.
+
+    Hydra checks the name against the scanned plugin classes, then imports it by its dotted
+    path. Both must succeed, so the class registers under the old name (``__module__``) and
+    the old module path is bound in ``sys.modules`` to a module holding it. No file is
+    installed at that path: where the real plugin is present, nothing here is changed.
+    """
+    import importlib.util
+    import sys
+    import types
+
+    package, module = "hydra_plugins.hydra_optuna_sweeper", "optuna_sweeper"
+    if package in sys.modules or importlib.util.find_spec(package) is not None:
+        return
+    pkg, mod = types.ModuleType(package), types.ModuleType(f"{package}.{module}")
+    pkg.__path__ = []  # a package with no files: nothing under it is scanned or imported
+    mod.OptunaSweeper = OptunaSweeper  # type: ignore[attr-defined]
+    pkg.optuna_sweeper = mod  # type: ignore[attr-defined]
+    sys.modules[package], sys.modules[f"{package}.{module}"] = pkg, mod
+    OptunaSweeper.__module__ = f"{package}.{module}"
+
+
+_alias_old_plugin()

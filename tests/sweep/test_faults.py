@@ -120,7 +120,7 @@ def _assert_retried_once(study: optuna.Study, dead: FrozenTrial, kind: str) -> F
 
 def test_sigkill_of_a_sweep_mid_trial_is_recovered_by_rerunning_it(tmp_path: Path) -> None:
     """kill -9 of a 2-worker sweep (whole process group) mid-trial, then the same command
-    again: the dead trials are failed as stale and re-run once, the budget ends exact."""
+    again: the dead trials are failed as worker_died and re-run once, the budget ends exact."""
     sweep_dir = tmp_path / "sweep"
     args = [
         *SLOW_TRIALS,
@@ -146,7 +146,7 @@ def test_sigkill_of_a_sweep_mid_trial_is_recovered_by_rerunning_it(tmp_path: Pat
     assert accounting.budget_used(trials) == 3
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     for dead in left:
-        copy = _assert_retried_once(study, dead, "stale")
+        copy = _assert_retried_once(study, dead, "worker_died")
         assert copy.state == TrialState.COMPLETE
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers))
@@ -158,7 +158,7 @@ def test_sigkill_of_a_sweep_mid_trial_is_recovered_by_rerunning_it(tmp_path: Pat
     # the killed trial's own run directory no longer claims to be running
     for dead in left:
         result = read_json(sweep_dir / dead.user_attrs["dir"] / RESULT)
-        assert result is not None and result["status"] == "FAIL" and result["error_kind"] == "stale"
+        assert result is not None and result["status"] == "FAIL" and result["error_kind"] == "worker_died"
 
 
 def test_ctrl_c_leaves_a_consistent_study_and_exits_130(tmp_path: Path) -> None:

@@ -166,12 +166,21 @@ def test_sampler_target_blocks_build_each_optuna_sampler(tmp_path: Path, target:
     assert f"sampler: {target}" in r.stdout
 
 
-def test_legacy_search_space_is_refused_with_its_params_form(tmp_path: Path) -> None:
-    r = run_app(tmp_path, "sphere/sphere.py",
-                "+hydra.sweeper.search_space={x:{type:float,low:-5.5,high:5.5,step:0.5},y:{type:categorical,choices:[-5,0,5]}}")  # fmt: skip
-    assert r.returncode == 2, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
-    assert "x: range(-5.5, 5.5, step=0.5); y: choice(-5, 0, 5)" in r.stderr
+def test_legacy_search_space_runs_with_a_deprecation_line_naming_its_params_form(
+    tmp_path: Path,
+) -> None:
+    # hydra-optuna-sweeper 1.2/1.3 still read the old form, with a deprecation warning.
+    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=4", "hydra.sweeper.params=null",
+                "+hydra.sweeper.search_space={x:{type:float,low:-5.5,high:5.5,step:0.5},"
+                "y:{type:int,low:1,high:100,log:true}}")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "deprecated" in r.stderr and "Traceback" not in r.stderr
+    assert "x: range(-5.5, 5.5, step=0.5); y: tag(log, int(interval(1, 100)))" in r.stderr
+    s = study(tmp_path / "sweep", "sphere")
+    assert len(s.trials) == 4
+    for t in s.trials:
+        assert (t.params["x"] * 2) % 1 == 0 and -5.5 <= t.params["x"] <= 5.5
+        assert isinstance(t.params["y"], int) and 1 <= t.params["y"] <= 100
 
 
 @pytest.mark.parametrize(

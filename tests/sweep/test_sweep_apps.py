@@ -223,3 +223,40 @@ def test_a_user_task_return_value_becomes_values_or_a_reasoned_failure(
     verdict = judge(returned, n)
     assert (verdict.status, verdict.error_kind) == (status, kind)
     assert (verdict.error is None) == (status == "COMPLETE")
+
+
+def test_max_failure_rate_zero_stops_at_the_first_failure_with_its_error(tmp_path: Path) -> None:
+    # The old plugin's default and its sphere example's setting: 0.0 means no failure at all.
+    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.max_failure_rate=0.0",
+                "hydra.sweeper.n_trials=10", "+fail_above=-10")  # fmt: skip
+    assert r.returncode == 1
+    assert len(study(tmp_path / "sweep", "sphere").trials) == 1
+    assert "1 of 1 finished trials failed" in r.stderr
+    assert "ValueError: x=" in r.stderr.splitlines()[-1] and "Traceback" not in r.stderr
+    assert "hpt sweep " not in r.stderr  # a user app never hears of hpt's own CLI
+
+
+def test_plus_key_searches_a_key_the_config_does_not_have(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=3", "+extra=choice(1, 2)")
+    assert r.returncode == 0, r.stderr
+    for t in study(tmp_path / "sweep", "sphere").trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and t.params["+extra"] in (1, 2)
+    overrides = (tmp_path / "sweep" / "trial_0000" / ".hydra" / "overrides.yaml").read_text()
+    assert "+extra=" in overrides
+
+
+def test_an_unguarded_script_with_two_workers_is_an_error_naming_the_main_guard(
+    tmp_path: Path,
+) -> None:
+    r = run_app(tmp_path, "unguarded/unguarded.py", "hydra.sweeper.n_jobs=2",
+                "hydra.sweeper.n_trials=2")  # fmt: skip
+    assert r.returncode == 2
+    assert "every worker process died on start" in r.stderr.splitlines()[-1]
+    assert 'if __name__ == "__main__":' in r.stderr.splitlines()[-1]
+
+
+def test_spawned_workers_keep_the_apps_job_name(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=2")
+    assert r.returncode == 0, r.stderr
+    for hydra_yaml in (tmp_path / "sweep").glob("trial_*/.hydra/hydra.yaml"):
+        assert "name: sphere\n" in hydra_yaml.read_text()

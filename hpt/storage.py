@@ -36,11 +36,28 @@ def is_url(spec: str) -> bool:
     return bool(_URL.match(spec))
 
 
+SCHEMES = (
+    "sqlite",
+    "postgresql",
+    "postgres",
+    "mysql",
+)  # SQLAlchemy URLs Optuna's RDB storage takes
+
+
 def resolve_spec(spec: str | None, sweep_dir: Path) -> str:
-    """``None``/``""`` -> the journal file inside the sweep dir; a relative path is sweep-relative."""
+    """``None``/``""`` -> the journal file inside the sweep dir; a relative path is sweep-relative.
+    A URL must name a database Optuna can store a study in (``UserError`` otherwise)."""
+    from hpt.errors import UserError
+
     if not spec:
         return str(sweep_dir / JOURNAL_NAME)
     if is_url(spec):
+        scheme = spec.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in SCHEMES:
+            raise UserError(
+                f"hydra.sweeper.storage={mask_url(spec)}: unknown scheme {scheme!r}; use a journal "
+                "file path, sqlite:///PATH, postgresql://... or mysql://..."
+            )
         return spec
     path = Path(spec).expanduser()
     return str(path if path.is_absolute() else sweep_dir / path)
@@ -167,6 +184,10 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
                 record = json.loads(line)
             except ValueError:
                 record = None
+            if isinstance(record, dict) and "op_code" in record:
+                problem = _record_problem(record)
+                if problem:  # Optuna would fail on it mid-replay with a KeyError
+                    raise UserError(f"storage {path} is corrupt at record {i + 1}: {problem}")
             if not isinstance(record, dict) or "op_code" not in record:
                 last = i == len(lines) - 1 and not tail
                 if i == 0 and not last:
@@ -193,6 +214,26 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
         return f"hpt sweep: {path}: skipped a torn last record ({len(tail)} bytes) left by a crash mid-write"
     finally:
         lock.release()
+
+
+# The fields Optuna's journal replay reads from each operation (optuna.storages.journal):
+# 0 create study, 1 delete study, 2-3 study attrs, 4 create trial, 5-9 trial updates.
+_NEEDS = {0: ("study_name", "directions"), 1: ("study_id",), 2: ("study_id",),
+          3: ("study_id",), 4: ("study_id",)}  # fmt: skip
+
+
+def _record_problem(record: dict[str, Any]) -> str | None:
+    op = record.get("op_code")
+    if isinstance(op, bool) or not isinstance(op, int) or not 0 <= op <= 9:
+        return f"unknown op_code {op!r}"
+    for field in _NEEDS.get(op, ("trial_id",)):
+        if field not in record:
+            return f"operation {op} without its {field!r}"
+    if op == 0 and not (
+        isinstance(record["study_name"], str) and isinstance(record["directions"], list)
+    ):
+        return "a study without a name or directions"
+    return None
 
 
 def mask_config(cfg: Any) -> None:

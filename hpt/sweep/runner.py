@@ -83,6 +83,9 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
         value = number(key)
         if value is not None and (not math.isfinite(value) or not ok(value)):
             raise UserError(f"hydra.sweeper.{key}={value:g} must be {wanted}")
+    seed = (conf.get("sampler") or {}).get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise UserError(f"hydra.sweeper.sampler.seed={seed!r} must be an integer >= 0 (or null)")
     pruner = conf.get("pruner") or {}
     if str(pruner.get("_target_", "")).endswith("HyperbandPruner"):
         factor = pruner.get("reduction_factor")
@@ -93,6 +96,64 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
             raise UserError(
                 f"hydra.sweeper.enqueue entries must be mappings of param: value, got {entry!r}"
             )
+
+
+def check_enqueued(space: SearchSpace, enqueue: list[Any]) -> None:
+    """Enqueued values must lie in their dimension's range (Optuna would run them anyway)."""
+    dims = {d.name: d for d in space.dims}
+    for entry in enqueue:
+        for name, value in entry.items() if isinstance(entry, Mapping) else ():
+            dim = dims.get(name)
+            if dim is None:
+                continue
+            try:
+                inside = dim.dist._contains(dim.dist.to_internal_repr(value))
+            except Exception:
+                inside = False
+            if not inside:
+                raise UserError(
+                    f"hydra.sweeper.enqueue: {name}={value!r} is outside its search space {dim.expr}"
+                )
+
+
+def check_keys(space: SearchSpace, config: DictConfig) -> None:
+    """Searched and fixed keys must exist in the config (``+key`` adds one): a typo would
+    otherwise fail every trial. Keys under a searched group, and conditional ones, exist only
+    for some choices and are left to each trial's composition."""
+    import difflib
+
+    choices = config.hydra.runtime.choices
+    groups = {d.name for d in space.dims if d.name in choices}
+    names = [d.name for d in space.dims if d.when is None]
+    names += [f.split("=", 1)[0] for f in space.fixed]
+    known: list[str] | None = None
+    for name in names:
+        key = name.lstrip("~")
+        if name.startswith("+") or key in choices or key.split(".", 1)[0] in groups:
+            continue
+        if (
+            key.startswith("hydra.")
+            or OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT
+        ):
+            continue
+        if known is None:
+            from hpt.rundir import flatten
+
+            known = list(flatten(OmegaConf.to_container(config, resolve=False) or {}))  # type: ignore[arg-type]
+        near = difflib.get_close_matches(key, [k for k in known if not k.startswith("hydra.")], 1)
+        hint = f"; did you mean {near[0]}?" if near else f"; to add it, write +{key}"
+        raise UserError(f"{key} is not in the config{hint}")
+
+
+_ABSENT = object()
+
+
+def _check_creatable(path: Path, what: str) -> None:
+    """Create the folder now (the sweep writes there next), or say in one line why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{what} {path} cannot be created: {exc.strerror or exc}") from None
 
 
 def _who(user_app: bool) -> str:
@@ -200,6 +261,9 @@ def _plan(
                 raise UserError(
                     f"hydra.sweeper.enqueue names {unknown}, not in the search space {sorted(searched)}"
                 )
+    check_enqueued(space, conf.get("enqueue") or [])
+    check_keys(space, config)
+    _check_creatable(sweep_dir, "hydra.sweep.dir")
     user_app = not is_hpt_task(task_function)
     if not space.dims and not conf.get("custom_search_space") and not user_app:
         raise UserError(
@@ -224,6 +288,8 @@ def _plan(
         (choices.get("search") if choices.get("search") not in (None, "null") else None) or "hpt"
     )  # fmt: skip
     spec = resolve_spec(conf.get("storage"), sweep_dir)
+    if not is_url(spec):
+        _check_creatable(Path(spec).parent, "the storage file's folder")
     n_trials = int(conf["n_trials"])
     if n_trials < 1:
         raise UserError("hydra.sweeper.n_trials must be >= 1")

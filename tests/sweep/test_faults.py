@@ -158,7 +158,11 @@ def test_sigkill_of_a_sweep_mid_trial_is_recovered_by_rerunning_it(tmp_path: Pat
     # the killed trial's own run directory no longer claims to be running
     for dead in left:
         result = read_json(sweep_dir / dead.user_attrs["dir"] / RESULT)
-        assert result is not None and result["status"] == "FAIL" and result["error_kind"] == "worker_died"
+        assert (
+            result is not None
+            and result["status"] == "FAIL"
+            and result["error_kind"] == "worker_died"
+        )
 
 
 def test_ctrl_c_leaves_a_consistent_study_and_exits_130(tmp_path: Path) -> None:
@@ -399,6 +403,15 @@ def sphere_sweep(tmp_path: Path, sweep_dir: Path, *args: str) -> subprocess.Comp
         ("hydra.sweeper.custom_search_space=nosuchmodule.fn", "cannot be imported"),
         ("hydra.sweeper.enqueue=[1]", "enqueue entries must be mappings"),
         ("hydra.sweeper.enqueue=[{w: 1}]", "enqueue names ['w'], not in the search space"),
+        # the held-out fuzzer's findings (issue 20): each was an internal error or accepted
+        ("hydra.sweeper.sampler.seed=abc", "sampler.seed='abc' must be an integer"),
+        ("hydra.sweeper.sampler.seed=1.5", "sampler.seed=1.5 must be an integer"),
+        ("hydra.sweeper.storage=foo://x", "unknown scheme 'foo'"),
+        ("hydra.sweeper.storage=/proc/nope/study.journal", "/proc/nope cannot be created"),
+        ("x=tag(int, interval(0.5, 3.5))", "an integer interval needs integer bounds"),
+        ("y=choice(1, 1, 2)", "1 appears twice"),
+        ("nokey=choice(1, 2)", "nokey is not in the config; to add it, write +nokey"),
+        ("hydra.sweeper.enqueue=[{x: 100}]", "x=100 is outside its search space"),
     ],
 )
 def test_sweeper_settings_are_validated_before_anything_runs(
@@ -455,6 +468,24 @@ def test_a_corrupt_journal_record_in_the_middle_is_one_line_exit_2(tmp_path: Pat
     r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=4")
     assert r.returncode == 2, r.stderr
     assert f"storage {journal} is corrupt at record 3" in r.stderr
+
+
+def test_a_journal_record_without_the_fields_optuna_reads_is_one_line_exit_2(
+    tmp_path: Path,
+) -> None:
+    sweep_dir = tmp_path / "s"
+    assert sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2").returncode == 0
+    journal = sweep_dir / JOURNAL_NAME
+    lines = journal.read_bytes().split(b"\n")
+    first = json.loads(lines[0])
+    del first["study_name"]  # a valid JSON record Optuna would fail on with a KeyError
+    lines[0] = json.dumps(first).encode()
+    journal.write_bytes(b"\n".join(lines))
+    r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=4")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"hpt sweeper: error: storage {journal} is corrupt at record 1: operation 0 without its 'study_name'."
+    ]
 
 
 def test_an_empty_journal_beside_trial_dirs_is_refused(tmp_path: Path) -> None:

@@ -194,7 +194,10 @@ def test_failure_rate_over_the_whole_sweep_stops_it_with_exit_1(tmp_path: Path) 
     assert r.returncode == 1
     lines = r.stderr.splitlines()  # the stop, then each distinct trial error on one line
     assert "3 of 3 finished trials failed" in lines[-2]
-    assert lines[-1] == "  trial #0, #1, #2: UserError: trainer.batch_size=0: must be an integer in [1, 2147483647]."
+    assert (
+        lines[-1]
+        == "  trial #0, #1, #2: UserError: trainer.batch_size=0: must be an integer in [1, 2147483647]."
+    )
     assert "Traceback" not in r.stderr
     assert len(load(tmp_path / "sweep", "hpt").trials) == 3
 

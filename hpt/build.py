@@ -227,6 +227,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         channels_last=channels_last,
         data_on_device=on_device,
         num_workers=int(t.num_workers),
+        target_scale=data.target_scale,
     )
     if settings.objective not in _known_metrics(task):
         raise UserError(

@@ -126,7 +126,8 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
         test_x, test_y = train_x[test_idx], train_y[test_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
     val_x, val_y = decoded.get("val", (None, None))
+    source = {"kind": "image", "size": list(size), "channels": int(train_x.shape[1])}
     return Loaded(
         train_x, train_y, test_x, test_y, "classification", len(classes), val_x=val_x, val_y=val_y,
-        norm="channels", classes=classes,
+        norm="channels", classes=classes, source=source,
     )  # fmt: skip

@@ -53,7 +53,7 @@ def read_table(path_text: str, key: str) -> Any:
     return frame
 
 
-def _is_numeric(series: Any) -> bool:
+def is_numeric(series: Any) -> bool:
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
@@ -61,7 +61,7 @@ def _is_numeric(series: Any) -> bool:
 
 def _infer(series: Any, max_classes: int) -> str:
     values = series.dropna()
-    if not _is_numeric(values):
+    if not is_numeric(values):
         return "binary" if values.nunique() == 2 else "classification"
     integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1.0) == 0))
     distinct = values.nunique()
@@ -137,13 +137,13 @@ def _encode(
     features: list[dict[str, Any]] = []
     columns: list[str] = []
     for col in train.columns:
-        if _is_numeric(train[col]):
+        if is_numeric(train[col]):
             median = float(train[col].median()) if train[col].notna().any() else 0.0
             features.append({"name": str(col), "kind": "numeric", "fill": median})
             columns.append(str(col))
             parts_train.append(train[col].astype(float).fillna(median).to_numpy()[:, None])
             test_col = test[col]
-            if not _is_numeric(test_col):
+            if not is_numeric(test_col):
                 raise UserError(f"column {col} is numeric in data.path but not in data.test_path")
             parts_test.append(test_col.astype(float).fillna(median).to_numpy()[:, None])
             mask.append(True)
@@ -171,7 +171,7 @@ def _targets(
     if test.isna().any():
         raise UserError(f"data.target={name}: {int(test.isna().sum())} test rows have no value")
     if problem == "regression":
-        if not _is_numeric(train):
+        if not is_numeric(train):
             raise UserError(
                 f"data.target={name} is not numeric: data.problem=regression needs numbers"
             )

@@ -186,12 +186,12 @@ class Trained:
         y = torch.tensor([index[v] for v in labels], dtype=torch.long)
         return y.float().unsqueeze(1) if self.problem == "binary" else y
 
-    def images(self, paths: list[Path]) -> torch.Tensor:
+    def images(self, paths: list[Path], what: str) -> torch.Tensor:
         """Image files decoded and resized as in training: uint8 N×C×H×W."""
         from hpt.datasets.image_folder import decode_all
 
         size = tuple(self.prep["input"]["size"])
-        x, _ = decode_all(paths, (int(size[0]), int(size[1])))
+        x, _ = decode_all(paths, (int(size[0]), int(size[1])), what)
         return x[:, : int(self.prep["input"]["channels"])].contiguous()
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:

@@ -73,3 +73,108 @@ def test_the_model_rebuilt_from_the_run_dir_alone_scores_the_held_back_rows(
     predicted = trained.predictions(out)["prediction"]
     accuracy = float(np.mean(np.array(predicted) == new["cultivar"].to_numpy()))
     assert accuracy >= 0.85, accuracy
+
+
+def hpt(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """``hpt ARGS`` in this process: exit code, stdout, stderr."""
+    from hpt.cli import main
+
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_writes_labels_and_probabilities_for_new_rows(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = pd.read_csv(wine["new"]).drop(columns=["cultivar"])  # no target: it is optional
+    new["note"] = "extra"  # extra columns are passed through
+    new.to_csv(tmp_path / "rows.csv", index=False)
+    code, out, err = hpt(
+        capsys, "predict", wine["run"], tmp_path / "rows.csv", "-o", tmp_path / "p.csv"
+    )
+    assert (code, err) == (0, "") and "28 predictions" in out
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert list(pred["row"]) == list(range(HELD_BACK)) and set(pred["note"]) == {"extra"}
+    probs = pred[["p_barbera", "p_barolo", "p_grignolino"]]
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert list(pred["prediction"]) == list(probs.idxmax(axis=1).str[2:])
+    truth = pd.read_csv(wine["new"])["cultivar"]
+    assert (pred["prediction"] == truth).mean() >= 0.85
+
+
+def test_predict_refuses_bad_input_with_one_line(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    new = pd.read_csv(wine["new"])
+    new.assign(strength="sparkling").to_csv(tmp_path / "unknown.csv", index=False)
+    new.drop(columns=["alcohol", "hue"]).to_csv(tmp_path / "missing.csv", index=False)
+    bare = tmp_path / "bare"
+    shutil.copytree(wine["run"], bare)
+    (bare / "preprocessing.json").unlink()
+    failed = tmp_path / "failed"
+    shutil.copytree(wine["run"], failed)
+    result = json.loads((failed / "result.json").read_text())
+    result.update(status="FAIL", error="CUDA out of memory", error_kind="oom")
+    (failed / "result.json").write_text(json.dumps(result))
+    cases = {
+        "unknown.csv": (
+            wine["run"],
+            "column strength has categories not seen in training: sparkling",
+        ),
+        "missing.csv": (wine["run"], "lacks the column(s) the model needs: alcohol, hue"),
+        "nope.csv": (wine["run"], "no such file"),
+        "bare": (bare, "has no preprocessing.json"),
+        "failed": (failed, "the run failed (oom): CUDA out of memory"),
+    }
+    for name, (run, message) in cases.items():
+        source = wine["new"] if name in ("bare", "failed") else tmp_path / name
+        code, _, err = hpt(capsys, "predict", run, source, "-o", tmp_path / "p.csv")
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (name, err)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_regression_predictions_are_in_the_targets_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Diabetes with the defaults: R² >= 0.3 on rows the run never saw, predicted by hpt predict."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame.sample(frac=1.0, random_state=1)
+    frame.iloc[60:].to_csv(tmp_path / "train.csv", index=False)
+    held = frame.iloc[:60]
+    held.to_csv(tmp_path / "held.csv", index=False)
+    overrides = ["data=table", f"data.path={tmp_path / 'train.csv'}", "data.target=target"]
+    assert (
+        train([*overrides, "trainer.device=cpu"], run_dir=tmp_path / "run")["status"] == "COMPLETE"
+    )
+    code, _, err = hpt(
+        capsys, "predict", tmp_path / "run", tmp_path / "held.csv", "-o", tmp_path / "p.parquet"
+    )
+    assert code == 0, err
+    pred = pd.read_parquet(tmp_path / "p.parquet")["prediction"].to_numpy()
+    y = held["target"].to_numpy()
+    r2 = 1 - ((pred - y) ** 2).mean() / ((y - y.mean()) ** 2).mean()
+    assert r2 >= 0.3, r2
+
+
+def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import sk_data
+
+    root = sk_data.write_digits(tmp_path / "digits", limit=400)
+    overrides = ["data=image_folder", f"data.root={root}", "data.size=8", "trainer.device=cpu",
+                 "trainer.epochs=8", "trainer.batch_size=32"]  # fmt: skip
+    assert train(overrides, run_dir=tmp_path / "run")["status"] == "COMPLETE"
+    code, _, err = hpt(capsys, "predict", tmp_path / "run", root / "test", "-o", tmp_path / "p.csv")
+    assert code == 0, err
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert len(pred) == 80 and [f"p_{d}" for d in range(10)] == list(pred.columns[2:])
+    truth = pred["path"].map(lambda p: int(Path(p).parent.name))
+    assert (pred["prediction"] == truth).mean() >= 0.7
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    code, _, err = hpt(
+        capsys, "predict", tmp_path / "run", tmp_path / "broken.png", "-o", tmp_path / "q.csv"
+    )
+    assert code == 2 and "cannot read image" in err and "broken.png" in err

@@ -18,6 +18,7 @@ commands:
   lr-find     learning-rate range test: hpt lr-find model=cnn
   dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
   predict     use a run's model:       hpt predict outputs/runs/<run> new.csv -o predictions.csv
+  eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=labelled.csv] [--json F]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
 `hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
@@ -27,9 +28,10 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict")
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval")
 USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "predict": "hpt.predict",
+    "eval": "hpt.evaluate",
 }
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 

@@ -154,6 +154,9 @@ def test_regression_predictions_are_in_the_targets_units(
         capsys, "predict", tmp_path / "run", tmp_path / "held.csv", "-o", tmp_path / "p.parquet"
     )
     assert code == 0, err
+    code, _, err = hpt(capsys, "eval", tmp_path / "run", "--json", tmp_path / "m.json")
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert json.loads((tmp_path / "m.json").read_text())["metrics"] == result["test"]
     pred = pd.read_parquet(tmp_path / "p.parquet")["prediction"].to_numpy()
     y = held["target"].to_numpy()
     r2 = 1 - ((pred - y) ** 2).mean() / ((y - y.mean()) ** 2).mean()
@@ -172,9 +175,42 @@ def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFix
     pred = pd.read_csv(tmp_path / "p.csv")
     assert len(pred) == 80 and [f"p_{d}" for d in range(10)] == list(pred.columns[2:])
     truth = pred["path"].map(lambda p: int(Path(p).parent.name))
-    assert (pred["prediction"] == truth).mean() >= 0.7
+    accuracy = (pred["prediction"] == truth).mean()
+    assert accuracy >= 0.7
+    code, out, err = hpt(capsys, "eval", tmp_path / "run", f"data.root={root}")
+    assert code == 0 and f"eval/acc = {accuracy:.6g}" in out, err
     (tmp_path / "broken.png").write_bytes(b"not a png")
     code, _, err = hpt(
         capsys, "predict", tmp_path / "run", tmp_path / "broken.png", "-o", tmp_path / "q.csv"
     )
     assert code == 2 and "cannot read image" in err and "broken.png" in err
+
+
+def test_eval_reproduces_the_test_metrics_of_result_json_exactly(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = hpt(capsys, "eval", wine["run"], "--json", tmp_path / "m.json")
+    assert (code, err) == (0, "")
+    report = json.loads((tmp_path / "m.json").read_text())
+    result = json.loads((wine["run"] / "result.json").read_text())
+    assert report["metrics"] == result["test"] and report["n"] == round(150 * 0.2)
+    assert f"test/acc = {result['test']['test/acc']:.6g}" in out
+
+
+def test_eval_on_another_labelled_table(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = hpt(
+        capsys, "eval", wine["run"], f"data.path={wine['new']}", "trainer.device=cpu"
+    )
+    assert (code, err) == (0, "") and "28 inputs" in out
+    trained, new = Trained(wine["run"]), pd.read_csv(wine["new"])
+    with torch.no_grad():
+        predicted = trained.predictions(trained.model()(trained.table_inputs(new, "new.csv")))
+    accuracy = float(np.mean(np.array(predicted["prediction"]) == new["cultivar"].to_numpy()))
+    assert f"eval/acc = {accuracy:.6g}" in out
+    code, _, err = hpt(capsys, "eval", wine["run"], "trainer.nope=1")
+    assert code == 2 and "trainer.nope is not a setting" in err
+    pd.read_csv(wine["new"]).drop(columns=["cultivar"]).to_csv(tmp_path / "unlabelled.csv")
+    code, _, err = hpt(capsys, "eval", wine["run"], f"data.path={tmp_path / 'unlabelled.csv'}")
+    assert code == 2 and "no target column cultivar" in err

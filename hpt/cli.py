@@ -19,6 +19,7 @@ commands:
   dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
   predict     use a run's model:       hpt predict outputs/runs/<run> new.csv -o predictions.csv
   eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=labelled.csv] [--json F]
+  export      a file without hpt:      hpt export outputs/runs/<run> -o model.pt [--format onnx]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
 `hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
@@ -28,10 +29,11 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval")
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export")
 USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "predict": "hpt.predict",
     "eval": "hpt.evaluate",
+    "export": "hpt.export",
 }
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 

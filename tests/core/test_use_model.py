@@ -163,6 +163,7 @@ def test_regression_predictions_are_in_the_targets_units(
     assert r2 >= 0.3, r2
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from helpers import sk_data
 
@@ -179,6 +180,14 @@ def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFix
     assert accuracy >= 0.7
     code, out, err = hpt(capsys, "eval", tmp_path / "run", f"data.root={root}")
     assert code == 0 and f"eval/acc = {accuracy:.6g}" in out, err
+    # exported: a uint8 batch of the PNGs' pixels in, the same probabilities out
+    from PIL import Image
+
+    assert hpt(capsys, "export", tmp_path / "run", "-o", tmp_path / "digits.pt")[0] == 0
+    pixels = np.stack([np.asarray(Image.open(p)) for p in pred["path"]])[:, None]
+    exported = torch.jit.load(tmp_path / "digits.pt")
+    probs = exported(torch.from_numpy(pixels)).detach().numpy()
+    np.testing.assert_allclose(probs, pred[[f"p_{d}" for d in range(10)]].to_numpy(), atol=1e-6)
     (tmp_path / "broken.png").write_bytes(b"not a png")
     code, _, err = hpt(
         capsys, "predict", tmp_path / "run", tmp_path / "broken.png", "-o", tmp_path / "q.csv"
@@ -214,3 +223,59 @@ def test_eval_on_another_labelled_table(
     pd.read_csv(wine["new"]).drop(columns=["cultivar"]).to_csv(tmp_path / "unlabelled.csv")
     code, _, err = hpt(capsys, "eval", wine["run"], f"data.path={tmp_path / 'unlabelled.csv'}")
     assert code == 2 and "no target column cultivar" in err
+
+
+# Runs where hpt cannot be imported: only torch and the exported file and its sidecar.
+PLAIN_TORCH = """
+import csv, json, sys
+sys.modules["hpt"] = None  # `import hpt` now raises ImportError
+import torch
+
+model = torch.jit.load(sys.argv[1])
+side = json.load(open(sys.argv[2]))
+rows = list(csv.DictReader(open(sys.argv[3])))
+x = []
+for row in rows:
+    values = []
+    for name in side["inputs"]["columns"]:
+        column, _, level = name.partition("=")
+        values.append(float(row[column] == level) if level else float(row[column] or "nan"))
+    x.append(values)
+probs = model(torch.tensor(x))
+classes = side["outputs"]["classes"]
+json.dump({"prediction": [classes[i] for i in probs.argmax(1).tolist()],
+           "probs": probs.tolist()}, sys.stdout)
+"""
+
+
+def test_export_runs_in_plain_torch_with_the_same_predictions_as_hpt_predict(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    new = pd.read_csv(wine["new"])
+    new.loc[0, "alcohol"] = np.nan  # a missing number: filled with the training median
+    new.to_csv(tmp_path / "rows.csv", index=False)
+    code, out, err = hpt(capsys, "export", wine["run"], "-o", tmp_path / "wine.pt")
+    assert (code, err) == (0, "") and "wine.json" in out
+    side = json.loads((tmp_path / "wine.json").read_text())
+    assert side["outputs"]["classes"] == ["barbera", "barolo", "grignolino"]
+    assert side["inputs"]["shape"] == ["batch", 16] and side["inputs"]["dtype"] == "float32"
+    (tmp_path / "plain.py").write_text(PLAIN_TORCH)
+    ran = subprocess.run(
+        [sys.executable, "plain.py", "wine.pt", "wine.json", "rows.csv"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    plain = json.loads(ran.stdout)
+    code, _, err = hpt(
+        capsys, "predict", wine["run"], tmp_path / "rows.csv", "-o", tmp_path / "p.csv"
+    )
+    assert code == 0, err
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert plain["prediction"] == list(pred["prediction"])
+    probs = pred[[f"p_{c}" for c in side["outputs"]["classes"]]].to_numpy()
+    np.testing.assert_allclose(np.array(plain["probs"]), probs, atol=1e-6)
+    code, _, err = hpt(capsys, "export", wine["run"], "-o", tmp_path / "wine.json")
+    assert code == 2 and "the sidecar is wine.json" in err

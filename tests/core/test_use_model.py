@@ -279,3 +279,34 @@ def test_export_runs_in_plain_torch_with_the_same_predictions_as_hpt_predict(
     np.testing.assert_allclose(np.array(plain["probs"]), probs, atol=1e-6)
     code, _, err = hpt(capsys, "export", wine["run"], "-o", tmp_path / "wine.json")
     assert code == 2 and "the sidecar is wine.json" in err
+
+
+def test_api_load_predicts_like_hpt_predict(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hpt.api import load
+    from hpt.errors import UserError
+
+    model = load(wine["run"])
+    assert model.problem == "classification" and model.classes[0] == "barbera"
+    new = pd.read_csv(wine["new"])
+    from_frame = model.predict(new)
+    assert hpt(capsys, "predict", wine["run"], wine["new"], "-o", tmp_path / "p.csv")[0] == 0
+    from_cli = pd.read_csv(tmp_path / "p.csv")
+    assert list(from_frame["prediction"]) == list(from_cli["prediction"])
+    pd.testing.assert_frame_equal(model.predict(wine["new"]), from_frame)
+    with pytest.raises(UserError, match="no such run directory"):
+        load(tmp_path / "nope")
+
+
+def test_api_train_returns_the_run_dir_with_the_result(tmp_path: Path) -> None:
+    from helpers import sk_data
+
+    path = sk_data.shared_dir() / "breast_cancer.csv"
+    result = train(["data=table", f"data.path={path}", "data.target=target", "trainer.epochs=1",
+                    "trainer.device=cpu"], run_dir=tmp_path / "run")  # fmt: skip
+    assert result.run_dir == tmp_path / "run"
+    assert result == json.loads((result.run_dir / "result.json").read_text())
+    from hpt.api import load
+
+    assert load(result.run_dir).classes == ["benign", "malignant"]

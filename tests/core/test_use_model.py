@@ -310,3 +310,43 @@ def test_api_train_returns_the_run_dir_with_the_result(tmp_path: Path) -> None:
     from hpt.api import load
 
     assert load(result.run_dir).classes == ["benign", "malignant"]
+
+
+def test_the_readme_example_runs_as_written(
+    wine: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """README "Use your tuned model": every line of its example, on the wine table."""
+    import re
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Use your tuned model", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block is not None and len(section.strip().splitlines()) < 15
+    shutil.copy(wine["dir"] / "wine.csv", tmp_path / "wine.csv")
+    shutil.copy(wine["new"], tmp_path / "new.csv")
+    monkeypatch.chdir(tmp_path)
+    for line in block.group(1).strip().replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words[0] == "hpt":
+            extra = ["trainer.device=cpu"] if words[1] == "train" else []
+            code, out, err = hpt(capsys, *words[1:], *extra)
+        else:
+            assert words[0] == "python"  # this interpreter, where hpt is installed
+            ran = subprocess.run(
+                [sys.executable, *words[1:]], capture_output=True, text=True, timeout=120
+            )
+            code, out, err = ran.returncode, ran.stdout, ran.stderr
+        assert code == 0, (line, err)
+    assert "Name: prediction" in out and "\n27 " in out  # the API line printed 28 predictions
+    result = json.loads((tmp_path / "outputs" / "wine" / "result.json").read_text())
+    assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == result["test"]
+    pred = pd.read_csv(tmp_path / "predictions.csv")
+    assert (pred["prediction"] == pred["cultivar"]).mean() >= 0.85
+    assert (tmp_path / "wine.pt").is_file() and (tmp_path / "wine.json").is_file()

@@ -56,6 +56,16 @@ def image_files(path: Path) -> list[Path]:
     return files
 
 
+def raw_shape(trained: Trained) -> list[int]:
+    """The shape of one raw input: encoded table columns, C×H×W image, or the model's input."""
+    source = trained.prep["input"]
+    if trained.kind == "table":
+        return [len(source["columns"])]
+    if trained.kind == "image":
+        return [int(source["channels"]), *map(int, source["size"])]
+    return [int(s) for s in trained.spec["in_shape"]]
+
+
 def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]:
     """The inputs' identity (a DataFrame) and the model-ready tensor, from a DataFrame, a raw
     tensor (encoded table columns or uint8 images), or a path to a table, image or folder."""
@@ -63,6 +73,13 @@ def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]
     import torch
 
     if isinstance(source, torch.Tensor):
+        expected = raw_shape(trained)
+        if list(source.shape[1:]) != expected:
+            raise UserError(
+                f"{what}: inputs of shape {list(source.shape[1:])} per row, but the model takes "
+                f"{expected}"
+                + (" (uint8 images at the training size)" if trained.kind == "image" else "")
+            )
         return pd.DataFrame({"row": range(len(source))}), trained.normalise(source)
     if isinstance(source, pd.DataFrame):
         if trained.kind != "table":

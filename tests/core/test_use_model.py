@@ -188,6 +188,17 @@ def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFix
     exported = torch.jit.load(tmp_path / "digits.pt")
     probs = exported(torch.from_numpy(pixels)).detach().numpy()
     np.testing.assert_allclose(probs, pred[[f"p_{d}" for d in range(10)]].to_numpy(), atol=1e-6)
+    # hpt.api takes the same uint8 batch; one of another size is refused in one line
+    from hpt.api import load
+    from hpt.errors import UserError
+
+    model = load(tmp_path / "run")
+    from_api = model.predict(torch.from_numpy(pixels))
+    assert list(from_api["prediction"]) == list(pred["prediction"].astype(str))
+    with pytest.raises(
+        UserError, match=r"shape \[1, 16, 16\] per row, but the model takes \[1, 8, 8\]"
+    ):
+        model.predict(torch.zeros(3, 1, 16, 16, dtype=torch.uint8))
     (tmp_path / "broken.png").write_bytes(b"not a png")
     code, _, err = hpt(
         capsys, "predict", tmp_path / "run", tmp_path / "broken.png", "-o", tmp_path / "q.csv"

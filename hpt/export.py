@@ -126,14 +126,16 @@ def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> P
     module = Standalone(trained, trained.model()).eval()
     x = example(trained)
     buf = io.BytesIO()
-    if fmt == "onnx":
-        _onnx(module, x, buf)
-    else:
-        with warnings.catch_warnings():  # torch >= 2.9 marks TorchScript as deprecated
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            traced = torch.jit.trace(module, x, check_trace=True)
-            torch.jit.save(traced, buf)
+    with warnings.catch_warnings():
+        # torch >= 2.9 marks TorchScript and its ONNX exporter deprecated; they still are the
+        # formats plain torch and ONNX Runtime load with no extra package (torch.export's ONNX
+        # path needs onnxscript)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if fmt == "onnx":
+            _onnx(module, x, buf)
+        else:
+            torch.jit.save(torch.jit.trace(module, x, check_trace=True), buf)
     atomic_write_bytes(out, buf.getvalue())
     atomic_write_json(side, sidecar(trained, out, fmt, x))
     return side

@@ -361,3 +361,28 @@ def test_the_readme_example_runs_as_written(
     pred = pd.read_csv(tmp_path / "predictions.csv")
     assert (pred["prediction"] == pred["cultivar"]).mean() >= 0.85
     assert (tmp_path / "wine.pt").is_file() and (tmp_path / "wine.json").is_file()
+
+
+def test_export_onnx_runs_in_onnx_runtime_like_hpt_predict(
+    wine: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    code, _, err = hpt(
+        capsys, "export", wine["run"], "-o", tmp_path / "wine.onnx", "--format", "onnx"
+    )
+    assert code == 0, err
+    side = json.loads((tmp_path / "wine.json").read_text())
+    new = pd.read_csv(wine["new"])
+    raw = np.array(
+        [[float(row[c.partition("=")[0]] == c.partition("=")[2]) if "=" in c else float(row[c])
+          for c in side["inputs"]["columns"]] for _, row in new.iterrows()],
+        dtype=np.float32,
+    )  # fmt: skip
+    probs = ort.InferenceSession(str(tmp_path / "wine.onnx")).run(None, {"x": raw})[0]
+    from hpt.api import load
+
+    expected = load(wine["run"]).predict(new)
+    np.testing.assert_allclose(
+        probs, expected[[f"p_{c}" for c in side["outputs"]["classes"]]], atol=1e-5
+    )

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from hpt.loop import LoopSettings, Metrics
 
 
+_ABSENT = object()
+
+
 def configured(trained: Trained, overrides: list[str]) -> DictConfig:
     """The run's saved config with ``key=value`` overrides applied."""
     import yaml
@@ -37,7 +40,8 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
         key = key.lstrip("+")
         if not sep or not key:
             raise UserError(f"{item}: expected key=value (e.g. data.path=labelled.csv)")
-        if OmegaConf.select(cfg, key, default=None) is None and key.split(".")[0] != "data":
+        absent = OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT
+        if absent and key.split(".")[0] != "data":  # another source may need other data keys
             raise UserError(f"{key} is not a setting of this run")
         try:
             OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=True)

@@ -84,8 +84,8 @@ def evaluate(
     """Loss and task metric over a split; sums stay on the device until the end."""
     model.eval()
     sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
-    scale = (
-        [torch.tensor(v, device=s.device) for v in s.target_scale]
+    target_std = (  # a standardised regression target: errors are reported in its units
+        torch.tensor(s.target_scale[1], device=s.device)
         if s.target_scale is not None and s.problem == "regression"
         else None
     )
@@ -99,7 +99,7 @@ def evaluate(
         elif s.problem == "binary":
             sums[1] += ((out > 0).float() == y).sum()
         else:
-            err = out - y if scale is None else (out - y) * scale[1]  # in the target's units
+            err = out - y if target_std is None else (out - y) * target_std
             sums[2] += err.abs().sum()
             sums[3] += (err**2).sum()
     model.train()

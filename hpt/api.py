@@ -4,10 +4,12 @@
 
     result = train(["data=table", "data.path=wine.csv", "data.target=quality", "model=mlp"])
     result["objective"]  # {"name": "val/acc", "value": 0.97, "direction": "maximize"}
+    model = load(result.run_dir)  # or any run dir, a sweep's best trial included
+    model.predict("new_wines.csv")  # a DataFrame: the rows, prediction, p_<class>
 
 The overrides are exactly those of ``hpt train`` (same configs, including the user's
 ``./conf``, ``HPT_CONFIG_DIR`` and ``config_dir=``), and the return value is the run's
-``result.json`` as a dict. A bad override or bad input raises ``hpt.errors.UserError``
+``result.json`` as a dict, whose ``run_dir`` attribute is the run directory. A bad override or bad input raises ``hpt.errors.UserError``
 with the same one line ``hpt train`` prints; a run that fails while training is returned
 with ``status == "FAIL"`` and its ``error``, as the CLI records it.
 """
@@ -22,7 +24,54 @@ from typing import Any
 
 from hpt.errors import UserError, one_line
 
-__all__ = ["compose", "train"]
+__all__ = ["Model", "Result", "compose", "load", "train"]
+
+
+class Result(dict):  # type: ignore[type-arg]
+    """A run's ``result.json`` contents; ``run_dir``: the run directory."""
+
+    def __init__(self, data: dict[str, Any], run_dir: Path) -> None:
+        super().__init__(data)
+        self.run_dir = run_dir
+
+
+class Model:
+    """A trained run's model, ready to predict (``load(run_dir)``).
+
+    ``module`` is the ``torch.nn.Module`` (on the CPU, eval mode); ``problem`` and ``classes``
+    say what it predicts; ``preprocessing`` is the run's ``preprocessing.json``.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        from hpt.preprocessing import Trained
+
+        self._trained = Trained(run_dir)
+        self.run_dir = self._trained.run_dir
+        self.module = self._trained.model()
+        self.problem = self._trained.problem
+        self.classes = self._trained.classes
+        self.preprocessing = self._trained.prep
+
+    def predict(self, data: Any) -> Any:
+        """Predictions as a pandas DataFrame, one row per input (``hpt predict``'s columns).
+
+        ``data``: a DataFrame of raw rows, a path to a table, an image or a folder of images,
+        or a tensor of raw inputs (encoded table columns, uint8 images, your own tensors).
+        """
+        from hpt.predict import predict
+
+        return predict(self._trained, self.module, data, "data")
+
+    def __repr__(self) -> str:
+        return f"Model({str(self.run_dir)!r}, problem={self.problem!r})"
+
+
+def load(run_dir: str | Path) -> Model:
+    """The model of a finished run directory, rebuilt from it alone (``Model.predict``).
+
+    Raises ``UserError`` (one line) for a run dir without preprocessing.json or a failed run.
+    """
+    return Model(run_dir)
 
 
 def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = None) -> Any:
@@ -57,8 +106,8 @@ def train(
     run_dir: str | Path | None = None,
     config_dir: str | Path | None = None,
     quiet: bool = True,
-) -> dict[str, Any]:
-    """Run one training and return its ``result.json`` contents.
+) -> Result:
+    """Run one training and return its ``result.json`` contents (``.run_dir``: where it is).
 
     ``run_dir``: where the run directory goes (default ``outputs/runs/<timestamp>``, as the
     CLI). ``config_dir``: a folder of config groups layered over hpt's (``--config-dir``).
@@ -80,7 +129,7 @@ def train(
         training.run(cfg, path, choices=choices)
     except (HydraException, OmegaConfBaseException) as exc:
         raise UserError(one_line(exc)) from exc
-    return json.loads((path / RESULT).read_text())
+    return Result(json.loads((path / RESULT).read_text()), path)
 
 
 def _default_run_dir() -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -54,6 +54,8 @@ class Run:
     objectives: list[Objective]
     n_params: int
     compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
+    # how to build the model again (hpt.preprocessing): its config, in_shape, out_features
+    model_spec: dict[str, Any] = field(default_factory=dict)
 
 
 def data_problem(cfg: DictConfig) -> str:
@@ -170,6 +172,11 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
+    model_spec = {
+        "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
+        "in_shape": data.in_shape,
+        "out_features": data.out_features,
+    }
     n_params = count_parameters(model)
     is_conv = bool(getattr(model, "is_conv", False))
     channels_last = (
@@ -227,6 +234,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         channels_last=channels_last,
         data_on_device=on_device,
         num_workers=int(t.num_workers),
+        target_scale=data.target_scale,
     )
     if settings.objective not in _known_metrics(task):
         raise UserError(
@@ -235,7 +243,10 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
-    return Run(model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress)
+    return Run(
+        model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress,
+        model_spec,
+    )  # fmt: skip
 
 
 def selection_metric(name: str) -> str:

@@ -17,6 +17,9 @@ commands:
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
   dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
+  predict     use a run's model:       hpt predict outputs/runs/<run> new.csv -o predictions.csv
+  eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=labelled.csv] [--json F]
+  export      a file without hpt:      hpt export outputs/runs/<run> -o model.pt [--format onnx]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
 `hpt train --cfg job` prints the composed config; `hpt help COMMAND` (or COMMAND --help) its help.
@@ -26,7 +29,12 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard")
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export")
+USE = {  # the commands that use a trained run: module, whose main(argv) runs it
+    "predict": "hpt.predict",
+    "eval": "hpt.evaluate",
+    "export": "hpt.export",
+}
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 
 Train one model on the composed config and write its run dir (outputs/runs/...).
@@ -95,6 +103,10 @@ def _main(argv: list[str]) -> int:
         from hpt.dashboard import main as dashboard_main
 
         return dashboard_main(rest)
+    if command in USE:
+        import importlib
+
+        return int(importlib.import_module(USE[command]).main(rest))
     print(
         f"hpt: error: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
         file=sys.stderr,

@@ -80,6 +80,7 @@ class TableDataConfig:
     test_path: str | None = None
     test_split: float = 0.2
     max_classes: int = 50
+    target_scaling: str = "standard"  # regression: standard | none
     subset: int | None = None
 
 
@@ -324,6 +325,7 @@ RULES: dict[str, Rule] = {
     "data.noise": NONNEG,
     "data.test_split": OPEN_UNIT,  # table, image_folder: the test fraction when no test file
     "data.max_classes": Num(2, integer=True),  # table: integer targets up to this are classes
+    "data.target_scaling": OneOf(("standard", "none")),  # regression targets: standardised or not
     "data.size": COUNT,  # image_folder: images are resized to size x size pixels
     "data.channels": OneOf(("auto", 1, 3)),
     # model (mlp, cnn, resnet18)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,11 @@ class Dataset:
     test: Split
     task: str  # the problem: classification | binary | regression
     num_classes: int = 0  # classification: the number of classes (0: from the labels)
+    # regression with data.target_scaling=standard: the training split's target (mean, std)
+    # per column; the splits' y are standardised with it, metrics are reported unscaled.
+    target_scale: tuple[list[float], list[float]] | None = None
+    # what a new input needs to look like this data (hpt.preprocessing: preprocessing.json)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device) -> Dataset:
         return replace(
@@ -182,8 +187,15 @@ def load_dataset(
     """
     train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
     num_classes = 10 if name.startswith("mnist") else 0
-    return split(train, test, None, task, num_classes, val_split=val_split, seed=seed,
+    data = split(train, test, None, task, num_classes, val_split=val_split, seed=seed,
                  subset=subset, folds=folds, fold=fold)  # fmt: skip
+    if name.startswith("mnist"):  # uint8 28x28 greyscale, fixed normalisation
+        source: dict[str, Any] = {"kind": "image", "size": [28, 28], "channels": 1}
+        norm: Any = {"kind": "channels", "mean": [MNIST_MEAN], "std": [MNIST_STD]}
+        classes = [str(i) for i in range(10)]
+    else:
+        source, norm, classes = {"kind": "tensor", "shape": data.in_shape}, None, []
+    return replace(data, preprocessing=describe(data, source, norm, classes))
 
 
 def split(
@@ -249,13 +261,63 @@ def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int 
         src.num_classes, val_split=val_split, seed=seed, subset=d.get("subset"), folds=folds,
         fold=fold,
     )  # fmt: skip
-    return normalise(data, src.norm, src.columns)
+    data, stats = normalise(data, src.norm, src.columns)
+    data = scale_targets(data, str(d.get("target_scaling") or "none"))
+    source = src.source or {"kind": "tensor", "shape": data.in_shape}
+    return replace(data, preprocessing=describe(data, source, stats, src.classes))
 
 
-def normalise(data: Dataset, norm: str | None, columns: torch.Tensor | None) -> Dataset:
-    """Standardise with the training split's statistics (uint8 images: /255 first)."""
-    if norm is None:
+def describe(
+    data: Dataset, source: dict[str, Any], norm: dict[str, Any] | None, classes: list[str]
+) -> dict[str, Any]:
+    """The fitted preprocessing of a run's data, as plain JSON (``hpt.preprocessing``)."""
+    if data.task == "classification" and not classes:
+        classes = [str(i) for i in range(data.out_features)]
+    elif data.task == "binary" and not classes:
+        classes = ["0", "1"]
+    target: dict[str, Any] = {"name": source.get("target"), "scaling": "none"}
+    if data.target_scale is not None:
+        target.update(scaling="standard", mean=data.target_scale[0], std=data.target_scale[1])
+    return {
+        "format": 1,
+        "problem": data.task,
+        "classes": classes if data.task != "regression" else [],
+        "input": {k: v for k, v in source.items() if k != "target"},
+        "normalise": norm,
+        "target": target,
+    }
+
+
+def scale_targets(data: Dataset, scaling: str) -> Dataset:
+    """``data.target_scaling=standard``: regression targets standardised with the training
+    split's mean and std, so the default learning rates fit any target's units."""
+    if scaling not in ("standard", "none"):
+        raise UserError(f"data.target_scaling={scaling}: use standard or none")
+    if scaling == "none" or data.task != "regression":
         return data
+    y = data.train.y.float()
+    mean = y.mean(dim=0)
+    std = y.std(dim=0).nan_to_num(1.0).clamp_min(1e-12) if len(y) > 1 else torch.ones_like(mean)
+
+    def scaled(s: Split) -> Split:
+        return Split(s.x, (s.y.float() - mean) / std)
+
+    return replace(
+        data,
+        train=scaled(data.train),
+        val=scaled(data.val),
+        test=scaled(data.test),
+        target_scale=(mean.tolist(), std.tolist()),
+    )
+
+
+def normalise(
+    data: Dataset, norm: str | None, columns: torch.Tensor | None
+) -> tuple[Dataset, dict[str, Any] | None]:
+    """Standardise with the training split's statistics (uint8 images: /255 first); and the
+    statistics, as plain lists."""
+    if norm is None:
+        return data, None
     if norm == "channels":
 
         def scaled(x: torch.Tensor) -> torch.Tensor:
@@ -269,12 +331,13 @@ def normalise(data: Dataset, norm: str | None, columns: torch.Tensor | None) -> 
         def apply(x: torch.Tensor, fresh: torch.Tensor | None = None) -> torch.Tensor:
             return ((scaled(x) if fresh is None else fresh) - mean).div_(std)
 
+        stats = {"kind": "channels", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
         return replace(
             data,
             train=Split(apply(data.train.x, train), data.train.y),
             val=Split(apply(data.val.x), data.val.y),
             test=Split(apply(data.test.x), data.test.y),
-        )
+        ), stats
     assert norm == "columns" and columns is not None
     mean = torch.zeros(data.train.x.shape[1])
     std = torch.ones(data.train.x.shape[1])
@@ -287,7 +350,7 @@ def normalise(data: Dataset, norm: str | None, columns: torch.Tensor | None) -> 
         train=Split((data.train.x - mean) / std, data.train.y),
         val=Split((data.val.x - mean) / std, data.val.y),
         test=Split((data.test.x - mean) / std, data.test.y),
-    )
+    ), {"kind": "columns", "mean": mean.tolist(), "std": std.tolist()}
 
 
 def fits_on_device(nbytes: int, device: torch.device) -> bool:

@@ -45,6 +45,9 @@ class LoopSettings:
     channels_last: bool = False
     data_on_device: bool = True
     num_workers: int = 0
+    # regression on a standardised target (data.target_scaling): its (mean, std), so that
+    # val/mse and val/mae are in the target's own units; the loss stays the training loss
+    target_scale: tuple[list[float], list[float]] | None = None
 
 
 @dataclass
@@ -81,6 +84,11 @@ def evaluate(
     """Loss and task metric over a split; sums stay on the device until the end."""
     model.eval()
     sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
+    target_std = (  # a standardised regression target: errors are reported in its units
+        torch.tensor(s.target_scale[1], device=s.device)
+        if s.target_scale is not None and s.problem == "regression"
+        else None
+    )
     for x, y in batches(split, s.eval_batch_size, s, train=False, gen=None):
         with autocast(s.precision, s.device):
             out = model(_prepare(x, s))
@@ -91,8 +99,9 @@ def evaluate(
         elif s.problem == "binary":
             sums[1] += ((out > 0).float() == y).sum()
         else:
-            sums[2] += (out - y).abs().sum()
-            sums[3] += ((out - y) ** 2).sum()
+            err = out - y if target_std is None else (out - y) * target_std
+            sums[2] += err.abs().sum()
+            sums[3] += (err**2).sum()
     model.train()
     n = len(split)
     loss, correct, abs_err, sq_err = sums.tolist()  # the one host sync of the evaluation

@@ -8,8 +8,8 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpt import compress as compressing
+from hpt import preprocessing, resume
 from hpt import reporter as reporting
-from hpt import resume
 from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
 from hpt.config import validate
 from hpt.loggers import Loggers, run_info, selection_of, track
@@ -121,6 +121,8 @@ def _run(
         return fitted
     if fitted.best_state is not None:
         save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+        # what `hpt predict`, `eval` and `export` need besides the weights (plain JSON)
+        preprocessing.save(run_dir, built, cfg, cwd)
         if fitted.status == "COMPLETE":
             # The test set is looked at once, with the weights chosen on validation.
             unwrap(built.model).load_state_dict(fitted.best_state)

@@ -20,7 +20,7 @@ import torch
 from hpt.datasets.loaded import Loaded, classification_targets
 from hpt.errors import UserError, one_line
 
-RESERVED = ("_target_", "problem", "subset", "name", "source")
+RESERVED = ("_target_", "problem", "subset", "name", "source", "target_scaling")
 
 
 def _locate(target: str) -> Any:

@@ -43,7 +43,7 @@ def scan(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _decode(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+def _decode(path: Path, size: tuple[int, int], key: str) -> tuple[np.ndarray, bool]:
     from PIL import Image
 
     try:
@@ -52,15 +52,17 @@ def _decode(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
             rgb = img.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(rgb, dtype=np.uint8), grey
     except Exception as exc:
-        raise UserError(f"data.root: cannot read image {path}: {type(exc).__name__}") from None
+        raise UserError(f"{key}: cannot read image {path}: {type(exc).__name__}") from None
 
 
-def decode_all(files: list[Path], size: tuple[int, int]) -> tuple[torch.Tensor, bool]:
+def decode_all(
+    files: list[Path], size: tuple[int, int], key: str = "data.root"
+) -> tuple[torch.Tensor, bool]:
     """N×3×H×W uint8 and whether every image was greyscale. Threads: PIL decodes without the GIL."""
     if not files:
         return torch.empty(0, 3, *size, dtype=torch.uint8), True
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
-        out = list(pool.map(lambda f: _decode(f, size), files, chunksize=64))
+        out = list(pool.map(lambda f: _decode(f, size, key), files, chunksize=64))
     x = torch.from_numpy(np.stack([a for a, _ in out])).permute(0, 3, 1, 2).contiguous()
     return x, all(g for _, g in out)
 
@@ -126,7 +128,8 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
         test_x, test_y = train_x[test_idx], train_y[test_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
     val_x, val_y = decoded.get("val", (None, None))
+    source = {"kind": "image", "size": list(size), "channels": int(train_x.shape[1])}
     return Loaded(
         train_x, train_y, test_x, test_y, "classification", len(classes), val_x=val_x, val_y=val_y,
-        norm="channels", classes=classes,
+        norm="channels", classes=classes, source=source,
     )  # fmt: skip

@@ -7,6 +7,7 @@ importing the package that dispatches to them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -34,6 +35,9 @@ class Loaded:
     norm: str | None = None
     columns: torch.Tensor | None = None  # bool mask of the columns to standardise
     classes: list[str] = field(default_factory=list)
+    # what a raw input is (hpt.preprocessing): {"kind": "table", "target", "features",
+    # "columns"} or {"kind": "image", "size", "channels"}; None: tensors as given
+    source: dict[str, Any] | None = None
 
 
 def classification_targets(

@@ -53,7 +53,7 @@ def read_table(path_text: str, key: str) -> Any:
     return frame
 
 
-def _is_numeric(series: Any) -> bool:
+def is_numeric(series: Any) -> bool:
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
@@ -61,7 +61,7 @@ def _is_numeric(series: Any) -> bool:
 
 def _infer(series: Any, max_classes: int) -> str:
     values = series.dropna()
-    if not _is_numeric(values):
+    if not is_numeric(values):
         return "binary" if values.nunique() == 2 else "classification"
     integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1.0) == 0))
     distinct = values.nunique()
@@ -117,36 +117,48 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
 
     if problem == "auto":
         problem = _infer(train[target], int(d.get("max_classes", 50)))
-    x_train, x_test, mask = _encode(train[features], test[features])
+    x_train, x_test, mask, encoding = _encode(train[features], test[features])
     y_train, y_test, classes = _targets(train[target], test[target], problem, str(target))
     num_classes = len(classes) if problem == "classification" else 1
+    source = {"kind": "table", "target": str(target), **encoding}
     return Loaded(
         x_train, y_train, x_test, y_test, problem, num_classes, norm="columns", columns=mask,
-        classes=classes,
+        classes=classes, source=source,
     )  # fmt: skip
 
 
-def _encode(train: Any, test: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Numeric columns as floats (medians fill gaps), the rest one-hot; and the numeric mask."""
+def _encode(
+    train: Any, test: Any
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """Numeric columns as floats (medians fill gaps), the rest one-hot; the numeric mask; and
+    the encoding (``features``: each input column and how it is encoded, ``columns``: the
+    names of the encoded columns, in order), which ``hpt.preprocessing`` applies to new rows."""
     parts_train, parts_test, mask = [], [], []
+    features: list[dict[str, Any]] = []
+    columns: list[str] = []
     for col in train.columns:
-        if _is_numeric(train[col]):
+        if is_numeric(train[col]):
             median = float(train[col].median()) if train[col].notna().any() else 0.0
+            features.append({"name": str(col), "kind": "numeric", "fill": median})
+            columns.append(str(col))
             parts_train.append(train[col].astype(float).fillna(median).to_numpy()[:, None])
             test_col = test[col]
-            if not _is_numeric(test_col):
+            if not is_numeric(test_col):
                 raise UserError(f"column {col} is numeric in data.path but not in data.test_path")
             parts_test.append(test_col.astype(float).fillna(median).to_numpy()[:, None])
             mask.append(True)
         else:
             cats = sorted(train[col].astype(str).unique())
+            features.append({"name": str(col), "kind": "categorical", "levels": cats})
+            columns.extend(f"{col}={c}" for c in cats)
             tr, te = train[col].astype(str).to_numpy(), test[col].astype(str).to_numpy()
             parts_train.append(np.stack([tr == c for c in cats], axis=1).astype(float))
             parts_test.append(np.stack([te == c for c in cats], axis=1).astype(float))
             mask.extend([False] * len(cats))
     x_train = torch.from_numpy(np.concatenate(parts_train, axis=1)).float()
     x_test = torch.from_numpy(np.concatenate(parts_test, axis=1)).float()
-    return x_train, x_test, torch.tensor(mask, dtype=torch.bool)
+    encoding = {"features": features, "columns": columns}
+    return x_train, x_test, torch.tensor(mask, dtype=torch.bool), encoding
 
 
 def _floats(series: Any) -> torch.Tensor:
@@ -159,7 +171,7 @@ def _targets(
     if test.isna().any():
         raise UserError(f"data.target={name}: {int(test.isna().sum())} test rows have no value")
     if problem == "regression":
-        if not _is_numeric(train):
+        if not is_numeric(train):
             raise UserError(
                 f"data.target={name} is not numeric: data.problem=regression needs numbers"
             )

@@ -92,7 +92,8 @@ def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
     train_x, train_y = _as_tensors(train)
     test_x, test_y = _as_tensors(_open(cls, root, False, download))
     num_classes = max(len(classes), int(train_y.max()) + 1)
+    source = {"kind": "image", "size": list(train_x.shape[2:]), "channels": int(train_x.shape[1])}
     return Loaded(
         train_x, train_y, test_x, test_y, "classification", num_classes, norm="channels",
-        classes=classes,
+        classes=classes, source=source,
     )  # fmt: skip

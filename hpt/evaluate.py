@@ -1,0 +1,156 @@
+"""``hpt eval RUN_DIR [key=value ...] [--json FILE]``: a run's best checkpoint, evaluated again.
+
+Without data overrides: on the run's own test split, rebuilt from its saved config and
+standardised with its saved preprocessing, so the metrics are ``result.json``'s ``test``
+block (exactly, on the same device). With data overrides (``data.path=labelled.csv`` for a
+table run, ``data.root=FOLDER`` of class folders for an image run): on every row or image of
+that labelled source, encoded with the run's preprocessing, as ``eval/*`` metrics. Other
+overrides (``trainer.device=cpu``, ``trainer.eval_batch_size=256``) change how it runs.
+Metrics are printed, and written as JSON with ``--json FILE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpt.errors import UserError
+from hpt.predict import Parser, guarded, image_files
+from hpt.preprocessing import Trained
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from hpt.data import Split
+    from hpt.loop import LoopSettings, Metrics
+
+
+_ABSENT = object()
+
+
+def configured(trained: Trained, overrides: list[str]) -> DictConfig:
+    """The run's saved config with ``key=value`` overrides applied."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create(trained.spec["config"])
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.lstrip("+")
+        if not sep or not key:
+            raise UserError(f"{item}: expected key=value (e.g. data.path=labelled.csv)")
+        absent = OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT
+        if absent and key.split(".")[0] != "data":  # another source may need other data keys
+            raise UserError(f"{key} is not a setting of this run")
+        try:
+            OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=True)
+        except Exception as exc:
+            raise UserError(f"{item}: {exc}") from None
+    return cfg
+
+
+def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
+    """How to evaluate (device, precision, batch size, target scale) and the run's loss."""
+    from hydra.utils import instantiate
+
+    from hpt.config import plain
+    from hpt.loop import LoopSettings
+    from hpt.precision import resolve_device, resolve_precision
+
+    t, problem = cfg.trainer, trained.problem
+    device = resolve_device(str(t.device))
+    target = trained.prep.get("target") or {}
+    scale = (target["mean"], target["std"]) if target.get("scaling") == "standard" else None
+    s = LoopSettings(
+        epochs=1, batch_size=1, eval_batch_size=int(t.eval_batch_size),
+        precision=resolve_precision(str(plain(t.precision)), device), device=device,
+        problem=problem, objective="", maximize=False, target_scale=scale,
+    )  # fmt: skip
+    loss_fn = instantiate(cfg.loss, **({"problem": problem} if "problem" in cfg.loss else {}))
+    return s, loss_fn
+
+
+def test_split(cfg: DictConfig, trained: Trained) -> Split:
+    """The run's own test split, as the model saw it in training."""
+    from hpt.data import Split, load_data
+    from hpt.datasets import is_user_source, load
+
+    if not is_user_source(cfg.data):  # hpt's built-in sets: fixed normalisation, if any
+        t = cfg.trainer
+        return load_data(cfg.data, val_split=float(t.val_split), seed=int(t.seed)).test
+    src = load(cfg.data)
+    return Split(trained.normalise(src.test_x), trained.scale(src.test_y))
+
+
+def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
+    """Every row (or image) of another labelled source, encoded with the run's preprocessing."""
+    import torch
+
+    from hpt.data import Split
+
+    d = cfg.data
+    if trained.kind == "table":
+        from hpt.datasets.table import read_table
+
+        frame = read_table(str(d.get("path")), "data.path")
+        what = f"data.path={d.get('path')}"
+        y = trained.table_targets(frame, what)
+        return Split(trained.table_inputs(frame, what), trained.scale(y)), str(d.get("path"))
+    if trained.kind == "image":
+        root = Path(str(d.get("root"))).expanduser()
+        if not root.is_dir():
+            raise UserError(f"data.root={d.get('root')}: no such folder")
+        folder = root / "test" if (root / "test").is_dir() else root
+        index = {c: i for i, c in enumerate(trained.classes)}
+        files = image_files(folder)
+        unknown = sorted({f.relative_to(folder).parts[0] for f in files} - set(index))
+        if unknown:
+            raise UserError(f"data.root: class folders the model does not know: {unknown[:5]}")
+        y = torch.tensor([index[f.relative_to(folder).parts[0]] for f in files])
+        return Split(trained.normalise(trained.images(files, "data.root")), y), str(folder)
+    raise UserError(
+        "hpt eval on other data reads tables and image folders; this run was trained on "
+        "your own tensors: evaluate it on its test split (no data overrides)"
+    )
+
+
+def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The metrics of a run's best checkpoint: ``{"source", "n", "metrics"}``."""
+    from hpt.loop import evaluate
+
+    trained = Trained(run_dir)
+    cfg = configured(trained, list(overrides))
+    s, loss_fn = settings(cfg, trained)
+    if any(o.lstrip("+").startswith("data.") for o in overrides):
+        split, source, prefix = *labelled(cfg, trained), "eval"
+    else:
+        split, source, prefix = test_split(cfg, trained), "test split", "test"
+    model = trained.model().to(s.device)
+    metrics: Metrics = evaluate(model, split.to(s.device), loss_fn, s, prefix)
+    return {"run_dir": str(run_dir), "source": source, "n": len(split), "metrics": metrics}
+
+
+def main(argv: list[str]) -> int:
+    parser = Parser(
+        prog="hpt eval",
+        description=__doc__.split("\n\n")[1],
+        usage="hpt eval RUN_DIR [key=value ...] [--json FILE]",
+    )
+    parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
+    parser.add_argument("overrides", nargs="*", help="data.path=..., trainer.device=cpu, ...")
+    parser.add_argument("--json", metavar="FILE", help="also write the metrics to FILE as JSON")
+
+    def body() -> int:
+        from hpt.rundir import atomic_write_json
+
+        args = parser.parse_args(argv)
+        report = evaluate_run(args.run_dir, args.overrides)
+        print(f"{report['source']}: {report['n']} inputs")
+        for name, value in report["metrics"].items():
+            print(f"  {name} = {value:.6g}")
+        if args.json:
+            atomic_write_json(args.json, report)
+        return 0
+
+    return guarded("hpt eval", body)

@@ -1,0 +1,164 @@
+"""``hpt predict RUN_DIR INPUT -o OUTPUT``: the tuned model's predictions on new data.
+
+INPUT is a table (CSV, TSV or Parquet; the target column may be there or not, other extra
+columns are passed through), an image file, or a folder of images (searched recursively).
+OUTPUT (CSV, TSV or Parquet) has one row per input: its identity (``row``, the row's position,
+then the input's columns; or ``path``), ``prediction`` in the target's own labels or units,
+and for classification ``p_<class>``, the probability of each class. Inputs are encoded with
+the run's saved preprocessing (``preprocessing.json``): images are resized as in training;
+an unknown category, a missing column or an unreadable image ends with exit 2 and one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from hpt.errors import EXIT_USAGE, UserError
+from hpt.preprocessing import Trained
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+OUTPUTS = (".csv", ".tsv", ".parquet", ".pq")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument as one ``UserError`` line instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(message)
+
+
+def guarded(prog: str, body: Callable[[], int]) -> int:
+    """``body()``, with a ``UserError`` printed as one line and exit code 2."""
+    try:
+        return body()
+    except UserError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def image_files(path: Path) -> list[Path]:
+    """An image file, or every image under a folder (sorted)."""
+    from hpt.datasets.image_folder import EXTENSIONS
+
+    if path.is_file():
+        return [path]
+    files = sorted(f for f in path.rglob("*") if f.suffix.lower() in EXTENSIONS and f.is_file())
+    if not files:
+        raise UserError(f"{path}: no image files ({', '.join(EXTENSIONS)}) in the folder")
+    return files
+
+
+def raw_shape(trained: Trained) -> list[int]:
+    """The shape of one raw input: encoded table columns, C×H×W image, or the model's input."""
+    source = trained.prep["input"]
+    if trained.kind == "table":
+        return [len(source["columns"])]
+    if trained.kind == "image":
+        return [int(source["channels"]), *map(int, source["size"])]
+    return [int(s) for s in trained.spec["in_shape"]]
+
+
+def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]:
+    """The inputs' identity (a DataFrame) and the model-ready tensor, from a DataFrame, a raw
+    tensor (encoded table columns or uint8 images), or a path to a table, image or folder."""
+    import pandas as pd
+    import torch
+
+    if isinstance(source, torch.Tensor):
+        expected = raw_shape(trained)
+        if list(source.shape[1:]) != expected:
+            raise UserError(
+                f"{what}: inputs of shape {list(source.shape[1:])} per row, but the model takes "
+                f"{expected}"
+                + (" (uint8 images at the training size)" if trained.kind == "image" else "")
+            )
+        return pd.DataFrame({"row": range(len(source))}), trained.normalise(source)
+    if isinstance(source, pd.DataFrame):
+        if trained.kind != "table":
+            raise UserError(f"{what}: a table, but this run was trained on {trained.kind} data")
+        identity = source.reset_index(drop=True)
+        identity.insert(0, "row", range(len(identity)), allow_duplicates=True)
+        return identity, trained.table_inputs(source, what)
+    path = Path(str(source)).expanduser()
+    if not path.exists():
+        raise UserError(f"{what}={source}: no such file or folder")
+    if trained.kind == "table":
+        from hpt.datasets.table import read_table
+
+        return inputs(trained, read_table(str(path), what), f"{what}={source}")
+    if trained.kind == "image":
+        files = image_files(path)
+        x = trained.normalise(trained.images(files, what))
+        return pd.DataFrame({"path": [str(f) for f in files]}), x
+    raise UserError(
+        f"{what}: this run was trained on your own tensors (data._target_): predict with "
+        "hpt.api.load(RUN_DIR).predict(tensor)"
+    )
+
+
+def outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The model's raw outputs on ``x``, batch by batch, on the CPU."""
+    import torch
+
+    with torch.no_grad():
+        parts = [model(x[i : i + batch_size]).float() for i in range(0, len(x), batch_size)]
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+def predict(trained: Trained, model: nn.Module, source: Any, what: str = "INPUT") -> Any:
+    """One row per input: its identity, ``prediction`` and, for classification, ``p_<class>``."""
+    identity, x = inputs(trained, source, what)
+    columns = trained.predictions(outputs(model, x))
+    identity = identity.drop(columns=[c for c in columns if c in identity.columns])
+    return identity.assign(**columns)
+
+
+def write_table(frame: Any, path: Path) -> None:
+    """A DataFrame as CSV, TSV or Parquet (by the suffix), written atomically."""
+    from hpt.rundir import atomic_write_bytes
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        buf = io.BytesIO()
+        try:
+            frame.to_parquet(buf, index=False)
+        except ImportError:
+            raise UserError(
+                f"-o {path}: writing Parquet needs pyarrow (pip install pyarrow)"
+            ) from None
+        atomic_write_bytes(path, buf.getvalue())
+    else:
+        text = frame.to_csv(index=False, sep="\t" if suffix == ".tsv" else ",")
+        atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def main(argv: list[str]) -> int:
+    parser = Parser(
+        prog="hpt predict",
+        description=__doc__.split("\n\n")[1],
+        usage="hpt predict RUN_DIR INPUT -o OUTPUT",
+    )
+    parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
+    parser.add_argument("input", help="a .csv/.tsv/.parquet table, an image, or a folder of them")
+    parser.add_argument("-o", "--output", required=True, help="the predictions: .csv or .parquet")
+
+    def body() -> int:
+        args = parser.parse_args(argv)
+        out = Path(args.output)
+        if out.suffix.lower() not in OUTPUTS:
+            raise UserError(f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file")
+        trained = Trained(args.run_dir)
+        frame = predict(trained, trained.model(), args.input)
+        write_table(frame, out)
+        print(f"{len(frame)} predictions written to {out}")
+        return 0
+
+    return guarded("hpt predict", body)

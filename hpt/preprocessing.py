@@ -1,0 +1,253 @@
+"""Everything needed to use a trained run, kept in its run directory as plain JSON.
+
+At the end of training a supervised run writes, atomically, beside ``checkpoints/best.pt``:
+
+``preprocessing.json`` — what a raw input goes through before the model sees it::
+
+    {"format": 1,
+     "problem": "classification" | "binary" | "regression",
+     "classes": ["class_0", ...],          # output index -> label ([] for regression)
+     "input": {"kind": "table", "features": [{"name": "alcohol", "kind": "numeric",
+                                              "fill": 13.05},       # missing -> median
+                                             {"name": "colour", "kind": "categorical",
+                                              "levels": ["red", "white"]}],
+               "columns": ["alcohol", "colour=red", "colour=white"]}  # the encoded columns
+            | {"kind": "image", "size": [h, w], "channels": 1 | 3}     # resized, uint8
+            | {"kind": "tensor", "shape": [...]},                      # your own tensors
+     "normalise": {"kind": "columns" | "channels", "mean": [...], "std": [...]} | null,
+     "target": {"name": "quality", "scaling": "standard" | "none", "mean": [...], "std": [...]}}
+
+``checkpoints/best.json`` — how to rebuild the model: its constructor config (``model``, the
+``_target_`` and its arguments), the ``in_shape`` and ``out_features`` hpt passed, the folder
+the run started in (``cwd``, where your own model's module is imported from), and the run's
+whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
+
+Images: /255, then ``(x - mean) / std`` per channel. Tables: numeric columns are filled with
+``fill`` when missing and categorical ones one-hot encoded over ``levels``, in ``columns``
+order; then ``(x - mean) / std`` per encoded column. Regression outputs are ``out * std + mean``
+when the target was scaled; classification outputs are logits over ``classes`` (one logit
+for ``binary``: the probability of ``classes[1]`` is its sigmoid).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpt.errors import UserError
+from hpt.rundir import CHECKPOINT, RESULT, atomic_write_json, read_json
+
+if TYPE_CHECKING:
+    import torch
+    from omegaconf import DictConfig
+    from torch import nn
+
+    from hpt.build import Run
+
+PREPROCESSING = "preprocessing.json"
+MODEL = "checkpoints/best.json"
+FORMAT = 1
+
+
+def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
+    """Write ``preprocessing.json`` and ``checkpoints/best.json`` for a trained run."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(config, dict)
+    config.pop("hydra", None)
+    config.pop("resume", None)
+    atomic_write_json(run_dir / PREPROCESSING, built.data.preprocessing)
+    atomic_write_json(
+        run_dir / MODEL,
+        {
+            "format": FORMAT,
+            "checkpoint": Path(CHECKPOINT).name,
+            **built.model_spec,
+            "cwd": cwd or os.getcwd(),
+            "config": config,
+        },
+    )
+
+
+class Trained:
+    """A run directory's preprocessing, model description and result, checked for use."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        where = str(run_dir)
+        if not self.run_dir.is_dir():
+            raise UserError(f"{where}: no such run directory")
+        result = read_json(self.run_dir / RESULT)
+        if result is None:
+            raise UserError(f"{where} is not a run directory (no readable {RESULT})")
+        if result.get("status") == "FAIL":
+            why = result.get("error") or "no error recorded"
+            raise UserError(f"{where}: the run failed ({result.get('error_kind')}): {why}")
+        if not (self.run_dir / CHECKPOINT).is_file():
+            raise UserError(f"{where} has no {CHECKPOINT}: the run did not finish an epoch")
+        prep, spec = read_json(self.run_dir / PREPROCESSING), read_json(self.run_dir / MODEL)
+        if prep is None or spec is None:
+            missing = PREPROCESSING if prep is None else MODEL
+            raise UserError(
+                f"{where} has no {missing} (a run trained before hpt saved it, or a task=gan/vae "
+                "run): train it again to use it"
+            )
+        if prep.get("format") != FORMAT or spec.get("format") != FORMAT:
+            raise UserError(f"{where}: {PREPROCESSING} is not in a format this hpt reads")
+        self.result, self.prep, self.spec = result, prep, spec
+
+    @property
+    def problem(self) -> str:
+        return str(self.prep["problem"])
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.prep.get("classes") or []]
+
+    @property
+    def kind(self) -> str:
+        return str(self.prep["input"]["kind"])
+
+    def model(self, checkpoint: str | None = None) -> nn.Module:
+        """The model, rebuilt from its constructor config, with the best weights, in eval mode."""
+        from omegaconf import OmegaConf
+
+        from hpt.build import build_model
+        from hpt.record import load_checkpoint
+
+        cwd = self.spec.get("cwd")
+        if cwd and cwd not in sys.path:  # your own model's module, as when it was trained
+            sys.path.append(cwd)
+        model = build_model(
+            OmegaConf.create(self.spec["model"]), self.spec["in_shape"], self.spec["out_features"]
+        )
+        path = self.run_dir / "checkpoints" / (checkpoint or self.spec["checkpoint"])
+        try:
+            model.load_state_dict(load_checkpoint(path))
+        except Exception as exc:
+            from hpt.errors import one_line
+
+            raise UserError(f"{path}: cannot load the weights: {one_line(exc)}") from None
+        return model.eval()
+
+    # inputs -> the tensors the model takes
+
+    def table_inputs(self, frame: Any, what: str) -> torch.Tensor:
+        """New rows (a pandas DataFrame) encoded and standardised as the training rows were."""
+        import numpy as np
+        import torch
+
+        from hpt.datasets.table import is_numeric
+
+        features = self.prep["input"]["features"]
+        missing = [f["name"] for f in features if f["name"] not in frame.columns]
+        if missing:
+            raise UserError(f"{what} lacks the column(s) the model needs: {', '.join(missing)}")
+        parts = []
+        for f in features:
+            col = frame[f["name"]]
+            if f["kind"] == "numeric":
+                if not is_numeric(col) and not col.isna().all():
+                    raise UserError(f"{what}: column {f['name']} is not numeric")
+                parts.append(col.astype(float).fillna(f["fill"]).to_numpy()[:, None])
+            else:
+                values = col.astype(str).to_numpy()
+                unknown = sorted(set(values) - set(f["levels"]))
+                if unknown:
+                    raise UserError(
+                        f"{what}: column {f['name']} has categories not seen in training: "
+                        f"{', '.join(unknown[:5])} (known: {', '.join(f['levels'][:10])})"
+                    )
+                parts.append(np.stack([values == c for c in f["levels"]], axis=1).astype(float))
+        x = torch.from_numpy(np.concatenate(parts, axis=1)).float()
+        return self.normalise(x)
+
+    def table_targets(self, frame: Any, what: str) -> torch.Tensor:
+        """A labelled table's target column as the model's targets (unscaled for regression)."""
+        import torch
+
+        name = self.prep["target"].get("name")
+        if not name or name not in frame.columns:
+            raise UserError(f"{what} has no target column {name}: it cannot be evaluated")
+        col = frame[name]
+        if col.isna().any():
+            raise UserError(f"{what}: {int(col.isna().sum())} rows have no {name}")
+        if self.problem == "regression":
+            return torch.tensor(col.to_numpy(dtype=float), dtype=torch.float32).unsqueeze(1)
+        index = {c: i for i, c in enumerate(self.classes)}
+        labels = [str(v) for v in col]
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise UserError(f"{what}: {name} has classes the model does not know: {unknown[:5]}")
+        y = torch.tensor([index[v] for v in labels], dtype=torch.long)
+        return y.float().unsqueeze(1) if self.problem == "binary" else y
+
+    def images(self, paths: list[Path], what: str) -> torch.Tensor:
+        """Image files decoded and resized as in training: uint8 N×C×H×W."""
+        from hpt.datasets.image_folder import decode_all
+
+        size = tuple(self.prep["input"]["size"])
+        x, _ = decode_all(paths, (int(size[0]), int(size[1])), what)
+        return x[:, : int(self.prep["input"]["channels"])].contiguous()
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs (encoded table columns, uint8 images) as the model saw them in training."""
+        import torch
+
+        norm = self.prep.get("normalise")
+        if norm is None:
+            return x.float()
+        mean, std = torch.tensor(norm["mean"]), torch.tensor(norm["std"])
+        if norm["kind"] == "channels":
+            x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+            shape = [1, -1] + [1] * (x.dim() - 2)
+            return (x - mean.view(shape)) / std.view(shape)
+        return (x.float() - mean) / std
+
+    # outputs -> predictions
+
+    def unscale(self, out: torch.Tensor) -> torch.Tensor:
+        """Regression outputs in the target's units; the model's targets as trained otherwise."""
+        import torch
+
+        target = self.prep.get("target") or {}
+        if self.problem != "regression" or target.get("scaling") != "standard":
+            return out
+        return out * torch.tensor(target["std"]) + torch.tensor(target["mean"])
+
+    def scale(self, y: torch.Tensor) -> torch.Tensor:
+        """Targets in the target's units, scaled as the model was trained on them."""
+        import torch
+
+        target = self.prep.get("target") or {}
+        if self.problem != "regression" or target.get("scaling") != "standard":
+            return y
+        return (y - torch.tensor(target["mean"])) / torch.tensor(target["std"])
+
+    def predictions(self, out: torch.Tensor) -> dict[str, list[Any]]:
+        """The model's raw outputs as columns: ``prediction`` in the target's labels or units,
+        and for classification ``p_<class>``, each class's probability."""
+        import torch
+
+        out = out.detach().float().cpu()
+        if self.problem == "regression":
+            values = self.unscale(out)
+            if values.shape[1] == 1:
+                return {"prediction": values[:, 0].tolist()}
+            return {f"prediction_{i}": values[:, i].tolist() for i in range(values.shape[1])}
+        if self.problem == "binary":
+            p1 = torch.sigmoid(out[:, 0])
+            probs = torch.stack([1 - p1, p1], dim=1)
+        else:
+            probs = torch.softmax(out, dim=1)
+        classes = self.classes or [str(i) for i in range(probs.shape[1])]
+        columns: dict[str, list[Any]] = {
+            "prediction": [classes[i] for i in probs.argmax(1).tolist()]
+        }
+        for i, c in enumerate(classes):
+            columns[f"p_{c}"] = probs[:, i].tolist()
+        return columns

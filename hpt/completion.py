@@ -19,7 +19,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export", "help")
+COMMANDS = (
+    "train",
+    "sweep",
+    "summarize",
+    "lr-find",
+    "dashboard",
+    "predict",
+    "eval",
+    "export",
+    "help",
+)
 HYDRA_COMMANDS = ("train", "sweep", "lr-find")
 SHELLS = ("bash", "zsh")  # zsh runs the bash script through bashcompinit
 

@@ -265,6 +265,11 @@ def _plan(
     check_keys(space, config)
     _check_creatable(sweep_dir, "hydra.sweep.dir")
     user_app = not is_hpt_task(task_function)
+    if not user_app:  # hpt's own settings that only reach the run through another group
+        from hpt.sweep.reach import prune_unreached
+
+        for line in prune_unreached(space, config):
+            print(f"hpt sweep: {line}", file=sys.stderr)
     if not space.dims and not conf.get("custom_search_space") and not user_app:
         raise UserError(
             "nothing to search: pass search=NAME (see conf/search/) or hydra.sweeper.params.KEY=EXPR"

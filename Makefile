@@ -29,9 +29,17 @@ $(STAMP): pyproject.toml setup.py
 	@$(PY) -c "import torch, torchvision, hydra, optuna; print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| optuna', optuna.__version__)"
 	@touch $(STAMP)
 
+# Real MNIST when it is there; else the same demo on the 2,000 real images hpt ships (offline).
 demo: install
-	$(VENV)/bin/hpt train
-	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 data.subset=12000 hydra.sweep.dir=outputs/sweeps/demo
+	@set -e; \
+	if [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte" ] || [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte.gz" ]; then \
+	  DATA="data.subset=12000"; \
+	else \
+	  echo "MNIST not found under HPT_DATA_DIR=$(HPT_DATA_DIR): running the demo on data=mnist_tiny (bundled)"; \
+	  DATA="data=mnist_tiny"; \
+	fi; \
+	$(VENV)/bin/hpt train $${DATA/data.subset=12000/}; \
+	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 $$DATA hydra.sweep.dir=outputs/sweeps/demo; \
 	$(VENV)/bin/hpt summarize outputs/sweeps/demo
 
 test: install

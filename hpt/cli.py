@@ -85,6 +85,11 @@ def _main(argv: list[str]) -> int:
         about, skip = HELP_OF[command]
         print(command_help(f"hpt {command}", about, skip), end="")
         return 0
+    if command in ("train", "sweep") and sys.stderr.isatty() and "--help" not in rest:
+        # torch, Hydra and the data take seconds to load: say so before the first epoch
+        print(
+            f"hpt {command}: loading torch, composing the config ...", file=sys.stderr, flush=True
+        )
     if command == "train":
         return _train(rest)
     if command == "sweep":
@@ -149,7 +154,25 @@ def _report_run(job: Any) -> int:
         return 1
     print(f"run dir: {outcome.run_dir}")
     print(f"objective: {_objective_text(outcome)}")
+    test = _test_metrics(outcome.run_dir)
+    if test:
+        print(f"test: {test}")
     return 0
+
+
+def _test_metrics(run_dir: Any) -> str:
+    """The test split's metrics from result.json (looked at once, after selection)."""
+    from pathlib import Path
+
+    from hpt.rundir import RESULT, read_json
+
+    result = read_json(Path(str(run_dir)) / RESULT) or {}
+    test = result.get("test")
+    if not isinstance(test, dict):
+        return ""
+    return "  ".join(
+        f"{k}={v:.4g}" for k, v in test.items() if isinstance(v, int | float) and k != "epoch"
+    )
 
 
 def _objective_text(outcome: Any) -> str:

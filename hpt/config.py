@@ -484,14 +484,43 @@ def _lookup(container: Mapping[str, Any], key: str) -> Any:
     return node
 
 
+# Keys of the root config (conf/config.yaml) besides its groups; +from_sweep is hpt sweep's.
+ROOT_KEYS = ("hydra", "resume", "objective", "from_sweep")
+
+
 def unknown_keys(cfg: DictConfig) -> list[str]:
-    """Keys added (``+trainer.epoch=1``) to a group with a schema: nothing would ever read them."""
+    """Keys added (``+trainer.epoch=1``, ``+epochs=3``) where nothing would ever read them."""
     found = []
+    choices = OmegaConf.select(cfg, "hydra.runtime.choices") or {}
+    groups = {str(g).split("/", 1)[0] for g in choices}
     for group in cfg:
         node = cfg.get(group) if group != "hydra" else None
         if isinstance(node, DictConfig):
             found += _extras(node, str(group))
+        if str(group) not in ROOT_KEYS and str(group) not in groups and choices:
+            found.append(f"{group!s} is not a setting{_nearest_leaf(cfg, str(group))}")
     return found
+
+
+def _nearest_leaf(cfg: DictConfig, key: str) -> str:
+    """`` (did you mean trainer.epochs?)`` for ``epochs``: the setting whose last part matches."""
+    leaves: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        for k in node:
+            if path == "" and str(k) in ("hydra", key):
+                continue
+            child = node._get_node(k)
+            name = f"{path}{k}"
+            if isinstance(child, DictConfig):
+                walk(child, f"{name}.")
+            else:
+                leaves.append(name)
+
+    walk(cfg, "")
+    tails = {leaf.rsplit(".", 1)[-1]: leaf for leaf in leaves}
+    close = difflib.get_close_matches(key, list(tails), n=1, cutoff=0.75)
+    return f" (did you mean {tails[close[0]]}?)" if close else " (see hpt train --help)"
 
 
 def _extras(node: DictConfig, path: str) -> list[str]:

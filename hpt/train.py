@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,15 @@ def _run(
     members = plan(cfg)  # trainer.folds / trainer.repeats: several fits, one objective
     quiet = bool(cfg.trainer.get("quiet", False))
     steps = max(1, len(built.data.train) // s.batch_size)
+    if not quiet:  # what is about to run, before the first epoch (stderr, like the epochs)
+        d = built.data
+        print(
+            f"data: {cfg.data.get('name', 'data')}  {len(d.train):,} train / {len(d.val):,} val / "
+            f"{len(d.test):,} test  |  model: {type(unwrap(built.model)).__name__} "
+            f"{built.n_params:,} parameters  |  {s.device}, {s.precision}, {s.epochs} epochs",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def fit_run() -> FitResult:
         nonlocal built

@@ -70,6 +70,21 @@ def _infer(series: Any, max_classes: int) -> str:
     return "regression"
 
 
+def _columns_hint(name: str, columns: Any, most: int = 30) -> str:
+    """`` (did you mean X?; columns: ...)``: every column when there are few, else the closest
+    ones and the last (often the target) — never a cut-off list that hides the right one."""
+    import difflib
+
+    names = [str(c) for c in columns]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?; " if close else ""
+    if len(names) <= most:
+        return f" ({hint}columns: {', '.join(names)})"
+    nearest = difflib.get_close_matches(name, names, n=10, cutoff=0.0)
+    shown = list(dict.fromkeys([*nearest, names[-1]]))
+    return f" ({hint}{len(names)} columns; the closest: {', '.join(shown)})"
+
+
 def load_table(d: dict[str, Any], problem: str) -> Loaded:
     path, target = d.get("path"), d.get("target")
     if not path:
@@ -78,8 +93,9 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
         raise UserError("data=table needs data.target=COLUMN (the column to predict)")
     train = read_table(str(path), "data.path")
     if target not in train.columns:
-        shown = ", ".join(map(str, list(train.columns)[:12]))
-        raise UserError(f"data.target={target} is not a column of {path} (columns: {shown})")
+        raise UserError(
+            f"data.target={target} is not a column of {path}{_columns_hint(str(target), train.columns)}"
+        )
     features = d.get("features")
     if features is None:
         features = [c for c in train.columns if c != target]
@@ -87,7 +103,10 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
         features = [str(f) for f in features]
         unknown = [f for f in features if f not in train.columns]
         if unknown:
-            raise UserError(f"data.features: {', '.join(unknown)} not a column of {path}")
+            raise UserError(
+                f"data.features: {', '.join(unknown)} not a column of {path}"
+                f"{_columns_hint(unknown[0], train.columns)}"
+            )
         if target in features:
             raise UserError(f"data.features includes the target column {target}")
     if not features:

@@ -74,6 +74,9 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._last_done = -1
         self._live_display: Any = None
+        self._reported: set[int] = {  # trials finished before this invocation: not reprinted
+            t.number for t in study.get_trials(deepcopy=False) if t.state in accounting.FINISHED
+        }
 
     # -- record --
     def snapshot(self) -> dict[str, Any]:
@@ -140,12 +143,27 @@ class Monitor:
         if done != self._last_done:
             self._last_done = done
             self.write(snap)
+            self._report_finished(snap)
             if not self.live:
                 print(self._line(snap), file=sys.stderr, flush=True)
         if self._live_display is not None:
             from rich.text import Text
 
             self._live_display.update(Text(self._line(snap)))
+
+    def _report_finished(self, snap: dict[str, Any]) -> None:
+        """One line per newly finished trial, above the live status (or between the plain
+        status lines): number, state, objective, duration, params that differ from the best."""
+        best = snap["best"][0]["params"] if snap["best"] else {}
+        for t in self.study.get_trials(deepcopy=False, states=accounting.FINISHED):
+            if t.number in self._reported or t.system_attrs.get(accounting.A_DISCARDED):
+                continue
+            self._reported.add(t.number)
+            line = trial_line(t, best, self.meta.get("objectives") or [])
+            if self._live_display is not None:
+                self._live_display.console.print(line, highlight=False, markup=False)
+            else:  # a result, not a status: stdout, where the best trial is printed too
+                print(line, flush=True)
 
     def start(self) -> None:
         if self.live:
@@ -172,6 +190,28 @@ class Monitor:
         if self._live_display is not None:
             self._live_display.stop()
         return self.write()
+
+
+def trial_line(t: FrozenTrial, best: dict[str, Any], names: list[str]) -> str:
+    took = (
+        f"  {(t.datetime_complete - t.datetime_start).total_seconds():.1f}s"
+        if t.datetime_complete and t.datetime_start
+        else ""
+    )
+    if t.state == TrialState.COMPLETE and t.values:
+        what = "  ".join(
+            f"{n}={v:.4g}" for n, v in zip(names or ["objective"] * len(t.values), t.values)
+        )
+    elif t.state == TrialState.PRUNED:
+        steps = sorted(t.intermediate_values)
+        what = f"at step {steps[-1]}" if steps else ""
+    else:
+        what = str(t.user_attrs.get("error") or "")[:160]
+    differ = {k: v for k, v in t.params.items() if best.get(k) != v}
+    shown = " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in differ.items()
+    )
+    return f"trial {t.number} {t.state.name} {what}{took}" + (f"  [{shown}]" if shown else "")
 
 
 def format_best(snap: dict[str, Any], objectives: list[str]) -> list[str]:

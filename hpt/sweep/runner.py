@@ -561,6 +561,7 @@ def _run_processes(
             "they will share",
             file=sys.stderr,
         )
+    print(f"{_who(spec.user_app)}: starting {n_jobs} worker processes", file=sys.stderr, flush=True)
     for round_ in range(spec.n_trials + 1):
         codes = _spawn_round(spec, hydra_context, task_function, config, n_jobs, gpus, round_)
         died = sorted({c for c in codes if c not in (0, None)})

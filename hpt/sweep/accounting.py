@@ -239,3 +239,9 @@ def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
             if counts.get(state) != n:
                 problems.append(f"sweep.json: {state} {counts.get(state)}, study {n}")
     return problems
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    """Whether a trial met every ``hydra.sweeper.constraints`` bound (Optuna's convention:
+    all constraint values <= 0); a trial without constraints is feasible."""
+    return all(v <= 0 for v in trial.constraints.values())

@@ -20,13 +20,17 @@ from hpt.sweep.trial import A_EPOCH
 
 
 def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
+    complete = [  # infeasible trials (hydra.sweeper.constraints) never win
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.values is not None and accounting.feasible(t)
+    ]
     if not complete:
         return []
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
         return [max(complete, key=lambda t: sign * t.values[0])]
-    return sorted(study.best_trials, key=lambda t: t.number)  # the Pareto set
+    return sorted(study.best_trials, key=lambda t: t.number)  # the (feasible) Pareto set
 
 
 def trial_record(t: FrozenTrial) -> dict[str, Any]:
@@ -98,6 +102,7 @@ class Monitor:
                 if t.state == TrialState.RUNNING
             ],
             "elapsed_s": round(time.time() - self.started, 1),
+            "stopped": accounting.study_attr(self.study, "hpt:stopped"),
         }
 
     def write(self, snap: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from hpt.sweep.process import TaskRef, spawned_worker
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
 from hpt.sweep.space import SearchSpace, grid_values, legacy_notice, legacy_params, parse
 from hpt.sweep.spec import WorkerSpec
-from hpt.sweep.worker import A_STOP, run_worker, should_stop
+from hpt.sweep.worker import A_STOP, STOP_RULE, run_worker, should_stop
 
 A_SPACE, A_ENQUEUED = "hpt:search_space", "hpt:enqueued"
 
@@ -83,6 +83,21 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
         value = number(key)
         if value is not None and (not math.isfinite(value) or not ok(value)):
             raise UserError(f"hydra.sweeper.{key}={value:g} must be {wanted}")
+    stop = conf.get("stop") or {}
+    stagnation, target = stop.get("stagnation"), stop.get("target")
+    if stagnation is not None and (
+        isinstance(stagnation, bool) or not isinstance(stagnation, int) or stagnation < 1
+    ):
+        raise UserError(
+            f"hydra.sweeper.stop.stagnation={stagnation!r} must be an integer >= 1 (or null)"
+        )
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target)
+    ):
+        raise UserError(f"hydra.sweeper.stop.target={target!r} must be a finite number (or null)")
+    from hpt.sweep.baseline import parse_constraints
+
+    parse_constraints(conf.get("constraints"))
     seed = (conf.get("sampler") or {}).get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise UserError(f"hydra.sweeper.sampler.seed={seed!r} must be an integer >= 0 (or null)")
@@ -231,7 +246,7 @@ def run_sweep(
     if conf.get("dry_run"):
         dry_run(plan.space, conf, plan.meta)
         return
-    study = _open_study(plan, conf, sweep_dir)
+    study = _open_study(plan, conf, sweep_dir, config)
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
@@ -332,7 +347,7 @@ def _plan(
     )
 
 
-def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path) -> Any:
+def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path, config: DictConfig) -> Any:
     """Create the study or resume it (same space and directions), queue the ``enqueue`` points,
     record ``search.yaml`` and re-queue trials a dead worker left running."""
     import optuna
@@ -357,6 +372,8 @@ def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path) -> Any:
             warnings.simplefilter("ignore")
             study.set_metric_names(plan.names)  # optuna-dashboard labels the objectives with these
     _enqueue(study, conf.get("enqueue") or [])
+    if conf.get("baseline", True):
+        _enqueue_baseline(study, plan, config)
     accounting.set_study_attr(
         study, A_STOP, None
     )  # a new invocation may finish what a stopped one left
@@ -387,6 +404,8 @@ def _worker_spec(plan: _Plan, conf: dict[str, Any], study: Any, sweep_dir: Path)
         custom_search_space=conf.get("custom_search_space"),
         extra_overrides=[] if plan.user_app else ["trainer.quiet=true"],
         user_app=plan.user_app, objective_names=plan.names, directions=plan.dirs,
+        stagnation=(conf.get("stop") or {}).get("stagnation"), target=(conf.get("stop") or {}).get("target"),
+        constraints=dict(conf.get("constraints") or {}),
     )  # fmt: skip
 
 
@@ -456,7 +475,9 @@ def _report(study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path)
             f"trial(s) {lost} could not be finished (their worker died); "
             "rerun the same command to run them again"
         )
-    if stopped:
+    if stopped and str(stopped).startswith(STOP_RULE):  # done early, as asked: not a failure
+        print(f"sweep stopped early: {str(stopped)[len(STOP_RULE) + 2 :]}")
+    elif stopped:
         errors = failure_lines(study.get_trials(deepcopy=False))
         raise SweepAbortedError("\n".join([f"sweep {stopped}", *errors]))
 
@@ -509,6 +530,23 @@ def _enqueue(study: Any, known: list[Any]) -> None:
             )
         study.enqueue_trial(params, user_attrs={"enqueued": True})
     accounting.set_study_attr(study, A_ENQUEUED, True)
+
+
+A_BASELINE = "hpt:baseline"
+
+
+def _enqueue_baseline(study: Any, plan: _Plan, config: DictConfig) -> None:
+    """Queue the base config as a trial, once per study (``hpt.sweep.baseline``)."""
+    from hpt.sweep.baseline import base_params
+
+    if accounting.study_attr(study, A_BASELINE) is not None or not plan.space.dims:
+        return
+    params, notes = base_params(plan.space, config)
+    for note in notes:
+        print(f"{_who(plan.user_app)}: {note}", file=sys.stderr)
+    if params is not None:
+        study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+    accounting.set_study_attr(study, A_BASELINE, params is not None)
 
 
 def _n_jobs(conf: Mapping[str, Any]) -> int:

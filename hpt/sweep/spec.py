@@ -35,3 +35,6 @@ class WorkerSpec:
     objective_names: list[str] = field(default_factory=list)
     directions: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    stagnation: int | None = None  # stop rule: finished trials without a new best
+    target: float | None = None  # stop rule: the objective reached this value
+    constraints: dict[str, str] = field(default_factory=dict)  # metric -> "<=1e5" / ">=0.9"

@@ -141,6 +141,8 @@ def run_trial(
     outcome = ret.return_value
     for key, value in final_metrics(sweep_dir / name).items():  # shown by optuna-dashboard
         internals.set_trial_user_attr(study, tid, key, value)
+    if spec.constraints and outcome.status == "COMPLETE":
+        constrain(trial, spec, sweep_dir / name)
     if outcome.status == "PRUNED":
         tell(study, trial, state=TrialState.PRUNED)
     elif (
@@ -217,6 +219,20 @@ def finish_user_trial(
         tell(study, trial, values=verdict.values)
     else:
         fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
+
+
+def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
+    """``hydra.sweeper.constraints`` on the run's recorded metrics: Optuna's constraint
+    values (feasible when all <= 0) on the trial, and ``feasible`` in its result.json."""
+    from hpt.rundir import read_json
+    from hpt.sweep.baseline import constraint_values, parse_constraints
+
+    result = read_json(run_dir / RESULT) or {}
+    values = constraint_values(result, parse_constraints(spec.constraints))
+    for key, value in values.items():
+        trial.set_constraint(key, value)
+    feasible = all(v <= 0 for v in values.values())
+    atomic_write_json(run_dir / RESULT, {**result, "constraints": values, "feasible": feasible})
 
 
 def resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -> list[str]:

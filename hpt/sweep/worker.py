@@ -53,6 +53,37 @@ def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
         accounting.set_study_attr(study, A_STOP, reason)
 
 
+STOP_RULE = "stop rule"  # a reason starting so is a sweep that is done, not aborted
+
+
+def check_stop_rules(study: optuna.Study, spec: WorkerSpec) -> None:
+    """``stop.target`` (the objective reached) and ``stop.stagnation`` (no new best in N
+    finished trials): the sweep stops for every worker, with the reason in the study."""
+    if len(study.directions) != 1 or (spec.target is None and not spec.stagnation):
+        return
+    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+    done = sorted(
+        accounting.finished(study.get_trials(deepcopy=False)),
+        key=lambda t: t.datetime_complete or 0,
+    )
+    best, since, reason = None, 0, None
+    for t in done:
+        improves = t.state == TrialState.COMPLETE and t.values and accounting.feasible(t)
+        if improves and (best is None or sign * t.values[0] > sign * best):
+            best, since = t.values[0], 0
+            if spec.target is not None and sign * best >= sign * spec.target:
+                reason = (
+                    f"{STOP_RULE}: trial {t.number} reached the target {spec.target:g} ({best:.6g})"
+                )
+                break
+            continue
+        since += 1
+    if reason is None and spec.stagnation and best is not None and since >= spec.stagnation:
+        reason = f"{STOP_RULE}: no new best in the last {since} finished trials (stagnation={spec.stagnation})"
+    if reason and not accounting.study_attr(study, A_STOP):
+        accounting.set_study_attr(study, A_STOP, reason)
+
+
 def run_worker(
     spec: WorkerSpec,
     hydra_context: HydraContext,
@@ -105,4 +136,5 @@ def run_worker(
             accounting.retry(study, frozen, "interrupted by the user", sweep_dir)
             raise
         _check_failure_rate(study, spec)
+        check_stop_rules(study, spec)
     return ran

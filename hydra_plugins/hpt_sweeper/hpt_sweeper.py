@@ -16,13 +16,12 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 # --- samplers (Optuna's own; seed them for reproducible searches) ---
+# Only what hpt decides differently from Optuna is set here; every other argument is
+# Optuna's own default (Optuna 5 tuned them, e.g. multivariate TPE), or what the user sets.
 @dataclass
 class TPESamplerConf:
     _target_: str = "optuna.samplers.TPESampler"
     seed: int | None = None
-    n_startup_trials: int = 10
-    multivariate: bool = False
-    group: bool = False
     constant_liar: bool = True  # workers in flight do not all sample the same point
 
 
@@ -42,23 +41,19 @@ class GridSamplerConf:
 class CmaEsSamplerConf:
     _target_: str = "optuna.samplers.CmaEsSampler"
     seed: int | None = None
-    n_startup_trials: int = 1
-    warn_independent_sampling: bool = False
+    warn_independent_sampling: bool = False  # a warning per categorical per trial otherwise
 
 
 @dataclass
 class GPSamplerConf:
     _target_: str = "optuna.samplers.GPSampler"
     seed: int | None = None
-    n_startup_trials: int = 10
 
 
 @dataclass
 class QMCSamplerConf:
     _target_: str = "optuna.samplers.QMCSampler"
     seed: int | None = None
-    qmc_type: str = "sobol"
-    scramble: bool = True
     warn_independent_sampling: bool = False
 
 
@@ -66,7 +61,6 @@ class QMCSamplerConf:
 class NSGAIISamplerConf:
     _target_: str = "optuna.samplers.NSGAIISampler"
     seed: int | None = None
-    population_size: int = 8
 
 
 @dataclass
@@ -124,6 +118,12 @@ class WilcoxonPrunerConf:
 
 
 @dataclass
+class StopConf:
+    stagnation: int | None = None  # stop after this many finished trials without a new best
+    target: float | None = None  # stop once the objective reaches this value
+
+
+@dataclass
 class HptSweeperConf:
     _target_: str = "hydra_plugins.hpt_sweeper.hpt_sweeper.HptSweeper"
     _recursive_: bool = False  # sampler/pruner are built by hpt.sweep once the space is known
@@ -155,6 +155,11 @@ class HptSweeperConf:
     custom_search_space: str | None = None  # "module.fn(cfg, trial) -> dict[str, Any]"
     enqueue: list[Any] = field(default_factory=list)  # known-good params to try first
     dry_run: bool = False
+    stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
+    # the base config (what a plain run with the same overrides trains) as a trial first
+    baseline: bool = True
+    # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win
+    constraints: Any = None
     heartbeat_interval: float = 5.0
     grace_period: float = 60.0  # a RUNNING trial silent this long on another host is stale
 

@@ -16,6 +16,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so a run in progress is recorded as interrupted."""
 
 
+class JobEnded(KeyboardInterrupt):
+    """A cluster worker job told to stop (scancel, preemption, its time limit): its trial is
+    released for another worker, recorded as the worker's death, not the user's interrupt."""
+
+
 def sigterm_as_interrupt() -> Any:
     """Make SIGTERM raise ``Terminated`` (a KeyboardInterrupt), so a run or sweep in progress
     stops the way Ctrl-C stops it; returns the handler to restore, or None where the handler

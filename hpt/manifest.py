@@ -67,7 +67,13 @@ def manifest(
         # A storage URL on the command line may carry a database password: never record it.
         "argv": [mask_url(str(a)) for a in (argv if argv is not None else sys.argv)],
         "cpu_threads": torch.get_num_threads(),
+        # where a cluster sweep ran it (hydra/launcher=submitit_slurm); null elsewhere
+        "slurm": {k: os.environ[v] for k, v in _SLURM.items() if os.environ.get(v)} or None,
     }
+
+
+_SLURM = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID",
+          "array_task_id": "SLURM_ARRAY_TASK_ID", "node": "SLURMD_NODENAME"}  # fmt: skip
 
 
 def _hpt_version() -> str:

@@ -59,7 +59,14 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
 
 def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
     # One write, not three: each storage write is an fsync'd journal append.
-    who = {"host": HOST, "pid": PID}
+    who: dict[str, Any] = {"host": HOST, "pid": PID}
+    for key, env in (
+        ("slurm_job_id", "SLURM_JOB_ID"),
+        ("slurm_array_job_id", "SLURM_ARRAY_JOB_ID"),
+        ("slurm_array_task_id", "SLURM_ARRAY_TASK_ID"),
+    ):
+        if os.environ.get(env):  # a worker running as a SLURM array task (hpt.sweep.cluster)
+            who[key] = os.environ[env]
     internals.set_trial_system_attr(study, internals.trial_id(trial), A_OWNER, who)
 
 

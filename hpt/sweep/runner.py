@@ -216,6 +216,7 @@ class _Plan:
 
     space: SearchSpace
     user_app: bool
+    cluster: str | None  # "slurm" / "local" under hydra-submitit-launcher, else None
     names: list[str]
     dirs: list[str]
     study_name: str
@@ -250,7 +251,7 @@ def run_sweep(
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
-    _report(study, snap, plan.names, sweep_dir)
+    _report(study, snap, plan.names, sweep_dir, local=plan.cluster is None)
 
 
 def _plan(
@@ -342,8 +343,23 @@ def _plan(
     build_sampler(sampler_conf, space)
     if conf.get("custom_search_space"):
         custom_space(str(conf["custom_search_space"]))
+    from hpt.sweep.cluster import check_storage, cluster_kind
+
+    cluster = cluster_kind(config)
+    if cluster is not None:
+        check_storage(spec)
     return _Plan(
-        space, user_app, names, dirs, study_name, spec, n_trials, sampler_conf, pruner_conf, meta
+        space,
+        user_app,
+        cluster,
+        names,
+        dirs,
+        study_name,
+        spec,
+        n_trials,
+        sampler_conf,
+        pruner_conf,
+        meta,
     )
 
 
@@ -427,7 +443,12 @@ def _run_workers(
     previous = sigterm_as_interrupt()
     try:
         n_jobs = _n_jobs(conf)
-        if n_jobs == 1:
+        if plan.cluster is not None:  # hydra/launcher=submitit_slurm|submitit_local
+            from hpt.sweep.cluster import run_cluster
+
+            run_cluster(study, wspec, hydra_context, task_function, config, n_jobs, plan.cluster,
+                        detach=bool(conf.get("detach")), who=_who(plan.user_app))  # fmt: skip
+        elif n_jobs == 1:
             run_worker(wspec, hydra_context, task_function, config, 0)
         else:
             _run_processes(
@@ -458,17 +479,19 @@ def _run_workers(
     return snap
 
 
-def _report(study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path) -> None:
+def _report(
+    study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path, *, local: bool = True
+) -> None:
     """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
     ``SweepAbortedError`` carrying the failed trials' own errors."""
     for line in format_best(snap, names):
         print(line)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
-    lost = [
+    lost = [  # (cluster workers may still run after a detached or ended submitter)
         t.number
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if accounting.owner(t)[0] == accounting.HOST and accounting.counts(t)
+        if local and accounting.owner(t)[0] == accounting.HOST and accounting.counts(t)
     ]
     if lost:  # every worker of this host has ended: nothing here runs these any more
         raise SweepAbortedError(

@@ -18,6 +18,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
+from hpt.errors import JobEnded
 from hpt.storage import open_storage
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -131,9 +132,14 @@ def run_worker(
                 parent,
                 composer,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             frozen = internals.frozen(study, trial)
-            accounting.retry(study, frozen, "interrupted by the user", sweep_dir)
+            reason = (
+                "its worker job was cancelled, preempted or reached its time limit"
+                if isinstance(exc, JobEnded)
+                else "interrupted by the user"
+            )
+            accounting.retry(study, frozen, reason, sweep_dir)
             raise
         _check_failure_rate(study, spec)
         check_stop_rules(study, spec)

@@ -155,6 +155,9 @@ class HptSweeperConf:
     custom_search_space: str | None = None  # "module.fn(cfg, trial) -> dict[str, Any]"
     enqueue: list[Any] = field(default_factory=list)  # known-good params to try first
     dry_run: bool = False
+    detach: bool = (
+        False  # with hydra/launcher=submitit_slurm: return once the workers are submitted
+    )
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
     # the base config (what a plain run with the same overrides trains) as a trial first
     baseline: bool = True

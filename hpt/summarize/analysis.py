@@ -300,11 +300,12 @@ def best_config_diff(
 
 @dataclass
 class Importance:
-    """Per-parameter importance and how it was computed."""
+    """Per-parameter importance, how it was computed and on how many finished trials."""
 
     method: str
     values: dict[str, float]
     note: str | None = None
+    n: int | None = None
 
 
 def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
@@ -326,7 +327,7 @@ def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
 
     done = finished(frame)
     if len(done) < 3:
-        return Importance(TABLE_IMPORTANCE_METHOD, {}, "fewer than 3 finished runs")
+        return Importance(TABLE_IMPORTANCE_METHOD, {}, "fewer than 3 finished runs", n=len(done))
     target = done["value"].astype(float).rank()
     raw: dict[str, float] = {}
     for column in params:
@@ -350,4 +351,5 @@ def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
             raw[column[len(PARAM_PREFIX) :]] = between / total if total > 0 else 0.0
     total = sum(raw.values())
     values = {k: (v / total if total > 0 else 0.0) for k, v in raw.items()}
-    return Importance(TABLE_IMPORTANCE_METHOD, dict(sorted(values.items(), key=lambda kv: -kv[1])))
+    ranked = dict(sorted(values.items(), key=lambda kv: -kv[1]))
+    return Importance(TABLE_IMPORTANCE_METHOD, ranked, n=len(done))

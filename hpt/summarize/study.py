@@ -91,4 +91,5 @@ def study_importance(study: optuna.Study, objective_index: int = 0) -> Importanc
             )
     except Exception as exc:
         raise StudyUnavailable(f"study importance failed: {str(exc).strip()[:200]}") from exc
-    return Importance(method, {k: float(v) for k, v in values.items()})
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return Importance(method, {k: float(v) for k, v in values.items()}, n=len(done))

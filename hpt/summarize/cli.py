@@ -263,7 +263,7 @@ def _importance_fn(
 ) -> Callable[[pd.DataFrame], Importance]:
     def compute(frame: pd.DataFrame) -> Importance:
         from hpt.summarize.analysis import table_importance
-        from hpt.summarize.collect import varying_params
+        from hpt.summarize.collect import varying_params, without_redundant_targets
         from hpt.summarize.query import primary_objective
         from hpt.summarize.study import StudyUnavailable, study_importance
 
@@ -279,7 +279,7 @@ def _importance_fn(
                 return result
             except StudyUnavailable as exc:
                 _warn(f"{exc}; using table-based importance")
-        return table_importance(frame, varying_params(frame))
+        return table_importance(frame, without_redundant_targets(varying_params(frame)))
 
     return compute
 

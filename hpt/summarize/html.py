@@ -43,6 +43,7 @@ _STATE_COLORS = {
     "PRUNED": "#d62728",
     "FAIL": "#7f7f7f",
     "RUNNING": "#2ca02c",
+    "RETRIED": "#ff7f0e",
 }
 _MAX_CURVES = 60  # learning curves drawn (best ranked first); more is unreadable
 _MAX_AXES = 8  # parallel-coordinate axes besides the objective
@@ -245,7 +246,8 @@ def importance_caption(importance: analysis.Importance) -> str:
     """How the importance was computed and how many finished trials it rests on."""
     parts = [importance.method]
     if importance.n is not None:
-        parts.append(f"n={importance.n} finished trials")
+        rough = ", a rough estimate" if (importance.basis() or "").endswith("rough") else ""
+        parts.append(f"n={importance.n} finished trials{rough}")
     if importance.note:
         parts.append(importance.note)
     return "; ".join(parts)

@@ -25,12 +25,14 @@ from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     Collection,
+    is_searched,
     metric_history,
+    searched_names,
     varying_params,
     without_redundant_targets,
 )
 from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
-from hpt.summarize.render import Section, render_html
+from hpt.summarize.render import Section, fmt, render_html
 
 if TYPE_CHECKING:
     import optuna
@@ -184,7 +186,7 @@ def _dimension(series: pd.Series, label: str, log: bool) -> dict[str, Any]:
                 "ticktext": [f"1e{t}" for t in ticks],
             }
         return {"label": label, "values": values.tolist()}
-    text = series.map(lambda v: "-" if is_missing(v) else str(v))
+    text = series.map(lambda v: "-" if is_missing(v) else fmt(v))
     levels = sorted(set(text))
     return {
         "label": label,
@@ -218,13 +220,13 @@ def parallel_figure(
                 "showscale": True,
                 "colorbar": {"title": {"text": objective}},
             },
-            labelangle=-20,
-            labelside="bottom",
+            labelangle=-15,  # long setting names neither overlap nor hide the range ends
+            labelside="top",
             labelfont={"size": 12},
             tickfont={"size": 10},
         )
     )
-    return _layout(fig, margin={"l": 80, "r": 80, "t": 40, "b": 80}, height=460)
+    return _layout(fig, margin={"l": 80, "r": 80, "t": 120, "b": 40}, height=480)
 
 
 def importance_figure(importance: analysis.Importance) -> Figure | None:
@@ -238,7 +240,7 @@ def importance_figure(importance: analysis.Importance) -> Figure | None:
         fig,
         xaxis_title="importance (normalized)",
         height=max(260, 32 * len(items) + 120),
-        margin={"l": 160, "r": 30, "t": 40, "b": 60},
+        yaxis={"automargin": True},  # long setting names stay readable
     )
 
 
@@ -404,6 +406,7 @@ th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }
 th.num, td.num { text-align: right; }
 p.note { color: #666; font-size: 13px; }
 .hpt-chart { margin: 24px 0; }
+.hpt-section { overflow-x: auto; }
 """
 
 # Any script error is written into the page, so a headless browser's DOM dump shows it.
@@ -427,6 +430,11 @@ def build_charts(
     objective = primary_objective(frame) or "objective"
     log = log_searched(collection, frame)
     params = without_redundant_targets(varying_params(frame))
+    searched = searched_names(frame)
+    if any(is_searched(p, searched) for p in params):
+        # the axes are what the sweep tuned; settings that only follow a choice (SGD's
+        # dampening when optimizer=sgd) would crowd them out
+        params = [p for p in params if is_searched(p, searched)]
     jobs: list[tuple[str, str, Callable[[], Figure | None], str | None]] = [
         ("history", f"Optimisation history ({objective})", lambda: history_figure(frame, directions), None),
         ("parallel", "Parallel coordinates", lambda: parallel_figure(frame, params, directions, log), None),

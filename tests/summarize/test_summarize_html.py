@@ -173,3 +173,19 @@ def test_html_report_never_imports_torch(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_parallel_axes_are_the_searched_settings(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path / "s", search_space={"optimizer.lr": "interval(0.001, 0.1)"})
+    for i in range(4):
+        write_run(
+            sweep / f"trial_{i:04d}",
+            trial=i,
+            value=0.9 + i / 100,
+            # dampening follows the optimizer choice but was not searched itself
+            params={"optimizer.lr": 0.01 * (i + 1), "optimizer.dampening": 0.1 * (i % 2)},
+        )
+    collection = collect_runs([sweep])
+    charts = {c.key: c for c in build_charts(collection, collection.frame, None)}
+    labels = [d.label for d in charts["parallel"].figure.data[0].dimensions]
+    assert labels == ["optimizer.lr", "val/acc"]

@@ -31,8 +31,10 @@ RETRY_KINDS = frozenset({"interrupted", "worker_died"})
 ALL_STATES = (*STATUSES, RETRIED, CORRUPT, UNKNOWN)
 
 PARAM_PREFIX = "params."
-#: ``frame.attrs`` key: the parameter names the frame's sweeps searched (their search spaces).
+#: ``frame.attrs`` keys: the parameter names the frame's sweeps searched (their search
+#: spaces), and those of them searched on a log scale (``tag(log, ...)``).
 SEARCHED = "hpt_searched"
+SEARCHED_LOG = "hpt_searched_log"
 OBJECTIVE_PREFIX = "objective."
 METRIC_SECTIONS = ("best", "final", "test")
 
@@ -362,7 +364,11 @@ def collect_runs(paths: Iterable[str | os.PathLike[str]]) -> Collection:
     frame = frame[_ordered_columns(list(frame.columns))]
     # Which names were searched travels with the frame (filtering and sorting keep attrs),
     # so every view can show an interpolated twin under its searched name.
-    frame.attrs[SEARCHED] = sorted({name for info in sweeps.values() for name in info.search_space})
+    spaces = [info.search_space for info in sweeps.values()]
+    frame.attrs[SEARCHED] = sorted({name for space in spaces for name in space})
+    frame.attrs[SEARCHED_LOG] = sorted(
+        {name for space in spaces for name, spec in space.items() if "log" in str(spec)}
+    )
     return Collection(frame=frame, sweeps=sweeps, directions=directions, warnings=warnings)
 
 
@@ -445,6 +451,13 @@ def searched_names(frame: pd.DataFrame) -> set[str]:
     return set(frame.attrs.get(SEARCHED, ()))
 
 
+def log_searched(frame: pd.DataFrame) -> set[str] | None:
+    """``params.*`` columns searched on a log scale; None when no search space is known."""
+    if not frame.attrs.get(SEARCHED):
+        return None
+    return {PARAM_PREFIX + name for name in frame.attrs.get(SEARCHED_LOG, ())}
+
+
 def is_searched(column: str, searched: set[str]) -> bool:
     """Whether ``params.X`` was searched: by name, or by group (``optimizer`` -> ``.name``)."""
     name = column[len(PARAM_PREFIX) :] if column.startswith(PARAM_PREFIX) else column
@@ -483,6 +496,16 @@ def varying_params(frame: pd.DataFrame) -> list[str]:
     (one interpolated from the other) only one is listed: the searched one if either is.
     """
     return _varying_and_twins(frame)[0]
+
+
+def tuned_params(frame: pd.DataFrame) -> list[str]:
+    """The settings a plot's axes show: the varying searched ones when the sweep says which
+    (settings that only follow a choice, like SGD's dampening, would crowd them out), else
+    every varying one; ``X._target_`` beside ``X.name`` left out."""
+    params = without_redundant_targets(varying_params(frame))
+    searched = searched_names(frame)
+    chosen = [p for p in params if is_searched(p, searched)]
+    return chosen or params
 
 
 def twin_params(frame: pd.DataFrame) -> set[str]:

@@ -25,11 +25,9 @@ from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     Collection,
-    is_searched,
+    log_searched,
     metric_history,
-    searched_names,
-    varying_params,
-    without_redundant_targets,
+    tuned_params,
 )
 from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
 from hpt.summarize.render import Section, fmt, render_html
@@ -153,17 +151,6 @@ def history_figure(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure
 def _last_metric(run: str, metric: str) -> float:
     records = [r for r in metric_history(run) if metric in r]
     return _num(records[-1][metric]) if records else math.nan
-
-
-def log_searched(collection: Collection, frame: pd.DataFrame) -> set[str]:
-    """``params.*`` columns searched on a log scale (``tag(log, ...)`` or ``log=True``)."""
-    out = set()
-    for sweep_dir in set(frame["sweep_dir"].dropna().tolist()):
-        info = collection.sweeps.get(sweep_dir)
-        for name, spec in (info.search_space if info else {}).items():
-            if "log" in str(spec):
-                out.add(PARAM_PREFIX + name)
-    return out
 
 
 def _dimension(series: pd.Series, label: str, log: bool) -> dict[str, Any]:
@@ -428,13 +415,8 @@ def build_charts(
     """Every chart that applies to ``frame`` (charts with nothing to show are left out)."""
     directions = collection.directions
     objective = primary_objective(frame) or "objective"
-    log = log_searched(collection, frame)
-    params = without_redundant_targets(varying_params(frame))
-    searched = searched_names(frame)
-    if any(is_searched(p, searched) for p in params):
-        # the axes are what the sweep tuned; settings that only follow a choice (SGD's
-        # dampening when optimizer=sgd) would crowd them out
-        params = [p for p in params if is_searched(p, searched)]
+    log = log_searched(frame) or set()
+    params = tuned_params(frame)
     jobs: list[tuple[str, str, Callable[[], Figure | None], str | None]] = [
         ("history", f"Optimisation history ({objective})", lambda: history_figure(frame, directions), None),
         ("parallel", "Parallel coordinates", lambda: parallel_figure(frame, params, directions, log), None),

@@ -46,8 +46,9 @@ class WandbLogger:
                 mode=mode or os.environ.get("WANDB_MODE") or None,  # type: ignore[arg-type]
                 id=str(saved["run_id"]) if saved and saved.get("run_id") else None,
                 resume="allow" if saved else None,
-                # hpt prints its own progress; W&B must not wrap stdout/stderr
-                settings=wandb.Settings(console="off", quiet=True),
+                # hpt prints its own progress; W&B must not wrap stdout/stderr, and a sweep's
+                # trials stay silent (three W&B lines per trial would bury the sweep's own)
+                settings=wandb.Settings(console="off", quiet=True, silent=info.trial is not None),
             )
         except wandb.errors.UsageError as exc:
             raise UserError(

@@ -59,3 +59,19 @@ def test_a_sweep_trial_logs_only_searched_settings_and_objective_test_metrics(
     assert set(hp) == {"optimizer.lr", "optimizer.name", "optimizer._target_", "trial", "status"}
     assert hp["optimizer.lr"].number_value == pytest.approx(0.01)
     assert hp["trial"].number_value == 2
+
+
+def test_a_run_outside_a_sweep_keeps_all_params_and_compares_its_objective(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    objective = {"name": "val/acc", "value": 0.7, "direction": "maximize"}
+    (run / "result.json").write_text(json.dumps({"objectives": [objective]}))
+    loggers = open_loggers({"tensorboard": {"flush_secs": 1}}, RunInfo(run, PARAMS))
+    best = {"epoch": 1, "val/acc": 0.7, "val/loss": 0.5}
+    loggers.finish("COMPLETE", summary_metrics(best, {"test/acc": 0.69}))
+
+    metrics, hp = _hparams_records(run)
+    assert metrics == {"best/val/acc", "test/acc"}
+    assert set(hp) == {*PARAMS, "status"}

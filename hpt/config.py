@@ -428,6 +428,7 @@ RULES: dict[str, Rule] = {
     "task.model.depth": COUNT,
     # logger (experiment trackers)
     "logger.tensorboard.flush_secs": POSITIVE,
+    "logger.wandb.mode": OneOf((None, "online", "offline", "disabled")),
     # what the run is judged by
     "objective.direction": OneOf(("auto", "maximize", "minimize")),
 }

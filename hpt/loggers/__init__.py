@@ -25,6 +25,7 @@ LOGGERS = {
     "tensorboard": ("hpt.loggers.tensorboard_logger", "TensorBoardLogger", "tensorboard"),
     "mlflow": ("hpt.loggers.mlflow_logger", "MlflowLogger", "mlflow"),
     "csv": ("hpt.loggers.csv_logger", "CsvLogger", None),
+    "wandb": ("hpt.loggers.wandb_logger", "WandbLogger", "wandb"),
 }
 
 

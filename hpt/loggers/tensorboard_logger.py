@@ -1,8 +1,11 @@
 """``logger=tensorboard``: event files in ``<run dir>/tensorboard``.
 
 A sweep's trials are sibling run directories, so ``tensorboard --logdir SWEEP_DIR`` shows one
-run per trial; each writes the hparams plugin's records (its params, status and final
-metrics), so the HPARAMS tab compares the trials side by side.
+run per trial; each writes the hparams plugin's records, so the HPARAMS tab compares the
+trials side by side. Inside a sweep the records carry only what the sweep searched (its
+``sweep.json`` search space), the trial number and status, and the objective's best value and
+the test metrics: not the dozens of settings every trial shares. A run outside a sweep keeps
+all its params.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch.utils.tensorboard import (
 from torch.utils.tensorboard.summary import hparams
 
 from hpt.loggers import RunInfo
+from hpt.rundir import RESULT, SWEEP, read_json
 
 SUBDIR = "tensorboard"
 
@@ -28,6 +32,12 @@ def _hparam(value: Any) -> int | float | str | bool:
     return value if isinstance(value, int | float | str | bool) else str(value)
 
 
+def _is_searched(name: str, searched: set[str]) -> bool:
+    # a group choice is searched as ``optimizer`` and lands in params as ``optimizer.name``
+    group, _, leaf = name.rpartition(".")
+    return name in searched or (leaf in ("name", "_target_") and group in searched)
+
+
 class TensorBoardLogger:
     def __init__(self, info: RunInfo, flush_secs: int = 30) -> None:
         # purge_step: a resumed run drops any events written after its last checkpoint
@@ -35,7 +45,17 @@ class TensorBoardLogger:
         self.writer = SummaryWriter(
             str(info.run_dir / SUBDIR), flush_secs=flush_secs, purge_step=purge
         )
-        self.params = {k: _hparam(v) for k, v in info.params.items()}
+        self.run_dir = info.run_dir
+        sweep = read_json(info.run_dir.parent / SWEEP) if info.trial is not None else None
+        space = (sweep or {}).get("search_space")
+        searched = set(space) if isinstance(space, dict) and space else None
+        self.params = {
+            k: _hparam(v)
+            for k, v in info.params.items()
+            if searched is None or _is_searched(k, searched)
+        }
+        objectives = (sweep or {}).get("objectives")
+        self.objectives = [str(o) for o in objectives] if isinstance(objectives, list) else []
         if info.trial is not None:
             self.params["trial"] = int(info.trial["number"])
         self.step = info.start_epoch
@@ -57,9 +77,22 @@ class TensorBoardLogger:
             Summary(value=[Summary.Value(tag=tag, image=image)]), step
         )
 
+    def _compared(self, metrics: Mapping[str, float]) -> dict[str, float]:
+        """The metrics HPARAMS compares: the objectives' best values and the test metrics."""
+        objectives = self.objectives
+        if not objectives:  # a run outside a sweep: its own objective, from its result.json
+            result = read_json(self.run_dir / RESULT) or {}
+            named = [o.get("name") for o in result.get("objectives") or [] if isinstance(o, dict)]
+            objectives = [str(n) for n in named if n]
+        if not objectives:
+            return dict(metrics)
+        wanted = {f"best/{o}" for o in objectives}
+        return {k: v for k, v in metrics.items() if k in wanted or k.startswith("test/")}
+
     def finish(self, status: str, summary: Mapping[str, float]) -> None:
         metrics = {k: v for k, v in summary.items() if math.isfinite(v)}
-        experiment, start, end = hparams({**self.params, "status": status}, metrics)
+        compared = self._compared(metrics)
+        experiment, start, end = hparams({**self.params, "status": status}, compared)
         for record in (experiment, start, end):
             self.writer._get_file_writer().add_summary(record)
         for key, value in metrics.items():  # the plugin reads each metric's value from its scalar

@@ -17,6 +17,7 @@ from hpt.summarize.collect import (
     PARAM_PREFIX,
     param_columns,
     readable,
+    twin_params,
 )
 from hpt.summarize.collect import value_key as _key
 from hpt.summarize.query import is_missing, primary_objective, score
@@ -276,8 +277,11 @@ def best_config_diff(
     """
     space = set(search_space or {})
     peers = readable(peers)
+    twins = twin_params(peers)
     out = []
     for column in param_columns(peers):
+        if column in twins:  # shown under the name it is interpolated from
+            continue
         name = column[len(PARAM_PREFIX) :]
         value = best.get(column)
         cells = peers[column].tolist()
@@ -298,13 +302,24 @@ def best_config_diff(
     return out
 
 
+#: Below this many finished trials an importance estimate is marked rough.
+ROUGH_BELOW = 20
+
+
 @dataclass
 class Importance:
-    """Per-parameter importance and how it was computed."""
+    """Per-parameter importance, how it was computed and on how many finished trials."""
 
     method: str
     values: dict[str, float]
     note: str | None = None
+    n: int | None = None
+
+    def basis(self) -> str | None:
+        """``n=12, rough`` (under ``ROUGH_BELOW`` finished trials) or ``n=45``; None if unknown."""
+        if self.n is None:
+            return None
+        return f"n={self.n}, rough" if self.n < ROUGH_BELOW else f"n={self.n}"
 
 
 def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
@@ -326,7 +341,7 @@ def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
 
     done = finished(frame)
     if len(done) < 3:
-        return Importance(TABLE_IMPORTANCE_METHOD, {}, "fewer than 3 finished runs")
+        return Importance(TABLE_IMPORTANCE_METHOD, {}, "fewer than 3 finished runs", n=len(done))
     target = done["value"].astype(float).rank()
     raw: dict[str, float] = {}
     for column in params:
@@ -350,4 +365,5 @@ def table_importance(frame: pd.DataFrame, params: Sequence[str]) -> Importance:
             raw[column[len(PARAM_PREFIX) :]] = between / total if total > 0 else 0.0
     total = sum(raw.values())
     values = {k: (v / total if total > 0 else 0.0) for k, v in raw.items()}
-    return Importance(TABLE_IMPORTANCE_METHOD, dict(sorted(values.items(), key=lambda kv: -kv[1])))
+    ranked = dict(sorted(values.items(), key=lambda kv: -kv[1]))
+    return Importance(TABLE_IMPORTANCE_METHOD, ranked, n=len(done))

@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
     parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write one self-contained HTML report (tables and interactive charts; "
+        "opens offline; needs the report extra: plotly)",
+    )
+    parser.add_argument(
         "--diff", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two run directories"
     )
     parser.add_argument(
@@ -157,6 +163,15 @@ def _check_destinations(args: argparse.Namespace) -> None:
         raise UsageError(f"--output {args.output} is a directory: give a file name")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(f"--plots {args.plots} is a file: give a directory")
+    if args.html:
+        from hpt.summarize.html import HtmlUnavailable, require_plotly
+
+        if Path(args.html).is_dir():
+            raise UsageError(f"--html {args.html} is a directory: give a file name")
+        try:
+            require_plotly()
+        except HtmlUnavailable as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _emit(args: argparse.Namespace, data: str | bytes) -> None:
@@ -248,7 +263,7 @@ def _importance_fn(
 ) -> Callable[[pd.DataFrame], Importance]:
     def compute(frame: pd.DataFrame) -> Importance:
         from hpt.summarize.analysis import table_importance
-        from hpt.summarize.collect import varying_params
+        from hpt.summarize.collect import varying_params, without_redundant_targets
         from hpt.summarize.query import primary_objective
         from hpt.summarize.study import StudyUnavailable, study_importance
 
@@ -264,7 +279,7 @@ def _importance_fn(
                 return result
             except StudyUnavailable as exc:
                 _warn(f"{exc}; using table-based importance")
-        return table_importance(frame, varying_params(frame))
+        return table_importance(frame, without_redundant_targets(varying_params(frame)))
 
     return compute
 
@@ -333,8 +348,15 @@ def _summarize(args: argparse.Namespace) -> int:
         except export.ExportError as exc:
             raise UsageError(str(exc)) from None
         _emit(args, data)
-        computed = None
-    else:
+    cache: dict[str, Importance] = {}
+
+    def remembered(f: pd.DataFrame) -> Importance:
+        if "value" not in cache:
+            cache["value"] = importance(f)
+        return cache["value"]
+
+    sections: list[Any] | None = None
+    if fmt not in ("csv", "json", "parquet") or args.html:
         from hpt.summarize.report import ReportOptions, build_report
 
         options = ReportOptions(
@@ -345,14 +367,26 @@ def _summarize(args: argparse.Namespace) -> int:
             all_params=args.all_params,
             filters=list(args.where),
         )
-        cache: dict[str, Importance] = {}
+        sections = build_report(collection, frame, options, remembered)
+    if fmt not in ("csv", "json", "parquet") and sections is not None:
+        _render(args, sections)
+    computed = cache.get("value")
 
-        def remembered(f: pd.DataFrame) -> Importance:
-            cache["value"] = importance(f)
-            return cache["value"]
+    if args.html and sections is not None:
+        from hpt.summarize.html import write_html
 
-        _render(args, build_report(collection, frame, options, remembered))
-        computed = cache.get("value")
+        try:
+            write_html(
+                args.html,
+                collection,
+                frame,
+                sections,
+                computed,
+                study=studies.get(_single_sweep(frame, collection)),
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write --html {args.html}: {exc.strerror or exc}") from None
+        print(f"wrote {args.html}", file=sys.stderr)
 
     if args.plots:
         from hpt.summarize.plots import write_plots

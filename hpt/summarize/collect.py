@@ -24,9 +24,17 @@ if TYPE_CHECKING:
 #: States a run can be listed with besides the contract's statuses.
 CORRUPT = "CORRUPT"  # result.json exists but is truncated, garbage or not an object
 UNKNOWN = "UNKNOWN"  # no readable result yet (only a manifest, or an empty trial dir)
-ALL_STATES = (*STATUSES, CORRUPT, UNKNOWN)
+# A trial whose worker died or was interrupted and whose params were queued again: a later
+# trial of the same sweep ran them (its result.json says FAIL with one of these kinds).
+RETRIED = "RETRIED"
+RETRY_KINDS = frozenset({"interrupted", "worker_died"})
+ALL_STATES = (*STATUSES, RETRIED, CORRUPT, UNKNOWN)
 
 PARAM_PREFIX = "params."
+#: ``frame.attrs`` keys: the parameter names the frame's sweeps searched (their search
+#: spaces), and those of them searched on a log scale (``tag(log, ...)``).
+SEARCHED = "hpt_searched"
+SEARCHED_LOG = "hpt_searched_log"
 OBJECTIVE_PREFIX = "objective."
 METRIC_SECTIONS = ("best", "final", "test")
 
@@ -348,12 +356,54 @@ def collect_runs(paths: Iterable[str | os.PathLike[str]]) -> Collection:
             row = _read_run(found, sweep, warnings, directions)
             row["sweep_dir"] = str(found.sweep) if found.sweep else None
             rows.append(row)
+    _mark_retried(rows)
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=list(BASE_COLUMNS))
     for column in BASE_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
     frame = frame[_ordered_columns(list(frame.columns))]
+    # Which names were searched travels with the frame (filtering and sorting keep attrs),
+    # so every view can show an interpolated twin under its searched name.
+    spaces = [info.search_space for info in sweeps.values()]
+    frame.attrs[SEARCHED] = sorted({name for space in spaces for name in space})
+    frame.attrs[SEARCHED_LOG] = sorted(
+        {name for space in spaces for name, spec in space.items() if "log" in str(spec)}
+    )
     return Collection(frame=frame, sweeps=sweeps, directions=directions, warnings=warnings)
+
+
+def _mark_retried(rows: list[dict[str, Any]]) -> None:
+    """FAIL rows of a dead or interrupted worker whose params a later trial ran: RETRIED.
+
+    The sweeper re-queues such a trial once with the same params (``hpt.sweep.accounting``);
+    the copy that died again has no later twin and stays FAIL.
+    """
+
+    def params_of(row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            sorted((k, value_key(v)) for k, v in row.items() if k.startswith(PARAM_PREFIX))
+        )
+
+    for row in rows:
+        if row.get("status") != "FAIL" or row.get("error_kind") not in RETRY_KINDS:
+            continue
+        if row.get("sweep_dir") is None or not isinstance(row.get("trial"), int):
+            continue
+        mine = params_of(row)
+        copy = next(
+            (
+                other
+                for other in rows
+                if other.get("sweep_dir") == row["sweep_dir"]
+                and isinstance(other.get("trial"), int)
+                and other["trial"] > row["trial"]
+                and params_of(other) == mine
+            ),
+            None,
+        )
+        if copy is not None:
+            row["status"] = RETRIED
+            row["retried_by"] = copy["name"]
 
 
 def _ordered_columns(columns: list[str]) -> list[str]:
@@ -396,18 +446,71 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["status"].isin((CORRUPT, UNKNOWN))]
 
 
+def searched_names(frame: pd.DataFrame) -> set[str]:
+    """The parameter names the frame's sweeps searched (empty for standalone runs)."""
+    return set(frame.attrs.get(SEARCHED, ()))
+
+
+def log_searched(frame: pd.DataFrame) -> set[str] | None:
+    """``params.*`` columns searched on a log scale; None when no search space is known."""
+    if not frame.attrs.get(SEARCHED):
+        return None
+    return {PARAM_PREFIX + name for name in frame.attrs.get(SEARCHED_LOG, ())}
+
+
+def is_searched(column: str, searched: set[str]) -> bool:
+    """Whether ``params.X`` was searched: by name, or by group (``optimizer`` -> ``.name``)."""
+    name = column[len(PARAM_PREFIX) :] if column.startswith(PARAM_PREFIX) else column
+    group, _, leaf = name.rpartition(".")
+    return name in searched or (leaf in ("name", "_target_") and group in searched)
+
+
+def _varying_and_twins(frame: pd.DataFrame) -> tuple[list[str], set[str]]:
+    rows = readable(frame)
+    searched = searched_names(frame)
+    out: list[str] = []
+    twins: set[str] = set()
+    first: dict[tuple[str, ...], int] = {}  # the values of a column -> its index in out
+    for column in param_columns(rows):
+        keys = tuple(value_key(v) for v in rows[column].tolist())
+        if len(set(keys)) < 2:
+            continue
+        i = first.get(keys)
+        # An interpolated setting (model.dropout: ${regularization.dropout}) has exactly its
+        # source's values in every run: show it once, under the searched name.
+        if i is not None and not (is_searched(column, searched) and is_searched(out[i], searched)):
+            if is_searched(column, searched) and not is_searched(out[i], searched):
+                out[i], column = column, out[i]
+            twins.add(column)
+            continue
+        first[keys] = len(out)
+        out.append(column)
+    return out, twins
+
+
 def varying_params(frame: pd.DataFrame) -> list[str]:
-    """``params.*`` columns not identical across the readable rows.
+    """``params.*`` columns not identical across the readable rows, each twin shown once.
 
     A param missing from some runs but set in others varies too; CORRUPT/UNKNOWN rows
-    (which have no params at all) are ignored.
+    (which have no params at all) are ignored. Of columns with the same value in every run
+    (one interpolated from the other) only one is listed: the searched one if either is.
     """
-    rows = readable(frame)
-    out = []
-    for column in param_columns(rows):
-        if len({value_key(v) for v in rows[column].tolist()}) > 1:
-            out.append(column)
-    return out
+    return _varying_and_twins(frame)[0]
+
+
+def tuned_params(frame: pd.DataFrame) -> list[str]:
+    """The settings a plot's axes show: the varying searched ones when the sweep says which
+    (settings that only follow a choice, like SGD's dampening, would crowd them out), else
+    every varying one; ``X._target_`` beside ``X.name`` left out."""
+    params = without_redundant_targets(varying_params(frame))
+    searched = searched_names(frame)
+    chosen = [p for p in params if is_searched(p, searched)]
+    return chosen or params
+
+
+def twin_params(frame: pd.DataFrame) -> set[str]:
+    """The ``params.*`` columns ``varying_params`` hides as twins of another column."""
+    return _varying_and_twins(frame)[1]
 
 
 def without_redundant_targets(columns: list[str]) -> list[str]:

@@ -1,9 +1,13 @@
-"""``--plots DIR``: PNG figures of a sweep, from its Optuna study or from the runs table.
+"""``--plots DIR``: PNG figures of a sweep, drawn from the runs table.
 
-With exactly one sweep study in the selection, Optuna's matplotlib visualizations draw the
-history, parallel coordinates, importances, intermediate values (and Pareto front); any of
-them that fails falls back to the table-based drawing. Learning curves always come from
-the runs' ``metrics.jsonl``. matplotlib runs headless (Agg): nothing opens a window.
+The figures show what the HTML report shows: the history names its objective and keeps
+pruned trials, the parallel coordinates have one axis per searched setting (log axes for
+wide positive ranges), the importance says how many finished trials it rests on, and the
+intermediate values need no legend. Only the Pareto front of a multi-objective study comes
+from Optuna's matplotlib visualization (the table draws it otherwise): Optuna's other
+matplotlib plots label the axis "Objective Value", drop pruned trials and give every trial a
+legend entry. Learning curves come from the runs' ``metrics.jsonl``. matplotlib runs
+headless (Agg): nothing opens a window.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from hpt.summarize import analysis
 from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
+    log_searched,
     metric_history,
-    varying_params,
-    without_redundant_targets,
+    tuned_params,
 )
 from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
+from hpt.summarize.render import fmt
 
 if TYPE_CHECKING:
     import optuna
@@ -71,14 +76,17 @@ def _figure_of(result: Any) -> Figure:
 
 
 def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
-    """Objective per trial (COMPLETE runs) with the best-so-far line; None without any."""
+    """Objective per trial: COMPLETE runs, PRUNED ones at the value where they stopped, and
+    the best-so-far line; None without any COMPLETE run."""
     done = analysis.finished(frame)
     if done.empty:
         return None
     plt = _pyplot()
     objective = primary_objective(frame) or "objective"
     direction = directions.get(objective, "maximize")
-    if done["trial"].notna().all():
+    pruned = frame[frame["status"] == "PRUNED"]
+    by_trial = done["trial"].notna().all() and pruned["trial"].notna().all()
+    if by_trial:
         done = done.sort_values("trial")
         xs = done["trial"].astype(float).tolist()
         xlabel = "trial"
@@ -90,33 +98,54 @@ def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure |
     for y in ys:
         best.append(y if not best or score(y, direction) > score(best[-1], direction) else best[-1])
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.scatter(xs, ys, s=18, label=objective)
-    ax.plot(xs, best, color="tab:red", label="best so far")
+    ax.scatter(xs, ys, s=18, label="complete")
+    if by_trial and not pruned.empty:
+        stopped = [_stopped_at(row, objective) for _, row in pruned.iterrows()]
+        ax.scatter(
+            pruned["trial"].astype(float), stopped, s=30, marker="x", color="tab:red",
+            label="pruned (value where pruned)",
+        )  # fmt: skip
+    ax.step(xs, best, where="post", color="tab:green", label="best so far")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{objective} ({direction})")
     ax.set_title("Optimization history")
-    ax.legend()
+    ax.legend(fontsize=8)
     return fig
 
 
-def _axis_values(series: pd.Series) -> tuple[list[float], list[str]]:
-    """Values scaled to [0, 1] for one parallel-coordinates axis, and end labels."""
+def _stopped_at(row: pd.Series, objective: str) -> float:
+    """A pruned run's objective: its result's value, else its last reported epoch's."""
+    value = _num(row["value"])
+    if math.isfinite(value):
+        return value
+    records = [r for r in metric_history(row["run"]) if objective in r]
+    return _num(records[-1][objective]) if records else math.nan
+
+
+def _axis_values(series: pd.Series, log: bool | None = None) -> tuple[list[float], list[str], bool]:
+    """Values scaled to [0, 1] for one parallel-coordinates axis, end labels, log or not.
+
+    ``log``: whether the sweep searched the setting on a log scale (None: unknown, then a
+    positive range wider than 100x is drawn on a log axis).
+    """
     import pandas as pd
 
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.notna().all() and not series.map(lambda v: isinstance(v, bool)).any():
         values = numeric.astype(float)
         lo, hi = float(values.min()), float(values.max())
-        if lo > 0 and hi / lo > 100:  # log-scaled searches (lr, weight decay) spread out
+        wide = hi / lo > 100 if lo > 0 else False
+        log = lo > 0 and (wide if log is None else log)
+        if log:
             values = values.map(math.log10)
             lo, hi = math.log10(lo), math.log10(hi)
         span = hi - lo or 1.0
         labels = [format(float(numeric.min()), ".3g"), format(float(numeric.max()), ".3g")]
-        return [(v - lo) / span for v in values], labels
-    text = series.map(lambda v: "-" if is_missing(v) else str(v))
+        return [(v - lo) / span for v in values], labels, log
+    text = series.map(lambda v: "-" if is_missing(v) else fmt(v))
     levels = sorted(set(text))
     step = 1.0 / max(len(levels) - 1, 1)
-    return [levels.index(t) * step for t in text], [levels[0], levels[-1]]
+    return [levels.index(t) * step for t in text], [levels[0], levels[-1]], False
 
 
 def parallel_plot(
@@ -132,24 +161,40 @@ def parallel_plot(
     plt = _pyplot()
     objective = primary_objective(frame) or "objective"
     axes = params[:8]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * (len(axes) + 1)), 4.5))
-    columns = [_axis_values(done[p]) for p in axes]
+    # 2.2 inches per axis: the names (rotated) and the range ends never overlap
+    fig, ax = plt.subplots(figsize=(max(6.5, 2.2 * (len(axes) + 1)), 5))
+    logs = log_searched(frame)
+    columns = [_axis_values(done[p], None if logs is None else p in logs) for p in axes]
     target = done["value"].astype(float)
     lo, hi = float(target.min()), float(target.max())
     span = hi - lo or 1.0
-    cmap = plt.get_cmap("viridis")
-    for i, value in enumerate(target.tolist()):
-        ys = [c[0][i] for c in columns] + [(value - lo) / span]
-        ax.plot(range(len(ys)), ys, color=cmap((value - lo) / span), alpha=0.7)
-    names = [p[len(PARAM_PREFIX) :] for p in axes] + [objective]
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    # the best runs drawn last, darkest and on top (viridis_r: never near-white)
+    reverse = directions.get(objective) == "minimize"
+    cmap = plt.get_cmap("viridis_r")
+    order = sorted(range(len(target)), key=lambda i: target.iloc[i], reverse=reverse)
+    for i in order:
+        value = float(target.iloc[i])
+        shade = (value - lo) / span
+        ys = [c[0][i] for c in columns] + [shade]
+        ax.plot(range(len(ys)), ys, color=cmap(1 - shade if reverse else shade), alpha=0.8, lw=1.4)
+    names = [_axis_name(p, c) for p, c in zip(axes, columns)] + [objective]
+    ax.set_xticks(range(len(names)), names, rotation=15, ha="right", fontsize=9)
     ax.set_yticks([])
-    for x, (_, (low, high)) in enumerate([*columns, ([], [format(lo, ".4g"), format(hi, ".4g")])]):
-        ax.text(x, -0.06, low, ha="center", va="top", fontsize=7)
-        ax.text(x, 1.04, high, ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(-0.12, 1.12)
+    ends = [c[1] for c in columns] + [[format(lo, ".4g"), format(hi, ".4g")]]
+    for x, (low, high) in enumerate(ends):
+        ax.text(x, -0.04, low, ha="center", va="top", fontsize=8)
+        ax.text(x, 1.04, high, ha="center", va="bottom", fontsize=8)
         ax.axvline(x, color="grey", lw=0.6)
-    ax.set_title(f"Parallel coordinates ({directions.get(objective, '')} {objective})", pad=18)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"Parallel coordinates ({directions.get(objective, '')} {objective})", pad=12)
     return fig
+
+
+def _axis_name(column: str, axis: tuple[list[float], list[str], bool]) -> str:
+    name = column[len(PARAM_PREFIX) :]
+    return f"{name} (log)" if axis[2] else name
 
 
 def importance_plot(importance: analysis.Importance) -> Figure:
@@ -159,7 +204,12 @@ def importance_plot(importance: analysis.Importance) -> Figure:
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(items) + 1)))
     ax.barh([k for k, _ in items], [v for _, v in items], color="tab:blue")
     ax.set_xlabel("importance (normalized)")
-    ax.set_title(f"Hyperparameter importance\n{importance.method}", fontsize=9)
+    basis = importance.basis()
+    ax.set_title(
+        f"Hyperparameter importance ({basis})\n{importance.method}" if basis
+        else f"Hyperparameter importance\n{importance.method}",
+        fontsize=9,
+    )  # fmt: skip
     return fig
 
 
@@ -268,40 +318,21 @@ def pareto_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | 
 def _study_plots(
     study: optuna.Study, objective: str, out: Path, warn: Callable[[str], None]
 ) -> dict[str, Path]:
-    """Optuna's matplotlib figures; a failing one is left out (the caller falls back)."""
+    """Optuna's matplotlib Pareto front of a multi-objective study (None: the table's)."""
+    if len(study.directions) < 2:
+        return {}
     import optuna.visualization.matplotlib as vis
 
-    multi = len(study.directions) > 1
-    kwargs: dict[str, Any] = {}
-    if multi:
-        kwargs = {"target": lambda t: t.values[0], "target_name": objective}
-    evaluator: Any = None
     try:
-        from hpt.summarize.study import importance_evaluator
-
-        evaluator = importance_evaluator()[0]
-    except Exception:
-        evaluator = None
-    jobs: dict[str, Callable[[], Any]] = {
-        HISTORY: lambda: vis.plot_optimization_history(study, **kwargs),
-        PARALLEL: lambda: vis.plot_parallel_coordinate(study, **kwargs),
-        IMPORTANCE: lambda: vis.plot_param_importances(study, evaluator=evaluator, **kwargs),
-        INTERMEDIATE: lambda: vis.plot_intermediate_values(study),
-    }
-    if multi:
-        jobs[PARETO] = lambda: vis.plot_pareto_front(study)
-    written: dict[str, Path] = {}
-    for name, job in jobs.items():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # ExperimentalWarning on every call
-                written[name] = _save(_figure_of(job()), out / name)
-        except Exception as exc:
-            warn(
-                f"optuna {name[:-4]} plot failed ({str(exc).strip()[:120]}); drawing it from the table"
-            )
-            _pyplot().close("all")
-    return written
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ExperimentalWarning on every call
+            return {PARETO: _save(_figure_of(vis.plot_pareto_front(study)), out / PARETO)}
+    except Exception as exc:
+        warn(
+            f"optuna pareto_front plot failed ({str(exc).strip()[:120]}); drawing it from the table"
+        )
+        _pyplot().close("all")
+        return {}
 
 
 def write_plots(
@@ -334,9 +365,7 @@ def write_plots(
         written.update(_study_plots(study, objective, folder, warn))
     table_jobs: dict[str, Callable[[], Figure | None]] = {
         HISTORY: lambda: history_plot(frame, directions),
-        PARALLEL: lambda: parallel_plot(
-            frame, without_redundant_targets(varying_params(frame)), directions
-        ),
+        PARALLEL: lambda: parallel_plot(frame, tuned_params(frame), directions),
         IMPORTANCE: lambda: (
             importance_plot(importance) if importance and importance.values else None
         ),

@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Statuses ordered for ranking: finished runs first, broken ones last.
-STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "UNKNOWN": 4, "CORRUPT": 5}
+STATUS_ORDER = {
+    "COMPLETE": 0,
+    "PRUNED": 1,
+    "RUNNING": 2,
+    "FAIL": 3,
+    "RETRIED": 4,
+    "UNKNOWN": 5,
+    "CORRUPT": 6,
+}
 
 _EXPR = re.compile(r"^\s*(?P<key>[^<>=!]+?)\s*(?P<op>!=|>=|<=|==|=|>|<)\s*(?P<value>.*?)\s*$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {

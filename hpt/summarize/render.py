@@ -158,3 +158,33 @@ def render_markdown(sections: list[Section]) -> str:
         if section.note:
             out += [f"_{_md_cell(section.note)}_", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def render_html(sections: list[Section]) -> str:
+    """The sections as HTML fragments (tables never drop columns), text escaped."""
+    from html import escape
+
+    out: list[str] = []
+    for section in sections:
+        out.append('<section class="hpt-section">')
+        if section.title:
+            out.append(f"<h2>{escape(section.title)}</h2>")
+        out += [f"<p>{escape(line)}</p>" for line in section.lines]
+        if section.columns and section.rows:
+            out.append("<table><thead><tr>")
+            out += [
+                f'<th class="{"num" if c.right else ""}">{escape(c.header)}</th>'
+                for c in section.columns
+            ]
+            out.append("</tr></thead><tbody>")
+            for row in section.rows:
+                cells = (
+                    f'<td class="{"num" if c.right else ""}">{escape(cell)}</td>'
+                    for c, cell in zip(section.columns, row)
+                )
+                out.append("<tr>" + "".join(cells) + "</tr>")
+            out.append("</tbody></table>")
+        if section.note:
+            out.append(f'<p class="note">{escape(section.note)}</p>')
+        out.append("</section>")
+    return "\n".join(out) + "\n"

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _ARROW = {"maximize": "↑", "minimize": "↓"}
+#: Overrides hpt adds itself (a sweep's trials run quiet): not the user's choices.
+INTERNAL_OVERRIDES = frozenset({"trainer.quiet=true", "trainer.quiet=True"})
 
 
 @dataclass
@@ -320,7 +322,7 @@ def best_config_section(collection: Collection, ranked: pd.DataFrame) -> Section
         space = {}
     diffs = analysis.best_config_diff(best, peers, space)
     lines = [f"run: {Path(best['run']).resolve()}"]
-    overrides = read_overrides(best["run"])
+    overrides = [o for o in read_overrides(best["run"]) if o not in INTERNAL_OVERRIDES]
     if overrides:
         lines.append("overrides: " + " ".join(overrides))
     rows = [
@@ -353,8 +355,11 @@ def importance_section(importance: analysis.Importance) -> Section:
     note = f"method: {importance.method}"
     if importance.note:
         note += f"; {importance.note}"
+    basis = importance.basis()
+    if basis and basis.endswith("rough"):
+        note += f"; only {importance.n} finished trials: a rough estimate"
     return Section(
-        "Hyperparameter importance",
+        f"Hyperparameter importance ({basis})" if basis else "Hyperparameter importance",
         columns=[Column("param"), Column("importance", right=True), Column("")],
         rows=rows,
         lines=[] if rows else ["not enough data to estimate importance"],

@@ -91,4 +91,11 @@ def study_importance(study: optuna.Study, objective_index: int = 0) -> Importanc
             )
     except Exception as exc:
         raise StudyUnavailable(f"study importance failed: {str(exc).strip()[:200]}") from exc
-    return Importance(method, {k: float(v) for k, v in values.items()})
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    # A setting that kept one value in every finished trial (a one-option choice, a
+    # conditional branch never taken) was never really sampled: leave it out, not at 0.000.
+    sampled = {
+        name for name in values if len({repr(t.params[name]) for t in done if name in t.params}) > 1
+    }
+    kept = {k: float(v) for k, v in values.items() if k in sampled}
+    return Importance(method, kept, n=len(done))

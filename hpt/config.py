@@ -485,8 +485,9 @@ def _lookup(container: Mapping[str, Any], key: str) -> Any:
     return node
 
 
-# Keys of the root config (conf/config.yaml) besides its groups; +from_sweep is hpt sweep's.
-ROOT_KEYS = ("hydra", "resume", "objective", "from_sweep")
+# Keys of the root config (conf/config.yaml) besides the groups Hydra lists as choices
+# (a group chosen as a list, logger=[tensorboard,csv], is not listed); +from_sweep: hpt sweep's.
+ROOT_KEYS = ("hydra", "resume", "objective", "from_sweep", "logger", "lr_find", "search")
 
 
 def unknown_keys(cfg: DictConfig) -> list[str]:

@@ -207,6 +207,8 @@ def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
         if not isinstance(name, str) or t.system_attrs.get(A_DISCARDED):
             continue
         path = Path(sweep_dir) / name / RESULT
+        if not path.parent.is_dir():
+            continue  # run under another host's sweep dir (a shared database study)
         result = read_json(path)
         info = result.get("trial") if result else None
         if result is not None and (result.get("status") != "RUNNING" or not isinstance(info, dict)

@@ -144,8 +144,8 @@ def check_keys(space: SearchSpace, config: DictConfig) -> None:
     known: list[str] | None = None
     for name in names:
         key = name.lstrip("~")
-        if name.startswith("+") or key in choices or key.split(".", 1)[0] in groups:
-            continue
+        if name.startswith(("+", "~")) or key in choices or key.split(".", 1)[0] in groups:
+            continue  # (Hydra applied a ~deletion to this config already: the key is gone)
         if (
             key.startswith("hydra.")
             or OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT
@@ -251,7 +251,14 @@ def run_sweep(
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
-    _report(study, snap, plan.names, sweep_dir, local=plan.cluster is None)
+    _report(
+        study,
+        snap,
+        plan.names,
+        sweep_dir,
+        local=plan.cluster is None,
+        grace_period=float(conf["grace_period"]),
+    )
 
 
 def _plan(
@@ -480,7 +487,13 @@ def _run_workers(
 
 
 def _report(
-    study: Any, snap: dict[str, Any], names: list[str], sweep_dir: Path, *, local: bool = True
+    study: Any,
+    snap: dict[str, Any],
+    names: list[str],
+    sweep_dir: Path,
+    *,
+    local: bool = True,
+    grace_period: float = 60.0,
 ) -> None:
     """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
     ``SweepAbortedError`` carrying the failed trials' own errors."""
@@ -488,10 +501,11 @@ def _report(
         print(line)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
-    lost = [  # (cluster workers may still run after a detached or ended submitter)
+    lost = [  # a dead worker's trial that could not be re-queued (cluster workers and other
+        # processes sharing a database study may still be running theirs: not lost)
         t.number
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if local and accounting.owner(t)[0] == accounting.HOST and accounting.counts(t)
+        if local and accounting.counts(t) and accounting.is_stale(t, grace_period)
     ]
     if lost:  # every worker of this host has ended: nothing here runs these any more
         raise SweepAbortedError(

@@ -30,7 +30,8 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 def counts(trial: FrozenTrial) -> bool:
     """Whether a trial uses up one unit of the budget."""
     attrs = trial.system_attrs
-    return not attrs.get(A_DISCARDED) and not attrs.get(A_RETRIED)
+    # (warm-start trials, copied from an earlier study, are the sampler's prior, not this budget)
+    return not attrs.get(A_DISCARDED) and not attrs.get(A_RETRIED) and "hpt:warm_start" not in attrs
 
 
 def budget_used(trials: list[FrozenTrial]) -> int:

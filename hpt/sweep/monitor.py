@@ -23,14 +23,18 @@ def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTr
     complete = [  # infeasible trials (hydra.sweeper.constraints) never win
         t
         for t in trials
-        if t.state == TrialState.COMPLETE and t.values is not None and accounting.feasible(t)
+        if t.state == TrialState.COMPLETE
+        and t.values is not None
+        and accounting.feasible(t)
+        and accounting.counts(t)  # not a warm-start trial of an earlier sweep
     ]
     if not complete:
         return []
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
         return [max(complete, key=lambda t: sign * t.values[0])]
-    return sorted(study.best_trials, key=lambda t: t.number)  # the (feasible) Pareto set
+    front = [t for t in study.best_trials if accounting.counts(t)]  # the (feasible) Pareto set
+    return sorted(front, key=lambda t: t.number)
 
 
 def trial_record(t: FrozenTrial) -> dict[str, Any]:

@@ -394,6 +394,13 @@ def _open_study(plan: _Plan, conf: dict[str, Any], sweep_dir: Path, config: Dict
         with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still there in 5
             warnings.simplefilter("ignore")
             study.set_metric_names(plan.names)  # optuna-dashboard labels the objectives with these
+    if conf.get("warm_start"):
+        from hpt.sweep.warm import warm_start
+
+        added = warm_start(study, plan.space, str(conf["warm_start"]), plan.dirs)
+        if added:
+            print(f"{_who(plan.user_app)}: warm start: added {added} finished trial(s) of "
+                  f"{conf['warm_start']} (not counted in n_trials)", file=sys.stderr)  # fmt: skip
     _enqueue(study, conf.get("enqueue") or [])
     if conf.get("baseline", True):
         _enqueue_baseline(study, plan, config)

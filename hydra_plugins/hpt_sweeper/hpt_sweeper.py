@@ -161,6 +161,8 @@ class HptSweeperConf:
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
     # the base config (what a plain run with the same overrides trains) as a trial first
     baseline: bool = True
+    # an earlier sweep dir or storage URL: its finished trials that fit this space seed the sampler
+    warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win
     constraints: Any = None
     heartbeat_interval: float = 5.0

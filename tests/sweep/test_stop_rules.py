@@ -90,3 +90,26 @@ def test_constraints_mark_infeasible_trials_which_never_win(tmp_path: Path) -> N
     assert record["feasible"] is False
     best = json.loads((tmp_path / "s" / "sweep.json").read_text())["best"]
     assert [b["params"]["model.width"] for b in best] == [8]  # even if 64 scored higher
+
+
+def test_warm_start_adds_an_earlier_sweeps_trials_outside_the_budget(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    first.mkdir()
+    assert sphere(first, "hydra.sweeper.n_trials=4").returncode == 0
+    r = sphere(tmp_path, "hydra.sweeper.n_trials=2", f"hydra.sweeper.warm_start={first / 's'}")
+    assert r.returncode == 0, r.stderr
+    assert "warm start: added 4 finished trial(s)" in r.stderr
+    done = trials(tmp_path)
+    warm = [t for t in done if "hpt:warm_start" in t.system_attrs]
+    assert len(warm) == 4 and len(done) == 6  # the earlier 4, then this sweep's budget of 2
+    assert {t.params["x"] for t in warm} == {t.params["x"] for t in trials(first)}
+    counts = json.loads((tmp_path / "s" / "sweep.json").read_text())["counts"]
+    assert counts["COMPLETE"] == 2
+    # resuming the same sweep adds nothing twice
+    assert (
+        sphere(
+            tmp_path, "hydra.sweeper.n_trials=3", f"hydra.sweeper.warm_start={first / 's'}"
+        ).returncode
+        == 0
+    )
+    assert len(trials(tmp_path)) == 7

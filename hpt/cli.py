@@ -17,6 +17,7 @@ commands:
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
   lr-find     learning-rate range test: hpt lr-find model=cnn
   dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
+  storage-proxy  gRPC proxy for many workers: hpt storage-proxy postgresql://... [--port 13000]
   predict     use a run's model:       hpt predict outputs/runs/<run> new.csv -o predictions.csv
   eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=labelled.csv] [--json F]
   export      a file without hpt:      hpt export outputs/runs/<run> -o model.pt [--format onnx]
@@ -29,11 +30,13 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export")
+COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export",
+            "storage-proxy")  # fmt: skip
 USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "predict": "hpt.predict",
     "eval": "hpt.evaluate",
     "export": "hpt.export",
+    "storage-proxy": "hpt.storage_proxy",  # Optuna's gRPC proxy in front of a study database
 }
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
 

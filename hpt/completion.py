@@ -28,6 +28,7 @@ COMMANDS = (
     "predict",
     "eval",
     "export",
+    "storage-proxy",
     "help",
 )
 HYDRA_COMMANDS = ("train", "sweep", "lr-find")

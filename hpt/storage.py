@@ -36,12 +36,8 @@ def is_url(spec: str) -> bool:
     return bool(_URL.match(spec))
 
 
-SCHEMES = (
-    "sqlite",
-    "postgresql",
-    "postgres",
-    "mysql",
-)  # SQLAlchemy URLs Optuna's RDB storage takes
+# SQLAlchemy URLs Optuna's RDB storage takes, and grpc://HOST:PORT (hpt storage-proxy)
+SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "grpc")
 
 
 def resolve_spec(spec: str | None, sweep_dir: Path) -> str:
@@ -56,8 +52,10 @@ def resolve_spec(spec: str | None, sweep_dir: Path) -> str:
         if scheme not in SCHEMES:
             raise UserError(
                 f"hydra.sweeper.storage={mask_url(spec)}: unknown scheme {scheme!r}; use a journal "
-                "file path, sqlite:///PATH, postgresql://... or mysql://..."
+                "file path, sqlite:///PATH, postgresql://..., mysql://... or grpc://HOST:PORT"
             )
+        if scheme == "grpc" and not spec.rstrip("/").rpartition(":")[2].isdigit():
+            raise UserError(f"hydra.sweeper.storage={spec}: write it as grpc://HOST:PORT")
         return spec
     path = Path(spec).expanduser()
     return str(path if path.is_absolute() else sweep_dir / path)
@@ -93,6 +91,11 @@ def open_storage(
     from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
+    if spec.startswith("grpc://"):  # Optuna's storage proxy (hpt storage-proxy) before a database
+        from optuna.storages import GrpcStorageProxy
+
+        host, _, port = spec[len("grpc://") :].rstrip("/").rpartition(":")
+        return GrpcStorageProxy(host=host or "localhost", port=int(port))
     if is_url(spec):
         from sqlalchemy.exc import OperationalError
 

@@ -24,10 +24,10 @@ def _group_defaults() -> set[str]:
     """Keys hpt's own sampler/pruner group options put into a block."""
     import dataclasses
 
-    from hydra_plugins.hpt_sweeper import hpt_sweeper as plugin
+    from hpt.sweep import options
 
     keys: set[str] = set()
-    for obj in vars(plugin).values():
+    for obj in vars(options).values():
         if (
             isinstance(obj, type)
             and dataclasses.is_dataclass(obj)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig
 
-from hpt.errors import UserError
+from hpt.errors import DamagedFileError, UserError
 from hpt.rundir import METRICS, atomic_write_bytes, atomic_write_text, read_jsonl
 
 LAST = "checkpoints/last.pt"
@@ -103,10 +104,148 @@ class LastCheckpoint:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """The saved state; ``weights_only=True`` refuses anything but tensors and plain containers."""
+    """The saved state; ``weights_only=True`` refuses anything but tensors and plain containers.
+
+    A missing file or one torch cannot read is a ``UserError`` naming it (exit 2, one line).
+    """
     if not path.is_file():
         raise UserError(f"cannot resume: {path} does not exist (the run saved no epoch yet)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DamagedFileError(f"{path} is damaged: {_unreadable(exc)}") from None
+    if not isinstance(state, dict) or not {"epoch", "states", "rng"} <= set(state):
+        raise DamagedFileError(f"{path} is damaged: it is not a checkpoint hpt wrote")
+    return state
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why torch could not read a checkpoint, in one line, without torch's advice to retry
+    with ``weights_only=False`` (that would run whatever code the file holds)."""
+    import pickle
+
+    if isinstance(exc, EOFError):
+        return "it is empty or cut short"
+    if isinstance(exc, pickle.UnpicklingError):
+        return "it holds objects other than tensors and plain containers, which hpt never loads"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "weights_only" in first:
+        return "it holds objects other than tensors and plain containers, which hpt never loads"
+    if "central directory" in first or "zip archive" in first:
+        return "it is not a complete checkpoint (cut short or overwritten)"
+    return f"torch cannot read it ({type(exc).__name__}: {first[:200]})"
+
+
+# Keys of data.* that say where the data is, not what it is: a moved dataset may be resumed.
+_WHERE = ("data.root", "data.download", "data.path", "data.test_path")
+
+
+def check(cfg: DictConfig) -> None:
+    """Refuse a resume that would not continue the same run, before any file of it is touched.
+
+    ``cfg`` is the composed config of ``hpt train --resume RUN``: its model and data settings
+    must be the run's own (``RUN/.hydra/config.yaml``), and ``RUN/checkpoints/last.pt`` must be
+    readable and fit the model (and optimizer and scheduler) this config builds. Raises one
+    ``UserError`` that says which settings, keys or tensor shapes differ.
+    """
+    source = Path(str(cfg.resume))
+    state = load(source / LAST)
+    changed = _changed_settings(cfg, source / ".hydra" / "config.yaml")
+    if changed:
+        raise UserError(
+            f"cannot resume {source}: a resume continues the same model and data, but "
+            + "; ".join(changed)
+        )
+    from hpt.build import build, task_kind
+
+    if task_kind(cfg) != "supervised":
+        return
+    rng = torch.get_rng_state()  # building draws the initial weights: leave no trace
+    try:
+        built = build(cfg)
+    finally:
+        torch.set_rng_state(rng)
+    from hpt.loop import unwrap
+
+    model = unwrap(built.model)
+    misfit = _misfit(state["states"].get("model", {}), model.state_dict())
+    if misfit:
+        raise UserError(
+            f"cannot resume {source}: {LAST} does not fit the model its config builds: {misfit}"
+        )
+    for key, obj in (("optimizer", built.optimizer), ("scheduler", built.schedule.scheduler)):
+        if key in state["states"] and obj is not None:
+            try:
+                obj.load_state_dict(state["states"][key])
+            except Exception as exc:
+                raise UserError(
+                    f"cannot resume {source}: the {key} state in {LAST} does not fit the "
+                    f"{key} of its config ({type(exc).__name__}: {_first_line(exc)})"
+                ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _changed_settings(cfg: DictConfig, saved: Path) -> list[str]:
+    """``model.width=64 (the run has 32)`` for each model/data setting that differs."""
+    from omegaconf import OmegaConf
+
+    from hpt.rundir import flatten, read_text
+
+    text = read_text(saved)
+    if text is None:
+        return []  # no saved config to compare with: the checkpoint check still runs
+    try:
+        old = OmegaConf.create(text)
+    except Exception:
+        return []
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for group in ("model", "data"):
+        for tree, out in ((old, before), (cfg, after)):
+            node = tree.get(group) if isinstance(tree, DictConfig) else None
+            if isinstance(node, DictConfig):
+                plain = OmegaConf.to_container(node, resolve=False, enum_to_str=True)
+                out.update(flatten(plain, group + "."))  # type: ignore[arg-type]
+    keys = sorted(set(before) | set(after), key=lambda k: (k not in after, k))
+    return [
+        f"{k}={_show(after.get(k, _ABSENT))} (the run has {_show(before.get(k, _ABSENT))})"
+        for k in keys
+        if k not in _WHERE and before.get(k, _ABSENT) != after.get(k, _ABSENT)
+    ]
+
+
+_ABSENT = "<not set>"
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _misfit(saved: Mapping[str, Any], model: Mapping[str, torch.Tensor], most: int = 4) -> str:
+    """What differs between a saved and a built state_dict: keys and tensor shapes."""
+    parts = []
+    missing = [k for k in model if k not in saved]
+    extra = [k for k in saved if k not in model]
+    shapes = [
+        f"{k} is {list(saved[k].shape)} in {LAST} but {list(v.shape)} in the model"
+        for k, v in model.items()
+        if k in saved and isinstance(saved[k], torch.Tensor) and saved[k].shape != v.shape
+    ]
+    parts += shapes[:most] + (
+        [f"{len(shapes) - most} more tensors differ in shape"] if len(shapes) > most else []
+    )
+    if missing:
+        parts.append(f"missing from {LAST}: {_few(missing, most)}")
+    if extra:
+        parts.append(f"not in the model: {_few(extra, most)}")
+    return "; ".join(parts)
+
+
+def _few(keys: list[str], most: int) -> str:
+    return ", ".join(keys[:most]) + (f" and {len(keys) - most} more" if len(keys) > most else "")
 
 
 def carry_metrics(source: Path, run_dir: Path, epoch: int) -> None:
@@ -115,4 +254,4 @@ def carry_metrics(source: Path, run_dir: Path, epoch: int) -> None:
     atomic_write_text(run_dir / METRICS, "".join(json.dumps(r) + "\n" for r in rows))
 
 
-__all__ = ["LAST", "LastCheckpoint", "Progress", "carry_metrics", "load"]
+__all__ = ["LAST", "LastCheckpoint", "Progress", "carry_metrics", "check", "load"]

@@ -3,7 +3,8 @@
 Saved atomically after every epoch: model, optimizer, scheduler and grad-scaler states, the
 epoch driver's progress (epoch, history, best-so-far and its weights, epochs without
 improvement) and the RNG states (torch's CPU and CUDA generators and the data-shuffling
-generator). Only tensors and plain containers go in, so it loads with ``weights_only=True``.
+generator). Only tensors and plain containers go in, so it loads with ``weights_only=True``;
+the file carries the sha256 of its bytes (``hpt.record.write_sealed``), checked on load.
 ``hpt train --resume RUN_DIR`` continues a killed run from it; on CPU with
 ``trainer.deterministic=true`` the resumed run ends with the same metrics as an
 uninterrupted one.
@@ -11,7 +12,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +22,8 @@ import torch
 from omegaconf import DictConfig
 
 from hpt.errors import DamagedFileError, UserError
-from hpt.rundir import METRICS, atomic_write_bytes, atomic_write_text, read_jsonl
+from hpt.record import read_sealed, write_sealed
+from hpt.rundir import METRICS, atomic_write_text, read_jsonl
 
 LAST = "checkpoints/last.pt"
 Metrics = dict[str, float]
@@ -79,9 +80,7 @@ class LastCheckpoint:
                 **{f"gen/{k}": g.get_state() for k, g in self.generators.items()},
             },
         }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        atomic_write_bytes(self.path, buf.getvalue())  # a kill mid-save keeps the previous one
+        write_sealed(self.path, state)  # atomic: a kill mid-save keeps the previous one
 
     def restore(self, state: Mapping[str, Any]) -> Progress:
         """Load ``state`` (from ``load``) into the objects and generators; return the progress."""
@@ -104,36 +103,14 @@ class LastCheckpoint:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """The saved state; ``weights_only=True`` refuses anything but tensors and plain containers.
-
-    A missing file or one torch cannot read is a ``UserError`` naming it (exit 2, one line).
-    """
+    """The saved state, verified (``hpt.record.read_sealed``): a missing file, or one that is
+    damaged, is a ``UserError`` naming it (exit 2, one line) and is never used."""
     if not path.is_file():
         raise UserError(f"cannot resume: {path} does not exist (the run saved no epoch yet)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DamagedFileError(f"{path} is damaged: {_unreadable(exc)}") from None
+    state = read_sealed(path)
     if not isinstance(state, dict) or not {"epoch", "states", "rng"} <= set(state):
-        raise DamagedFileError(f"{path} is damaged: it is not a checkpoint hpt wrote")
+        raise DamagedFileError(f"{path} is damaged: it is not a last.pt checkpoint")
     return state
-
-
-def _unreadable(exc: BaseException) -> str:
-    """Why torch could not read a checkpoint, in one line, without torch's advice to retry
-    with ``weights_only=False`` (that would run whatever code the file holds)."""
-    import pickle
-
-    if isinstance(exc, EOFError):
-        return "it is empty or cut short"
-    if isinstance(exc, pickle.UnpicklingError):
-        return "it holds objects other than tensors and plain containers, which hpt never loads"
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if "weights_only" in first:
-        return "it holds objects other than tensors and plain containers, which hpt never loads"
-    if "central directory" in first or "zip archive" in first:
-        return "it is not a complete checkpoint (cut short or overwritten)"
-    return f"torch cannot read it ({type(exc).__name__}: {first[:200]})"
 
 
 # Keys of data.* that say where the data is, not what it is: a moved dataset may be resumed.

@@ -78,10 +78,22 @@ def _random(path: Path) -> None:
     path.write_bytes(os.urandom(9000))
 
 
+def _zero_4k(path: Path) -> None:
+    """4 kB of zeros in the middle of the file: tensor data (weights, Adam's moments)."""
+    import torch
+
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 4096] = bytes(4096)
+    path.write_bytes(bytes(raw))
+    torch.load(path, weights_only=True)  # silent to torch alone: only the checksum sees it
+
+
 DAMAGE = {
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
     "empty": lambda p: p.write_bytes(b""),
     "random": _random,
+    "zeroed_4k": _zero_4k,
 }
 
 

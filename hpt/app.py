@@ -199,6 +199,23 @@ def versions() -> str:
     return parts[0] + " (" + ", ".join(parts[1:]) + ")"
 
 
+def multirun_dir(root: str = "outputs/multiruns") -> str:
+    """A fresh directory for one ``hpt train -m`` (as Hydra's ``multirun/<date>/<time>``): two
+    multiruns never share one, so none overwrites or appends to another's job dirs."""
+    import datetime as dt
+
+    while True:
+        now = dt.datetime.now()
+        path = Path(root) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S-%f")
+        if not path.exists():
+            return str(path)
+
+
+def _given(overrides: list[str], key: str) -> bool:
+    """Whether the command line sets ``key`` (``key=...``, ``+key=...``, ``++key=...``)."""
+    return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -272,6 +289,8 @@ def run_hydra(
         if not user_full_error:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         return int(exc.code or 0)
+    if jobs is not None and args.multirun and not _given(args.overrides, "hydra.sweep.dir"):
+        args.overrides.append(f"hydra.sweep.dir={multirun_dir()}")  # hpt train -m
     failures: list[Exception] = []
 
     @functools.wraps(task_function)  # keeps the job's name

@@ -539,6 +539,20 @@ def check_output_dir(key: str, value: Any, *, create: bool) -> None:
         ) from None
 
 
+def check_no_runs(key: str, value: Any) -> None:
+    """``hpt train -m`` writes its jobs into a new directory, never into an earlier one's."""
+    from hpt.rundir import is_run_dir
+
+    path = Path(str(value)).expanduser()
+    runs = sorted(p.name for p in path.iterdir() if is_run_dir(p)) if path.is_dir() else []
+    if runs:
+        raise UserError(
+            f"{key}={value} already holds runs ({', '.join(runs[:3])}{', ...' if len(runs) > 3 else ''}): "
+            "a multirun never writes into an earlier one's directory; leave hydra.sweep.dir out "
+            "for a fresh one under outputs/multiruns/"
+        )
+
+
 def check_choices(config: DictConfig) -> None:
     """``data=base_data`` names a schema (registered above), not an option one can run."""
     choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
@@ -594,5 +608,7 @@ class Validate(Callback):
             validate(config)  # the settings every job shares (hpt train -m checks each job again)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)
+            if str(OmegaConf.select(config, "hydra.sweeper._target_")).endswith("BasicSweeper"):
+                check_no_runs("hydra.sweep.dir", sweep_dir)  # hpt train -m (a sweep resumes)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None

@@ -553,6 +553,27 @@ def check_no_runs(key: str, value: Any) -> None:
         )
 
 
+# hpt's built-in data sets describe themselves with these: they are read, never set.
+DERIVED_DATA = ("data.shape", "data.num_classes")
+
+
+def check_derived_overrides(config: DictConfig) -> None:
+    """``data.num_classes=5`` on MNIST would be silently ignored: refuse it (a user's own data
+    source, ``_target_`` or ``source:``, takes whatever keys it names)."""
+    from hpt.datasets import is_user_source
+
+    data = config.get("data")
+    if not isinstance(data, DictConfig) or is_user_source(data):
+        return
+    for override in OmegaConf.select(config, "hydra.overrides.task") or []:
+        key = str(override).split("=", 1)[0].lstrip("+~")
+        if key in DERIVED_DATA:
+            raise UserError(
+                f"{override}: {key} is read from data={data.get('name')} itself, not a "
+                "setting (an override would be ignored); choose another data= instead"
+            )
+
+
 def check_choices(config: DictConfig) -> None:
     """``data=base_data`` names a schema (registered above), not an option one can run."""
     choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
@@ -594,6 +615,7 @@ class Validate(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
+            check_derived_overrides(config)
             validate(config)
             if config.get("resume"):  # before Hydra writes .hydra/ into the run it resumes
                 _check_resume(config)
@@ -605,6 +627,7 @@ class Validate(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
+            check_derived_overrides(config)
             validate(config)  # the settings every job shares (hpt train -m checks each job again)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)

@@ -152,9 +152,15 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 def _check_destinations(args: argparse.Namespace) -> None:
-    """Refuse an --output that is a folder or a --plots that is a file before any work."""
+    """Refuse an --output that is a folder or in a missing folder (none is ever created), a
+    --plots that is a file, and an empty --columns, before any work."""
     if args.output and Path(args.output).is_dir():
         raise UsageError(f"--output {args.output} is a directory: give a file name")
+    if args.output and not Path(args.output).expanduser().absolute().parent.is_dir():
+        parent = Path(args.output).expanduser().absolute().parent
+        raise UsageError(f"--output {args.output}: folder {parent} does not exist")
+    if args.columns is not None and not any(n.strip() for n in args.columns.split(",")):
+        raise UsageError("--columns needs at least one key")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(f"--plots {args.plots} is a file: give a directory")
 

@@ -592,23 +592,6 @@ class Rejected(BaseException):
     """
 
 
-def _check_resume(config: DictConfig) -> None:
-    """``hpt.resume.check``, every failure a ``UserError``: a callback's other exceptions
-    would only be warnings, and the resume must not go ahead unchecked."""
-    from hpt.resume import check  # torch: only for a resume
-
-    try:
-        check(config)
-    except UserError:
-        raise
-    except Exception as exc:
-        from hpt.errors import one_line
-
-        raise UserError(
-            f"cannot resume {config.resume}: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
-
-
 class Validate(Callback):
     """Hydra callback (conf/config.yaml ``hydra.callbacks``): check a config before anything runs."""
 
@@ -617,8 +600,6 @@ class Validate(Callback):
             check_choices(config)
             check_derived_overrides(config)
             validate(config)
-            if config.get("resume"):  # before Hydra writes .hydra/ into the run it resumes
-                _check_resume(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
             check_output_dir("hydra.run.dir", run_dir, create=True)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's

@@ -442,7 +442,7 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
     import io
 
     from hpt.errors import DamagedFileError
-    from hpt.record import sealed
+    from hpt.sealed import sealed
     from hpt.train import load_checkpoint
 
     marker = tmp_path / "pwned"

@@ -7,6 +7,7 @@ line and exit code 2. With HYDRA_FULL_ERROR=1 set by the user, the traceback is 
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -216,6 +217,13 @@ def _given(overrides: list[str], key: str) -> bool:
     return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
 
 
+# Errors of the file system a run writes to (as opposed to a network error, also an OSError).
+_FILE_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT,
+    errno.ENOTDIR, errno.EISDIR, errno.EIO, errno.EFBIG, errno.ENAMETOOLONG, errno.EEXIST,
+}  # fmt: skip
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -365,6 +373,11 @@ def run_hydra(
     except Exception as exc:
         if user_full_error:
             raise
+        if isinstance(exc, OSError) and exc.errno in _FILE_ERRNOS:
+            # A full disk, a read-only or vanished folder: the files' problem, not an hpt bug.
+            where = exc.filename or (jobs[-1].run_dir if jobs else "the run directory")
+            print(f"{prog}: error: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(
             f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)",
             file=sys.stderr,

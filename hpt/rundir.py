@@ -70,8 +70,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        _name(exc, path)
         raise
 
 
@@ -86,9 +87,19 @@ def atomic_write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> 
 def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
     """One line per write with O_APPEND: a crash loses at most the line being written."""
     line = json.dumps(_clean(record), default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+    except OSError as exc:
+        _name(exc, path)
+        raise
+
+
+def _name(exc: BaseException, path: str | os.PathLike[str]) -> None:
+    """A failed write (disk full: ``write`` names no file) names the file it was writing."""
+    if isinstance(exc, OSError) and exc.filename is None:
+        exc.filename = str(path)
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -34,6 +34,9 @@ from hpt.storage import mask_url
 RUN_FILE = "mlflow.json"
 PARENT_FILE = "mlflow_parent.json"
 END_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
+# MLflow 3's UI shows an experiment by its kind: this one holds model-training runs (metrics
+# per epoch, params), not GenAI traces.
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 PROBE_S = 5.0  # how long the start-up probe waits for a tracking server
 # MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) wait minutes for a dead server.
 HTTP_DEFAULTS = {
@@ -125,10 +128,16 @@ class MlflowLogger:
     def _experiment(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
+            if KIND_TAG not in found.tags:  # made by an older hpt, or by hand
+                self.client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
             return str(found.experiment_id)
         try:
             location = f"{self.artifacts}/{name}" if self.artifacts else None
-            return str(self.client.create_experiment(name, artifact_location=location))
+            return str(
+                self.client.create_experiment(
+                    name, artifact_location=location, tags={KIND_TAG: KIND}
+                )
+            )
         except Exception:  # another worker created it first
             found = self.client.get_experiment_by_name(name)
             if found is None:

@@ -110,6 +110,10 @@ def test_the_sweeps_parent_run_ends_with_the_sweeps_state(tmp_path: Path) -> Non
     parent = client.get_run(read_json(sweep / PARENT_FILE)["run_id"])
     assert parent.info.status == "FINISHED" and parent.data.tags["state"] == "COMPLETE"
     assert not end_parent(tmp_path / "no-sweep", "COMPLETE")
+    # MLflow 3 opens the study's experiment as model training, not as GenAI traces
+    assert client.get_experiment_by_name("s").tags["mlflow.experimentKind"] == (
+        "custom_model_development"
+    )
 
 
 def test_workers_opening_a_fresh_sqlite_store_together_all_log(tmp_path: Path) -> None:

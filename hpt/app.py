@@ -217,6 +217,23 @@ def _given(overrides: list[str], key: str) -> bool:
     return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
 
 
+def close_record(run_dir: Path, error: str) -> None:
+    """A run that ended on an I/O error after training (writing best.pt, say) must not stay
+    RUNNING in its result.json: FAIL with the error, if the file can still be written."""
+    from hpt.rundir import RESULT, atomic_write_json, read_json
+
+    result = read_json(run_dir / RESULT)
+    if result is None or result.get("status") != "RUNNING" or result.get("pid") != os.getpid():
+        return
+    import contextlib
+
+    with contextlib.suppress(OSError):  # the disk is still full: the line on stderr is all
+        atomic_write_json(
+            run_dir / RESULT,
+            {**result, "status": "FAIL", "error": error, "error_kind": "exception"},
+        )
+
+
 # Errors of the file system a run writes to (as opposed to a network error, also an OSError).
 _FILE_ERRNOS = {
     errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT,
@@ -377,6 +394,8 @@ def run_hydra(
             # A full disk, a read-only or vanished folder: the files' problem, not an hpt bug.
             where = exc.filename or (jobs[-1].run_dir if jobs else "the run directory")
             print(f"{prog}: error: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
+            if jobs:
+                close_record(Path(jobs[-1].run_dir), f"cannot write {where}: {exc.strerror}")
             return 1
         print(
             f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)",

@@ -72,7 +72,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        _name(exc, path)
+        _name(exc, path, tmp)
         raise
 
 
@@ -96,10 +96,11 @@ def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
         raise
 
 
-def _name(exc: BaseException, path: str | os.PathLike[str]) -> None:
-    """A failed write (disk full: ``write`` names no file) names the file it was writing."""
-    if isinstance(exc, OSError) and exc.filename is None:
-        exc.filename = str(path)
+def _name(exc: BaseException, path: str | os.PathLike[str], tmp: str | None = None) -> None:
+    """A failed write names the file it was writing: ``write`` on a full disk names none, and a
+    failed rename would name the temporary file."""
+    if isinstance(exc, OSError) and exc.filename in (None, tmp):
+        exc.filename, exc.filename2 = str(path), None
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -52,6 +52,19 @@ def test_a_disk_full_while_writing_metrics_is_one_line_naming_the_file_and_exit_
     assert result["status"] == "FAIL" and str(run_dir / METRICS) in result["error"]
 
 
+def test_a_failed_write_after_training_leaves_result_json_fail_not_running(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints" / "best.pt").mkdir(parents=True)  # os.replace onto it: EISDIR
+    ran = _train(run_dir, "trainer.epochs=1", "model.width=16")
+    assert ran.returncode == 1, ran.stderr
+    line = _one_line(ran.stderr)
+    assert f"cannot write {run_dir / 'checkpoints' / 'best.pt'}: Is a directory" in line
+    result = read_json(run_dir / RESULT)
+    assert result["status"] == "FAIL" and "best.pt" in result["error"]
+
+
 def test_a_run_dir_removed_mid_run_is_one_line_and_exit_1(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(

@@ -539,11 +539,19 @@ def check_output_dir(key: str, value: Any, *, create: bool) -> None:
         ) from None
 
 
-def check_no_runs(key: str, value: Any) -> None:
-    """``hpt train -m`` writes its jobs into a new directory, never into an earlier one's."""
+def check_no_runs(key: str, value: Any, *, itself: bool = False) -> None:
+    """A new run never writes into an earlier run's directory: ``hpt train -m`` not into a
+    folder holding runs, a single run (``itself``) not into a run's own folder."""
     from hpt.rundir import is_run_dir
 
     path = Path(str(value)).expanduser()
+    if itself:
+        if is_run_dir(path):
+            raise UserError(
+                f"{key}={value} already holds a run: a new run never writes into another's "
+                f"directory; choose a new one, or continue that run with hpt train --resume {value}"
+            )
+        return
     runs = sorted(p.name for p in path.iterdir() if is_run_dir(p)) if path.is_dir() else []
     if runs:
         raise UserError(
@@ -601,6 +609,8 @@ class Validate(Callback):
             check_derived_overrides(config)
             validate(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
+            if not config.get("resume"):  # only --resume continues a run in its own directory
+                check_no_runs("hydra.run.dir", run_dir, itself=True)
             check_output_dir("hydra.run.dir", run_dir, create=True)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None

@@ -1,8 +1,10 @@
-"""``hpt train -m`` never overwrites or appends to an earlier multirun's job directories.
+"""No new run appends to an existing run directory.
 
-Each invocation gets a fresh ``outputs/multiruns/<date>/<time>`` (as Hydra's
-``multirun/<date>/<time>``); an explicit ``hydra.sweep.dir`` that already holds runs is
-refused with exit 2 before anything runs.
+``hpt train -m`` never overwrites or appends to an earlier multirun's job directories: each
+invocation gets a fresh ``outputs/multiruns/<date>/<time>`` (as Hydra's
+``multirun/<date>/<time>``); an explicit ``hydra.sweep.dir`` that already holds runs, or a
+``hydra.run.dir`` that is a run, is refused with exit 2 before anything runs (``--resume`` is
+the one way to continue a run in its directory).
 """
 
 from __future__ import annotations
@@ -67,4 +69,19 @@ def test_a_multirun_into_a_directory_holding_runs_is_refused_and_it_untouched(
     (line,) = err.strip().splitlines()
     assert f"hydra.sweep.dir={sweep} already holds runs (trial_0, trial_1)" in line
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sweep.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_run_into_an_earlier_runs_directory_is_refused_and_it_untouched(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["train", "data=mnist_tiny", "data.subset=200", "trainer.epochs=1", "trainer.device=cpu",
+            "trainer.quiet=true", f"hydra.run.dir={run}"]  # fmt: skip
+    rc, _, err = hpt(*args, cwd=tmp_path)
+    assert rc == 0, err
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
+    rc, _, err = hpt(*args, cwd=tmp_path)
+    assert rc == 2, err
+    (line,) = err.strip().splitlines()
+    assert f"hydra.run.dir={run} already holds a run" in line and "--resume" in line
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
     assert after == before

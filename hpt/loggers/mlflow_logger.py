@@ -51,6 +51,7 @@ def probe(uri: str, timeout: float = PROBE_S) -> None:
     answer (even 404 from a server without ``/health``) means it is there."""
     if not uri.startswith(("http://", "https://")):
         return
+    import ssl
     import urllib.error
     import urllib.request
 
@@ -60,6 +61,8 @@ def probe(uri: str, timeout: float = PROBE_S) -> None:
         return
     except (OSError, ValueError) as exc:  # refused, unreachable, timed out, not a URL
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, ssl.SSLError):
+            return  # it answered; whether its certificate is trusted is MLflow's to say
         raise UserError(
             f"logger.mlflow.tracking_uri={mask_url(uri)}: the tracking server does not answer "
             f"({reason}); start it, or choose another tracking_uri or logger"

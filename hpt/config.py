@@ -609,9 +609,9 @@ class Validate(Callback):
             check_derived_overrides(config)
             validate(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
+            check_output_dir("hydra.run.dir", run_dir, create=True)
             if not config.get("resume"):  # only --resume continues a run in its own directory
                 check_no_runs("hydra.run.dir", run_dir, itself=True)
-            check_output_dir("hydra.run.dir", run_dir, create=True)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None
 

@@ -156,9 +156,10 @@ def _check_destinations(args: argparse.Namespace) -> None:
     --plots that is a file, and an empty --columns, before any work."""
     if args.output and Path(args.output).is_dir():
         raise UsageError(f"--output {args.output} is a directory: give a file name")
-    if args.output and not Path(args.output).expanduser().absolute().parent.is_dir():
-        parent = Path(args.output).expanduser().absolute().parent
-        raise UsageError(f"--output {args.output}: folder {parent} does not exist")
+    parent = Path(args.output or ".").expanduser().absolute().parent
+    if args.output and not parent.is_dir():  # hpt summarize makes no folders
+        why = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"cannot write --output {args.output}: folder {parent} {why}")
     if args.columns is not None and not any(n.strip() for n in args.columns.split(",")):
         raise UsageError("--columns needs at least one key")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():

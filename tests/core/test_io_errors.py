@@ -72,7 +72,7 @@ def test_a_run_dir_removed_mid_run_is_one_line_and_exit_1(tmp_path: Path) -> Non
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env(),
     )  # fmt: skip
     _wait_for_epoch(run_dir, proc)
-    shutil.rmtree(run_dir)
+    run_dir.rename(tmp_path / "moved")  # gone at once (rmtree could race the run's writes)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     assert str(run_dir) in _one_line(err)
@@ -116,7 +116,10 @@ def test_a_file_system_turned_read_only_mid_run_is_one_line_and_exit_1(tmpfs: Pa
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmpfs.parent, env=cli_env(),
     )  # fmt: skip
     _wait_for_epoch(run_dir, proc)
-    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)]).returncode:
+        assert time.monotonic() < deadline  # busy while the run holds a file open for writing
+        time.sleep(0.01)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     line = _one_line(err)

@@ -70,7 +70,7 @@ def check(cfg: DictConfig) -> None:
         return
     rng = torch.get_rng_state()  # building draws the initial weights: leave no trace
     try:
-        built = build(cfg)
+        built = build(_on_cpu(cfg))
     finally:
         torch.set_rng_state(rng)
     from hpt.loop import unwrap
@@ -90,6 +90,20 @@ def check(cfg: DictConfig) -> None:
                     f"cannot resume {source}: the {key} state in {LAST} does not fit the "
                     f"{key} of its config ({type(exc).__name__}: {_first_line(exc)})"
                 ) from None
+
+
+def _on_cpu(cfg: DictConfig) -> DictConfig:
+    """A copy of ``cfg`` that builds on the CPU, in fp32, uncompiled: shapes and states are the same,
+    and the check uploads nothing to an accelerator the run is about to use."""
+    import copy
+
+    from omegaconf import OmegaConf
+
+    local = copy.deepcopy(cfg)
+    OmegaConf.set_readonly(local, False)
+    local.trainer.device, local.trainer.compile, local.trainer.precision = "cpu", False, "fp32"
+    local.trainer.data_on_device = False
+    return local
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ line and exit code 2. With HYDRA_FULL_ERROR=1 set by the user, the traceback is 
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -199,6 +200,47 @@ def versions() -> str:
     return parts[0] + " (" + ", ".join(parts[1:]) + ")"
 
 
+def multirun_dir(root: str = "outputs/multiruns") -> str:
+    """A fresh directory for one ``hpt train -m`` (as Hydra's ``multirun/<date>/<time>``): two
+    multiruns never share one, so none overwrites or appends to another's job dirs."""
+    import datetime as dt
+
+    while True:
+        now = dt.datetime.now()
+        path = Path(root) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S-%f")
+        if not path.exists():
+            return str(path)
+
+
+def _given(overrides: list[str], key: str) -> bool:
+    """Whether the command line sets ``key`` (``key=...``, ``+key=...``, ``++key=...``)."""
+    return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
+
+
+def close_record(run_dir: Path, error: str) -> None:
+    """A run that ended on an I/O error after training (writing best.pt, say) must not stay
+    RUNNING in its result.json: FAIL with the error, if the file can still be written."""
+    from hpt.rundir import RESULT, atomic_write_json, read_json
+
+    result = read_json(run_dir / RESULT)
+    if result is None or result.get("status") != "RUNNING" or result.get("pid") != os.getpid():
+        return
+    import contextlib
+
+    with contextlib.suppress(OSError):  # the disk is still full: the line on stderr is all
+        atomic_write_json(
+            run_dir / RESULT,
+            {**result, "status": "FAIL", "error": error, "error_kind": "exception"},
+        )
+
+
+# Errors of the file system a run writes to (as opposed to a network error, also an OSError).
+_FILE_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT,
+    errno.ENOTDIR, errno.EISDIR, errno.EIO, errno.EFBIG, errno.ENAMETOOLONG, errno.EEXIST,
+}  # fmt: skip
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -272,6 +314,8 @@ def run_hydra(
         if not user_full_error:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         return int(exc.code or 0)
+    if jobs is not None and args.multirun and not _given(args.overrides, "hydra.sweep.dir"):
+        args.overrides.append(f"hydra.sweep.dir={multirun_dir()}")  # hpt train -m
     failures: list[Exception] = []
 
     @functools.wraps(task_function)  # keeps the job's name
@@ -346,6 +390,13 @@ def run_hydra(
     except Exception as exc:
         if user_full_error:
             raise
+        if isinstance(exc, OSError) and exc.errno in _FILE_ERRNOS:
+            # A full disk, a read-only or vanished folder: the files' problem, not an hpt bug.
+            where = exc.filename or (jobs[-1].run_dir if jobs else "the run directory")
+            print(f"{prog}: error: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
+            if jobs:
+                close_record(Path(jobs[-1].run_dir), f"cannot write {where}: {exc.strerror}")
+            return 1
         print(
             f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (set HYDRA_FULL_ERROR=1 for the traceback)",
             file=sys.stderr,

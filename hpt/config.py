@@ -572,6 +572,49 @@ def check_output_dir(key: str, value: Any, *, create: bool) -> None:
         ) from None
 
 
+def check_no_runs(key: str, value: Any, *, itself: bool = False) -> None:
+    """A new run never writes into an earlier run's directory: ``hpt train -m`` not into a
+    folder holding runs, a single run (``itself``) not into a run's own folder."""
+    from hpt.rundir import is_run_dir
+
+    path = Path(str(value)).expanduser()
+    if itself:
+        if is_run_dir(path):
+            raise UserError(
+                f"{key}={value} already holds a run: a new run never writes into another's "
+                f"directory; choose a new one, or continue that run with hpt train --resume {value}"
+            )
+        return
+    runs = sorted(p.name for p in path.iterdir() if is_run_dir(p)) if path.is_dir() else []
+    if runs:
+        raise UserError(
+            f"{key}={value} already holds runs ({', '.join(runs[:3])}{', ...' if len(runs) > 3 else ''}): "
+            "a multirun never writes into an earlier one's directory; leave hydra.sweep.dir out "
+            "for a fresh one under outputs/multiruns/"
+        )
+
+
+# hpt's built-in data sets describe themselves with these: they are read, never set.
+DERIVED_DATA = ("data.shape", "data.num_classes")
+
+
+def check_derived_overrides(config: DictConfig) -> None:
+    """``data.num_classes=5`` on MNIST would be silently ignored: refuse it (a user's own data
+    source, ``_target_`` or ``source:``, takes whatever keys it names)."""
+    from hpt.datasets import is_user_source
+
+    data = config.get("data")
+    if not isinstance(data, DictConfig) or is_user_source(data):
+        return
+    for override in OmegaConf.select(config, "hydra.overrides.task") or []:
+        key = str(override).split("=", 1)[0].lstrip("+~")
+        if key in DERIVED_DATA:
+            raise UserError(
+                f"{override}: {key} is read from data={data.get('name')} itself, not a "
+                "setting (an override would be ignored); choose another data= instead"
+            )
+
+
 def check_choices(config: DictConfig) -> None:
     """``data=base_data`` names a schema (registered above), not an option one can run."""
     choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
@@ -596,17 +639,23 @@ class Validate(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
+            check_derived_overrides(config)
             validate(config)
             run_dir = OmegaConf.select(config, "hydra.run.dir")
             check_output_dir("hydra.run.dir", run_dir, create=True)
+            if not config.get("resume"):  # only --resume continues a run in its own directory
+                check_no_runs("hydra.run.dir", run_dir, itself=True)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_choices(config)
+            check_derived_overrides(config)
             validate(config)  # the settings every job shares (hpt train -m checks each job again)
             sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
             check_output_dir("hydra.sweep.dir", sweep_dir, create=False)
+            if str(OmegaConf.select(config, "hydra.sweeper._target_")).endswith("BasicSweeper"):
+                check_no_runs("hydra.sweep.dir", sweep_dir)  # hpt train -m (a sweep resumes)
         except (UserError, OmegaConfBaseException) as exc:  # `${nope}`: also the user's
             raise Rejected(exc) from None

@@ -1,7 +1,9 @@
 """``hpt dashboard PATH``: optuna-dashboard on a sweep's study storage (pip install 'hpt[dashboard]').
 
 PATH is a sweep directory (its ``study.journal``, or the database its sweep.json names), a
-journal file, or a database URL. The server listens on ``--host``/``--port`` (127.0.0.1:8080
+journal file, or a database URL. sweep.json keeps a database URL with its password masked
+(``user:***@host``): the real one comes from ``HPT_STORAGE`` when that names the same
+database, else the password is asked for at a terminal. The server listens on ``--host``/``--port`` (127.0.0.1:8080
 by default; ``--port 0`` picks a free one), prints its address and serves until Ctrl-C.
 Studies carry their objective names, and each trial its final metrics as user attributes.
 """
@@ -9,13 +11,16 @@ Studies carry their objective names, and each trial its final metrics as user at
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from hpt.errors import EXIT_USAGE, UserError
 from hpt.rundir import SWEEP, read_json
-from hpt.storage import JOURNAL_NAME, is_url, mask_url
+from hpt.storage import JOURNAL_NAME, is_masked, is_url, mask_url, unmask_url
+
+STORAGE_ENV = "HPT_STORAGE"  # the README's name for a shared study's URL
 
 
 def storage_spec(path: str) -> str:
@@ -27,8 +32,8 @@ def storage_spec(path: str) -> str:
         if (p / JOURNAL_NAME).is_file():
             return str(p / JOURNAL_NAME)
         named = str((read_json(p / SWEEP) or {}).get("storage", ""))
-        if is_url(named) and named == mask_url(named):
-            return named
+        if is_url(named):
+            return real_url(named, path) if is_masked(named) else named
         if (p / named).is_file():
             return str(p / named)
         raise UserError(
@@ -37,6 +42,24 @@ def storage_spec(path: str) -> str:
     if p.is_file():
         return str(p)
     raise UserError(f"{path} is neither a sweep directory, a journal file nor a database URL")
+
+
+def real_url(masked: str, path: str) -> str:
+    """The database URL a sweep.json names with its password masked: ``HPT_STORAGE`` when
+    that is the same URL up to the password, else the URL with a password typed at a terminal;
+    never the masked one (it would only log in as ``***``)."""
+    env = os.environ.get(STORAGE_ENV, "")
+    if env and mask_url(env) == masked:
+        return env
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return unmask_url(masked, getpass.getpass(f"password for {masked}: "))
+    other = f" ({STORAGE_ENV} names another database, {mask_url(env)})" if env else ""
+    raise UserError(
+        f"the study of {path} is in {masked}, whose password is not stored: set {STORAGE_ENV} "
+        f"to its full URL, pass the URL as PATH, or run at a terminal to be asked{other}"
+    )
 
 
 def serve(spec: str, host: str, port: int) -> None:

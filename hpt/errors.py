@@ -44,6 +44,10 @@ class DataNotFoundError(UserError):
     pass
 
 
+class DamagedFileError(UserError):
+    """A file hpt wrote (a checkpoint) that can no longer be read as written: never used."""
+
+
 _NOISE = (
     "Set the environment variable HYDRA_FULL_ERROR=1",
     "full_key:",

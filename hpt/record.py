@@ -8,7 +8,6 @@ the ``Outcome`` the CLI or the sweeper gets back.
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from collections import OrderedDict
@@ -28,9 +27,9 @@ from hpt.rundir import (
     METRICS,
     RESULT,
     append_jsonl,
-    atomic_write_bytes,
     atomic_write_json,
 )
+from hpt.sealed import read_sealed, write_sealed
 
 if TYPE_CHECKING:
     from hpt.loop import FitResult
@@ -175,7 +174,7 @@ def _objective_record(outcome: Outcome, i: int) -> dict[str, Any]:
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
-    """A plain state_dict of CPU tensors, written atomically (loadable with weights_only=True).
+    """A plain state_dict of CPU tensors, sealed and written atomically (``write_sealed``).
 
     A quantized model's state also holds packed-parameter tuples (kept as they are) and the
     per-module versions in ``_metadata``, without which an INT8 Linear reads back as version 1.
@@ -186,11 +185,9 @@ def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
         cpu[k] = v.detach().cpu() if isinstance(v, torch.Tensor) else v
     if metadata is not None:
         cpu._metadata = metadata  # type: ignore[attr-defined]
-    buf = io.BytesIO()
-    torch.save(cpu, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    write_sealed(path, cpu)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Tensors only: ``weights_only=True`` refuses pickled code in a crafted file."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Tensors only, and only as written: see ``read_sealed``."""
+    return read_sealed(Path(path))

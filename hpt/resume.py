@@ -3,7 +3,8 @@
 Saved atomically after every epoch: model, optimizer, scheduler and grad-scaler states, the
 epoch driver's progress (epoch, history, best-so-far and its weights, epochs without
 improvement) and the RNG states (torch's CPU and CUDA generators and the data-shuffling
-generator). Only tensors and plain containers go in, so it loads with ``weights_only=True``.
+generator). Only tensors and plain containers go in, so it loads with ``weights_only=True``;
+the file carries the sha256 of its bytes (``hpt.sealed``), checked on load.
 ``hpt train --resume RUN_DIR`` continues a killed run from it; on CPU with
 ``trainer.deterministic=true`` the resumed run ends with the same metrics as an
 uninterrupted one.
@@ -11,7 +12,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,8 +20,9 @@ from typing import Any
 
 import torch
 
-from hpt.errors import UserError
-from hpt.rundir import METRICS, atomic_write_bytes, atomic_write_text, read_jsonl
+from hpt.errors import DamagedFileError, UserError
+from hpt.rundir import METRICS, atomic_write_text, read_jsonl
+from hpt.sealed import read_sealed, write_sealed
 
 LAST = "checkpoints/last.pt"
 Metrics = dict[str, float]
@@ -78,9 +79,7 @@ class LastCheckpoint:
                 **{f"gen/{k}": g.get_state() for k, g in self.generators.items()},
             },
         }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        atomic_write_bytes(self.path, buf.getvalue())  # a kill mid-save keeps the previous one
+        write_sealed(self.path, state)  # atomic: a kill mid-save keeps the previous one
 
     def restore(self, state: Mapping[str, Any]) -> Progress:
         """Load ``state`` (from ``load``) into the objects and generators; return the progress."""
@@ -103,10 +102,14 @@ class LastCheckpoint:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """The saved state; ``weights_only=True`` refuses anything but tensors and plain containers."""
+    """The saved state, verified (``hpt.sealed.read_sealed``): a missing file, or one that is
+    damaged, is a ``UserError`` naming it (exit 2, one line) and is never used."""
     if not path.is_file():
         raise UserError(f"cannot resume: {path} does not exist (the run saved no epoch yet)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state = read_sealed(path)
+    if not isinstance(state, dict) or not {"epoch", "states", "rng"} <= set(state):
+        raise DamagedFileError(f"{path} is damaged: it is not a last.pt checkpoint")
+    return state
 
 
 def carry_metrics(source: Path, run_dir: Path, epoch: int) -> None:

@@ -70,8 +70,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        _name(exc, path, tmp)
         raise
 
 
@@ -86,9 +87,20 @@ def atomic_write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> 
 def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
     """One line per write with O_APPEND: a crash loses at most the line being written."""
     line = json.dumps(_clean(record), default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+    except OSError as exc:
+        _name(exc, path)
+        raise
+
+
+def _name(exc: BaseException, path: str | os.PathLike[str], tmp: str | None = None) -> None:
+    """A failed write names the file it was writing: ``write`` on a full disk names none, and a
+    failed rename would name the temporary file."""
+    if isinstance(exc, OSError) and exc.filename in (None, tmp):
+        exc.filename, exc.filename2 = str(path), None
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -32,6 +32,22 @@ def mask_url(text: str) -> str:
     return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
 
 
+def is_masked(url: str) -> bool:
+    """Whether ``url``'s password is ``mask_url``'s ``***`` (masking is idempotent: compare
+    with this, not with ``mask_url(url)``)."""
+    found = _PASSWORD.search(url) or _QUERY_PASSWORD.search(url)
+    return found is not None and found["pw"] == "***"
+
+
+def unmask_url(masked: str, password: str) -> str:
+    """``mask_url``'s output with ``password`` where it put ``***`` (percent-encoded there)."""
+    from urllib.parse import quote
+
+    if _QUERY_PASSWORD.search(masked):
+        return _QUERY_PASSWORD.sub(lambda m: m["head"] + quote(password, safe=""), masked, 1)
+    return _PASSWORD.sub(lambda m: f"{m['head']}{quote(password, safe='')}{m['tail']}", masked, 1)
+
+
 def is_url(spec: str) -> bool:
     return bool(_URL.match(spec))
 

@@ -9,16 +9,19 @@ The tracking libraries are optional extras, imported only by the logger that nee
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hpt.errors import UserError
-from hpt.rundir import RESULT, read_json
+from hpt.errors import UserError, one_line
+from hpt.rundir import RESULT, atomic_write_json, read_json
+
+log = logging.getLogger("hpt.loggers")
 
 # name -> (module, class, pip extra): the module is imported only when the logger is selected
 LOGGERS = {
@@ -53,23 +56,39 @@ class Logger(Protocol):
 
 
 class Loggers:
-    """The selected loggers as one; with none selected every call is a no-op."""
+    """The selected loggers as one; with none selected every call is a no-op.
 
-    def __init__(self, loggers: list[Logger]) -> None:
+    A tracker is a witness, not a part of the run: one that fails (its server went away, its
+    disk is full) is one warning, kept in ``warnings`` (``track`` records them in result.json),
+    and is dropped, while training goes on and the run's outcome stays its own.
+    """
+
+    def __init__(self, loggers: list[Logger], names: list[str] | None = None) -> None:
         self.loggers = loggers
+        self.names = names if names is not None else [type(lg).__name__ for lg in loggers]
+        self.warnings: list[str] = []
+
+    def _each(self, call: Callable[[Logger], None]) -> None:
+        kept = []
+        for name, lg in zip(self.names, self.loggers):
+            try:
+                call(lg)
+                kept.append((name, lg))
+            except Exception as exc:  # the tracker stops; the run goes on
+                text = f"logger={name} failed and was stopped, the run goes on: {type(exc).__name__}: {one_line(exc)}"
+                self.warnings.append(text[:500])
+                log.warning("hpt: warning: %s", text[:500])
+        self.names, self.loggers = [n for n, _ in kept], [lg for _, lg in kept]
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        for lg in self.loggers:
-            lg.log_metrics(metrics, step)
+        self._each(lambda lg: lg.log_metrics(metrics, step))
 
     def log_image(self, tag: str, png: Path, step: int) -> None:
-        for lg in self.loggers:
-            lg.log_image(tag, png, step)
+        self._each(lambda lg: lg.log_image(tag, png, step))
 
     def finish(self, status: str, summary: Mapping[str, float]) -> None:
-        loggers, self.loggers = self.loggers, []  # finish once, even if called again on a failure
-        for lg in loggers:
-            lg.finish(status, summary)
+        self._each(lambda lg: lg.finish(status, summary))
+        self.loggers, self.names = [], []  # finish once, even if called again on a failure
 
 
 def selection_of(node: Any) -> dict[str, Any]:
@@ -99,6 +118,7 @@ def missing(name: str, extra: str | None, exc: ImportError) -> UserError:
 def open_loggers(selection: Mapping[str, Any] | None, info: RunInfo) -> Loggers:
     """Open every logger named in ``selection`` (``{name: options}``, the ``logger`` config node)."""
     opened: list[Logger] = []
+    names: list[str] = []
     if selection:
         info.run_dir.mkdir(parents=True, exist_ok=True)
     for name, options in (selection or {}).items():
@@ -108,13 +128,14 @@ def open_loggers(selection: Mapping[str, Any] | None, info: RunInfo) -> Loggers:
         try:
             module = importlib.import_module(module_name)
             opened.append(getattr(module, cls_name)(info, **dict(options or {})))
+            names.append(name)
         except ImportError as exc:
             Loggers(opened).finish("FAIL", {})
             raise missing(name, extra, exc) from None
         except TypeError as exc:  # an option the logger does not take: a user's typo
             Loggers(opened).finish("FAIL", {})
             raise UserError(f"logger.{name}: {exc}") from None
-    return Loggers(opened)
+    return Loggers(opened, names)
 
 
 @contextmanager
@@ -135,6 +156,9 @@ def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Logger
             best if isinstance(best, dict) else None, test if isinstance(test, dict) else None
         ),
     )
+    if loggers.warnings and result:  # the run's record says which tracker lost what
+        result = read_json(info.run_dir / RESULT) or result
+        atomic_write_json(info.run_dir / RESULT, {**result, "warnings": loggers.warnings})
 
 
 def final_metrics(run_dir: Path) -> dict[str, float]:

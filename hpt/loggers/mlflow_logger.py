@@ -5,11 +5,18 @@ opens it); ``logger.mlflow.tracking_uri=http://host:5000`` logs to a server. ``h
 runs go to the experiment ``logger.mlflow.experiment``; a sweep's trials go to one experiment
 per study, as nested runs under one parent run for the study, tagged with their trial number
 and final state. The run id is kept in ``<run dir>/mlflow.json`` so a resumed run continues it.
+
+A tracking server is probed once when the logger opens (``PROBE_S``): one that does not answer
+is one line and exit 2 within seconds, instead of MLflow's minutes of retries. Requests then
+retry briefly (``HTTP_DEFAULTS``, unless the MLFLOW_HTTP_* variables say otherwise), so a
+server that dies mid-run costs seconds: ``hpt.loggers.Loggers`` turns the failure into one
+warning and stops this logger while training goes on.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,12 +26,47 @@ from typing import Any
 from mlflow import MlflowClient  # ImportError without mlflow: see open_loggers
 from mlflow.entities import Metric, Param, RunTag
 
+from hpt.errors import UserError
 from hpt.loggers import RunInfo
 from hpt.rundir import atomic_write_json, read_json
+from hpt.storage import mask_url
 
 RUN_FILE = "mlflow.json"
 PARENT_FILE = "mlflow_parent.json"
 END_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
+# MLflow 3's UI shows an experiment by its kind: this one holds model-training runs (metrics
+# per epoch, params), not GenAI traces.
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+PROBE_S = 5.0  # how long the start-up probe waits for a tracking server
+# MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) wait minutes for a dead server.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+
+
+def probe(uri: str, timeout: float = PROBE_S) -> None:
+    """One request to an ``http(s)://`` tracking server; no answer is a ``UserError``. Any HTTP
+    answer (even 404 from a server without ``/health``) means it is there."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return
+    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, not a URL
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, ssl.SSLError):
+            return  # it answered; whether its certificate is trusted is MLflow's to say
+        raise UserError(
+            f"logger.mlflow.tracking_uri={mask_url(uri)}: the tracking server does not answer "
+            f"({reason}); start it, or choose another tracking_uri or logger"
+        ) from None
 
 
 def default_uri(cwd: Path) -> str:
@@ -47,13 +89,22 @@ class MlflowLogger:
         self, info: RunInfo, tracking_uri: str | None = None, experiment: str = "hpt"
     ) -> None:
         uri = tracking_uri or default_uri(info.cwd)
+        if uri.startswith(("http://", "https://")):
+            for key, value in HTTP_DEFAULTS.items():
+                os.environ.setdefault(key, value)
+            probe(uri)
         # A local store keeps artifacts beside its database (MLflow's default is ./mlruns).
         self.artifacts: str | None = None
         if uri.startswith("sqlite:///"):
             db_dir = Path(uri[len("sqlite:///") :]).parent
             db_dir.mkdir(parents=True, exist_ok=True)
             self.artifacts = (db_dir / "mlartifacts").resolve().as_uri()
-        self.client = MlflowClient(tracking_uri=uri)
+        if self.artifacts is not None:  # one process at a time creates or migrates the schema
+            with _locked(Path(uri[len("sqlite:///") :] + ".lock")):
+                self.client = MlflowClient(tracking_uri=uri)
+                self.client.search_experiments(max_results=1)  # the store opens on first use
+        else:
+            self.client = MlflowClient(tracking_uri=uri)
         self.pending: list[Any] = []
         saved = read_json(info.run_dir / RUN_FILE) if info.start_epoch else None
         if saved and saved.get("tracking_uri") == uri:  # resumed: continue the same MLflow run
@@ -80,10 +131,16 @@ class MlflowLogger:
     def _experiment(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
+            if KIND_TAG not in found.tags:  # made by an older hpt, or by hand
+                self.client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
             return str(found.experiment_id)
         try:
             location = f"{self.artifacts}/{name}" if self.artifacts else None
-            return str(self.client.create_experiment(name, artifact_location=location))
+            return str(
+                self.client.create_experiment(
+                    name, artifact_location=location, tags={KIND_TAG: KIND}
+                )
+            )
         except Exception:  # another worker created it first
             found = self.client.get_experiment_by_name(name)
             if found is None:
@@ -123,3 +180,27 @@ class MlflowLogger:
             tags=[RunTag("state", status)],
         )
         self.client.set_terminated(self.run_id, status=END_STATUS.get(status, "KILLED"))
+
+
+def end_parent(sweep_dir: Path, state: str, tracking_uri: str | None = None) -> bool:
+    """End a sweep's parent MLflow run (``mlflow_parent.json`` in ``sweep_dir``) with the sweep's
+    final ``state`` (COMPLETE, FAIL, or anything else for KILLED); False when the sweep has no
+    parent run. ``tracking_uri``: the trials' (their ``mlflow.json`` says it when not given)."""
+    saved = read_json(sweep_dir / PARENT_FILE)
+    if not saved:
+        return False
+    uri = tracking_uri or _trials_uri(sweep_dir)
+    if uri is None:
+        return False
+    client = MlflowClient(tracking_uri=uri)
+    client.set_tag(str(saved["run_id"]), "state", state)
+    client.set_terminated(str(saved["run_id"]), status=END_STATUS.get(state, "KILLED"))
+    return True
+
+
+def _trials_uri(sweep_dir: Path) -> str | None:
+    for run_file in sorted(sweep_dir.glob(f"*/{RUN_FILE}")):
+        uri = (read_json(run_file) or {}).get("tracking_uri")
+        if isinstance(uri, str):
+            return uri
+    return None

@@ -158,9 +158,16 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 def _check_destinations(args: argparse.Namespace) -> None:
-    """Refuse an --output that is a folder or a --plots that is a file before any work."""
+    """Refuse an --output that is a folder or in a missing folder (none is ever created), a
+    --plots that is a file, and an empty --columns, before any work."""
     if args.output and Path(args.output).is_dir():
         raise UsageError(f"--output {args.output} is a directory: give a file name")
+    parent = Path(args.output or ".").expanduser().absolute().parent
+    if args.output and not parent.is_dir():  # hpt summarize makes no folders
+        why = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"cannot write --output {args.output}: folder {parent} {why}")
+    if args.columns is not None and not any(n.strip() for n in args.columns.split(",")):
+        raise UsageError("--columns needs at least one key")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(f"--plots {args.plots} is a file: give a directory")
     if args.html:

@@ -439,13 +439,20 @@ class _Payload:
 
 
 def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: Path) -> None:
+    import io
+
+    from hpt.errors import DamagedFileError
+    from hpt.sealed import sealed
     from hpt.train import load_checkpoint
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "best.pt"
-    torch.save({"weight": torch.zeros(2), "extra": _Payload(marker)}, evil)
-    with pytest.raises(pickle.UnpicklingError):
+    buf = io.BytesIO()
+    torch.save({"weight": torch.zeros(2), "extra": _Payload(marker)}, buf)
+    evil.write_bytes(sealed(buf.getvalue()))  # a valid checksum: weights_only is what refuses it
+    with pytest.raises(DamagedFileError) as refused:
         load_checkpoint(evil)
+    assert "weights_only" not in str(refused.value)  # never torch's advice to unpickle it
     assert not marker.exists()
     # the payload is live: plain unpickling (what an unsafe load does with it) runs it
     pickle.loads(pickle.dumps(_Payload(marker)))
@@ -453,11 +460,13 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
 
 
 def test_load_checkpoint_reads_a_plain_state_dict(tmp_path: Path) -> None:
+    from hpt.record import save_checkpoint
     from hpt.train import load_checkpoint
 
     path = tmp_path / "best.pt"
-    torch.save({"w": torch.arange(3.0)}, path)
+    save_checkpoint(path, {"w": torch.arange(3.0)})
     assert torch.equal(load_checkpoint(path)["w"], torch.arange(3.0))
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.arange(3.0))  # plain torch
 
 
 def test_every_torch_load_in_hpt_uses_weights_only() -> None:

@@ -7,18 +7,14 @@ on a real ``mlflow server`` over HTTP; CSV: the csv module.
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.request
 import zlib
 from pathlib import Path
 
 import pytest
+from helpers.mlflow_server import mlflow_server
 
 from hpt.errors import UserError
 from hpt.loggers import RunInfo, open_loggers, summary_metrics
@@ -165,38 +161,11 @@ def test_mlflow_resumed_run_continues_the_same_run(tmp_path: Path) -> None:
     assert [h.step for h in client.get_metric_history(run.info.run_id, "val/acc")] == [1, 2, 3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer in {timeout} s")
-
-
 def test_mlflow_logs_to_a_real_tracking_server_over_http(tmp_path: Path) -> None:
     from mlflow import MlflowClient
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed in finally)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--default-artifact-root", str(tmp_path / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True,
-    )  # fmt: skip
-    try:
-        uri = f"http://127.0.0.1:{port}"
-        _wait_http(f"{uri}/health", server)
+    with mlflow_server(tmp_path) as server:
+        uri = server.uri
         info = RunInfo(tmp_path / "run", PARAMS, None, tmp_path)
         _log_run({"mlflow": {"tracking_uri": uri, "experiment": "served"}}, info)
         client = MlflowClient(tracking_uri=uri)
@@ -209,10 +178,6 @@ def test_mlflow_logs_to_a_real_tracking_server_over_http(tmp_path: Path) -> None
         ]
         assert run.data.params["optimizer.name"] == "adamw"
         assert not (tmp_path / "outputs").exists()  # nothing went to the default local store
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server and the workers it started
-        server.wait(timeout=60)
-        log.close()
 
 
 def test_csv_rows_per_epoch_and_resume_keeps_the_done_epochs(tmp_path: Path) -> None:

@@ -250,15 +250,36 @@ def run_sweep(
     study = _open_study(plan, conf, sweep_dir, config)
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
-    snap = _run_workers(study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir)
-    _report(
-        study,
-        snap,
-        plan.names,
-        sweep_dir,
-        local=plan.cluster is None,
-        grace_period=float(conf["grace_period"]),
-    )
+    state = "KILLED"  # MLflow's word for a sweep interrupted, or ended by an error
+    try:
+        snap = _run_workers(
+            study, wspec, conf, plan, hydra_context, task_function, config, sweep_dir
+        )
+        state = "FAIL"
+        _report(
+            study,
+            snap,
+            plan.names,
+            sweep_dir,
+            local=plan.cluster is None,
+            grace_period=float(conf["grace_period"]),
+        )
+        state = "COMPLETE"
+    finally:
+        _end_tracker_runs(sweep_dir, state)
+
+
+def _end_tracker_runs(sweep_dir: Path, state: str) -> None:
+    """A sweep logged to MLflow has a parent run: end it with the sweep's final state (a
+    tracker failure here is one warning, never the sweep's exit status)."""
+    if not (sweep_dir / "mlflow_parent.json").exists():
+        return
+    try:
+        from hpt.loggers.mlflow_logger import end_parent
+
+        end_parent(sweep_dir, state)
+    except Exception as exc:
+        print(f"hpt sweep: warning: could not end the MLflow parent run: {exc}", file=sys.stderr)
 
 
 def _plan(

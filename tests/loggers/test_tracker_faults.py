@@ -142,3 +142,31 @@ def test_workers_opening_a_fresh_sqlite_store_together_all_log(tmp_path: Path) -
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
+
+
+def test_a_real_sweep_logged_to_mlflow_ends_its_parent_run(tmp_path: Path) -> None:
+    """hpt sweep logger=mlflow with two workers on a fresh SQLite store: every trial logs, and
+    the study's parent run ends FINISHED with the sweep's state (it stayed RUNNING before)."""
+    import os
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    from hpt.loggers.mlflow_logger import PARENT_FILE
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "trainer.epochs=1", "model.width=8",
+           "model.depth=choice(1, 2)", "hydra/sweeper/sampler=grid", "hydra.sweeper.n_jobs=2",
+           "logger=mlflow", f"logger.mlflow.tracking_uri={uri}", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    client = MlflowClient(tracking_uri=uri)
+    parent = client.get_run(read_json(sweep / PARENT_FILE)["run_id"])
+    assert parent.info.status == "FINISHED" and parent.data.tags["state"] == "COMPLETE"
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert len(children) == 2 and all(c.info.status == "FINISHED" for c in children)

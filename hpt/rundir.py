@@ -61,6 +61,11 @@ def _clean(value: Any) -> Any:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write-then-rename, so a crash never leaves a half-written file behind."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # /dev/null, a FIFO: write into it; renaming over it would replace the device (as root)
+        with open(path, "wb") as f:
+            f.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -70,9 +75,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException as exc:
+    except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        _name(exc, path, tmp)
+        if exc.filename in (None, tmp):  # name the file being written, not none or the temp file
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -92,15 +101,9 @@ def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
             f.write(line)
             f.flush()
     except OSError as exc:
-        _name(exc, path)
+        if exc.filename is None:  # write() on a full disk names no file: name it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
-
-
-def _name(exc: BaseException, path: str | os.PathLike[str], tmp: str | None = None) -> None:
-    """A failed write names the file it was writing: ``write`` on a full disk names none, and a
-    failed rename would name the temporary file."""
-    if isinstance(exc, OSError) and exc.filename in (None, tmp):
-        exc.filename, exc.filename2 = str(path), None
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -48,6 +48,8 @@ def should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
 
 def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
     done = accounting.finished(study.get_trials(deepcopy=False))
+    if len(done) >= spec.n_trials:
+        return  # the budget is done: nothing is left to stop (the counts show the failures)
     failed = sum(1 for t in done if t.state == TrialState.FAIL)
     if done and failed >= spec.min_failures and failed / len(done) > spec.max_failure_rate:
         reason = f"stopped: {failed} of {len(done)} finished trials failed (max_failure_rate={spec.max_failure_rate})"

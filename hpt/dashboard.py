@@ -69,7 +69,7 @@ def serve(spec: str, host: str, port: int) -> None:
         from optuna_dashboard import wsgi
     except ImportError:
         raise UserError(
-            "hpt dashboard needs optuna-dashboard: pip install 'hpt[dashboard]'"
+            "hpt dashboard needs optuna-dashboard: pip install 'hpt[dashboard]' (from a checkout: '.[dashboard]')"
         ) from None
     from hpt.storage import open_storage
 

@@ -132,7 +132,7 @@ def open_storage(
             )
         except ImportError as exc:  # the URL's database driver is not installed
             raise UserError(
-                f"storage {mask_url(spec)} needs its database driver ({exc}): pip install 'hpt[postgres]' (or 'hpt[mysql]')"
+                f"storage {mask_url(spec)} needs its database driver ({exc}): pip install 'hpt[postgres]' (from a checkout: '.[postgres]') (or 'hpt[mysql]')"
             ) from None
         except OperationalError as exc:  # unreachable server, bad password, missing database
             first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]

@@ -38,7 +38,7 @@ def read_table(path_text: str, key: str) -> Any:
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise UserError(
-                    f"{key}={path_text}: reading Parquet needs pyarrow (pip install 'hpt[parquet]')"
+                    f"{key}={path_text}: reading Parquet needs pyarrow (pip install 'hpt[parquet]' (from a checkout: '.[parquet]'))"
                 ) from None
             frame = pd.read_parquet(path)
         else:

@@ -111,7 +111,7 @@ def missing(name: str, extra: str | None, exc: ImportError) -> UserError:
     package = extra or name
     return UserError(
         f"logger={name} needs the {package} package ({exc.name or package} is not installed): "
-        f"pip install 'hpt[{package}]'"
+        f"pip install 'hpt[{package}]' (from a checkout: '.[{package}]')"
     )
 
 

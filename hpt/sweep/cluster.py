@@ -55,7 +55,9 @@ def _executor(config: DictConfig, kind: str) -> Any:
     try:
         import submitit
     except ImportError:  # pragma: no cover - the extra is installed where it is selected
-        raise UserError("hydra/launcher=submitit_*: pip install 'hpt[slurm]'") from None
+        raise UserError(
+            "hydra/launcher=submitit_*: pip install 'hpt[slurm]' (from a checkout: '.[slurm]')"
+        ) from None
     params = OmegaConf.to_container(config.hydra.launcher, resolve=True)
     assert isinstance(params, dict)
     params.pop("_target_", None)

@@ -7,9 +7,12 @@ PYTHON ?= python3
 # Real MNIST lives here on the development machines; elsewhere torchvision downloads it.
 export HPT_DATA_DIR ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),$(HOME)/.cache/hpt/data)
 
-.PHONY: install demo test test-all lint format typecheck bench clean
+.PHONY: help install demo test test-all lint format typecheck bench clean
 
-install: $(STAMP)
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+install: $(STAMP)  ## .venv with hpt and its test extras (uv when it can)
 
 # uv is much faster than pip: use the one on PATH, else bootstrap it into the venv,
 # and fall back to plain pip if that fails. Re-runs only when pyproject.toml changes.
@@ -30,7 +33,7 @@ $(STAMP): pyproject.toml setup.py
 	@touch $(STAMP)
 
 # Real MNIST when it is there; else the same demo on the 2,000 real images hpt ships (offline).
-demo: install
+demo: install  ## train, sweep and summarize (real MNIST, else data=mnist_tiny)
 	@set -e; \
 	if [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte" ] || [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte.gz" ]; then \
 	  DATA="data.subset=12000"; \
@@ -42,23 +45,26 @@ demo: install
 	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 $$DATA hydra.sweep.dir=outputs/sweeps/demo; \
 	$(VENV)/bin/hpt summarize outputs/sweeps/demo
 
-test: install
+test: install  ## the test suite, CPU (GPU and slow tests skipped)
 	$(PY) -m pytest -q
 
-test-all: install
+test-all: install  ## every test, slow and GPU ones too
 	$(PY) -m pytest -q -m "" 
 
-lint: install
+typecheck: install  ## mypy on hpt/
+	$(VENV)/bin/mypy
+
+lint: install  ## ruff check, ruff format --check, mypy (as CI)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-format: install
+format: install  ## ruff format and ruff check --fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install
+bench: install  ## the loop-overhead benchmark
 	$(PY) benchmarks/loop_overhead.py
 
-clean:
+clean:  ## remove .venv and outputs
 	rm -rf $(VENV) outputs multirun .pytest_cache .ruff_cache .mypy_cache

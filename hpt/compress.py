@@ -47,17 +47,6 @@ from hpt.schedulers import Schedule
 
 COMPRESSED = "checkpoints/compressed.pt"
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-# Derived objective names a sweep may use (``objective.metric=[compress/val_acc, compress/nonzero_params]``).
-OBJECTIVES = (
-    "compress/val_acc",
-    "compress/val_loss",
-    "compress/nonzero_params",
-    "compress/params",
-    "compress/sparsity",
-    "compress/size_bytes",
-    "compress/zipped_bytes",
-    "compress/cpu_latency_ms",
-)
 
 
 def checked(conf: Mapping[str, Any] | None, *, needed: bool = False) -> CompressConfig | None:

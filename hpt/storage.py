@@ -99,11 +99,9 @@ def with_installed_driver(url: str) -> str:
     return url
 
 
-def open_storage(
-    spec: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None
-) -> BaseStorage:
-    """An Optuna storage for a URL or a journal file path (created when missing)."""
-    import optuna
+def open_storage(spec: str) -> BaseStorage:
+    """An Optuna storage for a URL or a journal file path (created when missing). Stale trials
+    are hpt's own business for every storage (``hpt.sweep.accounting``), not RDB heartbeats."""
     from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -117,19 +115,10 @@ def open_storage(
 
         from hpt.errors import UserError
 
-        kwargs: dict[str, Any] = {}
-        if heartbeat_interval:
-            kwargs.update(
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
-            )
         engine_kwargs = {"pool_pre_ping": True} if not spec.startswith("sqlite") else {}
         url = with_installed_driver(spec)
         try:
-            return _with_schema_retry(
-                lambda: RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-            )
+            return _with_schema_retry(lambda: RDBStorage(url, engine_kwargs=engine_kwargs))
         except ImportError as exc:  # the URL's database driver is not installed
             raise UserError(
                 f"storage {mask_url(spec)} needs its database driver ({exc}): pip install 'hpt[postgres]' (from a checkout: '.[postgres]') (or 'hpt[mysql]')"

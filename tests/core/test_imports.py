@@ -10,11 +10,13 @@ import ast
 from pathlib import Path
 
 HPT = Path(__file__).resolve().parents[2] / "hpt"
+PLUGINS = HPT.parent / "hydra_plugins"  # hpt's Hydra plugins: part of the same import graph
+OURS = ("hpt", "hydra_plugins.hpt_")
 
 
 def _modules() -> dict[str, Path]:
     out = {}
-    for path in sorted(HPT.rglob("*.py")):
+    for path in sorted([*HPT.rglob("*.py"), *PLUGINS.glob("hpt_*/*.py")]):
         parts = path.relative_to(HPT.parent).with_suffix("").parts
         out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out
@@ -43,9 +45,12 @@ def _imports(module: str) -> list[tuple[str, str | None, bool]]:
     for node in ast.walk(tree):
         top = id(node) not in nested
         if isinstance(node, ast.Import):
-            out += [(_owner(a.name), None, top) for a in node.names if a.name.startswith("hpt")]
+            out += [(_owner(a.name), None, top) for a in node.names if a.name.startswith(OURS)]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            hpt_names = node.module.startswith("hpt")
+            hpt_names = node.module.startswith(OURS) or (
+                node.module
+                == "hydra_plugins.hpt_sweeper"  # from hydra_plugins.hpt_sweeper import x
+            )
             out += [
                 (_owner(f"{node.module}.{a.name}"), a.name, top) for a in node.names if hpt_names
             ]
@@ -89,6 +94,8 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def test_the_scan_sees_the_modules_and_imports_it_checks() -> None:
     edges = _edges()
     assert {"hpt.train", "hpt.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
+    assert "hydra_plugins.hpt_sweeper.hpt_sweeper" in MODULES  # the plugins are scanned too
+    assert "hpt.sweep.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
     assert "hpt.record" in edges["hpt.train"] and "hpt.record" in edges["hpt.generative.run"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 

@@ -163,10 +163,21 @@ def check_keys(space: SearchSpace, config: DictConfig) -> None:
 _ABSENT = object()
 
 
-def _check_creatable(path: Path, what: str) -> None:
-    """Create the folder now (the sweep writes there next), or say in one line why not."""
+def _check_creatable(path: Path, what: str, *, create: bool) -> None:
+    """Create the folder now (the sweep writes there next), or say in one line why not; a dry
+    run writes nothing, so it only checks that the nearest existing folder is writable."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        probe = path
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(probe))
+        import tempfile
+
+        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".hpt-probe-"))  # root ignores access bits
     except OSError as exc:
         raise UserError(f"{what} {path} cannot be created: {exc.strerror or exc}") from None
 
@@ -307,7 +318,7 @@ def _plan(
                 )
     check_enqueued(space, conf.get("enqueue") or [])
     check_keys(space, config)
-    _check_creatable(sweep_dir, "hydra.sweep.dir")
+    _check_creatable(sweep_dir, "hydra.sweep.dir", create=not conf.get("dry_run"))
     user_app = not is_hpt_task(task_function)
     if not user_app:  # hpt's own settings that only reach the run through another group
         from hpt.sweep.reach import prune_unreached
@@ -338,7 +349,9 @@ def _plan(
     )  # fmt: skip
     spec = resolve_spec(conf.get("storage"), sweep_dir)
     if not is_url(spec):
-        _check_creatable(Path(spec).parent, "the storage file's folder")
+        _check_creatable(
+            Path(spec).parent, "the storage file's folder", create=not conf.get("dry_run")
+        )
     n_trials = int(conf["n_trials"])
     if n_trials < 1:
         raise UserError("hydra.sweeper.n_trials must be >= 1")

@@ -16,7 +16,7 @@ def locate(target: str, key: str) -> Any:
     except Exception as exc:
         missing = _missing_attribute(target)
         if missing:
-            raise UserError(f"{key}={target}: {missing}") from None
+            raise UserError(f"{key}={target} cannot be imported: {missing}") from None
         inner: BaseException = exc
         while inner.__cause__ is not None:  # Hydra's wrapper repeats; the root cause says why
             inner = inner.__cause__

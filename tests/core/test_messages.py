@@ -58,7 +58,8 @@ def test_a_missing_class_in_an_existing_module_is_named_with_did_you_mean(tmp_pa
     r = run_cli(["train", "data=mnist_tiny", "model=custom", "model._target_=mynet.Nett"], tmp_path)
     assert r.rc == 2
     assert r.stderr.strip() == (
-        "hpt train: error: model._target_=mynet.Nett: no Nett in mynet (did you mean Net?)."
+        "hpt train: error: model._target_=mynet.Nett cannot be imported: no Nett in mynet "
+        "(did you mean Net?)."
     )
 
 

@@ -219,6 +219,39 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
         for d in space.dims:
             n *= len(grid_values(d))
         print(f"grid points: {n}", file=out)
+    note = budget_note(conf.get("sampler"), int(conf["n_trials"]))
+    if note:
+        print(f"note: {note}", file=out)
+
+
+def budget_note(sampler: Any, n_trials: int) -> str | None:
+    """Whether ``n_trials`` leaves the sampler room to work, by its own settings: a model-based
+    sampler samples at random for its first ``n_startup_trials``; NSGA-II needs generations."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    if not sampler or not sampler.get("_target_"):
+        return None
+    try:
+        cls = get_class(str(sampler["_target_"]))
+        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
+    except Exception:
+        return None
+    name = cls.__name__
+    startup = sampler.get("n_startup_trials", defaults.get("n_startup_trials"))
+    if isinstance(startup, int) and n_trials <= startup:
+        return (
+            f"{name} samples at random for its first n_startup_trials={startup} trials: with "
+            f"n_trials={n_trials} it never models the space (lower n_startup_trials, or raise n_trials)"
+        )
+    population = sampler.get("population_size", defaults.get("population_size"))
+    if isinstance(population, int) and n_trials < 2 * population:
+        return (
+            f"{name} evolves generations of population_size={population}: n_trials={n_trials} is "
+            "less than two generations (lower population_size, or raise n_trials)"
+        )
+    return None
 
 
 @dataclass

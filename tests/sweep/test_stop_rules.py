@@ -113,3 +113,12 @@ def test_warm_start_adds_an_earlier_sweeps_trials_outside_the_budget(tmp_path: P
         == 0
     )
     assert len(trials(tmp_path)) == 7
+
+
+def test_dry_run_says_when_the_budget_leaves_the_sampler_no_room(tmp_path: Path) -> None:
+    # Optuna's own TPE default: 10 random start-up trials
+    r = sphere(tmp_path, "hydra.sweeper.n_trials=8", "hydra.sweeper.dry_run=true")
+    assert r.returncode == 0, r.stderr
+    assert "note: TPESampler samples at random for its first n_startup_trials=10 trials" in r.stdout
+    r = sphere(tmp_path, "hydra.sweeper.n_trials=30", "hydra.sweeper.dry_run=true")
+    assert "note:" not in r.stdout

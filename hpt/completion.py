@@ -74,10 +74,32 @@ def _script(action: str, train_task: Callable[[Any], Any]) -> int:
 
     # Hydra names the completed program after argv[0]: `python -m hpt` would register `python`.
     argv0, sys.argv[0] = sys.argv[0], "hpt"
+    out = io.StringIO()
     try:
-        return run_hydra(train_task, ["-sc", f"{action}=bash"], prog="hpt")
+        with contextlib.redirect_stdout(out):
+            code = run_hydra(train_task, ["-sc", f"{action}=bash"], prog="hpt")
     finally:
         sys.argv[0] = argv0
+    print(_command_word_gets_a_space(out.getvalue()), end="")
+    return code
+
+
+# Hydra's script completes with `-o nospace` (a key stops at `=` for its value), so a completed
+# command word would run into the next one (`hpt trainmodel=`): give the command its space.
+_SPACE = (
+    "        if (( COMP_CWORD == 1 && ${#COMPREPLY[@]} == 1 )); then "
+    'COMPREPLY=("${COMPREPLY[0]} "); fi  # hpt: a completed command word ends with a space\n'
+)
+
+
+def _command_word_gets_a_space(script: str) -> str:
+    marker = "COMPREPLY=($( compgen"
+    lines = script.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if marker in line:
+            lines.insert(i + 1, _SPACE)
+            break
+    return "".join(lines)
 
 
 def _hydra_query(line: str, shell: str, train_task: Callable[[Any], Any], prog: str) -> int:

@@ -122,6 +122,29 @@ def test_the_installed_bash_completion_completes_in_a_real_shell(tmp_path: Path)
     assert set(proc.stdout.split()) == MODEL_OPTIONS
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_a_completed_command_word_ends_with_a_space_in_a_real_shell(tmp_path: Path) -> None:
+    """``hpt tra<TAB>`` gives ``train `` (not ``train`` glued to the next word); keys still
+    stop at ``=`` for their value."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "hpt").write_text(f'#!/bin/sh\nexec {sys.executable} -m hpt "$@"\n')
+    (bin_dir / "hpt").chmod(0o755)
+    script = (
+        'eval "$(hpt -sc install=bash)"\n'
+        'COMP_LINE="hpt tra"; COMP_WORDS=(hpt tra); COMP_CWORD=1\n'
+        'COMP_POINT=${#COMP_LINE}; hydra_bash_completion; echo "[${COMPREPLY[@]}]"\n'
+        'COMP_LINE="hpt train trainer.epo"; COMP_WORDS=(hpt train trainer.epo); COMP_CWORD=2\n'
+        'COMP_POINT=${#COMP_LINE}; hydra_bash_completion; echo "[${COMPREPLY[@]}]"\n'
+    )
+    env = {**cli_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["[train ]", "[trainer.epochs=]"]
+
+
 def test_a_bad_completion_request_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ran = hpt("-sc", "query=fish", cwd=tmp_path)
     assert ran.rc == 2 and len(ran.stderr.strip().splitlines()) == 1

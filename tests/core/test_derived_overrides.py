@@ -4,33 +4,10 @@ for ``hpt train`` and ``hpt sweep`` alike; a user's own data source keeps its ke
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from pathlib import Path
 
 import pytest
-
-
-def hpt(*argv: str, cwd: Path) -> tuple[int, str, str]:
-    """``hpt ARGV`` in-process in ``cwd``: (exit code, stdout, stderr)."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hpt import cli
-
-    GlobalHydra.instance().clear()
-    out, err, old = io.StringIO(), io.StringIO(), os.getcwd()
-    before = os.environ.pop("HYDRA_FULL_ERROR", None)
-    try:
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(list(argv))
-    finally:
-        os.chdir(old)
-        GlobalHydra.instance().clear()
-        if before is not None:
-            os.environ["HYDRA_FULL_ERROR"] = before
-    return rc, out.getvalue(), err.getvalue()
+from helpers import run_in_process as hpt
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,6 @@ read-only remount of it (both mounted by the test, so only where it runs as root
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import cli_env
+from helpers import cli_env, mounted_tmpfs
 
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
 
@@ -88,16 +86,8 @@ def _wait_for_epoch(run_dir: Path, proc: subprocess.Popen) -> None:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real 3 MB tmpfs, mounted here (root only)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]).returncode:
-        pytest.skip("mount -t tmpfs is not permitted here")
-    try:
+    with mounted_tmpfs(tmp_path / "mnt", "3m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_a_full_tmpfs_is_one_line_naming_the_checkpoint_and_exit_1(tmpfs: Path) -> None:

@@ -9,37 +9,15 @@ the one way to continue a run in its directory).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
-import os
 from pathlib import Path
+
+from helpers import run_in_process as hpt
 
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
 
 JOBS = ["data=mnist_tiny", "data.subset=200", "trainer.epochs=1", "trainer.device=cpu",
         "trainer.quiet=true", "model.width=8,16"]  # fmt: skip
-
-
-def hpt(*argv: str, cwd: Path) -> tuple[int, str, str]:
-    """``hpt ARGV`` in-process in ``cwd``: (exit code, stdout, stderr)."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hpt import cli
-
-    GlobalHydra.instance().clear()
-    out, err, old = io.StringIO(), io.StringIO(), os.getcwd()
-    before = os.environ.pop("HYDRA_FULL_ERROR", None)
-    try:
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(list(argv))
-    finally:
-        os.chdir(old)
-        GlobalHydra.instance().clear()
-        if before is not None:
-            os.environ["HYDRA_FULL_ERROR"] = before
-    return rc, out.getvalue(), err.getvalue()
 
 
 def test_two_multiruns_in_a_row_keep_both(tmp_path: Path) -> None:

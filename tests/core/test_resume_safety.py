@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import run_in_process as hpt
 
 from hpt import resume
 
@@ -30,25 +30,6 @@ def _in_dir(path: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(old)
-
-
-def hpt(*argv: str, cwd: Path) -> tuple[int, str, str]:
-    """``hpt ARGV`` in-process in ``cwd``: (exit code, stdout, stderr)."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hpt import cli
-
-    GlobalHydra.instance().clear()
-    out, err = io.StringIO(), io.StringIO()
-    before = os.environ.pop("HYDRA_FULL_ERROR", None)
-    try:
-        with _in_dir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(list(argv))
-    finally:
-        GlobalHydra.instance().clear()
-        if before is not None:
-            os.environ["HYDRA_FULL_ERROR"] = before
-    return rc, out.getvalue(), err.getvalue()
 
 
 def tree_hash(root: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ record consistent; on a roomier disk the same command completes the budget (issu
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers import mounted_tmpfs
 
 from hpt.storage import open_storage
 from hpt.sweep import accounting
@@ -22,16 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]).returncode:
-        pytest.skip("mount -t tmpfs is not permitted here")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "3m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def _sweep(cwd: Path, sweep_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers import free_port
 from helpers.pgserver import (
     PgServer,
     pg_server,  # noqa: F401 (fixture)
@@ -24,17 +25,11 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_four_workers_sweep_through_the_proxy_to_the_exact_budget(
     pg_server: PgServer,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    url, port = pg_server.new_database(), _free_port()
+    url, port = pg_server.new_database(), free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proxy = subprocess.Popen([sys.executable, "-m", "hpt", "storage-proxy", url, "--port", str(port)],
                              env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip

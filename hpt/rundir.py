@@ -66,7 +66,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         with open(path, "wb") as f:
             f.write(data)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Its own folder only (checkpoints/, samples/): a run dir that vanished mid-run is an
+    # error naming the file, never silently made again for the rest of the run to fill.
+    path.parent.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared and read

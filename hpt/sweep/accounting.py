@@ -24,6 +24,7 @@ from hpt.sweep import optuna_internals as internals
 HOST, PID = socket.gethostname(), os.getpid()
 A_OWNER, A_BEAT = "hpt:owner", "hpt:heartbeat"
 A_DISCARDED, A_RETRIED, A_RETRY_OF = "hpt:discarded", "hpt:retried", "hpt:retry_of"
+A_WARM = "hpt:warm_start"  # a trial copied from an earlier study (hpt.sweep.warm)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -31,7 +32,7 @@ def counts(trial: FrozenTrial) -> bool:
     """Whether a trial uses up one unit of the budget."""
     attrs = trial.system_attrs
     # (warm-start trials, copied from an earlier study, are the sampler's prior, not this budget)
-    return not attrs.get(A_DISCARDED) and not attrs.get(A_RETRIED) and "hpt:warm_start" not in attrs
+    return not attrs.get(A_DISCARDED) and not attrs.get(A_RETRIED) and A_WARM not in attrs
 
 
 def budget_used(trials: list[FrozenTrial]) -> int:

@@ -14,9 +14,7 @@ only here.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -105,16 +103,6 @@ def cluster_worker(
         return run_worker(spec, hydra_context, task_function, config, worker)
     except JobEnded:
         return -1
-
-
-def where() -> dict[str, Any]:
-    """Where this process runs: host, and the SLURM job and array task when under SLURM."""
-    here: dict[str, Any] = {"host": socket.gethostname()}
-    for key, env in (("slurm_job_id", "SLURM_JOB_ID"), ("slurm_array_job_id", "SLURM_ARRAY_JOB_ID"),
-                     ("slurm_array_task_id", "SLURM_ARRAY_TASK_ID")):  # fmt: skip
-        if os.environ.get(env):
-            here[key] = os.environ[env]
-    return here
 
 
 def run_cluster(

@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpt.rundir import SWEEP, atomic_write_json, atomic_write_text
 from hpt.sweep import accounting
 from hpt.sweep.trial import A_EPOCH
+from hpt.sweep.worker import A_STOP
 
 
 def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:
@@ -106,7 +107,7 @@ class Monitor:
                 if t.state == TrialState.RUNNING
             ],
             "elapsed_s": round(time.time() - self.started, 1),
-            "stopped": accounting.study_attr(self.study, "hpt:stopped"),
+            "stopped": accounting.study_attr(self.study, A_STOP),
         }
 
     def write(self, snap: dict[str, Any] | None = None) -> dict[str, Any]:

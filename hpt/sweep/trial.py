@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from hpt import reporter as reporting
 from hpt.errors import error_kind, one_line
 from hpt.loggers import final_metrics
-from hpt.rundir import RESULT, atomic_write_json
+from hpt.rundir import RESULT, atomic_write_json, read_json
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -224,7 +224,6 @@ def finish_user_trial(
 def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
     """``hydra.sweeper.constraints`` on the run's recorded metrics: Optuna's constraint
     values (feasible when all <= 0) on the trial, and ``feasible`` in its result.json."""
-    from hpt.rundir import read_json
     from hpt.sweep.baseline import constraint_values, parse_constraints
 
     result = read_json(run_dir / RESULT) or {}

@@ -14,10 +14,11 @@ from optuna.trial import TrialState
 
 from hpt.errors import UserError, one_line
 from hpt.storage import JOURNAL_NAME, is_url, open_storage
+from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.space import SearchSpace
 
-A_WARM = "hpt:warm_start"  # on each added trial (not counted) and on the study (done once)
+A_WARM = accounting.A_WARM  # on each added trial (not counted) and on the study (done once)
 
 
 def _source(spec: str) -> Any:

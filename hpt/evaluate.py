@@ -150,6 +150,7 @@ def main(argv: list[str]) -> int:
         for name, value in report["metrics"].items():
             print(f"  {name} = {value:.6g}")
         if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)  # the user's folder, as asked
             atomic_write_json(args.json, report)
         return 0
 

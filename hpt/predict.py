@@ -126,6 +126,7 @@ def write_table(frame: Any, path: Path) -> None:
     from hpt.rundir import atomic_write_bytes
 
     suffix = path.suffix.lower()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # the user's output folder, as asked
     if suffix in (".parquet", ".pq"):
         buf = io.BytesIO()
         try:

@@ -68,6 +68,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         return
     # Its own folder only (checkpoints/, samples/): a run dir that vanished mid-run is an
     # error naming the file, never silently made again for the rest of the run to fill.
+    # A caller that owns a deeper tree (a cache) makes it first.
     path.parent.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

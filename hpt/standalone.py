@@ -130,6 +130,7 @@ def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> P
             _onnx(module, x, buf)
         else:
             torch.jit.save(torch.jit.trace(module, x, check_trace=True), buf)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)  # the user's output folder, as asked
     atomic_write_bytes(out, buf.getvalue())
     atomic_write_json(side, sidecar(trained, out, fmt, x))
     return side

@@ -166,6 +166,7 @@ def _save(path: Path, state: dict[str, torch.Tensor]) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the cache tree is this module's to make
         atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:  # a read-only home: the in-memory cache still serves this process
         log.warning("scorer cache %s not written: %s", path, exc)

@@ -43,6 +43,14 @@ class Cluster:
                              text=True, timeout=30).stdout  # fmt: skip
         return [line for line in out.splitlines() if line.strip()]
 
+    def drained(self, timeout: float = 60.0) -> list[str]:
+        """``squeue`` once it is empty, or what is still there after ``timeout`` seconds: a
+        worker job of a last round finds the budget done and ends by itself, within seconds."""
+        deadline = time.time() + timeout
+        while (left := self.squeue()) and time.time() < deadline:
+            time.sleep(1)
+        return left
+
 
 def why_not() -> str | None:
     """Why no cluster can be started here (None: it can)."""

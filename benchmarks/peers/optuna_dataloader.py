@@ -26,6 +26,7 @@ p.add_argument("--trials", type=int, default=16)
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--subset", type=int, default=12000)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--timeout", type=float, default=None, help="seconds (Optuna's own time limit)")
 args = p.parse_args()
 
 transform = transforms.Compose(
@@ -79,5 +80,5 @@ study = optuna.create_study(
         min_resource=1, max_resource=args.epochs, reduction_factor=3
     ),
 )
-study.optimize(objective, n_trials=args.trials)
+study.optimize(objective, n_trials=args.trials, timeout=args.timeout)
 print("Best parameters:", study.best_params, "value:", study.best_value)

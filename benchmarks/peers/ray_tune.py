@@ -28,6 +28,7 @@ p.add_argument("--trials", type=int, default=16)
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--subset", type=int, default=12000)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--timeout", type=float, default=None, help="seconds (Tune's time_budget_s)")
 args = p.parse_args()
 
 
@@ -85,6 +86,7 @@ tuner = tune.Tuner(
         search_alg=OptunaSearch(sampler=optuna.samplers.TPESampler(seed=args.seed)),
         scheduler=ASHAScheduler(max_t=args.epochs, grace_period=1, reduction_factor=3),
         num_samples=args.trials,
+        time_budget_s=args.timeout,
     ),
     run_config=tune.RunConfig(
         storage_path=os.environ.get("PEER_WORK") or tempfile.mkdtemp(), verbose=1

@@ -53,10 +53,15 @@ class Model:
         self.preprocessing = self._trained.prep
 
     def predict(self, data: Any) -> Any:
-        """Predictions as a pandas DataFrame, one row per input (``hpt predict``'s columns).
+        """Predictions for new inputs, as ``hpt predict`` makes them.
 
-        ``data``: a DataFrame of raw rows, a path to a table, an image or a folder of images,
-        or a tensor of raw inputs (encoded table columns, uint8 images, your own tensors).
+        Args:
+            data: A DataFrame of raw rows, a path to a table, an image or a folder of images,
+                or a tensor of raw inputs (encoded table columns, uint8 images, your own
+                tensors).
+
+        Returns:
+            A pandas DataFrame, one row per input (``hpt predict``'s columns).
         """
         from hpt.predict import predict
 
@@ -69,35 +74,48 @@ class Model:
 def load(run_dir: str | Path) -> Model:
     """The model of a finished run directory, rebuilt from it alone (``Model.predict``).
 
-    Raises ``UserError`` (one line) for a run dir without preprocessing.json or a failed run.
+    Args:
+        run_dir: A run directory (``result.run_dir``, or any run's, a sweep's trial included).
+
+    Returns:
+        The run's model, ready to predict.
+
+    Raises:
+        UserError: (one line) The run dir has no preprocessing.json, or the run failed.
     """
     return Model(run_dir)
 
 
 def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = None) -> Any:
-    """The config ``hpt train OVERRIDES`` would run (an OmegaConf DictConfig, with ``hydra``)."""
+    """The config ``hpt train OVERRIDES`` would run.
+
+    Args:
+        overrides: ``hpt train``'s overrides (``model=mlp``, ``trainer.epochs=3``).
+        config_dir: A folder of config groups layered over hpt's (``--config-dir``).
+
+    Returns:
+        An OmegaConf DictConfig, with its ``hydra`` node.
+
+    Raises:
+        UserError: A bad override, with the one line ``hpt train`` prints.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from hpt import app
+    from hpt import app, launch
     from hpt.config import register
 
     register()
-    app.importable_cwd()
-    overrides = app.renamed_overrides(list(overrides), "hpt.api")
-    previous, app._flag_config_dir = (
-        app._flag_config_dir,
-        None if config_dir is None else str(config_dir),
-    )
-    try:
-        with initialize_config_dir(str(app.config_dir()), version_base="1.3", job_name="train"):
-            return hydra_compose("config", overrides=overrides, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise UserError(one_line(exc)) from exc
-    finally:
-        app._flag_config_dir = previous
+    launch.importable_cwd()
+    overrides = launch.renamed_overrides(list(overrides), "hpt.api")
+    with launch.using_config_dir(None if config_dir is None else str(config_dir)):
+        try:
+            with initialize_config_dir(str(app.config_dir()), version_base="1.3", job_name="train"):
+                return hydra_compose("config", overrides=overrides, return_hydra_config=True)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise UserError(one_line(exc)) from exc
 
 
 def train(
@@ -107,11 +125,21 @@ def train(
     config_dir: str | Path | None = None,
     quiet: bool = True,
 ) -> Result:
-    """Run one training and return its ``result.json`` contents (``.run_dir``: where it is).
+    """Run one training and return its ``result.json`` contents.
 
-    ``run_dir``: where the run directory goes (default ``outputs/runs/<timestamp>``, as the
-    CLI). ``config_dir``: a folder of config groups layered over hpt's (``--config-dir``).
-    ``quiet``: no progress display (``trainer.quiet``).
+    Args:
+        overrides: ``hpt train``'s overrides (``model=mlp``, ``trainer.epochs=3``).
+        run_dir: Where the run directory goes (default ``outputs/runs/<timestamp>``, as the
+            CLI).
+        config_dir: A folder of config groups layered over hpt's (``--config-dir``).
+        quiet: No progress display (``trainer.quiet``).
+
+    Returns:
+        The run's ``result.json`` as a dict; its ``run_dir`` attribute is where it is. A run
+        that failed while training has ``status == "FAIL"`` and its ``error``.
+
+    Raises:
+        UserError: A bad override or bad input, with the one line ``hpt train`` prints.
     """
     from hydra.errors import HydraException
     from omegaconf import open_dict

@@ -30,8 +30,17 @@ Shell completion (bash; zsh after `autoload -Uz bashcompinit && bashcompinit`):
   eval "$(hpt -sc install=bash)"
 """
 
-COMMANDS = ("train", "sweep", "summarize", "lr-find", "dashboard", "predict", "eval", "export",
-            "storage-proxy")  # fmt: skip
+COMMANDS = (
+    "train",
+    "sweep",
+    "summarize",
+    "lr-find",
+    "dashboard",
+    "predict",
+    "eval",
+    "export",
+    "storage-proxy",
+)
 USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "predict": "hpt.predict",
     "eval": "hpt.evaluate",
@@ -56,6 +65,14 @@ HELP_OF = {  # command -> (about, groups that do not apply to it)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``hpt`` command.
+
+    Args:
+        argv: The arguments after ``hpt`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 done, 1 the run failed, 2 bad input, 130/143 interrupted.
+    """
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:

@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from hpt import reporter as reporting
 from hpt.errors import error_kind, one_line
+from hpt.hydra_internals import job_failure
 from hpt.loggers import final_metrics
 from hpt.rundir import RESULT, atomic_write_json, read_json
 from hpt.storage import mask_config
@@ -126,7 +127,7 @@ def run_trial(
         return
     if ret.status != JobStatus.COMPLETED:
         # Hydra's public JobReturn.return_value re-raises a failed job's exception; read it.
-        failure = ret._return_value
+        failure = job_failure(ret)
         if isinstance(failure, optuna.TrialPruned):
             tell(study, trial, state=TrialState.PRUNED)
             return
@@ -194,7 +195,7 @@ def finish_user_trial(
     study: optuna.Study, trial: optuna.Trial, spec: WorkerSpec, ret: Any, run_dir: Path, took: float
 ) -> None:
     """A user app's trial: its return value is the objective; the sweeper writes result.json."""
-    failure = ret._return_value if ret.status != JobStatus.COMPLETED else None
+    failure = job_failure(ret)
     if isinstance(failure, optuna.TrialPruned):
         verdict = Verdict("PRUNED")
     elif ret.status != JobStatus.COMPLETED:

@@ -1,0 +1,535 @@
+"""Running Hydra for hpt's commands, with hpt's error contract.
+
+Hydra's own entry point prints multi-line errors and exits 1. hpt asks Hydra to raise
+instead (HYDRA_FULL_ERROR for the duration of the call), then turns user errors into one
+line and exit code 2. With HYDRA_FULL_ERROR=1 set by the user, the traceback is shown.
+
+:func:`run_hydra` takes these steps, each a function here: take ``--config-dir`` out of the
+command line (:func:`split_config_dir`; the folder is this context's :func:`config_dir_flag`
+while the command runs), rename old overrides (:func:`renamed_overrides`), parse the rest
+with Hydra's parser (:func:`parse_command_line`), wrap the task function for the command
+(:func:`job_function`), run Hydra (:func:`launch`) and turn what it raised into one line and
+an exit code (:func:`exit_code`).
+
+``hpt.app`` re-exports ``run_hydra``, ``Job`` and the other public names that lived there, so
+this module imports nothing from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from hpt import hydra_internals
+from hpt.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    SweepAbortedError,
+    Terminated,
+    UserError,
+    one_line,
+    sigterm_as_interrupt,
+)
+
+HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
+
+# The --config-dir of the command running in this context (hpt.app.user_config_dirs layers
+# it first). A context variable set for the duration of run_hydra or hpt.api.compose, rather
+# than a module global another module writes to.
+_CONFIG_DIR_FLAG: ContextVar[str | None] = ContextVar("hpt_config_dir_flag", default=None)
+
+# Errors of the file system a run writes to (as opposed to a network error, also an OSError).
+_FILE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EIO,
+    errno.EFBIG,
+    errno.ENAMETOOLONG,
+    errno.EEXIST,
+}
+
+# The flags that only show something (the config, help, completion): no --multirun added.
+_INSPECTING = (
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--shell-completion",
+    "-sc",
+)
+
+
+@dataclass
+class Job:
+    """One job of a run or multirun, as ``hpt train`` reports it."""
+
+    overrides: list[str]
+    run_dir: str
+    value: Any = None  # what the task function returned
+    error: Exception | None = None
+
+
+def config_dir_flag() -> str | None:
+    """The ``--config-dir`` of the command running in this context.
+
+    Returns:
+        The folder as given (to ``run_hydra`` or ``hpt.api.compose``), or None when none was.
+    """
+    return _CONFIG_DIR_FLAG.get()
+
+
+@contextlib.contextmanager
+def using_config_dir(path: str | None) -> Iterator[None]:
+    """Make ``path`` this context's ``--config-dir`` for the duration of a ``with`` block.
+
+    Args:
+        path: A folder of config groups to layer over hpt's, or None for none.
+
+    Yields:
+        Nothing; the value from before the block is back when it ends.
+    """
+    token = _CONFIG_DIR_FLAG.set(path)
+    try:
+        yield
+    finally:
+        _CONFIG_DIR_FLAG.reset(token)
+
+
+def split_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Take ``--config-dir DIR`` / ``-cd DIR`` out of argv: hpt layers the folder itself.
+
+    Hydra would put the folder under hpt's own groups; ``hpt.app.user_config_dirs`` puts it
+    over them.
+
+    Args:
+        argv: The command's arguments.
+
+    Returns:
+        The folder (the last one given; None when none was) and argv without the flag.
+    """
+    flag: str | None = None
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            flag, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--config-dir="):
+            flag = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+        i += 1
+    return flag, out
+
+
+def importable_cwd() -> None:
+    """Let ``_target_: mypkg.MyNet`` resolve from the current directory, as ``python -m`` would.
+
+    Appended, not prepended, so a local file cannot shadow an installed package.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def renamed_overrides(argv: list[str], prog: str) -> list[str]:
+    """``data.task=X`` (the old name) -> ``data.problem=X``, with one deprecation line.
+
+    Args:
+        argv: The command's overrides.
+        prog: The command's name in the note (``hpt train``).
+
+    Returns:
+        The overrides, with the old names renamed.
+
+    Raises:
+        UserError: For ``model=null``, which Hydra would report without a hint.
+    """
+    out = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if key == "model" and value in ("null", "None", ""):  # Hydra: a ValueError, no hint
+            raise UserError(
+                "model=null: choose a model (model=mlp, cnn, resnet18, one of your "
+                "conf/model/*.yaml, or model=custom model._target_=pkg.Net)"
+            )
+        if sep and key.lstrip("+~") == "data.task":
+            print(
+                f"{prog}: note: data.task is deprecated, use data.problem={value}", file=sys.stderr
+            )
+            arg = f"++data.problem={value}"  # ++: also for a user's data config without the key
+        out.append(arg)
+    return out
+
+
+def did_you_mean(exc: BaseException) -> str | None:
+    """The key a misspelled override probably meant, instead of Hydra's hint to add it with ``+``.
+
+    Args:
+        exc: Hydra's error for an override like ``trainer.epoch=3`` (a key that is not there
+            but is close to one that is).
+
+    Returns:
+        One line naming the close key, or None when the error is another or no key is close.
+    """
+    import difflib
+    import re
+
+    from omegaconf import DictConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    found = re.search(r"Could not override '([^']+)'", str(exc))
+    cause = exc.__cause__
+    if found is None or not isinstance(cause, OmegaConfBaseException):
+        return None
+    key, missing, path = found.group(1), str(cause.key), str(cause.full_key or "")
+    parent = getattr(cause, "parent_node", None)
+    if not isinstance(parent, DictConfig) or not key.startswith(path):
+        return None
+    close = difflib.get_close_matches(missing, [str(k) for k in parent], n=1)
+    if not close:
+        return None
+    head = path[: len(path) - len(missing)]  # `trainer.` of trainer.epoch
+    return f"{key} is not a setting: did you mean {head}{close[0]}{key[len(path) :]}?"
+
+
+def multirun_dir(root: str = "outputs/multiruns") -> str:
+    """A fresh directory for one ``hpt train -m`` (as Hydra's ``multirun/<date>/<time>``).
+
+    Two multiruns never share one, so none overwrites or appends to another's job dirs.
+
+    Args:
+        root: The folder the dated directories go under.
+
+    Returns:
+        ``root/<date>/<time with microseconds>``, a path that does not exist yet.
+    """
+    import datetime as dt
+
+    while True:
+        now = dt.datetime.now()
+        path = Path(root) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S-%f")
+        if not path.exists():
+            return str(path)
+
+
+def _given(overrides: list[str], key: str) -> bool:
+    """Whether the command line sets ``key`` (``key=...``, ``+key=...``, ``++key=...``)."""
+    return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
+
+
+def close_record(run_dir: Path, error: str) -> None:
+    """Mark a run that ended on an I/O error after training FAIL in its ``result.json``.
+
+    A run that failed writing best.pt, say, must not stay RUNNING; the record is left as it
+    is when it is not this process's running run, or when it cannot be written either.
+
+    Args:
+        run_dir: The run's directory.
+        error: The error to record.
+    """
+    from hpt.rundir import RESULT, atomic_write_json, read_json
+
+    result = read_json(run_dir / RESULT)
+    if result is None or result.get("status") != "RUNNING" or result.get("pid") != os.getpid():
+        return
+    with contextlib.suppress(OSError):  # the disk is still full: the line on stderr is all
+        atomic_write_json(
+            run_dir / RESULT,
+            {**result, "status": "FAIL", "error": error, "error_kind": "exception"},
+        )
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return (UserError, HydraException, OmegaConfBaseException)
+
+
+@contextlib.contextmanager
+def _hydra_raises() -> Iterator[bool]:
+    """HYDRA_FULL_ERROR=1 for the block, so Hydra raises and the error is hpt's to report.
+
+    Yields:
+        Whether the user had set HYDRA_FULL_ERROR=1 (then hpt shows tracebacks too).
+    """
+    user_full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield user_full_error
+    finally:
+        if not user_full_error:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` for the block, when the handler is hpt's to set."""
+    previous_sigterm = sigterm_as_interrupt()
+    try:
+        yield
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def parse_command_line(
+    argv: list[str], prog: str, *, multirun: bool, own_sweep_dir: bool
+) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    """Parse argv with Hydra's parser, named ``prog``, its usage errors one line.
+
+    Args:
+        argv: Overrides and Hydra's flags, ``--config-dir`` already taken out.
+        prog: The command's name in messages (``hpt train``).
+        multirun: Add ``--multirun`` (``hpt sweep``), unless a flag only shows something.
+        own_sweep_dir: Give a multirun a fresh ``hydra.sweep.dir`` unless argv sets one
+            (``hpt train -m``).
+
+    Returns:
+        The parsed arguments and the parser, both for :func:`launch`.
+
+    Raises:
+        SystemExit: For ``--help`` (code 0) or a bad flag (already reported on one line).
+    """
+    parser = hydra_internals.args_parser()
+    parser.prog = prog
+
+    def usage_error(message: str) -> NoReturn:  # argparse's default prints a 7-line usage block
+        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+    parser.error = usage_error  # type: ignore[method-assign]
+    inspecting = any(a in _INSPECTING for a in argv)
+    args = parser.parse_args([*argv, "--multirun"] if multirun and not inspecting else argv)
+    if own_sweep_dir and args.multirun and not _given(args.overrides, "hydra.sweep.dir"):
+        args.overrides.append(f"hydra.sweep.dir={multirun_dir()}")  # hpt train -m
+    return args, parser
+
+
+def job_function(
+    task_function: Callable[[Any], Any],
+    *,
+    multirun: bool,
+    jobs: list[Job] | None,
+    failures: list[Exception],
+) -> Callable[[Any], Any]:
+    """The function Hydra runs for each job of the command.
+
+    Args:
+        task_function: The command's task, given a job's config.
+        multirun: Whether the command is a multirun.
+        jobs: ``hpt train``'s list of jobs: each job run is appended, its error included.
+        failures: Where a single run's exception goes, instead of Hydra's report of it.
+
+    Returns:
+        With ``jobs``: the task, its config checked and the job recorded. For a multirun
+        without (``hpt sweep``): the task itself, as its workers pickle it (the sweep's
+        shared settings were checked by ``hpt.config.Validate`` before the sweep).
+        Otherwise (a single run): the task, its config checked and its exception kept.
+    """
+    from hpt.config import validate
+
+    @functools.wraps(task_function)  # keeps the job's name
+    def checked(cfg: Any) -> Any:
+        # A single run was checked before its run dir existed (hpt.config.Validate); each job
+        # of `hpt train -m` is checked here, so one bad combination fails alone.
+        validate(cfg)
+        return task_function(cfg)
+
+    @functools.wraps(task_function)
+    def recorded(cfg: Any) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+
+        hc = HydraConfig.get()
+        job = Job(list(hc.overrides.task), str(hc.runtime.output_dir))
+        assert jobs is not None
+        jobs.append(job)
+        try:
+            job.value = checked(cfg)
+        except Exception as exc:  # reported by the command, job by job
+            job.error = exc
+        return job.value
+
+    @functools.wraps(task_function)  # Hydra names the job after the wrapped function
+    def single_run(cfg: Any) -> Any:
+        # Hydra writes "Error executing job with overrides: ..." to stderr when a single run's
+        # task raises: keep the exception from it and re-raise it later, so the error stays one line.
+        try:
+            return checked(cfg)
+        except Exception as exc:
+            failures.append(exc)
+            return None
+
+    if jobs is not None:
+        return recorded
+    return task_function if multirun else single_run
+
+
+def launch(
+    task: Callable[[Any], Any],
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    *,
+    failures: list[Exception],
+    jobs: list[Job] | None,
+) -> None:
+    """Run Hydra on the parsed command line, then raise the error a single run ended with.
+
+    Args:
+        task: The function for each job (:func:`job_function`).
+        args: The parsed command line (:func:`parse_command_line`).
+        parser: Its parser.
+        failures: The exceptions ``task`` kept from Hydra.
+        jobs: ``hpt train``'s jobs, when it records them.
+
+    Raises:
+        Exception: A single run's error, or whatever Hydra raised, for :func:`exit_code`.
+    """
+    # caller_stack_depth: the frame Hydra names the app after, when the task function's
+    # module does not: run_hydra's caller, as when run_hydra called Hydra itself.
+    hydra_internals.run_hydra(
+        args,
+        parser,
+        task,
+        config_path=HPT_CONF,
+        config_name="config",
+        caller_stack_depth=3,
+    )
+    if failures:
+        raise failures[0]
+    if jobs and not args.multirun and jobs[-1].error is not None:
+        raise jobs[-1].error  # a single run's error: classified by exit_code like any other
+
+
+def exit_code(
+    exc: BaseException, prog: str, *, user_full_error: bool, jobs: list[Job] | None
+) -> int | None:
+    """Report what a run raised on one line, and the exit code it gets.
+
+    Args:
+        exc: What :func:`launch` raised.
+        prog: The command's name in messages (``hpt train``).
+        user_full_error: Whether the user set HYDRA_FULL_ERROR=1 (the traceback, not a line).
+        jobs: ``hpt train``'s jobs: a file error names the last one's run dir.
+
+    Returns:
+        The exit code, or None when ``exc`` goes on up as it is: a broken pipe (``hpt.cli``
+        ends quietly), a ``BaseException`` hpt does not handle, or a user who asked for the
+        traceback.
+
+    Raises:
+        BaseException: The setting's error a ``Rejected`` carries, for HYDRA_FULL_ERROR=1.
+    """
+    from hpt.config import Rejected
+
+    if isinstance(exc, Rejected):  # a setting out of its range (hpt.config.Validate)
+        if user_full_error:
+            raise exc.args[0] from None
+        print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, KeyboardInterrupt):
+        terminated = isinstance(exc, Terminated)
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError) or not isinstance(exc, Exception):
+        return None  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly
+    if isinstance(exc, SweepAbortedError):
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    if user_full_error:
+        return None
+    if isinstance(exc, _user_error_types()):
+        print(f"{prog}: error: {did_you_mean(exc) or one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, OSError) and exc.errno in _FILE_ERRNOS:
+        return _cannot_write(exc, prog, jobs)
+    print(
+        f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} "
+        "(set HYDRA_FULL_ERROR=1 for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _cannot_write(exc: OSError, prog: str, jobs: list[Job] | None) -> int:
+    """A full disk, a read-only or vanished folder: the files' problem, not an hpt bug."""
+    where = exc.filename or (jobs[-1].run_dir if jobs else "the run directory")
+    print(f"{prog}: error: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
+    if jobs:
+        close_record(Path(jobs[-1].run_dir), f"cannot write {where}: {exc.strerror}")
+    return 1
+
+
+def run_hydra(
+    task_function: Callable[[Any], Any],
+    argv: list[str],
+    *,
+    prog: str,
+    multirun: bool = False,
+    jobs: list[Job] | None = None,
+) -> int:
+    """Compose the config from ``conf/`` plus ``argv`` overrides and run ``task_function``.
+
+    Args:
+        task_function: The command's task, given each job's config.
+        argv: The command's arguments: overrides and Hydra's flags.
+        prog: The command's name in messages (``hpt train``).
+        multirun: Run every job of a sweep (``hpt sweep``).
+        jobs: When given, gets one ``Job`` per job run (a multirun's failures stay there
+            instead of ending the command).
+
+    Returns:
+        The exit code: 0 done, 1 the run failed, 2 bad input (one line on stderr), 130/143
+        interrupted.
+    """
+    from hpt.config import register
+
+    register()
+    try:
+        flag, argv = split_config_dir(argv)
+        argv = renamed_overrides(argv, prog)
+    except UserError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    importable_cwd()
+    with using_config_dir(flag), _hydra_raises() as user_full_error:
+        try:
+            own_sweep_dir = jobs is not None
+            args, parser = parse_command_line(
+                argv, prog, multirun=multirun, own_sweep_dir=own_sweep_dir
+            )
+        except SystemExit as exc:  # --help, or a bad flag (already reported on one line)
+            return int(exc.code or 0)
+        failures: list[Exception] = []
+        task = job_function(task_function, multirun=multirun, jobs=jobs, failures=failures)
+        with _sigterm_interrupts():
+            try:
+                launch(task, args, parser, failures=failures, jobs=jobs)
+            except BaseException as exc:
+                code = exit_code(exc, prog, user_full_error=user_full_error, jobs=jobs)
+                if code is None:
+                    raise
+                return code
+    return 0

@@ -9,10 +9,10 @@ from hpt.errors import UserError
 
 def locate(target: str, key: str) -> Any:
     """The object ``target`` names; ``key`` (e.g. ``model._target_``) goes into the error."""
-    from hydra._internal.utils import _locate  # hydra.utils.get_object also logs the error
+    from hpt.hydra_internals import locate as hydra_locate  # get_object also logs the error
 
     try:
-        return _locate(target)
+        return hydra_locate(target)
     except Exception as exc:
         missing = _missing_attribute(target)
         if missing:

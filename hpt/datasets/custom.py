@@ -100,6 +100,12 @@ def load_custom(d: dict[str, Any], problem: str) -> Loaded:
         n = max(n, *(int(y.max()) + 1 for y in ys.values()))
     val = sets.get("val")
     return Loaded(
-        sets["train"][0], y_train, sets["test"][0], ys["test"], problem, n,
-        val_x=val[0] if val else None, val_y=ys["val"] if val else None,
-    )  # fmt: skip
+        sets["train"][0],
+        y_train,
+        sets["test"][0],
+        ys["test"],
+        problem,
+        n,
+        val_x=val[0] if val else None,
+        val_y=ys["val"] if val else None,
+    )

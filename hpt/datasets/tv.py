@@ -94,6 +94,13 @@ def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
     num_classes = max(len(classes), int(train_y.max()) + 1)
     source = {"kind": "image", "size": list(train_x.shape[2:]), "channels": int(train_x.shape[1])}
     return Loaded(
-        train_x, train_y, test_x, test_y, "classification", num_classes, norm="channels",
-        classes=classes, source=source,
-    )  # fmt: skip
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        "classification",
+        num_classes,
+        norm="channels",
+        classes=classes,
+        source=source,
+    )

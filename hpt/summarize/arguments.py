@@ -29,8 +29,19 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse, with errors raised as ``UsageError``."""
+
     def error(self, message: str) -> NoReturn:
-        # argparse would print the whole usage block; one readable line is the contract.
+        """Raise ``UsageError`` instead of printing the usage block and exiting.
+
+        argparse would print the whole usage block; one readable line is the contract.
+
+        Args:
+            message: argparse's description of what is wrong.
+
+        Raises:
+            UsageError: Always; ``main`` prints it as one line and exits with 2.
+        """
         raise UsageError(message)
 
 

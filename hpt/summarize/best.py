@@ -27,6 +27,13 @@ def read_overrides(run: str | Path) -> list[str]:
     """The Hydra overrides of a run (``.hydra/overrides.yaml``, a YAML list of strings).
 
     Parsed by hand because the file is a flat list and importing YAML is not worth it here.
+
+    Args:
+        run: The run directory.
+
+    Returns:
+        The overrides as given (quotes around an item removed); empty when the file is
+        missing, unreadable or not UTF-8.
     """
     text = read_text(Path(run) / ".hydra" / "overrides.yaml")
     if text is None:  # missing, unreadable or not UTF-8: the report goes on without it
@@ -43,7 +50,15 @@ def read_overrides(run: str | Path) -> list[str]:
 
 
 def best_config_section(collection: Collection, ranked: pd.DataFrame) -> Section | None:
-    """The best run's parameters that differ from its sweep's typical (most common) values."""
+    """The best run's parameters that differ from its sweep's typical (most common) values.
+
+    Args:
+        collection: Everything collected (the best run's sweep-mates and search space).
+        ranked: The selected runs.
+
+    Returns:
+        The section, or None when no selected run finished.
+    """
     done = analysis.finished(ranked)
     if done.empty:
         return None

@@ -63,7 +63,17 @@ def _trial_axis(frame: pd.DataFrame) -> tuple[list[float], str]:
 
 
 def history_figure(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
-    """COMPLETE and PRUNED runs per trial, with the best-so-far line (None without any)."""
+    """COMPLETE and PRUNED runs per trial, with the best-so-far line.
+
+    A pruned run is drawn at the objective where it stopped (its last reported epoch).
+
+    Args:
+        frame: The selected runs.
+        directions: Objective name -> ``maximize`` or ``minimize``.
+
+    Returns:
+        The figure, or None when no run is COMPLETE or PRUNED.
+    """
     objective = primary_objective(frame) or "objective"
     direction = directions.get(objective, "maximize")
     shown = frame[frame["status"].isin(("COMPLETE", "PRUNED"))].copy()
@@ -150,7 +160,17 @@ def _dimension(series: pd.Series, label: str, log: bool) -> dict[str, Any]:
 def parallel_figure(
     frame: pd.DataFrame, params: list[str], directions: Mapping[str, str], log: set[str]
 ) -> Figure | None:
-    """One line per COMPLETE run across the searched/varying params, colored by objective."""
+    """One line per COMPLETE run across the searched/varying params, colored by objective.
+
+    Args:
+        frame: The selected runs.
+        params: The ``params.*`` columns to draw as axes (the first 8).
+        directions: Objective name -> direction (the best runs get the bright color).
+        log: The columns searched on a log scale (drawn as log10 with decade ticks).
+
+    Returns:
+        The figure, or None without COMPLETE runs or params.
+    """
     done = analysis.finished(frame)
     if done.empty or not params:
         return None
@@ -180,7 +200,14 @@ def parallel_figure(
 
 
 def importance_figure(importance: analysis.Importance) -> Figure | None:
-    """Horizontal bars, most important on top; the method and trial count in the title."""
+    """Horizontal bars, most important on top (the 20 most important).
+
+    Args:
+        importance: The importance the report shows.
+
+    Returns:
+        The figure, or None when there is nothing to draw.
+    """
     items = list(importance.values.items())[:20][::-1]
     if not items:
         return None
@@ -194,19 +221,15 @@ def importance_figure(importance: analysis.Importance) -> Figure | None:
     )
 
 
-def importance_caption(importance: analysis.Importance) -> str:
-    """How the importance was computed and how many finished trials it rests on."""
-    parts = [importance.method]
-    if importance.n is not None:
-        rough = ", a rough estimate" if (importance.basis() or "").endswith("rough") else ""
-        parts.append(f"n={importance.n} finished trials{rough}")
-    if importance.note:
-        parts.append(importance.note)
-    return "; ".join(parts)
-
-
 def curves_figure(frame: pd.DataFrame) -> Figure | None:
-    """The objective per epoch of the best-ranked runs; pruned runs end in a red ``x``."""
+    """The objective per epoch of the best-ranked runs; pruned runs end in a red ``x``.
+
+    Args:
+        frame: The selected runs (their ``metrics.jsonl`` files are read).
+
+    Returns:
+        The figure, or None when no run has recorded the objective.
+    """
     objective = primary_objective(frame) or "val/loss"
     go = _go()
     fig = go.Figure()
@@ -255,7 +278,16 @@ def curves_figure(frame: pd.DataFrame) -> Figure | None:
 def pareto_figure(
     frame: pd.DataFrame, directions: Mapping[str, str], study: optuna.Study | None
 ) -> Figure | None:
-    """Optuna's Pareto-front plot from the study, else the first two objectives' scatter."""
+    """Optuna's Pareto-front plot from the study, else the first two objectives' scatter.
+
+    Args:
+        frame: The selected runs.
+        directions: Objective name -> direction.
+        study: The sweep's study, when one is loaded.
+
+    Returns:
+        The figure, or None for a single-objective selection.
+    """
     columns = analysis.objective_columns(frame)
     if len(columns) < 2:
         return None
@@ -308,7 +340,14 @@ def _start(manifest: Mapping[str, Any]) -> dt.datetime | None:
 
 
 def timeline_figure(frame: pd.DataFrame) -> Figure | None:
-    """One bar per run from its start to its end, one row per worker (host:pid)."""
+    """One bar per run from its start to its end, one row per worker (host:pid).
+
+    Args:
+        frame: The selected runs (their ``manifest.json`` files are read).
+
+    Returns:
+        The figure, or None when no run has a start time and a duration.
+    """
     rows: list[tuple[str, dt.datetime, float, str, str]] = []
     for _, row in frame.iterrows():
         manifest = read_json(Path(row["run"]) / MANIFEST) or {}

@@ -270,5 +270,12 @@ def _ordered_columns(columns: list[str]) -> list[str]:
 
 
 def metric_history(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The per-epoch records of one run (a torn last line is skipped)."""
+    """The per-epoch records of one run (a torn last line is skipped).
+
+    Args:
+        run: The run directory.
+
+    Returns:
+        One dict per line of its ``metrics.jsonl`` (empty when there is none).
+    """
     return read_jsonl(Path(run) / METRICS)

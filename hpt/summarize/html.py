@@ -19,7 +19,6 @@ from hpt.summarize import analysis
 from hpt.summarize.charts import (
     curves_figure,
     history_figure,
-    importance_caption,
     importance_figure,
     parallel_figure,
     pareto_figure,
@@ -87,7 +86,17 @@ def build_charts(
     importance: analysis.Importance | None,
     study: optuna.Study | None = None,
 ) -> list[Chart]:
-    """Every chart that applies to ``frame`` (charts with nothing to show are left out)."""
+    """Every chart that applies to ``frame`` (charts with nothing to show are left out).
+
+    Args:
+        collection: Everything collected (objective directions).
+        frame: The runs to report (filtered, ranked).
+        importance: The importance the tables show (None: no importance chart).
+        study: The sweep's study when exactly one is loaded (Optuna's Pareto plot).
+
+    Returns:
+        The charts, in page order.
+    """
     directions = collection.directions
     objective = primary_objective(frame) or "objective"
     log = log_searched(frame) or set()
@@ -124,8 +133,35 @@ def build_charts(
     return charts
 
 
+def importance_caption(importance: analysis.Importance) -> str:
+    """How the importance was computed and how many finished trials it rests on.
+
+    Args:
+        importance: The importance the report shows.
+
+    Returns:
+        One line: the method, the trial count (and whether it is a rough estimate), the note.
+    """
+    parts = [importance.method]
+    if importance.n is not None:
+        rough = ", a rough estimate" if (importance.basis() or "").endswith("rough") else ""
+        parts.append(f"n={importance.n} finished trials{rough}")
+    if importance.note:
+        parts.append(importance.note)
+    return "; ".join(parts)
+
+
 def render_page(title: str, sections: list[Section], charts: list[Chart]) -> str:
-    """The whole HTML document: tables first, then the charts (plotly.js inlined once)."""
+    """The whole HTML document: tables first, then the charts (plotly.js inlined once).
+
+    Args:
+        title: The page's title and heading.
+        sections: The report's tables.
+        charts: The charts (``build_charts``).
+
+    Returns:
+        The page's text.
+    """
     import plotly.io as pio
 
     parts = [

@@ -26,7 +26,14 @@ from hpt.summarize.walk import TRIAL_DIR, Found
 
 
 def to_float(value: Any) -> float:
-    """A metric as float: JSON has no NaN/inf so they arrive as strings; junk is NaN."""
+    """A metric as float: JSON has no NaN/inf so they arrive as strings; junk is NaN.
+
+    Args:
+        value: A value from ``result.json`` or ``metrics.jsonl``.
+
+    Returns:
+        The number (booleans as 0.0/1.0), or NaN when it is not one.
+    """
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float):

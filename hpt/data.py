@@ -68,7 +68,18 @@ def _mnist_files_present(root: Path) -> bool:
 
 
 def load_mnist(root: str, download: bool) -> tuple[Split, Split]:
-    """Real MNIST through torchvision's reader; a clear error when it cannot be had."""
+    """Real MNIST through torchvision's reader; a clear error when it cannot be had.
+
+    Args:
+        root: The folder holding ``MNIST/raw`` (``~`` is expanded).
+        download: Whether to download the files when they are missing.
+
+    Returns:
+        ``(train, test)``: 60,000 and 10,000 normalised N×1×28×28 images with their labels.
+
+    Raises:
+        DataNotFoundError: The files are missing and download is off or fails.
+    """
     from torchvision.datasets import MNIST
 
     path = Path(root).expanduser()
@@ -97,6 +108,11 @@ def _missing_message(path: Path, why: str) -> str:
 
 
 def load_mnist_tiny() -> tuple[Split, Split]:
+    """The 2,000 real MNIST images hpt ships (``hpt/assets/mnist_tiny.npz``), offline.
+
+    Returns:
+        ``(train, test)``: normalised N×1×28×28 images with their labels.
+    """
     with np.load(_TINY) as f:  # plain arrays, allow_pickle is off by default
         train = Split(
             _images(torch.from_numpy(f["train_images"])), torch.from_numpy(f["train_labels"]).long()
@@ -110,7 +126,21 @@ def load_mnist_tiny() -> tuple[Split, Split]:
 def synthetic(
     task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234
 ) -> tuple[Split, Split]:
-    """A fixed synthetic problem (the seed is part of the dataset, not of the run)."""
+    """A fixed synthetic problem (the seed is part of the dataset, not of the run).
+
+    Args:
+        task: ``regression`` (noisy targets) or ``binary`` (their sign).
+        n_samples: Training rows; a fifth as many test rows are added.
+        n_features: Input columns.
+        noise: The standard deviation of the noise added to the targets.
+        seed: Seeds the inputs, weights and noise.
+
+    Returns:
+        ``(train, test)`` with targets of shape (N, 1).
+
+    Raises:
+        UserError: Another task.
+    """
     g = torch.Generator().manual_seed(seed)
     n_test = max(n_samples // 5, 1)
     x = torch.randn(n_samples + n_test, n_features, generator=g)
@@ -163,10 +193,31 @@ def load_dataset(
     folds: int = 1,
     fold: int = 0,
 ) -> Dataset:
-    """Train/val/test splits on the CPU. Validation is carved from the training set.
+    """Train/val/test splits of one of hpt's built-in sets, on the CPU.
 
-    With ``folds > 1`` the validation split is fold ``fold`` of a k-fold partition of the
-    training set (``hpt.cv``) and ``val_split`` is not used.
+    Validation is carved from the training set; with ``folds > 1`` it is fold ``fold`` of a
+    k-fold partition of the training set (``hpt.cv``) and ``val_split`` is not used.
+
+    Args:
+        name: ``mnist``, ``mnist_tiny``, ``regression`` or ``binary``.
+        task: The problem (``classification``, ``binary`` or ``regression``).
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        root: Where MNIST is looked for (default ``~/.cache/hpt/data``).
+        download: Whether MNIST may be downloaded when missing.
+        subset: Keep only the first ``subset`` training rows (None: all).
+        n_samples: Synthetic sets: training rows.
+        n_features: Synthetic sets: input columns.
+        noise: Synthetic sets: target noise.
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits and their ``preprocessing`` description.
+
+    Raises:
+        UserError: An unknown set or a bad split setting.
+        DataNotFoundError: MNIST cannot be had.
     """
     train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
     num_classes = 10 if name.startswith("mnist") else 0
@@ -182,9 +233,22 @@ def load_dataset(
 
 
 def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0) -> Dataset:
-    """The dataset a data config describes: hpt's built-in sets or a user source
-    (``hpt.datasets``: table, image_folder, torchvision, ``_target_``), normalised with
-    statistics of this run's training split only."""
+    """The dataset a data config describes, normalised for this run.
+
+    hpt's built-in sets, or a user source (``hpt.datasets``: table, image_folder,
+    torchvision, ``_target_``) normalised with statistics of this run's training split only.
+
+    Args:
+        d: The data config (``cfg.data``).
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits, normalised and with targets scaled as configured, and their
+        ``preprocessing`` description.
+    """
     from hpt.datasets import is_user_source, load
 
     if not is_user_source(d):
@@ -215,7 +279,15 @@ def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int 
 
 
 def fits_on_device(nbytes: int, device: torch.device) -> bool:
-    """Hold data on the device when it takes under a quarter of the free memory."""
+    """Hold data on the device when it takes under a quarter of the free memory.
+
+    Args:
+        nbytes: The data's size (``Dataset.nbytes``).
+        device: The training device.
+
+    Returns:
+        True off CUDA, else whether ``nbytes`` is under a quarter of the free memory.
+    """
     if device.type != "cuda":
         return True
     free, _ = torch.cuda.mem_get_info(device)
@@ -230,7 +302,18 @@ def tensor_batches(
     generator: torch.Generator | None = None,
     drop_last: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches by slicing a permutation: no workers, no collation, no host sync."""
+    """Batches by slicing a permutation: no workers, no collation, no host sync.
+
+    Args:
+        split: The rows, already on the device.
+        batch_size: Rows per batch (the last batch may be smaller).
+        shuffle: Draw a fresh permutation (else the rows in order).
+        generator: Drives the permutation (None: torch's default generator).
+        drop_last: Leave out a last, smaller batch (when there is at least one full one).
+
+    Yields:
+        ``(x, y)`` batches.
+    """
     n = len(split)
     if shuffle:
         idx = torch.randperm(n, device=split.x.device, generator=generator)
@@ -252,7 +335,19 @@ def loader_batches(
     num_workers: int,
     seed: int,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The DataLoader path, for data kept on the host: pinned memory, async copies."""
+    """The DataLoader path, for data kept on the host: pinned memory, async copies.
+
+    Args:
+        split: The rows, on the host.
+        batch_size: Rows per batch.
+        shuffle: Shuffle (seeded) and drop a last, smaller batch.
+        device: Where each batch is copied.
+        num_workers: DataLoader worker processes.
+        seed: Seeds the shuffling.
+
+    Yields:
+        ``(x, y)`` batches on ``device``.
+    """
     from torch.utils.data import DataLoader, TensorDataset
 
     loader = DataLoader(
@@ -270,7 +365,17 @@ def loader_batches(
 
 
 def augment(x: torch.Tensor, *, translate: int, hflip: bool, noise_std: float) -> torch.Tensor:
-    """Batch-wise augmentation on tensors (on the device, vectorised per sample)."""
+    """Batch-wise augmentation on tensors (on the device, vectorised per sample).
+
+    Args:
+        x: A batch; image batches are N×C×H×W.
+        translate: Images: shift each by up to this many pixels (zero padding); 0 for none.
+        hflip: Images: flip each horizontally with probability 1/2.
+        noise_std: Add Gaussian noise of this standard deviation (any input); 0 for none.
+
+    Returns:
+        The augmented batch (``x`` itself when nothing applies).
+    """
     if x.dim() == 4 and translate > 0:
         n, _, h, w = x.shape
         padded = torch.nn.functional.pad(x, (translate,) * 4)

@@ -60,6 +60,20 @@ def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_custom(d: dict[str, Any], problem: str) -> Loaded:
+    """Call the user's data function and check what it returns.
+
+    Args:
+        d: The data config as plain data: ``_target_`` names the function, the other keys
+            (except ``problem``, ``subset`` and ``name``) are its keyword arguments.
+        problem: ``data.problem``; ``auto`` decides by the targets' dtype.
+
+    Returns:
+        The train/test (and val, when returned) sets as tensors, not normalised.
+
+    Raises:
+        UserError: The function cannot be found or called with these arguments, raises,
+            or returns something other than the documented sets.
+    """
     target = str(d["_target_"])
     if target in ("???", "None", ""):
         raise UserError("data._target_ is not set: data._target_=pkg.fn names your data function")

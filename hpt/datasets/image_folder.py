@@ -5,7 +5,7 @@ per class; a root with class folders and no ``train/`` is the training set itsel
 ``test/`` is carved from train by ``data.test_split`` (a fixed seed: the test set is part of
 the dataset). Images are resized to ``data.size`` and kept as uint8 (1 channel when every
 training image is greyscale, else RGB; ``data.channels`` forces it); each run normalises
-them with per-channel statistics of its training split (``hpt.data.split_loaded``).
+them with per-channel statistics of its training split (``hpt.datasets.splits``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,14 @@ def _size(value: Any) -> tuple[int, int]:
 
 
 def scan(folder: Path) -> dict[str, list[Path]]:
-    """Class name -> its image files (sorted), for the class folders that hold images."""
+    """Class name -> its image files (sorted), for the class folders that hold images.
+
+    Args:
+        folder: A split's folder, one subfolder per class (hidden ones skipped).
+
+    Returns:
+        The classes that have at least one image, in name order.
+    """
     found: dict[str, list[Path]] = {}
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in EXTENSIONS and f.is_file())
@@ -58,7 +65,19 @@ def _decode(path: Path, size: tuple[int, int], key: str) -> tuple[np.ndarray, bo
 def decode_all(
     files: list[Path], size: tuple[int, int], key: str = "data.root"
 ) -> tuple[torch.Tensor, bool]:
-    """N×3×H×W uint8 and whether every image was greyscale. Threads: PIL decodes without the GIL."""
+    """Decode and resize images into one uint8 tensor, in threads (PIL decodes without the GIL).
+
+    Args:
+        files: The image files.
+        size: ``(height, width)`` to resize to.
+        key: The setting named in the error for an unreadable image.
+
+    Returns:
+        ``(N×3×H×W uint8 images, whether every image was greyscale)``.
+
+    Raises:
+        UserError: An image cannot be read.
+    """
     if not files:
         return torch.empty(0, 3, *size, dtype=torch.uint8), True
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:

@@ -18,6 +18,13 @@ from hpt.errors import UserError
 
 @dataclass
 class Split:
+    """One split's inputs and targets, row-aligned.
+
+    Attributes:
+        x: Inputs, one row per sample.
+        y: Targets: class indices (N,) or floats (N, 1 or more columns).
+    """
+
     x: torch.Tensor
     y: torch.Tensor
 
@@ -25,11 +32,21 @@ class Split:
         return self.x.shape[0]
 
     def to(self, device: torch.device) -> Split:
+        """The same split on ``device`` (non-blocking copies).
+
+        Args:
+            device: Where the tensors go.
+
+        Returns:
+            A new split; this one is unchanged.
+        """
         return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True))
 
 
 @dataclass
 class Dataset:
+    """A run's train/val/test splits, the problem they pose, and how new inputs are prepared."""
+
     train: Split
     val: Split
     test: Split
@@ -42,12 +59,21 @@ class Dataset:
     preprocessing: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device) -> Dataset:
+        """The same dataset with every split on ``device``.
+
+        Args:
+            device: Where the tensors go.
+
+        Returns:
+            A new dataset; this one is unchanged.
+        """
         return replace(
             self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
         )
 
     @property
     def in_shape(self) -> list[int]:
+        """The shape of one input (without the batch dimension)."""
         return [int(s) for s in self.train.x.shape[1:]]
 
     @property
@@ -59,6 +85,7 @@ class Dataset:
 
     @property
     def nbytes(self) -> int:
+        """The memory the tensors of all three splits take, in bytes."""
         return sum(
             t.element_size() * t.numel()
             for s in (self.train, self.val, self.test)
@@ -141,7 +168,18 @@ def split(
 def describe(
     data: Dataset, source: dict[str, Any], norm: dict[str, Any] | None, classes: list[str]
 ) -> dict[str, Any]:
-    """The fitted preprocessing of a run's data, as plain JSON (``hpt.preprocessing``)."""
+    """The fitted preprocessing of a run's data, as plain JSON (``hpt.preprocessing``).
+
+    Args:
+        data: The run's splits (normalised, targets scaled).
+        source: What a raw input is (``{"kind": "image", ...}``, ``"table"`` or
+            ``"tensor"``; ``target`` names a table's target column).
+        norm: The normalisation statistics (``normalise``), or None.
+        classes: The class names (empty: numbered from the data).
+
+    Returns:
+        The ``preprocessing.json`` content.
+    """
     if data.task == "classification" and not classes:
         classes = [str(i) for i in range(data.out_features)]
     elif data.task == "binary" and not classes:
@@ -161,7 +199,19 @@ def describe(
 
 def scale_targets(data: Dataset, scaling: str) -> Dataset:
     """``data.target_scaling=standard``: regression targets standardised with the training
-    split's mean and std, so the default learning rates fit any target's units."""
+    split's mean and std, so the default learning rates fit any target's units.
+
+    Args:
+        data: The run's splits.
+        scaling: ``standard`` or ``none``.
+
+    Returns:
+        The splits with scaled targets and ``target_scale`` set (unchanged for ``none`` or
+        a problem that is not regression).
+
+    Raises:
+        UserError: Another ``scaling``.
+    """
     if scaling not in ("standard", "none"):
         raise UserError(f"data.target_scaling={scaling}: use standard or none")
     if scaling == "none" or data.task != "regression":
@@ -185,8 +235,17 @@ def scale_targets(data: Dataset, scaling: str) -> Dataset:
 def normalise(
     data: Dataset, norm: str | None, columns: torch.Tensor | None
 ) -> tuple[Dataset, dict[str, Any] | None]:
-    """Standardise with the training split's statistics (uint8 images: /255 first); and the
-    statistics, as plain lists."""
+    """Standardise with the training split's statistics (uint8 images: /255 first).
+
+    Args:
+        data: The run's splits, validation already carved out.
+        norm: ``channels`` (per image channel), ``columns`` (the columns flagged in
+            ``columns``) or None (unchanged).
+        columns: For ``columns``: a bool mask of the feature columns to standardise.
+
+    Returns:
+        The normalised splits, and the statistics as plain lists (None when unchanged).
+    """
     if norm is None:
         return data, None
     if norm == "channels":

@@ -1,7 +1,7 @@
 """``data=table``: a CSV or Parquet file with one target column.
 
 Numeric feature columns are standardised (per run, with training-split statistics; see
-``hpt.data.split_loaded``); missing numbers are filled with the column's median in the
+``hpt.datasets.splits``); missing numbers are filled with the column's median in the
 training file. Other columns (strings, categories, booleans) are one-hot encoded with the
 categories of the training file (an unseen category in the test file encodes as all zeros).
 The problem is inferred from the target: text or booleans, or integers with at most
@@ -24,6 +24,20 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 
 
 def read_table(path_text: str, key: str) -> Any:
+    """Read a CSV/TSV/Parquet file into a DataFrame.
+
+    Args:
+        path_text: The file, as the user gave it (``~`` is expanded).
+        key: The setting that named it (``data.path``, ``data.test_path``), for messages.
+
+    Returns:
+        The table (at least one row).
+
+    Raises:
+        DataNotFoundError: No such file.
+        UserError: Not a table suffix, Parquet without pyarrow, a file that cannot be
+            parsed, or no rows.
+    """
     import pandas as pd
 
     path = Path(path_text).expanduser()
@@ -54,6 +68,14 @@ def read_table(path_text: str, key: str) -> Any:
 
 
 def is_numeric(series: Any) -> bool:
+    """Whether a column holds numbers (booleans are categories, not numbers).
+
+    Args:
+        series: A pandas Series.
+
+    Returns:
+        True for a numeric, non-boolean dtype.
+    """
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)

@@ -102,9 +102,13 @@ def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure |
     if by_trial and not pruned.empty:
         stopped = [_stopped_at(row, objective) for _, row in pruned.iterrows()]
         ax.scatter(
-            pruned["trial"].astype(float), stopped, s=30, marker="x", color="tab:red",
+            pruned["trial"].astype(float),
+            stopped,
+            s=30,
+            marker="x",
+            color="tab:red",
             label="pruned (value where pruned)",
-        )  # fmt: skip
+        )
     ax.step(xs, best, where="post", color="tab:green", label="best so far")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{objective} ({direction})")
@@ -205,11 +209,8 @@ def importance_plot(importance: analysis.Importance) -> Figure:
     ax.barh([k for k, _ in items], [v for _, v in items], color="tab:blue")
     ax.set_xlabel("importance (normalized)")
     basis = importance.basis()
-    ax.set_title(
-        f"Hyperparameter importance ({basis})\n{importance.method}" if basis
-        else f"Hyperparameter importance\n{importance.method}",
-        fontsize=9,
-    )  # fmt: skip
+    title = f"Hyperparameter importance ({basis})" if basis else "Hyperparameter importance"
+    ax.set_title(f"{title}\n{importance.method}", fontsize=9)
     return fig
 
 

@@ -38,8 +38,18 @@ def pyplot() -> Any:
 
 
 def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
-    """Objective per trial: COMPLETE runs, PRUNED ones at the value where they stopped, and
-    the best-so-far line; None without any COMPLETE run."""
+    """Objective per trial, with the best-so-far line.
+
+    COMPLETE runs are dots; PRUNED ones (when every run has a trial number) are red crosses
+    at the value where they stopped.
+
+    Args:
+        frame: The selected runs.
+        directions: Objective name -> direction.
+
+    Returns:
+        The figure, or None without any COMPLETE run.
+    """
     done = analysis.finished(frame)
     if done.empty:
         return None
@@ -119,7 +129,13 @@ def parallel_plot(
 ) -> Figure | None:
     """One line per COMPLETE run across the varying params, colored by the objective.
 
-    Returns None when there is no COMPLETE run or no varying parameter.
+    Args:
+        frame: The selected runs.
+        params: The ``params.*`` columns to draw as axes (the first 8).
+        directions: Objective name -> direction.
+
+    Returns:
+        The figure, or None when there is no COMPLETE run or no parameter.
     """
     done = analysis.finished(frame)
     if done.empty or not params:
@@ -164,7 +180,14 @@ def _axis_name(column: str, axis: tuple[list[float], list[str], bool]) -> str:
 
 
 def importance_plot(importance: analysis.Importance) -> Figure:
-    """Horizontal bars, most important on top; the method is in the title."""
+    """Horizontal bars, most important on top; the method is in the title.
+
+    Args:
+        importance: The importance to draw (the 15 most important).
+
+    Returns:
+        The figure.
+    """
     plt = pyplot()
     items = list(importance.values.items())[:15][::-1]
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(items) + 1)))
@@ -184,7 +207,12 @@ def _metric_key(frame: pd.DataFrame) -> str:
 def learning_curves_plot(frame: pd.DataFrame, top: int = 5) -> Figure | None:
     """The objective metric and the losses per epoch for the ``top`` ranked runs.
 
-    Returns None when none of them has a metrics.jsonl.
+    Args:
+        frame: The selected runs (their ``metrics.jsonl`` files are read).
+        top: How many of the best-ranked runs to draw.
+
+    Returns:
+        The figure, or None when none of them has a ``metrics.jsonl``.
     """
     histories = [
         (row, metric_history(row["run"])) for _, row in rank_runs(frame).head(top).iterrows()
@@ -233,7 +261,11 @@ def _num(value: Any) -> float:
 def intermediate_plot(frame: pd.DataFrame) -> Figure | None:
     """The objective metric per epoch of every run; pruned runs end in a red ``x``.
 
-    Returns None when no run has a metrics.jsonl.
+    Args:
+        frame: The selected runs (their ``metrics.jsonl`` files are read).
+
+    Returns:
+        The figure, or None when no run has a ``metrics.jsonl``.
     """
     histories = [(row, metric_history(row["run"])) for _, row in frame.iterrows()]
     histories = [(row, records) for row, records in histories if records]
@@ -255,7 +287,15 @@ def intermediate_plot(frame: pd.DataFrame) -> Figure | None:
 
 
 def pareto_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure | None:
-    """First two objectives of COMPLETE runs; the Pareto set highlighted."""
+    """First two objectives of COMPLETE runs; the Pareto set highlighted.
+
+    Args:
+        frame: The selected runs.
+        directions: Objective name -> direction.
+
+    Returns:
+        The figure, or None for a single-objective selection.
+    """
     columns = analysis.objective_columns(frame)
     if len(columns) < 2:
         return None

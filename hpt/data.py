@@ -3,6 +3,9 @@
 MNIST-sized data fits on any device, so it is held there as one tensor and a batch is
 ``x[perm[i:i+B]]`` (airbench's approach) instead of a per-sample DataLoader. A DataLoader
 path remains for data that does not fit on the device.
+
+The splits themselves (``Split``, ``Dataset``, ``split``, ``normalise``, ``scale_targets``,
+``describe``) live in ``hpt.datasets.splits`` and are importable from here.
 """
 
 from __future__ import annotations
@@ -10,68 +13,48 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from hpt.datasets.splits import (
+    Dataset,
+    Split,
+    SplitSettings,
+    describe,
+    normalise,
+    scale_targets,
+    split,
+)
 from hpt.errors import DataNotFoundError, UserError
+
+__all__ = [
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "Dataset",
+    "Split",
+    "SplitSettings",
+    "augment",
+    "describe",
+    "fits_on_device",
+    "load_data",
+    "load_dataset",
+    "load_mnist",
+    "load_mnist_tiny",
+    "loader_batches",
+    "normalise",
+    "scale_targets",
+    "split",
+    "synthetic",
+    "tensor_batches",
+]
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 _TINY = Path(__file__).parent / "assets" / "mnist_tiny.npz"
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
-
-
-@dataclass
-class Split:
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    def to(self, device: torch.device) -> Split:
-        return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True))
-
-
-@dataclass
-class Dataset:
-    train: Split
-    val: Split
-    test: Split
-    task: str  # the problem: classification | binary | regression
-    num_classes: int = 0  # classification: the number of classes (0: from the labels)
-    # regression with data.target_scaling=standard: the training split's target (mean, std)
-    # per column; the splits' y are standardised with it, metrics are reported unscaled.
-    target_scale: tuple[list[float], list[float]] | None = None
-    # what a new input needs to look like this data (hpt.preprocessing: preprocessing.json)
-    preprocessing: dict[str, Any] = field(default_factory=dict)
-
-    def to(self, device: torch.device) -> Dataset:
-        return replace(
-            self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
-        )
-
-    @property
-    def in_shape(self) -> list[int]:
-        return [int(s) for s in self.train.x.shape[1:]]
-
-    @property
-    def out_features(self) -> int:
-        """Model outputs: one per class for classification, else one per target column."""
-        if self.task == "classification":
-            return self.num_classes or int(self.train.y.max()) + 1
-        return int(self.train.y.shape[1]) if self.train.y.dim() == 2 else 1
-
-    @property
-    def nbytes(self) -> int:
-        return sum(
-            t.element_size() * t.numel()
-            for s in (self.train, self.val, self.test)
-            for t in (s.x, s.y)
-        )
 
 
 def _images(images: torch.Tensor) -> torch.Tensor:
@@ -85,7 +68,18 @@ def _mnist_files_present(root: Path) -> bool:
 
 
 def load_mnist(root: str, download: bool) -> tuple[Split, Split]:
-    """Real MNIST through torchvision's reader; a clear error when it cannot be had."""
+    """Real MNIST through torchvision's reader; a clear error when it cannot be had.
+
+    Args:
+        root: The folder holding ``MNIST/raw`` (``~`` is expanded).
+        download: Whether to download the files when they are missing.
+
+    Returns:
+        ``(train, test)``: 60,000 and 10,000 normalised N×1×28×28 images with their labels.
+
+    Raises:
+        DataNotFoundError: The files are missing and download is off or fails.
+    """
     from torchvision.datasets import MNIST
 
     path = Path(root).expanduser()
@@ -114,6 +108,11 @@ def _missing_message(path: Path, why: str) -> str:
 
 
 def load_mnist_tiny() -> tuple[Split, Split]:
+    """The 2,000 real MNIST images hpt ships (``hpt/assets/mnist_tiny.npz``), offline.
+
+    Returns:
+        ``(train, test)``: normalised N×1×28×28 images with their labels.
+    """
     with np.load(_TINY) as f:  # plain arrays, allow_pickle is off by default
         train = Split(
             _images(torch.from_numpy(f["train_images"])), torch.from_numpy(f["train_labels"]).long()
@@ -127,7 +126,21 @@ def load_mnist_tiny() -> tuple[Split, Split]:
 def synthetic(
     task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234
 ) -> tuple[Split, Split]:
-    """A fixed synthetic problem (the seed is part of the dataset, not of the run)."""
+    """A fixed synthetic problem (the seed is part of the dataset, not of the run).
+
+    Args:
+        task: ``regression`` (noisy targets) or ``binary`` (their sign).
+        n_samples: Training rows; a fifth as many test rows are added.
+        n_features: Input columns.
+        noise: The standard deviation of the noise added to the targets.
+        seed: Seeds the inputs, weights and noise.
+
+    Returns:
+        ``(train, test)`` with targets of shape (N, 1).
+
+    Raises:
+        UserError: Another task.
+    """
     g = torch.Generator().manual_seed(seed)
     n_test = max(n_samples // 5, 1)
     x = torch.randn(n_samples + n_test, n_features, generator=g)
@@ -180,15 +193,36 @@ def load_dataset(
     folds: int = 1,
     fold: int = 0,
 ) -> Dataset:
-    """Train/val/test splits on the CPU. Validation is carved from the training set.
+    """Train/val/test splits of one of hpt's built-in sets, on the CPU.
 
-    With ``folds > 1`` the validation split is fold ``fold`` of a k-fold partition of the
-    training set (``hpt.cv``) and ``val_split`` is not used.
+    Validation is carved from the training set; with ``folds > 1`` it is fold ``fold`` of a
+    k-fold partition of the training set (``hpt.cv``) and ``val_split`` is not used.
+
+    Args:
+        name: ``mnist``, ``mnist_tiny``, ``regression`` or ``binary``.
+        task: The problem (``classification``, ``binary`` or ``regression``).
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        root: Where MNIST is looked for (default ``~/.cache/hpt/data``).
+        download: Whether MNIST may be downloaded when missing.
+        subset: Keep only the first ``subset`` training rows (None: all).
+        n_samples: Synthetic sets: training rows.
+        n_features: Synthetic sets: input columns.
+        noise: Synthetic sets: target noise.
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits and their ``preprocessing`` description.
+
+    Raises:
+        UserError: An unknown set or a bad split setting.
+        DataNotFoundError: MNIST cannot be had.
     """
     train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
     num_classes = 10 if name.startswith("mnist") else 0
-    data = split(train, test, None, task, num_classes, val_split=val_split, seed=seed,
-                 subset=subset, folds=folds, fold=fold)  # fmt: skip
+    how = SplitSettings(val_split, seed, subset, folds, fold)
+    data = split(train, test, None, task, num_classes, how)
     if name.startswith("mnist"):  # uint8 28x28 greyscale, fixed normalisation
         source: dict[str, Any] = {"kind": "image", "size": [28, 28], "channels": 1}
         norm: Any = {"kind": "channels", "mean": [MNIST_MEAN], "std": [MNIST_STD]}
@@ -198,163 +232,62 @@ def load_dataset(
     return replace(data, preprocessing=describe(data, source, norm, classes))
 
 
-def split(
-    train: Split,
-    test: Split,
-    val: Split | None,
-    problem: str,
-    num_classes: int,
-    *,
-    val_split: float,
-    seed: int,
-    subset: int | None = None,
-    folds: int = 1,
-    fold: int = 0,
-) -> Dataset:
-    """Train/val/test: validation is ``val`` when the data has one, else carved from train."""
-    if not 0.0 < val_split < 1.0:
-        raise UserError(f"trainer.val_split must be between 0 and 1 (exclusive), got {val_split}")
-    if subset is not None:
-        if subset < 2:
-            raise UserError(f"data.subset must be at least 2, got {subset}")
-        train = Split(train.x[:subset], train.y[:subset])
-    if folds > 1:
-        from hpt.cv import fold_indices
-
-        train_idx, val_idx = fold_indices(len(train), folds, fold, seed)
-    elif val is not None:
-        return Dataset(train, val, test, problem, num_classes)
-    else:
-        # A fixed permutation per seed keeps the split reproducible and independent of the run order.
-        perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-        n_val = max(1, round(len(train) * val_split))
-        if n_val >= len(train):
-            raise UserError(f"too few training rows ({len(train)}) to carve a validation split")
-        val_idx, train_idx = perm[:n_val], perm[n_val:]
-    return Dataset(
-        Split(train.x[train_idx], train.y[train_idx]),
-        Split(train.x[val_idx], train.y[val_idx]),
-        test,
-        problem,
-        num_classes,
-    )
-
-
 def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0) -> Dataset:
-    """The dataset a data config describes: hpt's built-in sets or a user source
-    (``hpt.datasets``: table, image_folder, torchvision, ``_target_``), normalised with
-    statistics of this run's training split only."""
+    """The dataset a data config describes, normalised for this run.
+
+    hpt's built-in sets, or a user source (``hpt.datasets``: table, image_folder,
+    torchvision, ``_target_``) normalised with statistics of this run's training split only.
+
+    Args:
+        d: The data config (``cfg.data``).
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits, normalised and with targets scaled as configured, and their
+        ``preprocessing`` description.
+    """
     from hpt.datasets import is_user_source, load
 
     if not is_user_source(d):
         problem = str(getattr(d.problem, "value", d.problem))
         return load_dataset(
-            str(d.name), problem, val_split=val_split, seed=seed, root=d.get("root"),
-            download=bool(d.get("download", True)), subset=d.get("subset"),
-            n_samples=int(d.get("n_samples", 4096)), n_features=int(d.get("n_features", 16)),
-            noise=float(d.get("noise", 0.1)), folds=folds, fold=fold,
-        )  # fmt: skip
+            str(d.name),
+            problem,
+            val_split=val_split,
+            seed=seed,
+            root=d.get("root"),
+            download=bool(d.get("download", True)),
+            subset=d.get("subset"),
+            n_samples=int(d.get("n_samples", 4096)),
+            n_features=int(d.get("n_features", 16)),
+            noise=float(d.get("noise", 0.1)),
+            folds=folds,
+            fold=fold,
+        )
     src = load(d)
     val = Split(src.val_x, src.val_y) if src.val_x is not None and src.val_y is not None else None
-    data = split(
-        Split(src.train_x, src.train_y), Split(src.test_x, src.test_y), val, src.problem,
-        src.num_classes, val_split=val_split, seed=seed, subset=d.get("subset"), folds=folds,
-        fold=fold,
-    )  # fmt: skip
+    how = SplitSettings(val_split, seed, d.get("subset"), folds, fold)
+    train, test = Split(src.train_x, src.train_y), Split(src.test_x, src.test_y)
+    data = split(train, test, val, src.problem, src.num_classes, how)
     data, stats = normalise(data, src.norm, src.columns)
     data = scale_targets(data, str(d.get("target_scaling") or "none"))
     source = src.source or {"kind": "tensor", "shape": data.in_shape}
     return replace(data, preprocessing=describe(data, source, stats, src.classes))
 
 
-def describe(
-    data: Dataset, source: dict[str, Any], norm: dict[str, Any] | None, classes: list[str]
-) -> dict[str, Any]:
-    """The fitted preprocessing of a run's data, as plain JSON (``hpt.preprocessing``)."""
-    if data.task == "classification" and not classes:
-        classes = [str(i) for i in range(data.out_features)]
-    elif data.task == "binary" and not classes:
-        classes = ["0", "1"]
-    target: dict[str, Any] = {"name": source.get("target"), "scaling": "none"}
-    if data.target_scale is not None:
-        target.update(scaling="standard", mean=data.target_scale[0], std=data.target_scale[1])
-    return {
-        "format": 1,
-        "problem": data.task,
-        "classes": classes if data.task != "regression" else [],
-        "input": {k: v for k, v in source.items() if k != "target"},
-        "normalise": norm,
-        "target": target,
-    }
-
-
-def scale_targets(data: Dataset, scaling: str) -> Dataset:
-    """``data.target_scaling=standard``: regression targets standardised with the training
-    split's mean and std, so the default learning rates fit any target's units."""
-    if scaling not in ("standard", "none"):
-        raise UserError(f"data.target_scaling={scaling}: use standard or none")
-    if scaling == "none" or data.task != "regression":
-        return data
-    y = data.train.y.float()
-    mean = y.mean(dim=0)
-    std = y.std(dim=0).nan_to_num(1.0).clamp_min(1e-12) if len(y) > 1 else torch.ones_like(mean)
-
-    def scaled(s: Split) -> Split:
-        return Split(s.x, (s.y.float() - mean) / std)
-
-    return replace(
-        data,
-        train=scaled(data.train),
-        val=scaled(data.val),
-        test=scaled(data.test),
-        target_scale=(mean.tolist(), std.tolist()),
-    )
-
-
-def normalise(
-    data: Dataset, norm: str | None, columns: torch.Tensor | None
-) -> tuple[Dataset, dict[str, Any] | None]:
-    """Standardise with the training split's statistics (uint8 images: /255 first); and the
-    statistics, as plain lists."""
-    if norm is None:
-        return data, None
-    if norm == "channels":
-
-        def scaled(x: torch.Tensor) -> torch.Tensor:
-            return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
-
-        train = scaled(data.train.x)
-        dims = [0, *range(2, train.dim())]
-        mean = train.mean(dim=dims, keepdim=True)
-        std = train.std(dim=dims, keepdim=True).clamp_min(1e-6)
-
-        def apply(x: torch.Tensor, fresh: torch.Tensor | None = None) -> torch.Tensor:
-            return ((scaled(x) if fresh is None else fresh) - mean).div_(std)
-
-        stats = {"kind": "channels", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
-        return replace(
-            data,
-            train=Split(apply(data.train.x, train), data.train.y),
-            val=Split(apply(data.val.x), data.val.y),
-            test=Split(apply(data.test.x), data.test.y),
-        ), stats
-    assert norm == "columns" and columns is not None
-    mean = torch.zeros(data.train.x.shape[1])
-    std = torch.ones(data.train.x.shape[1])
-    if bool(columns.any()):
-        cols = data.train.x[:, columns]
-        mean[columns] = cols.mean(dim=0)
-        std[columns] = cols.std(dim=0).nan_to_num(1.0).clamp_min(1e-6) if len(cols) > 1 else 1.0
-    return replace(
-        data,
-        train=Split((data.train.x - mean) / std, data.train.y),
-        val=Split((data.val.x - mean) / std, data.val.y),
-        test=Split((data.test.x - mean) / std, data.test.y),
-    ), {"kind": "columns", "mean": mean.tolist(), "std": std.tolist()}
-
-
 def fits_on_device(nbytes: int, device: torch.device) -> bool:
-    """Hold data on the device when it takes under a quarter of the free memory."""
+    """Hold data on the device when it takes under a quarter of the free memory.
+
+    Args:
+        nbytes: The data's size (``Dataset.nbytes``).
+        device: The training device.
+
+    Returns:
+        True off CUDA, else whether ``nbytes`` is under a quarter of the free memory.
+    """
     if device.type != "cuda":
         return True
     free, _ = torch.cuda.mem_get_info(device)
@@ -369,7 +302,18 @@ def tensor_batches(
     generator: torch.Generator | None = None,
     drop_last: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches by slicing a permutation: no workers, no collation, no host sync."""
+    """Batches by slicing a permutation: no workers, no collation, no host sync.
+
+    Args:
+        split: The rows, already on the device.
+        batch_size: Rows per batch (the last batch may be smaller).
+        shuffle: Draw a fresh permutation (else the rows in order).
+        generator: Drives the permutation (None: torch's default generator).
+        drop_last: Leave out a last, smaller batch (when there is at least one full one).
+
+    Yields:
+        ``(x, y)`` batches.
+    """
     n = len(split)
     if shuffle:
         idx = torch.randperm(n, device=split.x.device, generator=generator)
@@ -391,7 +335,19 @@ def loader_batches(
     num_workers: int,
     seed: int,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The DataLoader path, for data kept on the host: pinned memory, async copies."""
+    """The DataLoader path, for data kept on the host: pinned memory, async copies.
+
+    Args:
+        split: The rows, on the host.
+        batch_size: Rows per batch.
+        shuffle: Shuffle (seeded) and drop a last, smaller batch.
+        device: Where each batch is copied.
+        num_workers: DataLoader worker processes.
+        seed: Seeds the shuffling.
+
+    Yields:
+        ``(x, y)`` batches on ``device``.
+    """
     from torch.utils.data import DataLoader, TensorDataset
 
     loader = DataLoader(
@@ -409,7 +365,17 @@ def loader_batches(
 
 
 def augment(x: torch.Tensor, *, translate: int, hflip: bool, noise_std: float) -> torch.Tensor:
-    """Batch-wise augmentation on tensors (on the device, vectorised per sample)."""
+    """Batch-wise augmentation on tensors (on the device, vectorised per sample).
+
+    Args:
+        x: A batch; image batches are N×C×H×W.
+        translate: Images: shift each by up to this many pixels (zero padding); 0 for none.
+        hflip: Images: flip each horizontally with probability 1/2.
+        noise_std: Add Gaussian noise of this standard deviation (any input); 0 for none.
+
+    Returns:
+        The augmented batch (``x`` itself when nothing applies).
+    """
     if x.dim() == 4 and translate > 0:
         n, _, h, w = x.shape
         padded = torch.nn.functional.pad(x, (translate,) * 4)

@@ -3,7 +3,7 @@
 Each source loads once per process (sweep workers run many trials on the same data) into a
 ``Loaded``: raw train/test tensors (images stay uint8) plus how to normalise them. The
 normalisation statistics are taken from the training split of each run in
-``hpt.data.split_loaded``, after validation has been carved out, so they never see
+``hpt.datasets.splits.normalise``, after validation has been carved out, so they never see
 validation or test rows.
 
 A data config picks its source with ``source:`` (``table``, ``image_folder``,
@@ -26,7 +26,14 @@ __all__ = ["PROBLEMS", "SOURCES", "Loaded", "infer_problem", "is_user_source", "
 
 
 def is_user_source(d: Mapping[str, Any]) -> bool:
-    """Whether a data config is one of this package's sources (not an hpt built-in set)."""
+    """Whether a data config is one of this package's sources (not an hpt built-in set).
+
+    Args:
+        d: The data config.
+
+    Returns:
+        True when it has ``_target_`` or a known ``source``.
+    """
     return "_target_" in d or d.get("source") in SOURCES
 
 
@@ -41,7 +48,18 @@ def _plain(d: Any) -> dict[str, Any]:
 
 
 def load(d: Any) -> Loaded:
-    """The source a data config describes, loaded once per process for the same config."""
+    """The source a data config describes, loaded once per process for the same config.
+
+    Args:
+        d: The data config (an OmegaConf node or a mapping); ``subset`` is not part of
+            what is loaded (each run applies it).
+
+    Returns:
+        The source's splits before normalisation.
+
+    Raises:
+        UserError: An unknown ``problem`` or ``source``, or the source's own errors.
+    """
     plain = _plain(d)
     # subset is applied per run on the loaded tensors: not part of what is loaded
     key = json.dumps({k: v for k, v in plain.items() if k != "subset"}, sort_keys=True, default=str)
@@ -75,7 +93,15 @@ def _load_cached(key: str) -> Loaded:
 
 
 def infer_problem(d: Any) -> str:
-    """``data.problem``, resolved from the data itself when it says ``auto``."""
+    """``data.problem``, resolved from the data itself when it says ``auto``.
+
+    Args:
+        d: The data config.
+
+    Returns:
+        ``classification``, ``binary`` or ``regression`` (a built-in set's ``auto`` stays
+        as it is).
+    """
     plain = _plain(d)
     problem = str(plain.get("problem") or "auto")
     if problem != "auto" or not is_user_source(plain):

@@ -60,36 +60,25 @@ def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_custom(d: dict[str, Any], problem: str) -> Loaded:
+    """Call the user's data function and check what it returns.
+
+    Args:
+        d: The data config as plain data: ``_target_`` names the function, the other keys
+            (except ``problem``, ``subset`` and ``name``) are its keyword arguments.
+        problem: ``data.problem``; ``auto`` decides by the targets' dtype.
+
+    Returns:
+        The train/test (and val, when returned) sets as tensors, not normalised.
+
+    Raises:
+        UserError: The function cannot be found or called with these arguments, raises,
+            or returns something other than the documented sets.
+    """
     target = str(d["_target_"])
     if target in ("???", "None", ""):
         raise UserError("data._target_ is not set: data._target_=pkg.fn names your data function")
-    fn = _locate(target)
-    kwargs = {k: v for k, v in d.items() if k not in RESERVED}
-    try:
-        inspect.signature(fn).bind(**kwargs)
-    except TypeError as exc:
-        raise UserError(f"data._target_={target} does not take these arguments: {exc}") from None
-    except ValueError:
-        pass  # no signature to check (a builtin): let the call say
     what = f"data._target_={target}"
-    try:
-        out = fn(**kwargs)
-    except UserError:
-        raise
-    except Exception as exc:  # the user's code failed: say where, in one line
-        raise UserError(f"{what} raised {type(exc).__name__}: {one_line(exc)}") from None
-    if isinstance(out, Mapping):
-        if "train" not in out or "test" not in out:
-            raise UserError(
-                f"{what} returned a dict without 'train' and 'test' keys: {sorted(out)}"
-            )
-        parts = {k: out[k] for k in ("train", "val", "test") if out.get(k) is not None}
-    elif isinstance(out, tuple | list) and len(out) == 2:
-        parts = {"train": out[0], "test": out[1]}
-    else:
-        raise UserError(
-            f"{what} must return (train, test) or a dict of them, got {type(out).__name__}"
-        )
+    parts = _parts(_call(target, {k: v for k, v in d.items() if k not in RESERVED}), what)
     sets = {k: _tensors(v, f"{what}: its {k} set") for k, v in parts.items()}
     shapes = {k: tuple(x.shape[1:]) for k, (x, _) in sets.items()}
     if len(set(shapes.values())) != 1:
@@ -100,6 +89,44 @@ def load_custom(d: dict[str, Any], problem: str) -> Loaded:
         n = max(n, *(int(y.max()) + 1 for y in ys.values()))
     val = sets.get("val")
     return Loaded(
-        sets["train"][0], y_train, sets["test"][0], ys["test"], problem, n,
-        val_x=val[0] if val else None, val_y=ys["val"] if val else None,
-    )  # fmt: skip
+        sets["train"][0],
+        y_train,
+        sets["test"][0],
+        ys["test"],
+        problem,
+        n,
+        val_x=val[0] if val else None,
+        val_y=ys["val"] if val else None,
+    )
+
+
+def _call(target: str, kwargs: dict[str, Any]) -> Any:
+    """Call the user's function with the config's keys, its failures as one-line errors."""
+    fn = _locate(target)
+    try:
+        inspect.signature(fn).bind(**kwargs)
+    except TypeError as exc:
+        raise UserError(f"data._target_={target} does not take these arguments: {exc}") from None
+    except ValueError:
+        pass  # no signature to check (a builtin): let the call say
+    try:
+        return fn(**kwargs)
+    except UserError:
+        raise
+    except Exception as exc:  # the user's code failed: say where, in one line
+        raise UserError(
+            f"data._target_={target} raised {type(exc).__name__}: {one_line(exc)}"
+        ) from None
+
+
+def _parts(out: Any, what: str) -> dict[str, Any]:
+    """The sets the function returned: ``(train, test)`` or a dict with train, test, val."""
+    if isinstance(out, Mapping):
+        if "train" not in out or "test" not in out:
+            raise UserError(
+                f"{what} returned a dict without 'train' and 'test' keys: {sorted(out)}"
+            )
+        return {k: out[k] for k in ("train", "val", "test") if out.get(k) is not None}
+    if isinstance(out, tuple | list) and len(out) == 2:
+        return {"train": out[0], "test": out[1]}
+    raise UserError(f"{what} must return (train, test) or a dict of them, got {type(out).__name__}")

@@ -5,7 +5,7 @@ per class; a root with class folders and no ``train/`` is the training set itsel
 ``test/`` is carved from train by ``data.test_split`` (a fixed seed: the test set is part of
 the dataset). Images are resized to ``data.size`` and kept as uint8 (1 channel when every
 training image is greyscale, else RGB; ``data.channels`` forces it); each run normalises
-them with per-channel statistics of its training split (``hpt.data.split_loaded``).
+them with per-channel statistics of its training split (``hpt.datasets.splits``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,14 @@ def _size(value: Any) -> tuple[int, int]:
 
 
 def scan(folder: Path) -> dict[str, list[Path]]:
-    """Class name -> its image files (sorted), for the class folders that hold images."""
+    """Class name -> its image files (sorted), for the class folders that hold images.
+
+    Args:
+        folder: A split's folder, one subfolder per class (hidden ones skipped).
+
+    Returns:
+        The classes that have at least one image, in name order.
+    """
     found: dict[str, list[Path]] = {}
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in EXTENSIONS and f.is_file())
@@ -58,7 +65,19 @@ def _decode(path: Path, size: tuple[int, int], key: str) -> tuple[np.ndarray, bo
 def decode_all(
     files: list[Path], size: tuple[int, int], key: str = "data.root"
 ) -> tuple[torch.Tensor, bool]:
-    """N×3×H×W uint8 and whether every image was greyscale. Threads: PIL decodes without the GIL."""
+    """Decode and resize images into one uint8 tensor, in threads (PIL decodes without the GIL).
+
+    Args:
+        files: The image files.
+        size: ``(height, width)`` to resize to.
+        key: The setting named in the error for an unreadable image.
+
+    Returns:
+        ``(N×3×H×W uint8 images, whether every image was greyscale)``.
+
+    Raises:
+        UserError: An image cannot be read.
+    """
     if not files:
         return torch.empty(0, 3, *size, dtype=torch.uint8), True
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
@@ -68,6 +87,21 @@ def decode_all(
 
 
 def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
+    """Decode an image-folder dataset once into uint8 tensors.
+
+    Args:
+        d: The data config as plain data (``root``, ``size``, ``channels``,
+            ``test_split``).
+        problem: ``data.problem``: ``auto`` or ``classification``.
+
+    Returns:
+        The train/test (and val, when the folder has one) images, one class per folder.
+
+    Raises:
+        UserError: A bad setting, fewer than two classes, splits whose classes differ or
+            an image that cannot be read.
+        DataNotFoundError: ``data.root`` is not a folder.
+    """
     if problem not in ("auto", "classification"):
         raise UserError(
             f"data=image_folder is a classification dataset, not data.problem={problem}"
@@ -81,6 +115,35 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
     if not root.is_dir():
         raise DataNotFoundError(f"data.root={raw}: no such folder")
     size = _size(d.get("size", 32))
+    splits, classes = _class_folders(root, str(raw))
+    decoded = _decode_splits(splits, classes, size, d.get("channels", "auto"))
+    train_x, train_y = decoded["train"]
+    if "test" in decoded:
+        test_x, test_y = decoded["test"]
+    else:  # a fixed test set carved from train
+        (train_x, train_y), (test_x, test_y) = _carve_test(
+            train_x, train_y, float(d.get("test_split", 0.2))
+        )
+    val_x, val_y = decoded.get("val", (None, None))
+    source = {"kind": "image", "size": list(size), "channels": int(train_x.shape[1])}
+    return Loaded(
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        "classification",
+        len(classes),
+        val_x=val_x,
+        val_y=val_y,
+        norm="channels",
+        classes=classes,
+        source=source,
+    )
+
+
+def _class_folders(root: Path, raw: str) -> tuple[dict[str, dict[str, list[Path]]], list[str]]:
+    """Each split's class folders (``train`` always; ``val``, ``test`` when present) and the
+    classes, checked: two or more, the same in every split."""
     train_dir = root / "train" if (root / "train").is_dir() else root
     splits = {"train": scan(train_dir)}
     for name in ("val", "test"):
@@ -91,14 +154,25 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
         raise UserError(f"data.root={raw}: no images in class folders under {train_dir}")
     if len(classes) < 2:
         raise UserError(
-            f"data.root={raw}: only one class folder ({classes[0]}): classification needs two or more"
+            f"data.root={raw}: only one class folder ({classes[0]}): "
+            "classification needs two or more"
         )
     for name, found in splits.items():
         if sorted(found) != classes:
             raise UserError(
                 f"data.root={raw}: {name}/ has classes {sorted(found)} but train/ has {classes}"
             )
+    return splits, classes
 
+
+def _decode_splits(
+    splits: dict[str, dict[str, list[Path]]],
+    classes: list[str],
+    size: tuple[int, int],
+    channels: Any,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Each split's images and labels; one channel when ``channels`` is 1, or ``auto`` and
+    every image is greyscale."""
     decoded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     grey_all = True
     for name, found in splits.items():
@@ -109,27 +183,21 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
         x, grey = decode_all(files, size)
         grey_all = grey_all and grey
         decoded[name] = (x, labels)
-    channels = d.get("channels", "auto")
     if channels not in ("auto", 1, 3):
         raise UserError(f"data.channels must be auto, 1 or 3, got {channels}")
     if channels == 1 or (channels == "auto" and grey_all):
         decoded = {k: (x[:, :1].contiguous(), y) for k, (x, y) in decoded.items()}
+    return decoded
 
-    train_x, train_y = decoded["train"]
-    if "test" in decoded:
-        test_x, test_y = decoded["test"]
-    else:  # a fixed test set carved from train
-        fraction = float(d.get("test_split", 0.2))
-        if not 0.0 < fraction < 1.0:
-            raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
-        perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
-        n_test = max(1, round(len(train_x) * fraction))
-        test_idx, train_idx = perm[:n_test], perm[n_test:]
-        test_x, test_y = train_x[test_idx], train_y[test_idx]
-        train_x, train_y = train_x[train_idx], train_y[train_idx]
-    val_x, val_y = decoded.get("val", (None, None))
-    source = {"kind": "image", "size": list(size), "channels": int(train_x.shape[1])}
-    return Loaded(
-        train_x, train_y, test_x, test_y, "classification", len(classes), val_x=val_x, val_y=val_y,
-        norm="channels", classes=classes, source=source,
-    )  # fmt: skip
+
+def _carve_test(
+    x: torch.Tensor, y: torch.Tensor, fraction: float
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """``(train, test)``: a ``fraction`` of the rows as the test set, by a fixed seed (the
+    test set is part of the dataset, the same for every run)."""
+    if not 0.0 < fraction < 1.0:
+        raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    n_test = max(1, round(len(x) * fraction))
+    test_idx, train_idx = perm[:n_test], perm[n_test:]
+    return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])

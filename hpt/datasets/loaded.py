@@ -43,7 +43,21 @@ class Loaded:
 def classification_targets(
     y: torch.Tensor, problem: str, what: str
 ) -> tuple[torch.Tensor, str, int]:
-    """Targets shaped for the loss: class indices (N,) or floats (N, 1); the problem; outputs."""
+    """Targets shaped for the loss, and the problem they describe.
+
+    Args:
+        y: The raw targets.
+        problem: ``data.problem``; ``auto`` decides by the dtype (floats are values,
+            integers are classes).
+        what: Names the data in error messages.
+
+    Returns:
+        ``(targets, problem, outputs)``: class indices (N,) and the number of classes, or
+        floats (N, 1) and 1 for binary and regression.
+
+    Raises:
+        UserError: Negative class labels, or more than two classes for ``binary``.
+    """
     if problem == "auto":
         # the dtype says it (the documented contract): floats are values, integers are classes
         problem = "regression" if y.is_floating_point() else "classification"

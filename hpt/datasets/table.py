@@ -1,7 +1,7 @@
 """``data=table``: a CSV or Parquet file with one target column.
 
 Numeric feature columns are standardised (per run, with training-split statistics; see
-``hpt.data.split_loaded``); missing numbers are filled with the column's median in the
+``hpt.datasets.splits``); missing numbers are filled with the column's median in the
 training file. Other columns (strings, categories, booleans) are one-hot encoded with the
 categories of the training file (an unseen category in the test file encodes as all zeros).
 The problem is inferred from the target: text or booleans, or integers with at most
@@ -24,6 +24,20 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 
 
 def read_table(path_text: str, key: str) -> Any:
+    """Read a CSV/TSV/Parquet file into a DataFrame.
+
+    Args:
+        path_text: The file, as the user gave it (``~`` is expanded).
+        key: The setting that named it (``data.path``, ``data.test_path``), for messages.
+
+    Returns:
+        The table (at least one row).
+
+    Raises:
+        DataNotFoundError: No such file.
+        UserError: Not a table suffix, Parquet without pyarrow, a file that cannot be
+            parsed, or no rows.
+    """
     import pandas as pd
 
     path = Path(path_text).expanduser()
@@ -54,6 +68,14 @@ def read_table(path_text: str, key: str) -> Any:
 
 
 def is_numeric(series: Any) -> bool:
+    """Whether a column holds numbers (booleans are categories, not numbers).
+
+    Args:
+        series: A pandas Series.
+
+    Returns:
+        True for a numeric, non-boolean dtype.
+    """
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
@@ -86,6 +108,22 @@ def _columns_hint(name: str, columns: Any, most: int = 30) -> str:
 
 
 def load_table(d: dict[str, Any], problem: str) -> Loaded:
+    """Read a table file into feature and target tensors.
+
+    Args:
+        d: The data config as plain data (``path``, ``target``, ``features``,
+            ``test_path``, ``test_split``, ``max_classes``).
+        problem: ``data.problem``; ``auto`` infers it from the target column.
+
+    Returns:
+        Numeric columns as floats (standardised per run), the others one-hot, and the
+        targets shaped for the problem.
+
+    Raises:
+        UserError: A missing setting, an unknown column, a target with gaps or a table
+            that cannot be read.
+        DataNotFoundError: No such table file.
+    """
     path, target = d.get("path"), d.get("target")
     if not path:
         raise UserError("data=table needs data.path=FILE (a .csv or .parquet file)")
@@ -96,7 +134,35 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
         raise UserError(
             f"data.target={target} is not a column of {path}{_columns_hint(str(target), train.columns)}"
         )
-    features = d.get("features")
+    features = _features(d.get("features"), train, str(path), target)
+    if train[target].isna().any():
+        raise UserError(
+            f"data.target={target}: {int(train[target].isna().sum())} rows of {path} have no value"
+        )
+    train, test = _test_rows(d, train, features, target)
+    if problem == "auto":
+        problem = _infer(train[target], int(d.get("max_classes", 50)))
+    x_train, x_test, mask, encoding = _encode(train[features], test[features])
+    y_train, y_test, classes = _targets(train[target], test[target], problem, str(target))
+    num_classes = len(classes) if problem == "classification" else 1
+    source = {"kind": "table", "target": str(target), **encoding}
+    return Loaded(
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        problem,
+        num_classes,
+        norm="columns",
+        columns=mask,
+        classes=classes,
+        source=source,
+    )
+
+
+def _features(features: Any, train: Any, path: str, target: Any) -> list[Any]:
+    """The input columns: ``data.features`` checked against the table, else every column
+    but the target."""
     if features is None:
         features = [c for c in train.columns if c != target]
     else:
@@ -111,11 +177,12 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
             raise UserError(f"data.features includes the target column {target}")
     if not features:
         raise UserError(f"data=table: {path} has no feature columns besides {target}")
-    if train[target].isna().any():
-        raise UserError(
-            f"data.target={target}: {int(train[target].isna().sum())} rows of {path} have no value"
-        )
+    return list(features)
 
+
+def _test_rows(d: dict[str, Any], train: Any, features: list[Any], target: Any) -> tuple[Any, Any]:
+    """``(train, test)`` rows: the test table of ``data.test_path`` when given, else a fixed
+    ``data.test_split`` share of the rows (the seed belongs to the dataset, not the run)."""
     test_path = d.get("test_path")
     if test_path:
         test = read_table(str(test_path), "data.test_path")
@@ -124,26 +191,17 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
             raise UserError(
                 f"data.test_path={test_path} lacks columns {', '.join(map(str, missing))}"
             )
-    else:  # carve a fixed test set: the seed belongs to the dataset, not to the run
-        fraction = float(d.get("test_split", 0.2))
-        if not 0.0 < fraction < 1.0:
-            raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
-        perm = np.random.default_rng(0).permutation(len(train))
-        n_test = max(1, round(len(train) * fraction))
-        if n_test >= len(train):
-            raise UserError(f"data.path={path}: too few rows ({len(train)}) to carve a test split")
-        test, train = train.iloc[perm[:n_test]], train.iloc[perm[n_test:]]
-
-    if problem == "auto":
-        problem = _infer(train[target], int(d.get("max_classes", 50)))
-    x_train, x_test, mask, encoding = _encode(train[features], test[features])
-    y_train, y_test, classes = _targets(train[target], test[target], problem, str(target))
-    num_classes = len(classes) if problem == "classification" else 1
-    source = {"kind": "table", "target": str(target), **encoding}
-    return Loaded(
-        x_train, y_train, x_test, y_test, problem, num_classes, norm="columns", columns=mask,
-        classes=classes, source=source,
-    )  # fmt: skip
+        return train, test
+    fraction = float(d.get("test_split", 0.2))
+    if not 0.0 < fraction < 1.0:
+        raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
+    perm = np.random.default_rng(0).permutation(len(train))
+    n_test = max(1, round(len(train) * fraction))
+    if n_test >= len(train):
+        raise UserError(
+            f"data.path={d.get('path')}: too few rows ({len(train)}) to carve a test split"
+        )
+    return train.iloc[perm[n_test:]], train.iloc[perm[:n_test]]
 
 
 def _encode(

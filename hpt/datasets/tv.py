@@ -81,6 +81,19 @@ def _as_tensors(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
+    """A torchvision classification dataset, read once into tensors.
+
+    Args:
+        d: The data config as plain data (``name``, ``root``, ``download``).
+        problem: ``data.problem``: ``auto`` or ``classification``.
+
+    Returns:
+        The train/test images and labels, normalised per channel by each run.
+
+    Raises:
+        UserError: Not a classification problem, or an unknown dataset class.
+        DataNotFoundError: The files are missing and cannot be downloaded.
+    """
     if problem not in ("auto", "classification"):
         raise UserError(f"data=torchvision is a classification dataset, not data.problem={problem}")
     name = str(d.get("name") or "")
@@ -94,6 +107,13 @@ def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
     num_classes = max(len(classes), int(train_y.max()) + 1)
     source = {"kind": "image", "size": list(train_x.shape[2:]), "channels": int(train_x.shape[1])}
     return Loaded(
-        train_x, train_y, test_x, test_y, "classification", num_classes, norm="channels",
-        classes=classes, source=source,
-    )  # fmt: skip
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        "classification",
+        num_classes,
+        norm="channels",
+        classes=classes,
+        source=source,
+    )

@@ -32,7 +32,15 @@ TABLE_IMPORTANCE_METHOD = (
 
 
 def state_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """Runs per state, always with the four contract statuses (zero when absent)."""
+    """Runs per state, always with the four contract statuses (zero when absent).
+
+    Args:
+        frame: The runs.
+
+    Returns:
+        State -> count: COMPLETE, PRUNED, FAIL and RUNNING first, then any other state
+        (RETRIED, CORRUPT, UNKNOWN) that occurs.
+    """
     counts = Counter(frame["status"].tolist())
     out = {state: counts.get(state, 0) for state in ALL_STATES[:4]}
     for state in ALL_STATES[4:]:
@@ -42,7 +50,15 @@ def state_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def finished(frame: pd.DataFrame, objective: str | None = None) -> pd.DataFrame:
-    """COMPLETE runs with a finite value of ``objective`` (the primary one by default)."""
+    """COMPLETE runs with a finite value of ``objective``.
+
+    Args:
+        frame: The runs.
+        objective: The objective's name (None: the primary one).
+
+    Returns:
+        The matching rows.
+    """
     objective = objective or primary_objective(frame)
     values = frame["value"].astype(float)
     mask = (
@@ -54,7 +70,14 @@ def finished(frame: pd.DataFrame, objective: str | None = None) -> pd.DataFrame:
 
 
 def objective_columns(frame: pd.DataFrame) -> list[str]:
-    """``objective.<name>`` columns (present only for multi-objective runs)."""
+    """``objective.<name>`` columns (present only for multi-objective runs).
+
+    Args:
+        frame: The runs.
+
+    Returns:
+        The column names, in the frame's order.
+    """
     return [c for c in frame.columns if c.startswith(OBJECTIVE_PREFIX)]
 
 
@@ -230,6 +253,13 @@ def failure_groups(frame: pd.DataFrame, width: int = 160) -> list[FailureGroup]:
 
     The message is the last non-empty line of ``error`` (the exception line of a traceback),
     truncated to ``width`` characters.
+
+    Args:
+        frame: The runs.
+        width: The longest message kept (longer ones end in an ellipsis).
+
+    Returns:
+        One group per (kind, message), with the runs' names.
     """
     failed = frame[frame["status"] == "FAIL"]
     buckets: dict[tuple[str, str], list[str]] = {}

@@ -51,6 +51,12 @@ def load_run(path: str | Path) -> RunDetails:
     Params are the full Hydra config overlaid with ``result.json``'s params; metrics are
     the objective(s), best/final/test metrics, epochs, duration and model size.
 
+    Args:
+        path: The run directory.
+
+    Returns:
+        The run's status, params, metrics and environment.
+
     Raises:
         DiffError: ``path`` is not a run directory.
     """
@@ -167,7 +173,16 @@ def diff_sections(a: RunDetails, b: RunDetails, all_params: bool = False) -> lis
 
 
 def diff_json(a: RunDetails, b: RunDetails) -> dict[str, Any]:
-    """The comparison as plain data (for ``--format json``)."""
+    """The comparison as plain data (for ``--format json``).
+
+    Args:
+        a: The first run.
+        b: The second run.
+
+    Returns:
+        Both paths and statuses; every metric, and the params and environment entries that
+        differ, each as ``{"a": ..., "b": ...}``.
+    """
 
     def pairs(x: dict[str, Any], y: dict[str, Any], only_changed: bool) -> dict[str, Any]:
         keys = sorted(set(x) | set(y)) if only_changed else list(dict.fromkeys([*x, *y]))

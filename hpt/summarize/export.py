@@ -29,7 +29,14 @@ class ExportError(ValueError):
 
 
 def format_for(path: str | None) -> str | None:
-    """The format implied by an output file's suffix (``runs.csv`` -> ``csv``), if any."""
+    """The format implied by an output file's suffix (``runs.csv`` -> ``csv``), if any.
+
+    Args:
+        path: The ``--output`` file (None or empty: none given).
+
+    Returns:
+        ``csv``, ``json``, ``markdown``, ``parquet`` or ``table``; None for another suffix.
+    """
     if not path:
         return None
     return _SUFFIXES.get(Path(path).suffix.lower())
@@ -40,6 +47,12 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
 
     Parquet needs one type per column; doing the same for CSV/JSON keeps the three
     formats round-tripping to the same table.
+
+    Args:
+        frame: The runs.
+
+    Returns:
+        A new frame with a fresh index; missing values stay missing.
     """
     out = frame.copy()
     for column in out.columns:
@@ -64,12 +77,26 @@ def _plain(value: Any) -> Any:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    """One row per run, every column, header first."""
+    """One row per run, every column, header first.
+
+    Args:
+        frame: The runs to export.
+
+    Returns:
+        The CSV text.
+    """
     return str(normalize(frame).to_csv(index=False))
 
 
 def to_json(frame: pd.DataFrame) -> str:
-    """A JSON list with one object per run; missing values are ``null``, ±inf are strings."""
+    """A JSON list with one object per run; missing values are ``null``, ±inf are strings.
+
+    Args:
+        frame: The runs to export.
+
+    Returns:
+        The JSON text (ending in a newline).
+    """
     records = normalize(frame).to_dict(orient="records")
     rows = [{str(k): _plain(v) for k, v in record.items()} for record in records]
     return json.dumps(rows, indent=1, default=str) + "\n"
@@ -77,6 +104,12 @@ def to_json(frame: pd.DataFrame) -> str:
 
 def to_parquet(frame: pd.DataFrame) -> bytes:
     """Parquet bytes (needs pyarrow).
+
+    Args:
+        frame: The runs to export.
+
+    Returns:
+        The Parquet file's content.
 
     Raises:
         ExportError: pyarrow is not installed.
@@ -93,5 +126,10 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
 
 
 def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Args:
+        path: The output file (its folder must exist).
+        data: Text (written as UTF-8) or bytes.
+    """
     atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)

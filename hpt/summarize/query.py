@@ -120,7 +120,14 @@ def _number(value: Any) -> float | None:
 
 
 def is_missing(value: Any) -> bool:
-    """None or a float NaN (pandas' missing marker) - not the string "nan"."""
+    """None or a float NaN (pandas' missing marker) - not the string "nan".
+
+    Args:
+        value: A cell.
+
+    Returns:
+        True when the cell holds no value.
+    """
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -134,7 +141,14 @@ class Condition:
     value: str
 
     def matches(self, cell: Any) -> bool:
-        """Whether one cell satisfies the condition (see the module docstring)."""
+        """Whether one cell satisfies the condition (see the module docstring).
+
+        Args:
+            cell: The cell of the condition's column in one run.
+
+        Returns:
+            True when it satisfies the condition; a missing cell satisfies only ``!=``.
+        """
         if is_missing(cell) or (isinstance(cell, str) and cell == ""):
             return self.op == "!="
         compare = _OPS[self.op]
@@ -154,6 +168,14 @@ def parse_where(
 ) -> Condition:
     """Parse ``KEY OP VALUE`` (``OP`` in ``= == != > >= < <=``).
 
+    Args:
+        expr: One ``--where`` expression.
+        columns: The frame's columns.
+        objective_names: The objectives' names (see ``resolve_key``).
+
+    Returns:
+        The condition, its key resolved to a column.
+
     Raises:
         QueryError: No operator, empty key, or a key that does not resolve.
     """
@@ -167,7 +189,15 @@ def parse_where(
 
 
 def apply_where(frame: pd.DataFrame, conditions: Iterable[Condition]) -> pd.DataFrame:
-    """Rows matching every condition (all of them: the expressions are ANDed)."""
+    """Rows matching every condition (all of them: the expressions are ANDed).
+
+    Args:
+        frame: The runs.
+        conditions: Parsed ``--where`` expressions.
+
+    Returns:
+        The matching rows, in their order.
+    """
     mask = [True] * len(frame)
     for cond in conditions:
         cells = frame[cond.column].tolist()
@@ -176,7 +206,15 @@ def apply_where(frame: pd.DataFrame, conditions: Iterable[Condition]) -> pd.Data
 
 
 def score(value: Any, direction: Any) -> float:
-    """Larger is better: the objective value, negated for ``minimize``; NaN stays NaN."""
+    """Larger is better: the objective value, negated for ``minimize``; NaN stays NaN.
+
+    Args:
+        value: An objective value (a number or numeric text).
+        direction: ``maximize`` or ``minimize``.
+
+    Returns:
+        The score (NaN when the value is missing or not a number).
+    """
     number = _number(value)
     if number is None or math.isnan(number):
         return math.nan
@@ -184,7 +222,14 @@ def score(value: Any, direction: Any) -> float:
 
 
 def primary_objective(frame: pd.DataFrame) -> str | None:
-    """The most common objective name among the runs (None when no run has one)."""
+    """The most common objective name among the runs.
+
+    Args:
+        frame: The runs.
+
+    Returns:
+        The name, or None when no run has one.
+    """
     counts = frame["objective"].dropna().value_counts()
     return str(counts.index[0]) if len(counts) else None
 
@@ -229,6 +274,15 @@ def sort_runs(
 
     A bare objective key follows the objective's direction (best first); any other bare
     key sorts ascending. Missing values go last.
+
+    Args:
+        frame: The runs.
+        spec: The ``--sort`` value.
+        directions: Objective name -> direction.
+        objective_names: The objectives' names (see ``resolve_key``).
+
+    Returns:
+        The runs in the new order.
 
     Raises:
         QueryError: The key does not resolve or the order suffix is unknown.

@@ -46,7 +46,15 @@ class Section:
 
 
 def fmt(value: Any, digits: int = 4) -> str:
-    """Compact text for a cell: ``-`` for missing, 4 significant digits for floats."""
+    """Compact text for a cell: ``-`` for missing, 4 significant digits for floats.
+
+    Args:
+        value: A cell (numpy scalars included).
+        digits: Significant digits of a float that is not a whole number.
+
+    Returns:
+        The text.
+    """
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -67,7 +75,14 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 def fmt_duration(seconds: Any) -> str:
-    """``42.0s``, ``3m05s``, ``1h02m``; ``-`` when missing."""
+    """``42.0s``, ``3m05s``, ``1h02m``; ``-`` when missing.
+
+    Args:
+        seconds: A duration in seconds (anything ``float`` accepts).
+
+    Returns:
+        The text.
+    """
     try:
         s = float(seconds)
     except (TypeError, ValueError):
@@ -107,7 +122,15 @@ def _fit(section: Section, width: int) -> tuple[list[int], str | None]:
 
 
 def render_rich(sections: list[Section], console: Console) -> None:
-    """Print the sections to a rich console (plain text when it has no color system)."""
+    """Print the sections to a rich console (plain text when it has no color system).
+
+    Optional columns that would not fit the console's width are hidden, the least important
+    first, and a note names them.
+
+    Args:
+        sections: The sections, in order.
+        console: Where to print.
+    """
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -141,7 +164,14 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(sections: list[Section]) -> str:
-    """The sections as GitHub-flavoured Markdown (tables never drop columns)."""
+    """The sections as GitHub-flavoured Markdown (tables never drop columns).
+
+    Args:
+        sections: The sections, in order.
+
+    Returns:
+        The Markdown text (ending in a newline).
+    """
     out: list[str] = []
     for section in sections:
         if section.title:
@@ -161,7 +191,14 @@ def render_markdown(sections: list[Section]) -> str:
 
 
 def render_html(sections: list[Section]) -> str:
-    """The sections as HTML fragments (tables never drop columns), text escaped."""
+    """The sections as HTML fragments (tables never drop columns), text escaped.
+
+    Args:
+        sections: The sections, in order.
+
+    Returns:
+        The HTML of the sections (no page around them).
+    """
     from html import escape
 
     out: list[str] = []

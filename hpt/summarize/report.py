@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpt.rundir import read_text
 from hpt.summarize import analysis
+
+# The sections live in their own modules; their names stay importable from here.
+from hpt.summarize.best import INTERNAL_OVERRIDES as INTERNAL_OVERRIDES
+from hpt.summarize.best import best_config_section as best_config_section
+from hpt.summarize.best import read_overrides as read_overrides
 from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     Collection,
     varying_params,
-    without_redundant_targets,
 )
-from hpt.summarize.query import is_missing, primary_objective, rank_runs
+from hpt.summarize.query import primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
+from hpt.summarize.sections import ARROWS, header_name
+from hpt.summarize.sections import failures_section as failures_section
+from hpt.summarize.sections import group_section as group_section
+from hpt.summarize.sections import importance_section as importance_section
+from hpt.summarize.sections import pareto_section as pareto_section
+from hpt.summarize.sections import seeds_section as seeds_section
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_ARROW = {"maximize": "↑", "minimize": "↓"}
-#: Overrides hpt adds itself (a sweep's trials run quiet): not the user's choices.
-INTERNAL_OVERRIDES = frozenset({"trainer.quiet=true", "trainer.quiet=True"})
 
 
 @dataclass
@@ -53,22 +56,6 @@ class ReportOptions:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def header_name(column: str, directions: Mapping[str, str] | None = None) -> str:
-    """Short header for a column: ``params.`` dropped, objectives get a direction arrow."""
-    directions = directions or {}
-    if column.startswith(PARAM_PREFIX):
-        return column[len(PARAM_PREFIX) :]
-    if column.startswith(OBJECTIVE_PREFIX):
-        name = column[len(OBJECTIVE_PREFIX) :]
-        return f"{name} {_ARROW.get(directions.get(name, ''), '')}".strip()
-    section, _, metric = column.partition(".")
-    if section == "test" and metric.startswith("test/"):
-        return metric
-    if section in ("best", "final", "test") and metric:
-        return f"{section} {metric}"
-    return column
 
 
 def _cell(column: str, value: Any) -> str:
@@ -122,7 +109,16 @@ def _priority(column: str, searched: set[str]) -> int:
 def top_runs_section(
     frame: pd.DataFrame, options: ReportOptions, directions: Mapping[str, str]
 ) -> Section:
-    """The ranked (or ``--sort``-ed) runs table, ``options.top`` rows."""
+    """The ranked (or ``--sort``-ed) runs table, ``options.top`` rows.
+
+    Args:
+        frame: The selected runs, in display order.
+        options: What the user asked for (rows, columns, sort, searched names).
+        directions: Objective name -> direction (for the headers' arrows).
+
+    Returns:
+        The table; columns a narrow terminal can drop are marked optional.
+    """
     shown = frame if options.top <= 0 else frame.head(options.top)
     objective = primary_objective(frame)
     direction = directions.get(objective or "", "")
@@ -139,7 +135,7 @@ def top_runs_section(
     for name in order:
         header = header_name(name, directions)
         if name == "value":
-            header = f"{objective or 'objective'} {_ARROW.get(direction, '')}".strip()
+            header = f"{objective or 'objective'} {ARROWS.get(direction, '')}".strip()
         elif name == "duration_s":
             header = "time"
         columns.append(
@@ -164,7 +160,16 @@ def top_runs_section(
 
 
 def summary_section(collection: Collection, frame: pd.DataFrame, options: ReportOptions) -> Section:
-    """Header: how many runs/sweeps, state counts, objective, filters; per-sweep counts."""
+    """Header: how many runs/sweeps, state counts, objective, filters; per-sweep counts.
+
+    Args:
+        collection: Everything collected (all runs, sweep names, directions).
+        frame: The selected runs.
+        options: What the user asked for (the filters are shown).
+
+    Returns:
+        The section; with a per-sweep table when the runs come from several sweeps.
+    """
     counts = analysis.state_counts(frame)
     sweeps = sorted({s for s in frame["sweep_dir"].tolist() if isinstance(s, str)})
     standalone = int(frame["sweep_dir"].isna().sum())
@@ -208,181 +213,6 @@ def summary_section(collection: Collection, frame: pd.DataFrame, options: Report
                 [name, str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), best_text]
             )
     return section
-
-
-def pareto_section(frame: pd.DataFrame, directions: Mapping[str, str]) -> Section | None:
-    """The non-dominated COMPLETE runs of a multi-objective selection."""
-    columns = analysis.objective_columns(frame)
-    if len(columns) < 2:
-        return None
-    front = analysis.pareto_front(frame, directions)
-    if front.empty:
-        return Section("Pareto set", lines=["no COMPLETE run has every objective value"])
-    first = columns[0]
-    name = first[len(OBJECTIVE_PREFIX) :]
-    ascending = directions.get(name) != "maximize"
-    front = front.sort_values(first, ascending=ascending)
-    params = varying_params(frame)
-    table_columns = [
-        Column("run"),
-        *(Column(header_name(c, directions), right=True) for c in columns),
-        *(Column(header_name(c), optional=True) for c in params),
-    ]
-    rows = [
-        [str(row["name"]), *(fmt(row[c]) for c in columns), *(fmt(row[c]) for c in params)]
-        for _, row in front.iterrows()
-    ]
-    return Section(
-        f"Pareto set ({len(front)} non-dominated COMPLETE runs)", columns=table_columns, rows=rows
-    )
-
-
-def seeds_section(frame: pd.DataFrame) -> Section | None:
-    """Mean ± std over repeated seeds of identical configs (None when there are none)."""
-    varying = [c for c in varying_params(frame) if c != analysis.SEED_PARAM]
-    distinguishing = without_redundant_targets(varying)
-    groups = analysis.seed_groups(frame, distinguishing)
-    if not groups:
-        return None
-    objective = primary_objective(frame) or "objective"
-    rows = []
-    for group in groups:
-        config = ", ".join(f"{k}={fmt(v)}" for k, v in group.params.items()) or "(same config)"
-        rows.append(
-            [
-                config,
-                str(group.count),
-                f"{fmt(group.mean)} ± {fmt(group.std)}",
-                ", ".join(fmt(s) for s in group.seeds),
-            ]
-        )
-    return Section(
-        f"Repeated seeds ({objective}, mean ± std)",
-        columns=[
-            Column("config"),
-            Column("n", right=True),
-            Column(objective, right=True),
-            Column("seeds"),
-        ],
-        rows=rows,
-    )
-
-
-def group_section(frame: pd.DataFrame, column: str) -> Section:
-    """Marginal statistics of the objective per value of ``column``."""
-    objective = primary_objective(frame) or "objective"
-    marginals = analysis.group_by(frame, column)
-    rows = [[m.value, str(m.count), fmt(m.mean), fmt(m.std), fmt(m.best)] for m in marginals]
-    return Section(
-        f"{objective} by {header_name(column)} (COMPLETE runs)",
-        columns=[
-            Column(header_name(column)),
-            Column("n", right=True),
-            Column("mean", right=True),
-            Column("std", right=True),
-            Column("best", right=True),
-        ],
-        rows=rows,
-        note=None if rows else "no COMPLETE run with a finite objective",
-    )
-
-
-def read_overrides(run: str | Path) -> list[str]:
-    """The Hydra overrides of a run (``.hydra/overrides.yaml``, a YAML list of strings).
-
-    Parsed by hand because the file is a flat list and importing YAML is not worth it here.
-    """
-    text = read_text(Path(run) / ".hydra" / "overrides.yaml")
-    if text is None:  # missing, unreadable or not UTF-8: the report goes on without it
-        return []
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("- "):
-            item = line[2:].strip()
-            if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
-                item = item[1:-1]
-            out.append(item)
-    return out
-
-
-def best_config_section(collection: Collection, ranked: pd.DataFrame) -> Section | None:
-    """The best run's parameters that differ from its sweep's typical (most common) values."""
-    done = analysis.finished(ranked)
-    if done.empty:
-        return None
-    best = rank_runs(done).iloc[0]
-    sweep_dir = best["sweep_dir"]
-    everything = collection.frame
-    if isinstance(sweep_dir, str):
-        peers = everything[everything["sweep_dir"] == sweep_dir]
-        space = collection.sweeps[sweep_dir].search_space if sweep_dir in collection.sweeps else {}
-    else:
-        peers = everything[everything["sweep_dir"].isna()]
-        space = {}
-    diffs = analysis.best_config_diff(best, peers, space)
-    lines = [f"run: {Path(best['run']).resolve()}"]
-    overrides = [o for o in read_overrides(best["run"]) if o not in INTERNAL_OVERRIDES]
-    if overrides:
-        lines.append("overrides: " + " ".join(overrides))
-    rows = [
-        [
-            d.param,
-            fmt(d.best),
-            "(all distinct)" if d.typical is None else f"{fmt(d.typical)} ({d.share:.0%})",
-            "yes" if d.searched else "",
-        ]
-        for d in diffs[:40]
-    ]
-    objective = (
-        f"{best['objective']} = {fmt(best['value'])}" if not is_missing(best["value"]) else ""
-    )
-    return Section(
-        f"Best run {best['name']} ({objective}) vs the sweep's most common values",
-        lines=lines,
-        columns=[Column("param"), Column("best"), Column("most common"), Column("searched")],
-        rows=rows,
-        note=None if rows else "the best run uses the most common value of every parameter",
-    )
-
-
-def importance_section(importance: analysis.Importance) -> Section:
-    """Importance table with a text bar per parameter and the method used."""
-    rows = []
-    for name, value in list(importance.values.items())[:20]:
-        bar = "█" * max(0, round(value * 20)) if math.isfinite(value) else ""
-        rows.append([name, f"{value:.3f}", bar])
-    note = f"method: {importance.method}"
-    if importance.note:
-        note += f"; {importance.note}"
-    basis = importance.basis()
-    if basis and basis.endswith("rough"):
-        note += f"; only {importance.n} finished trials: a rough estimate"
-    return Section(
-        f"Hyperparameter importance ({basis})" if basis else "Hyperparameter importance",
-        columns=[Column("param"), Column("importance", right=True), Column("")],
-        rows=rows,
-        lines=[] if rows else ["not enough data to estimate importance"],
-        note=note,
-    )
-
-
-def failures_section(frame: pd.DataFrame) -> Section | None:
-    """FAIL runs grouped by error kind and message (None when nothing failed)."""
-    groups = analysis.failure_groups(frame)
-    if not groups:
-        return None
-    rows = []
-    for group in groups:
-        runs = ", ".join(group.runs[:3]) + (
-            f" +{len(group.runs) - 3}" if len(group.runs) > 3 else ""
-        )
-        rows.append([group.kind, str(group.count), group.message, runs])
-    return Section(
-        f"Failures ({sum(g.count for g in groups)})",
-        columns=[Column("kind"), Column("n", right=True), Column("message"), Column("runs")],
-        rows=rows,
-    )
 
 
 def build_report(

@@ -27,6 +27,12 @@ def has_storage(sweep: SweepInfo) -> bool:
 
     A journal file must exist (opening a missing one would create it); a database URL
     is assumed reachable and checked when it is opened.
+
+    Args:
+        sweep: The sweep (its ``storage`` is resolved against its folder).
+
+    Returns:
+        True for a database URL or an existing journal file.
     """
     spec = resolve_spec(sweep.storage, sweep.path)
     return is_url(spec) or Path(spec).is_file()
@@ -34,6 +40,12 @@ def has_storage(sweep: SweepInfo) -> bool:
 
 def load_study(sweep: SweepInfo) -> optuna.Study:
     """Load the sweep's study read-only.
+
+    Args:
+        sweep: The sweep.
+
+    Returns:
+        The study named in ``sweep.json`` (the only one in the storage when unnamed).
 
     Raises:
         StudyUnavailable: No storage, or it could not be opened/read.
@@ -73,6 +85,16 @@ def importance_evaluator() -> tuple[Any, str]:
 
 def study_importance(study: optuna.Study, objective_index: int = 0) -> Importance:
     """``optuna.importance.get_param_importances`` for one objective of ``study``.
+
+    Settings that kept one value in every finished trial (never really sampled) are left
+    out rather than shown at 0.000.
+
+    Args:
+        study: The sweep's study.
+        objective_index: Which objective of a multi-objective study.
+
+    Returns:
+        The importances, with the evaluator's name and the number of finished trials.
 
     Raises:
         StudyUnavailable: Too few finished trials or the evaluator failed.

@@ -74,7 +74,7 @@ class NopPrunerConf:
 class MedianPrunerConf:
     _target_: str = "optuna.pruners.MedianPruner"
     n_startup_trials: int = 4
-    n_warmup_steps: int = 1  # epochs before a trial can be pruned
+    n_warmup_steps: Any = "auto"  # epochs before a trial can be pruned (hpt.sweep.pruning)
     interval_steps: int = 1
     n_min_trials: int = 1
 
@@ -84,7 +84,7 @@ class PercentilePrunerConf:
     _target_: str = "optuna.pruners.PercentilePruner"
     percentile: float = 25.0
     n_startup_trials: int = 4
-    n_warmup_steps: int = 1
+    n_warmup_steps: Any = "auto"
     interval_steps: int = 1
     n_min_trials: int = 1
 
@@ -92,7 +92,7 @@ class PercentilePrunerConf:
 @dataclass
 class SuccessiveHalvingPrunerConf:
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
-    min_resource: Any = 1  # epochs
+    min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives it from trainer.epochs)
     reduction_factor: int = 3
     min_early_stopping_rate: int = 0
 
@@ -100,7 +100,7 @@ class SuccessiveHalvingPrunerConf:
 @dataclass
 class HyperbandPrunerConf:
     _target_: str = "optuna.pruners.HyperbandPruner"
-    min_resource: int = 1  # epochs
+    min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives both from trainer.epochs)
     max_resource: Any = "auto"
     reduction_factor: int = 3
 

@@ -203,6 +203,9 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
     out = sys.stdout
     print(f"study:   {meta['study_name']}  (storage: {meta['storage']})", file=out)
     print(f"sampler: {meta['sampler']}   pruner: {meta['pruner']}", file=out)
+    pruner_args = {k: v for k, v in (conf.get("pruner") or {}).items() if k != "_target_"}
+    if pruner_args:  # `auto` settings shown resolved (hpt.sweep.pruning)
+        print(f"pruner settings: {', '.join(f'{k}={v}' for k, v in pruner_args.items())}", file=out)
     print(
         f"objective: {', '.join(f'{n} ({d})' for n, d in zip(meta['objectives'], meta['directions']))}",
         file=out,
@@ -388,6 +391,12 @@ def _plan(
     n_trials = int(conf["n_trials"])
     if n_trials < 1:
         raise UserError("hydra.sweeper.n_trials must be >= 1")
+    from hpt.sweep.pruning import fit_to_epochs, trial_epochs
+
+    # The pruner's `auto` settings from the trials' length (hpt's task only: a user app's is unknown).
+    conf["pruner"] = fit_to_epochs(
+        conf.get("pruner"), None if user_app else trial_epochs(config, space)
+    )
     sampler_conf, pruner_conf = conf.get("sampler"), conf.get("pruner")
     meta = {
         "study_name": study_name,

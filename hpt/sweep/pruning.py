@@ -21,11 +21,12 @@ AUTO = "auto"
 def first_rung(epochs: int) -> int:
     """The fewest epochs a trial trains before a pruner may stop it, for ``epochs``-long trials.
 
-    Chosen from the replay benchmark: at 3 epochs a trial judged after its first epoch is
-    often a slow starter that would have finished well, so the first judgement comes after
-    epoch 2; from 9 epochs on, epoch 1 already ranks trials well enough to pay for itself.
+    Chosen from the replay benchmark (BENCHMARKS.md): with TPE, judging a trial after its
+    second epoch found a better best than judging it after its first, at 3 and at 9 epochs
+    (an epoch-1 ranking drops slow starters that finish well); 2-epoch trials can only be
+    judged after epoch 1.
     """
-    return 1 if epochs >= 9 else min(2, max(1, epochs - 1))
+    return 1 if epochs <= 2 else 2
 
 
 def fit_to_epochs(pruner: Mapping[str, Any] | None, epochs: int | None) -> dict[str, Any] | None:

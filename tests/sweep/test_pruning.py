@@ -31,7 +31,7 @@ def hpt(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize(("epochs", "rung"), [(2, 1), (3, 2), (5, 2), (9, 1), (20, 1)])
+@pytest.mark.parametrize(("epochs", "rung"), [(1, 1), (2, 1), (3, 2), (5, 2), (9, 2), (20, 2)])
 def test_the_first_rung_follows_the_trial_length(epochs: int, rung: int) -> None:
     assert first_rung(epochs) == rung
     fitted = fit_to_epochs(HYPERBAND, epochs)
@@ -66,7 +66,7 @@ def test_no_trial_of_a_three_epoch_sweep_is_pruned_before_epoch_two(tmp_path: Pa
         "trainer.epochs=3",
         "data=mnist_tiny",
         "hydra.sweeper.n_trials=10",
-        "hydra.sweeper.sampler.n_startup_trials=2",
+        "+hydra.sweeper.sampler.n_startup_trials=2",
     )
     assert r.returncode == 0, r.stderr
     results = [json.loads(p.read_text()) for p in (tmp_path / "s").glob("trial_*/result.json")]

@@ -225,7 +225,10 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
     pruner_conf = PRUNERS[job.pruner]
     if pruner_conf and pruner_conf.get("max_resource") == "EPOCHS":
         pruner_conf = {**pruner_conf, "max_resource": job.epochs}
+    # A fixed name, as every hpt sweep has: Hyperband assigns trials to brackets by a hash of
+    # the study name, so Optuna's random default name would make its replays unrepeatable.
     study = optuna.create_study(
+        study_name=f"replay-{job.seed}",
         direction="maximize",
         sampler=build_sampler(sampler_conf, space),
         pruner=build_pruner(pruner_conf),

@@ -72,3 +72,9 @@ def test_random_search_reference_and_equal_time_replays(replay, surrogate) -> No
     # pruning buys more trials in the same time, at no cost in epochs trained
     assert runs["hyperband", 1].pruned > 0 and runs["none", 1].pruned == 0
     assert runs["hyperband", 1].trials > runs["none", 1].trials
+
+
+def test_a_replay_is_repeatable(replay, surrogate) -> None:  # type: ignore[no-untyped-def]
+    # Hyperband brackets hash the study name: a replay names its study, as hpt's sweeps do.
+    job = replay.Job("tpe", "hyperband", 1, 5, 9, 60.0, 0, True, 0.05)
+    assert replay.simulate(job, surrogate) == replay.simulate(job, surrogate)

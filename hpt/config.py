@@ -110,7 +110,14 @@ ROOT_KEYS = ("hydra", "resume", "objective", "from_sweep", "logger", "lr_find", 
 
 
 def unknown_keys(cfg: DictConfig) -> list[str]:
-    """Keys added (``+trainer.epoch=1``, ``+epochs=3``) where nothing would ever read them."""
+    """Keys added (``+trainer.epoch=1``, ``+epochs=3``) where nothing would ever read them.
+
+    Args:
+        cfg: The composed config.
+
+    Returns:
+        One message per such key, with the nearest setting when there is one.
+    """
     found = []
     choices = OmegaConf.select(cfg, "hydra.runtime.choices") or {}
     groups = {str(g).split("/", 1)[0] for g in choices}
@@ -168,14 +175,30 @@ def _extras(node: DictConfig, path: str) -> list[str]:
 
 
 def validate(cfg: DictConfig) -> None:
-    """Raise one ``UserError`` naming every bad key, its value and the allowed values."""
+    """Check a composed config: its keys against the schemas, its values against ``RULES``.
+
+    Args:
+        cfg: The composed config.
+
+    Raises:
+        UserError: One line naming every bad key, its value and the allowed values.
+    """
     found = unknown_keys(cfg) + problems(cfg)
     if found:
         raise UserError("; ".join(found))
 
 
 def check_output_dir(key: str, value: Any, *, create: bool) -> None:
-    """A run or sweep dir that can be made: not empty, not a file, not past the name limits."""
+    """A run or sweep dir that can be made: not empty, not a file, not past the name limits.
+
+    Args:
+        key: The setting, for the message (``hydra.run.dir``).
+        value: Its value.
+        create: Make the directory now (Hydra would make it next).
+
+    Raises:
+        UserError: The directory cannot be had.
+    """
     text = "" if value is None else str(value)
     if not text.strip():
         raise UserError(f"{key} is empty: give a directory for the run's files")
@@ -192,8 +215,17 @@ def check_output_dir(key: str, value: Any, *, create: bool) -> None:
 
 
 def check_no_runs(key: str, value: Any, *, itself: bool = False) -> None:
-    """A new run never writes into an earlier run's directory: ``hpt train -m`` not into a
-    folder holding runs, a single run (``itself``) not into a run's own folder."""
+    """A new run never writes into an earlier run's directory.
+
+    Args:
+        key: The setting, for the message (``hydra.run.dir`` or ``hydra.sweep.dir``).
+        value: Its value.
+        itself: A single run: refuse a run's own folder (else, for ``hpt train -m``, refuse
+            a folder holding runs).
+
+    Raises:
+        UserError: The directory holds a run.
+    """
     from hpt.rundir import is_run_dir
 
     path = Path(str(value)).expanduser()
@@ -219,8 +251,17 @@ DERIVED_DATA = ("data.shape", "data.num_classes")
 
 
 def check_derived_overrides(config: DictConfig) -> None:
-    """``data.num_classes=5`` on MNIST would be silently ignored: refuse it (a user's own data
-    source, ``_target_`` or ``source:``, takes whatever keys it names)."""
+    """Refuse an override of what a built-in data set says of itself (``DERIVED_DATA``).
+
+    ``data.num_classes=5`` on MNIST would be silently ignored. A user's own data source
+    (``_target_`` or ``source:``) takes whatever keys it names.
+
+    Args:
+        config: The composed config, with its ``hydra`` node.
+
+    Raises:
+        UserError: Such an override.
+    """
     from hpt.datasets import is_user_source
 
     data = config.get("data")
@@ -236,7 +277,16 @@ def check_derived_overrides(config: DictConfig) -> None:
 
 
 def check_choices(config: DictConfig) -> None:
-    """``data=base_data`` names a schema (``hpt.schema.register``), not an option one can run."""
+    """Refuse a schema chosen as an option.
+
+    ``data=base_data`` names a schema (``hpt.schema.register``), not an option one can run.
+
+    Args:
+        config: The composed config, with its ``hydra`` node.
+
+    Raises:
+        UserError: Such a choice.
+    """
     choices = OmegaConf.select(config, "hydra.runtime.choices") or {}
     for group, choice in choices.items():
         if str(choice).startswith("base_") and not str(group).startswith("hydra"):
@@ -257,6 +307,7 @@ class Validate(Callback):
     """Hydra callback (conf/config.yaml ``hydra.callbacks``): check a config before it runs."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A single run: the settings, then the run dir (made now; not another run's)."""
         try:
             check_choices(config)
             check_derived_overrides(config)
@@ -269,6 +320,7 @@ class Validate(Callback):
             raise Rejected(exc) from None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A multirun: the settings every job shares, then the sweep dir."""
         try:
             check_choices(config)
             check_derived_overrides(config)

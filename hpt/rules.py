@@ -43,6 +43,7 @@ class Num:
         return min(self.hi, INT_MAX) if self.integer else self.hi
 
     def allows(self, value: Any) -> bool:
+        """Whether ``value`` is within the range (None: only when ``optional``)."""
         if value is None:
             return self.optional
         if (
@@ -81,6 +82,7 @@ class OneOf:
     choices: tuple[Any, ...]
 
     def allows(self, value: Any) -> bool:
+        """Whether ``value`` (or an Enum member's value) is one of the choices, of its type."""
         value = getattr(value, "value", value)  # an Enum member of a structured config
         return any(type(value) is type(c) and value == c for c in self.choices)
 
@@ -98,6 +100,7 @@ class ListOf:
     increasing: bool = False
 
     def allows(self, value: Any) -> bool:
+        """Whether ``value`` is a non-empty list (of ``length``) whose items ``item`` allows."""
         if not isinstance(value, list | tuple) or not value:
             return False
         if self.length is not None and len(value) != self.length:
@@ -123,6 +126,7 @@ class Match:
     text: str
 
     def allows(self, value: Any) -> bool:
+        """Whether ``value`` is a string matching the whole pattern."""
         return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
 
     def __str__(self) -> str:
@@ -276,7 +280,15 @@ def _show(value: Any) -> str:
 
 
 def problems(cfg: Mapping[str, Any] | DictConfig) -> list[str]:
-    """Every setting of ``cfg`` outside its allowed range, as ``key=value: must be ...``."""
+    """Every setting of ``cfg`` outside its allowed range.
+
+    Args:
+        cfg: A composed config (its ``hydra`` node is not checked), or a plain mapping.
+
+    Returns:
+        One ``key=value: must be ...`` message per bad setting; ``${other.key}`` references
+        are left to the key they copy.
+    """
     container: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     if isinstance(cfg, DictConfig):  # resolved, without the hydra node (not ours to check)

@@ -157,7 +157,10 @@ class TrainerConfig:
 
 
 def register() -> None:
-    """Idempotent: Hydra imports plugins and apps more than once."""
+    """Register every schema in Hydra's ConfigStore as ``<group>/base_<group>``.
+
+    Idempotent: Hydra imports plugins and apps more than once.
+    """
     cs = ConfigStore.instance()
     cs.store(group="data", name="base_data", node=DataConfig)
     cs.store(group="data", name="base_table", node=TableDataConfig)

@@ -59,8 +59,10 @@ class Run:
 
 
 def data_problem(cfg: DictConfig) -> str:
-    """``data.problem`` as a plain string: classification, binary or regression; ``auto`` is
-    resolved from the data itself (loading it, once per process)."""
+    """``data.problem`` as a plain string: classification, binary or regression.
+
+    ``auto`` is resolved from the data itself (loading it, once per process).
+    """
     from hpt.datasets import infer_problem
 
     return infer_problem(cfg.data)
@@ -69,8 +71,17 @@ def data_problem(cfg: DictConfig) -> str:
 def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
     """The model of ``model_cfg`` (``_target_`` plus its own arguments).
 
-    ``in_shape`` and ``out_features`` (from the data) are passed only to a constructor that
-    names them; anything that goes wrong building it is one line naming the target.
+    Args:
+        model_cfg: ``cfg.model``.
+        in_shape: The data's input shape, passed only to a constructor that names it.
+        out_features: The outputs the data needs, likewise.
+
+    Returns:
+        The model.
+
+    Raises:
+        UserError: No model, no target, or anything that goes wrong building it (one line
+            naming the target).
     """
     if model_cfg is None:
         raise UserError(
@@ -111,14 +122,32 @@ def task_kind(cfg: DictConfig) -> str:
 
 
 def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Objective]:
-    """``auto`` -> val/acc (maximize) for classification and binary, val/loss (minimize) otherwise."""
+    """The run's objectives, from ``objective.metric`` and ``objective.direction``.
+
+    Args:
+        metric: A metric or a list of them; ``auto``: val/acc for classification and binary,
+            else val/loss.
+        direction: ``auto`` (from the metric), ``maximize`` or ``minimize``, or one per metric.
+        problem: classification, binary or regression.
+
+    Returns:
+        The objectives, the first one selecting the best epoch.
+    """
     return objectives.resolve(
         metric, direction, "val/acc" if problem in ("classification", "binary") else "val/loss"
     )
 
 
 def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[str, Any]:
-    """The flattened hyperparameters that define the run, plus the group choices (``optimizer.name``)."""
+    """The flattened hyperparameters that define the run, plus the group choices.
+
+    Args:
+        cfg: The composed config.
+        choices: Hydra's group choices; each becomes ``<group>.name`` (``optimizer.name``).
+
+    Returns:
+        Dotted keys and their values.
+    """
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(container, dict)
     container.pop("hydra", None)
@@ -150,7 +179,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     task = data.task  # the problem, resolved from the data when data.problem=auto
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
-    model_spec = {
+    spec = {  # how to build the model again (hpt.preprocessing)
         "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
         "in_shape": data.in_shape,
         "out_features": data.out_features,
@@ -172,16 +201,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
     return Run(
-        model,
-        optimizer,
-        schedule,
-        data,
-        loss_fn,
-        settings,
-        objectives,
-        n_params,
-        compress=compress,
-        model_spec=model_spec,
+        model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress, spec
     )
 
 
@@ -284,7 +304,7 @@ def _schedule(
 
 
 def _loss(cfg: DictConfig, task: str) -> nn.Module:
-    """The loss of ``cfg.loss``, for the problem the data resolved (``data.problem`` may be auto)."""
+    """The loss of ``cfg.loss``, for the problem the data resolved (``data.problem``: auto)."""
     resolved = {"problem": task} if "problem" in cfg.loss else {}
     loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
     check_fits(loss_fn, task)

@@ -59,8 +59,10 @@ class Run:
 
 
 def data_problem(cfg: DictConfig) -> str:
-    """``data.problem`` as a plain string: classification, binary or regression; ``auto`` is
-    resolved from the data itself (loading it, once per process)."""
+    """``data.problem`` as a plain string: classification, binary or regression.
+
+    ``auto`` is resolved from the data itself (loading it, once per process).
+    """
     from hpt.datasets import infer_problem
 
     return infer_problem(cfg.data)
@@ -69,8 +71,17 @@ def data_problem(cfg: DictConfig) -> str:
 def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
     """The model of ``model_cfg`` (``_target_`` plus its own arguments).
 
-    ``in_shape`` and ``out_features`` (from the data) are passed only to a constructor that
-    names them; anything that goes wrong building it is one line naming the target.
+    Args:
+        model_cfg: ``cfg.model``.
+        in_shape: The data's input shape, passed only to a constructor that names it.
+        out_features: The outputs the data needs, likewise.
+
+    Returns:
+        The model.
+
+    Raises:
+        UserError: No model, no target, or anything that goes wrong building it (one line
+            naming the target).
     """
     if model_cfg is None:
         raise UserError(
@@ -111,14 +122,32 @@ def task_kind(cfg: DictConfig) -> str:
 
 
 def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Objective]:
-    """``auto`` -> val/acc (maximize) for classification and binary, val/loss (minimize) otherwise."""
+    """The run's objectives, from ``objective.metric`` and ``objective.direction``.
+
+    Args:
+        metric: A metric or a list of them; ``auto``: val/acc for classification and binary,
+            else val/loss.
+        direction: ``auto`` (from the metric), ``maximize`` or ``minimize``, or one per metric.
+        problem: classification, binary or regression.
+
+    Returns:
+        The objectives, the first one selecting the best epoch.
+    """
     return objectives.resolve(
         metric, direction, "val/acc" if problem in ("classification", "binary") else "val/loss"
     )
 
 
 def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[str, Any]:
-    """The flattened hyperparameters that define the run, plus the group choices (``optimizer.name``)."""
+    """The flattened hyperparameters that define the run, plus the group choices.
+
+    Args:
+        cfg: The composed config.
+        choices: Hydra's group choices; each becomes ``<group>.name`` (``optimizer.name``).
+
+    Returns:
+        Dotted keys and their values.
+    """
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(container, dict)
     container.pop("hydra", None)
@@ -132,9 +161,52 @@ def run_params(cfg: DictConfig, choices: dict[str, str] | None = None) -> dict[s
 def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold: int = 0) -> Run:
     """Build data, model, optimizer, schedule and loss for one run from the composed config.
 
-    ``fold``: with ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
+    Args:
+        cfg: The composed config.
+        data_cache: Where a sweep worker keeps the data it uploaded to the device, across
+            trials (None: no cache).
+        fold: With ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
+
+    Returns:
+        The run's objects and its loop settings.
+
+    Raises:
+        UserError: A setting that cannot be built (one line naming it).
     """
-    t, r = cfg.trainer, cfg.regularization
+    t = cfg.trainer
+    device, precision, folds = _trainer(t)
+    data, on_device = _data(cfg, device, data_cache, folds, fold)
+    task = data.task  # the problem, resolved from the data when data.problem=auto
+    torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
+    model = build_model(cfg.get("model"), data.in_shape, data.out_features)
+    spec = {  # how to build the model again (hpt.preprocessing)
+        "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
+        "in_shape": data.in_shape,
+        "out_features": data.out_features,
+    }
+    n_params = count_parameters(model)
+    channels_last = _channels_last(t, model, device)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = _optimizer(cfg, model)
+    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
+    schedule = _schedule(cfg, optimizer, len(data.train), objectives[0])
+    loss_fn = _loss(cfg, task)
+    if t.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
+    placement = Placement(device, precision, channels_last, on_device)
+    settings = loop_settings(cfg, placement, task, objectives[0], data.target_scale)
+    compress = checked_compress(
+        cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
+    )
+    return Run(
+        model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress, spec
+    )
+
+
+def _trainer(t: DictConfig) -> tuple[torch.device, str, int]:
+    """The device, the precision and the number of folds; the backends set for the run."""
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     if t.epochs < 1 or t.batch_size < 1 or t.eval_batch_size < 1:
@@ -144,72 +216,134 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     configure_backends(device, bool(t.deterministic), int(t.seed))
     folds = int(t.get("folds", 1))
     check_plan(folds, int(t.get("repeats", 1)))
+    return device, precision, folds
 
-    d = cfg.data
-    data = load_data(d, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold)
-    task = data.task  # the problem, resolved from the data when data.problem=auto
+
+def _data(
+    cfg: DictConfig,
+    device: torch.device,
+    data_cache: dict[Any, Dataset] | None,
+    folds: int,
+    fold: int,
+) -> tuple[Dataset, bool]:
+    """The run's data, and whether it is held on the device (then it is moved there)."""
+    t = cfg.trainer
+    data = load_data(
+        cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
+    )
     on_device = (
         fits_on_device(data.nbytes, device)
         if t.data_on_device == "auto"
         else bool(t.data_on_device)
     )
     if on_device:
-        key = (
-            json.dumps(OmegaConf.to_container(d, resolve=True), sort_keys=True, default=str),
-            float(t.val_split),
-            int(t.seed),
-            str(device),
-            folds,
-            fold,
-        )
-        if data_cache is not None and key in data_cache:
-            data = data_cache[key]  # sweep workers keep the uploaded tensors across trials
-        else:
-            data = data.to(device)
-            if data_cache is not None:
-                data_cache.clear()
-                data_cache[key] = data
+        data = _on_device(data, device, data_cache, _cache_key(cfg, device, folds, fold))
+    return data, on_device
 
-    torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
-    model = build_model(cfg.get("model"), data.in_shape, data.out_features)
-    model_spec = {
-        "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
-        "in_shape": data.in_shape,
-        "out_features": data.out_features,
-    }
-    n_params = count_parameters(model)
-    is_conv = bool(getattr(model, "is_conv", False))
-    channels_last = (
-        (is_conv and device.type == "cuda") if t.channels_last == "auto" else bool(t.channels_last)
+
+def _cache_key(cfg: DictConfig, device: torch.device, folds: int, fold: int) -> tuple[Any, ...]:
+    """What the data on the device depends on: the data config, the split, the device."""
+    t = cfg.trainer
+    return (
+        json.dumps(OmegaConf.to_container(cfg.data, resolve=True), sort_keys=True, default=str),
+        float(t.val_split),
+        int(t.seed),
+        str(device),
+        folds,
+        fold,
     )
-    model = (
-        model.to(device).to(memory_format=torch.channels_last)
-        if channels_last
-        else model.to(device)
-    )
+
+
+def _on_device(
+    data: Dataset, device: torch.device, cache: dict[Any, Dataset] | None, key: tuple[Any, ...]
+) -> Dataset:
+    """``data`` on ``device``: sweep workers keep the uploaded tensors across trials."""
+    if cache is not None and key in cache:
+        return cache[key]
+    data = data.to(device)
+    if cache is not None:
+        cache.clear()
+        cache[key] = data
+    return data
+
+
+def _channels_last(t: DictConfig, model: nn.Module, device: torch.device) -> bool:
+    """``trainer.channels_last``; ``auto``: for a convolutional model on CUDA."""
+    if t.channels_last == "auto":
+        return bool(getattr(model, "is_conv", False)) and device.type == "cuda"
+    return bool(t.channels_last)
+
+
+def _optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer of ``cfg.optimizer`` over ``model``'s parameters."""
     try:  # torch checks the values (lr < 0, betas outside [0, 1)...) when the optimizer is made
-        optimizer = instantiate(cfg.optimizer, _convert_="all")(params=model.parameters())
+        optimizer: torch.optim.Optimizer = instantiate(cfg.optimizer, _convert_="all")(
+            params=model.parameters()
+        )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad optimizer setting: {exc}") from exc
+    return optimizer
 
-    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
-    steps_per_epoch = max(1, len(data.train) // int(t.batch_size))
+
+def _schedule(
+    cfg: DictConfig, optimizer: torch.optim.Optimizer, n_train: int, first: Objective
+) -> Schedule:
+    """The lr schedule of ``cfg.scheduler``, given the run's length and direction."""
+    t = cfg.trainer
+    steps_per_epoch = max(1, n_train // int(t.batch_size))
     try:  # every schedule gets the run's length and direction (plateau follows the objective)
         schedule: Schedule = instantiate(cfg.scheduler, _convert_="all")(
             optimizer,
             steps_per_epoch=steps_per_epoch,
             epochs=int(t.epochs),
-            maximize=objectives[0].direction == "maximize",
+            maximize=first.direction == "maximize",
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"bad scheduler setting: {exc}") from exc
-    # data.problem may say auto: the loss gets the problem the data resolved it to
+    return schedule
+
+
+def _loss(cfg: DictConfig, task: str) -> nn.Module:
+    """The loss of ``cfg.loss``, for the problem the data resolved (``data.problem``: auto)."""
     resolved = {"problem": task} if "problem" in cfg.loss else {}
     loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
     check_fits(loss_fn, task)
-    if t.compile:
-        model = torch.compile(model)  # type: ignore[assignment]
+    return loss_fn
 
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and how a run computes: resolved from ``trainer.*`` and the data's size."""
+
+    device: torch.device
+    precision: str
+    channels_last: bool
+    data_on_device: bool
+
+
+def loop_settings(
+    cfg: DictConfig,
+    placement: Placement,
+    task: str,
+    first: Objective,
+    target_scale: tuple[list[float], list[float]] | None,
+) -> LoopSettings:
+    """The training loop's plain settings for a run.
+
+    Args:
+        cfg: The composed config (``trainer`` and ``regularization`` are read).
+        placement: The resolved device, precision and memory layout.
+        task: The problem: classification, binary or regression.
+        first: The first objective: it selects the best epoch.
+        target_scale: A standardised regression target's ``(mean, std)``, else None.
+
+    Returns:
+        The loop's settings.
+
+    Raises:
+        UserError: The objective is not a validation metric of this problem.
+    """
+    t, r = cfg.trainer, cfg.regularization
     aug = r.augment
     augment = {
         "translate": int(aug.translate),
@@ -220,33 +354,28 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         epochs=int(t.epochs),
         batch_size=int(t.batch_size),
         eval_batch_size=int(t.eval_batch_size),
-        precision=precision,
-        device=device,
+        precision=placement.precision,
+        device=placement.device,
         problem=task,
-        objective=selection_metric(objectives[0].name),
-        maximize=objectives[0].direction == "maximize",
+        objective=selection_metric(first.name),
+        maximize=first.direction == "maximize",
         seed=int(t.seed),
         grad_clip_norm=r.grad_clip_norm,
         l1=float(r.l1),
         augment=augment if any(augment.values()) else {},
         patience=r.early_stopping.patience,
         min_delta=float(r.early_stopping.min_delta),
-        channels_last=channels_last,
-        data_on_device=on_device,
+        channels_last=placement.channels_last,
+        data_on_device=placement.data_on_device,
         num_workers=int(t.num_workers),
-        target_scale=data.target_scale,
+        target_scale=target_scale,
     )
     if settings.objective not in _known_metrics(task):
         raise UserError(
-            f"objective.metric={settings.objective!r} is not a validation metric of a {task} run: use one of {', '.join(_known_metrics(task))}"
+            f"objective.metric={settings.objective!r} is not a validation metric of a {task} "
+            f"run: use one of {', '.join(_known_metrics(task))}"
         )
-    compress = checked_compress(
-        cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
-    )
-    return Run(
-        model, optimizer, schedule, data, loss_fn, settings, objectives, n_params, compress,
-        model_spec,
-    )  # fmt: skip
+    return settings
 
 
 def selection_metric(name: str) -> str:

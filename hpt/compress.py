@@ -47,13 +47,20 @@ from hpt.schedulers import Schedule
 
 COMPRESSED = "checkpoints/compressed.pt"
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# what a compress/* objective may name besides the validation metrics
+MEASURES = ("params", "nonzero_params", "sparsity", "size_bytes", "zipped_bytes", "cpu_latency_ms")
 
 
 def checked(conf: Mapping[str, Any] | None, *, needed: bool = False) -> CompressConfig | None:
-    """The stage's settings (``CompressConfig``, typed at composition), checked; None: no stage.
+    """The stage's settings (``CompressConfig``, typed at composition), checked.
 
-    ``needed``: an objective names ``compress/*``, so the stage runs even for ``compress=none``
-    (it then measures the float model, which gives a sweep its uncompressed reference).
+    Args:
+        conf: ``cfg.compress`` (None: the defaults).
+        needed: An objective names ``compress/*``: the stage runs even for ``compress=none``
+            (measuring the float model, a sweep's uncompressed reference).
+
+    Returns:
+        The settings, or None when there is no stage to run (``UserError``: a bad setting).
     """
     merged = OmegaConf.merge(OmegaConf.structured(CompressConfig), conf or {})
     spec = OmegaConf.to_object(merged)
@@ -65,7 +72,8 @@ def checked(conf: Mapping[str, Any] | None, *, needed: bool = False) -> Compress
         raise UserError(f"compress.scope must be global or layer, got {spec.scope!r}")
     if spec.finetune_epochs < 0 or spec.latency_batch < 1 or spec.latency_threads < 1:
         raise UserError(
-            "compress.finetune_epochs must be >= 0, compress.latency_batch and compress.latency_threads >= 1"
+            "compress.finetune_epochs must be >= 0, "
+            "compress.latency_batch and compress.latency_threads >= 1"
         )
     if method == "none" and not spec.quantize and not needed:
         return None
@@ -75,7 +83,20 @@ def checked(conf: Mapping[str, Any] | None, *, needed: bool = False) -> Compress
 def prune_model(
     model: nn.Module, method: str, amount: float, scope: str
 ) -> list[tuple[nn.Module, str]]:
-    """Attach pruning masks (reparametrized, not yet permanent); returns the pruned (module, name)s."""
+    """Attach pruning masks (reparametrized, not yet permanent).
+
+    Args:
+        model: The model, pruned in place.
+        method: ``l1_unstructured``, ``random_unstructured`` or ``ln_structured``.
+        amount: The share of the weights (or output channels) to zero.
+        scope: ``global`` (one threshold over every layer) or ``layer`` (``amount`` each).
+
+    Returns:
+        The pruned ``(module, "weight")`` pairs.
+
+    Raises:
+        UserError: The model has no Linear or Conv layer.
+    """
     modules = [m for m in model.modules() if isinstance(m, PRUNABLE)]
     if not modules:
         raise UserError("compress: the model has no Linear or Conv layers to prune")
@@ -97,6 +118,7 @@ def prune_model(
 
 
 def make_permanent(targets: list[tuple[nn.Module, str]]) -> None:
+    """Remove the pruning reparametrization: the zeros stay, as plain ``weight`` tensors."""
     for m, name in targets:
         if prune.is_pruned(m):
             prune.remove(m, name)
@@ -126,6 +148,7 @@ def _weights(model: nn.Module) -> Iterator[torch.Tensor]:
 
 
 def serialized_bytes(model: nn.Module) -> bytes:
+    """``model``'s state_dict as ``torch.save`` writes it (its size on disk)."""
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     return buf.getvalue()
@@ -217,20 +240,22 @@ def compress(
 ) -> Compressed:
     """Compress a copy of ``model`` (its best weights loaded) and measure it beside the original.
 
-    ``optimizer``: the run's, whose kind and settings fine-tune the pruned copy (fresh state).
+    Args:
+        model: The trained model (possibly under ``torch.compile``); it is left as it is.
+        data: The run's splits: fine-tuning trains on ``train``, both models are measured on
+            ``val`` and ``test``.
+        loss_fn: The training loss.
+        s: The loop's settings.
+        spec: The stage's settings (``checked``).
+        optimizer: The run's, whose kind and settings fine-tune the pruned copy (fresh state).
+
+    Returns:
+        The compressed copy and its record (``baseline``: the same measures of the original).
     """
-    inner = unwrap(model)  # the module under torch.compile
-    work = copy.deepcopy(inner)
+    work = copy.deepcopy(unwrap(model))  # the module under torch.compile
     method = str(plain(spec.method))
     example = _example(data.val, spec.latency_batch)
-    base_cpu = copy.deepcopy(inner).float().cpu()
-    base = {
-        **footprint(base_cpu),
-        "cpu_latency_ms": cpu_latency_ms(base_cpu, example, threads=spec.latency_threads),
-    }
-    for split, prefix in ((data.val, "val"), (data.test, "test")):
-        base.update(evaluate(model, split, loss_fn, s, prefix))
-    del base_cpu
+    base = _baseline(model, data, loss_fn, s, spec, example)
     pruning = method != "none"
     record: dict[str, Any] = {
         "method": method,
@@ -249,37 +274,89 @@ def compress(
 
     targets: list[tuple[nn.Module, str]] = []
     if pruning:
-        torch.manual_seed(s.seed)  # random_unstructured draws from the global generator
-        targets = prune_model(work, method, spec.amount, spec.scope)
-        if spec.finetune_epochs > 0:
-            ft_settings = dataclasses.replace(s, epochs=spec.finetune_epochs)
-            ft_opt = _finetune_optimizer(optimizer, work.parameters(), spec.finetune_lr_factor)
-            tuned = fit(work, ft_opt, Schedule(None, "epoch"), data, loss_fn, ft_settings)
-            if tuned.status == "COMPLETE" and tuned.best_state is not None:
-                work.load_state_dict(tuned.best_state)  # the best fine-tuning epoch on validation
-            record["finetune"] = {
-                "status": tuned.status,
-                "epochs": len(tuned.history),
-                "best": tuned.best,
-                "error": tuned.error,
-            }
-        make_permanent(targets)
-    if spec.quantize:
-        counts = footprint(work, targets)  # zeros before INT8 rounding: the sparsity pruning made
-        work = quantize(work)
-        eval_settings, split_device = _on_cpu(s), torch.device("cpu")
-        record.update(footprint(work))
-        record["sparsity"] = counts["sparsity"]
-    else:
-        eval_settings, split_device = s, s.device
-        record.update(footprint(work, targets))
-    for split, prefix in ((data.val, "val"), (data.test, "test")):
-        on = split.to(split_device) if split.x.device != split_device else split
-        record.update(evaluate(work, on, loss_fn, eval_settings, prefix))
+        targets, finetuned = _prune(work, data, loss_fn, s, spec, optimizer)
+        if finetuned is not None:
+            record["finetune"] = finetuned
+    work, measured = _measured(work, targets, data, loss_fn, s, bool(spec.quantize))
+    record.update(measured)
     cpu_model = work if spec.quantize else copy.deepcopy(work).float().cpu()
     record["cpu_latency_ms"] = cpu_latency_ms(cpu_model, example, threads=spec.latency_threads)
     record["baseline"] = base
     return Compressed(work, record)
+
+
+def _baseline(
+    model: nn.Module,
+    data: Dataset,
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    spec: CompressConfig,
+    example: torch.Tensor,
+) -> dict[str, Any]:
+    """The original model's footprint, CPU latency and validation and test metrics."""
+    base_cpu = copy.deepcopy(unwrap(model)).float().cpu()
+    base = {
+        **footprint(base_cpu),
+        "cpu_latency_ms": cpu_latency_ms(base_cpu, example, threads=spec.latency_threads),
+    }
+    for split, prefix in ((data.val, "val"), (data.test, "test")):
+        base.update(evaluate(model, split, loss_fn, s, prefix))
+    return base
+
+
+def _prune(
+    work: nn.Module,
+    data: Dataset,
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    spec: CompressConfig,
+    optimizer: torch.optim.Optimizer,
+) -> tuple[list[tuple[nn.Module, str]], dict[str, Any] | None]:
+    """Prune ``work`` in place, fine-tune it if asked, and make the zeros permanent.
+
+    Returns the pruned ``(module, name)`` pairs and the fine-tuning's record (None: none).
+    """
+    torch.manual_seed(s.seed)  # random_unstructured draws from the global generator
+    targets = prune_model(work, str(plain(spec.method)), spec.amount, spec.scope)
+    finetuned: dict[str, Any] | None = None
+    if spec.finetune_epochs > 0:
+        ft_settings = dataclasses.replace(s, epochs=spec.finetune_epochs)
+        ft_opt = _finetune_optimizer(optimizer, work.parameters(), spec.finetune_lr_factor)
+        tuned = fit(work, ft_opt, Schedule(None, "epoch"), data, loss_fn, ft_settings)
+        if tuned.status == "COMPLETE" and tuned.best_state is not None:
+            work.load_state_dict(tuned.best_state)  # the best fine-tuning epoch on validation
+        finetuned = {
+            "status": tuned.status,
+            "epochs": len(tuned.history),
+            "best": tuned.best,
+            "error": tuned.error,
+        }
+    make_permanent(targets)
+    return targets, finetuned
+
+
+def _measured(
+    work: nn.Module,
+    targets: list[tuple[nn.Module, str]],
+    data: Dataset,
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    quantized: bool,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """``work`` (quantized to INT8 if asked), its footprint and its validation and test metrics."""
+    if quantized:
+        counts = footprint(work, targets)  # zeros before INT8 rounding: the sparsity pruning made
+        work = quantize(work)
+        eval_settings, split_device = _on_cpu(s), torch.device("cpu")
+        measured = footprint(work)
+        measured["sparsity"] = counts["sparsity"]
+    else:
+        eval_settings, split_device = s, s.device
+        measured = footprint(work, targets)
+    for split, prefix in ((data.val, "val"), (data.test, "test")):
+        on = split.to(split_device) if split.x.device != split_device else split
+        measured.update(evaluate(work, on, loss_fn, eval_settings, prefix))
+    return work, measured
 
 
 def objective_values(record: Mapping[str, Any]) -> dict[str, float]:
@@ -290,14 +367,7 @@ def objective_values(record: Mapping[str, Any]) -> dict[str, float]:
             continue
         if key.startswith("val/"):
             out[f"compress/val_{key[4:]}"] = float(value)
-        elif key in (
-            "params",
-            "nonzero_params",
-            "sparsity",
-            "size_bytes",
-            "zipped_bytes",
-            "cpu_latency_ms",
-        ):
+        elif key in MEASURES:
             out[f"compress/{key}"] = float(value)
     return out
 
@@ -307,8 +377,14 @@ def load_compressed(
 ) -> nn.Module:
     """Load ``checkpoints/compressed.pt`` into a freshly built model of the same config.
 
-    A quantized checkpoint needs the INT8 module structure first, so the float model is
-    quantized (its values are then replaced by the file's).
+    Args:
+        model: The float model, built from the run's config.
+        path: The compressed checkpoint.
+        quantized: Whether it holds INT8 layers: the float model is quantized first (its
+            values are then replaced by the file's).
+
+    Returns:
+        The model with the checkpoint's weights.
     """
     target = quantize(model) if quantized else model
     with warnings.catch_warnings():

@@ -30,7 +30,18 @@ _ABSENT = object()
 
 
 def configured(trained: Trained, overrides: list[str]) -> DictConfig:
-    """The run's saved config with ``key=value`` overrides applied."""
+    """The run's saved config with ``key=value`` overrides applied.
+
+    Args:
+        trained: The trained run.
+        overrides: ``key=value`` items; only ``data.*`` may add a key.
+
+    Returns:
+        The config.
+
+    Raises:
+        UserError: A malformed override or a key the run does not have.
+    """
     import yaml
     from omegaconf import OmegaConf
 
@@ -51,7 +62,15 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
 
 
 def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
-    """How to evaluate (device, precision, batch size, target scale) and the run's loss."""
+    """How to evaluate (device, precision, batch size, target scale) and the run's loss.
+
+    Args:
+        cfg: The run's config (``configured``).
+        trained: The trained run.
+
+    Returns:
+        The loop settings and the loss.
+    """
     from hydra.utils import instantiate
 
     from hpt.config import plain
@@ -63,16 +82,30 @@ def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
     target = trained.prep.get("target") or {}
     scale = (target["mean"], target["std"]) if target.get("scaling") == "standard" else None
     s = LoopSettings(
-        epochs=1, batch_size=1, eval_batch_size=int(t.eval_batch_size),
-        precision=resolve_precision(str(plain(t.precision)), device), device=device,
-        problem=problem, objective="", maximize=False, target_scale=scale,
-    )  # fmt: skip
+        epochs=1,
+        batch_size=1,
+        eval_batch_size=int(t.eval_batch_size),
+        precision=resolve_precision(str(plain(t.precision)), device),
+        device=device,
+        problem=problem,
+        objective="",
+        maximize=False,
+        target_scale=scale,
+    )
     loss_fn = instantiate(cfg.loss, **({"problem": problem} if "problem" in cfg.loss else {}))
     return s, loss_fn
 
 
 def test_split(cfg: DictConfig, trained: Trained) -> Split:
-    """The run's own test split, as the model saw it in training."""
+    """The run's own test split, as the model saw it in training.
+
+    Args:
+        cfg: The run's config (``configured``).
+        trained: The trained run, whose preprocessing encodes a user source.
+
+    Returns:
+        The test split.
+    """
     from hpt.data import Split, load_data
     from hpt.datasets import is_user_source, load
 
@@ -84,7 +117,18 @@ def test_split(cfg: DictConfig, trained: Trained) -> Split:
 
 
 def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
-    """Every row (or image) of another labelled source, encoded with the run's preprocessing."""
+    """Every row (or image) of another labelled source, encoded with the run's preprocessing.
+
+    Args:
+        cfg: The run's config with its ``data.*`` overrides (``configured``).
+        trained: The trained run.
+
+    Returns:
+        The rows and where they came from.
+
+    Raises:
+        UserError: The source is missing, has unknown classes, or the run's data was tensors.
+    """
     import torch
 
     from hpt.data import Split
@@ -116,7 +160,16 @@ def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
 
 
 def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The metrics of a run's best checkpoint: ``{"source", "n", "metrics"}``."""
+    """The metrics of a run's best checkpoint.
+
+    Args:
+        run_dir: The run's directory.
+        overrides: ``key=value`` items; a ``data.*`` one evaluates on that data instead of the
+            run's test split.
+
+    Returns:
+        ``{"run_dir", "source", "n", "metrics"}``.
+    """
     from hpt.loop import evaluate
 
     trained = Trained(run_dir)
@@ -132,6 +185,7 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str
 
 
 def main(argv: list[str]) -> int:
+    """``hpt eval``: print (and optionally save) a run's metrics; returns the exit code."""
     parser = Parser(
         prog="hpt eval",
         description=__doc__.split("\n\n")[1],

@@ -1,4 +1,4 @@
-"""The training loop: one readable function, plain arguments, no config objects.
+"""The training loop: plain arguments, no config objects (its settings: ``hpt.loop_types``).
 
 Per step: slice a batch, augment on the device, forward under autocast, backward, clip,
 step. Losses accumulate on the device; the host reads them once per epoch, so there is
@@ -18,52 +18,28 @@ import torch
 from torch import nn
 
 from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
+from hpt.loop_types import FitResult, LoopSettings, Metrics
 from hpt.precision import autocast, grad_scaler
 from hpt.reporter import NullReporter, Reporter
 from hpt.resume import LastCheckpoint, Progress
 from hpt.schedulers import Schedule
 
-Metrics = dict[str, float]
-
-
-@dataclass
-class LoopSettings:
-    epochs: int
-    batch_size: int
-    eval_batch_size: int
-    precision: str
-    device: torch.device
-    problem: str  # classification | binary | regression
-    objective: str  # e.g. "val/acc"
-    maximize: bool
-    seed: int = 0
-    grad_clip_norm: float | None = None
-    l1: float = 0.0
-    augment: Mapping[str, Any] = field(default_factory=dict)
-    patience: int | None = None
-    min_delta: float = 0.0
-    channels_last: bool = False
-    data_on_device: bool = True
-    num_workers: int = 0
-    # regression on a standardised target (data.target_scaling): its (mean, std), so that
-    # val/mse and val/mae are in the target's own units; the loss stays the training loss
-    target_scale: tuple[list[float], list[float]] | None = None
-
-
-@dataclass
-class FitResult:
-    status: str  # COMPLETE | PRUNED | FAIL
-    history: list[Metrics]
-    best: Metrics | None
-    best_state: dict[str, torch.Tensor] | None
-    error: str | None = None
-    error_kind: str | None = None
-    stopped_early: bool = False
-
 
 def batches(
     split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The batches of a split: slices of device tensors, or a DataLoader's when off the device.
+
+    Args:
+        split: The rows.
+        batch_size: Rows per batch.
+        s: The loop's settings (where the data is, workers, seed).
+        train: Shuffle, and drop a last smaller batch.
+        gen: Drives the shuffle of device tensors (None: torch's default generator).
+
+    Returns:
+        An iterator of ``(x, y)`` batches on the device.
+    """
     if s.data_on_device:
         return tensor_batches(split, batch_size, shuffle=train, generator=gen, drop_last=train)
     return loader_batches(
@@ -81,7 +57,18 @@ def _prepare(x: torch.Tensor, s: LoopSettings) -> torch.Tensor:
 def evaluate(
     model: nn.Module, split: Split, loss_fn: nn.Module, s: LoopSettings, prefix: str
 ) -> Metrics:
-    """Loss and task metric over a split; sums stay on the device until the end."""
+    """Loss and task metric over a split; sums stay on the device until the end.
+
+    Args:
+        model: The model (in eval mode while it runs; back in train mode after).
+        split: The rows.
+        loss_fn: The loss.
+        s: The loop's settings.
+        prefix: ``val``, ``test``...: the metrics are named ``<prefix>/loss`` and so on.
+
+    Returns:
+        ``<prefix>/loss`` and ``<prefix>/acc``, or ``/mse`` and ``/mae`` for regression.
+    """
     model.eval()
     sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
     target_std = (  # a standardised regression target: errors are reported in its units
@@ -185,46 +172,99 @@ def run_epochs(
 ) -> FitResult:
     """The epoch driver: ``epoch_fn(epoch)`` trains one epoch and returns its validation metrics.
 
-    Around it: timing, the per-epoch hook ``on_epoch`` (the metrics.jsonl row, progress), the
-    non-finite check, best-epoch selection on ``objective`` (validation only), the pruning
-    report and early stopping after ``patience`` epochs without an improvement of ``min_delta``.
+    Around it: timing, the per-epoch hook, the non-finite check, best-epoch selection on
+    ``objective`` (validation only), the pruning report and early stopping.
+
+    Args:
+        model: The model ``epoch_fn`` trains; its best epoch's weights are kept.
+        epoch_fn: Trains epoch ``epoch`` (1-based) and returns its metrics.
+        epochs: The last epoch.
+        objective: The metric that selects the best epoch.
+        maximize: Whether a higher ``objective`` is better.
+        reporter: Told each epoch's objective; it may prune the run (None: never).
+        on_epoch: Called with each epoch's metrics (the metrics.jsonl row, progress).
+        patience: Stop after this many epochs without an improvement (None: never).
+        min_delta: The least change that counts as an improvement.
+        checkpoint: Saved after every epoch (``checkpoints/last.pt``), for ``--resume``.
+        start: The state of a resumed run: continue after its last saved epoch.
+
+    Returns:
+        The outcome, the history of every epoch and the best epoch's weights.
     """
     reporter = reporter or NullReporter()
-    history: list[Metrics] = []
-    best: Metrics | None = None
-    best_value: float | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
+    track = _Track()
     if start is not None:  # resumed (hpt.resume): continue after the last saved epoch
-        history, best, best_value = start.history, start.best, start.best_value
-        best_state, stale = start.best_state, start.stale
-        for m in history:  # a retried sweep trial reports the epochs it carries over
+        track = _Track(start.history, start.best, start.best_value, start.best_state, start.stale)
+        for m in track.history:  # a retried sweep trial reports the epochs it carries over
             reporter.report(int(m["epoch"]), m[objective], m)
-    for epoch in range(len(history) + 1, epochs + 1):
+    for epoch in range(len(track.history) + 1, epochs + 1):
         t0 = time.perf_counter()
         metrics: Metrics = {"epoch": epoch, **epoch_fn(epoch)}
         metrics["time/epoch_s"] = time.perf_counter() - t0
-        history.append(metrics)
+        track.history.append(metrics)
         if on_epoch is not None:
             on_epoch(metrics)
-        bad = [k for k, v in metrics.items() if "loss" in k and not math.isfinite(v)]
-        if bad:
-            error = f"non-finite loss at epoch {epoch} ({bad[0]}={metrics[bad[0]]})"
-            return FitResult("FAIL", history, best, best_state, error, "nan")
-        # select, prune, stop
-        value = metrics[objective]
-        if math.isfinite(value) and _improved(value, best_value, maximize, min_delta):
-            best_value, best, stale = value, dict(metrics), 0
-            best_state = {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
-        else:
-            stale += 1
+        error = _non_finite(metrics, epoch)
+        if error is not None:
+            return track.result("FAIL", error, "nan")
+        value = metrics[objective]  # select, prune, stop
+        track.select(model, metrics, value, maximize, min_delta)
         if checkpoint is not None:  # checkpoints/last.pt, for hpt train --resume
-            checkpoint.save(Progress(epoch, history, best, best_value, best_state, stale))
+            checkpoint.save(track.progress(epoch))
         if reporter.report(epoch, value, metrics):
-            return FitResult("PRUNED", history, best, best_state)
-        if patience is not None and stale >= patience:
-            return FitResult("COMPLETE", history, best, best_state, stopped_early=True)
-    return FitResult("COMPLETE", history, best, best_state)
+            return track.result("PRUNED")
+        if patience is not None and track.stale >= patience:
+            return track.result("COMPLETE", stopped_early=True)
+    return track.result("COMPLETE")
+
+
+def _non_finite(metrics: Metrics, epoch: int) -> str | None:
+    """The error of an epoch with a non-finite loss, else None."""
+    bad = [k for k, v in metrics.items() if "loss" in k and not math.isfinite(v)]
+    if not bad:
+        return None
+    return f"non-finite loss at epoch {epoch} ({bad[0]}={metrics[bad[0]]})"
+
+
+@dataclass
+class _Track:
+    """The epoch driver's state: the epochs so far, the best one and its weights."""
+
+    history: list[Metrics] = field(default_factory=list)
+    best: Metrics | None = None
+    best_value: float | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    stale: int = 0  # epochs since the last improvement
+
+    def select(
+        self, model: nn.Module, metrics: Metrics, value: float, maximize: bool, min_delta: float
+    ) -> None:
+        """Keep this epoch (and a copy of its weights) when its finite ``value`` improved."""
+        if math.isfinite(value) and _improved(value, self.best_value, maximize, min_delta):
+            self.best_value, self.best, self.stale = value, dict(metrics), 0
+            state = unwrap(model).state_dict()
+            self.best_state = {k: v.detach().clone() for k, v in state.items()}
+        else:
+            self.stale += 1
+
+    def progress(self, epoch: int) -> Progress:
+        """What ``checkpoints/last.pt`` saves after ``epoch``."""
+        return Progress(
+            epoch, self.history, self.best, self.best_value, self.best_state, self.stale
+        )
+
+    def result(
+        self,
+        status: str,
+        error: str | None = None,
+        error_kind: str | None = None,
+        *,
+        stopped_early: bool = False,
+    ) -> FitResult:
+        """The fit's result with ``status``."""
+        return FitResult(
+            status, self.history, self.best, self.best_state, error, error_kind, stopped_early
+        )
 
 
 def batch_loss(
@@ -263,51 +303,33 @@ def fit(
 ) -> FitResult:
     """Train for ``s.epochs`` epochs; select the best epoch on validation only.
 
-    ``last``: save ``checkpoints/last.pt`` there after every epoch; ``resume_from``: a state
-    loaded from one (``hpt.resume.load``) to continue from.
+    Args:
+        model: The model, on ``s.device``.
+        optimizer: Its optimizer.
+        schedule: The lr schedule and when it moves (``hpt.schedulers``).
+        data: The train, validation and test splits.
+        loss_fn: The training loss.
+        s: The loop's settings.
+        reporter: Told each epoch's objective; it may prune the run (None: never).
+        on_epoch: Called with each epoch's metrics (the metrics.jsonl row, progress).
+        on_step: Called with the step count after each training step.
+        last: Save ``checkpoints/last.pt`` there after every epoch (None: do not).
+        resume_from: A state loaded from one (``hpt.resume.load``) to continue from.
+
+    Returns:
+        The outcome, the history of every epoch and the best epoch's weights.
     """
     update = Update(
         optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm, schedule=schedule
     )
     gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
-    weights = l1_weights(model, s.l1)
-    stateful = {"model": unwrap(model), "optimizer": optimizer, "scheduler": schedule.scheduler}
-    checkpoint = (
-        LastCheckpoint(last, {**stateful, "scaler": update.scaler}, {"data": gen})
-        if last is not None
-        else None
-    )
+    checkpoint: LastCheckpoint | None = None
+    if last is not None:
+        stateful = {"model": unwrap(model), "optimizer": optimizer, "scheduler": schedule.scheduler}
+        checkpoint = LastCheckpoint(last, {**stateful, "scaler": update.scaler}, {"data": gen})
     start = checkpoint.restore(resume_from) if checkpoint and resume_from else None
-
-    def epoch_fn(epoch: int) -> Metrics:
-        t0 = time.perf_counter()
-        loss_sum = torch.zeros((), device=s.device)
-        steps = 0
-        model.train()
-        # forward, backward, update
-        for x, y in batches(data.train, s.batch_size, s, train=True, gen=gen):
-            if s.augment:
-                x = augment(x, **s.augment)
-            loss_sum += update.step(batch_loss, model, loss_fn, x, y, s, weights)
-            steps += 1
-            if on_step is not None:
-                on_step(steps)
-        train_loss = loss_sum.item() / max(steps, 1)  # one host sync per epoch
-        train_time = time.perf_counter() - t0
-        # evaluate on the validation split
-        metrics: Metrics = {
-            "train/loss": train_loss,
-            **evaluate(model, data.val, loss_fn, s, "val"),
-        }
-        metrics["lr"] = optimizer.param_groups[0]["lr"]
-        metrics["throughput/samples_per_s"] = steps * s.batch_size / max(train_time, 1e-9)
-        # per-epoch schedules move after the epoch (plateau on the selection metric)
-        if schedule.scheduler is not None and schedule.interval == "metric":
-            schedule.scheduler.step(metrics[s.objective])  # type: ignore[call-arg,arg-type]
-        elif schedule.scheduler is not None and schedule.interval == "epoch":
-            schedule.scheduler.step()
-        return metrics
-
+    weights = l1_weights(model, s.l1)
+    epoch_fn = _TrainEpoch(model, loss_fn, data, s, update, schedule, gen, weights, on_step)
     return run_epochs(
         model,
         epoch_fn,
@@ -321,3 +343,52 @@ def fit(
         checkpoint=checkpoint,
         start=start,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _TrainEpoch:
+    """One supervised epoch: train on every batch, then evaluate on the validation split."""
+
+    model: nn.Module
+    loss_fn: nn.Module
+    data: Dataset
+    s: LoopSettings
+    update: Update
+    schedule: Schedule
+    gen: torch.Generator | None
+    weights: list[torch.Tensor]  # what the L1 penalty applies to (``l1_weights``)
+    on_step: Callable[[int], None] | None
+
+    def __call__(self, epoch: int) -> Metrics:
+        """Train one epoch; returns its training loss, validation metrics, lr and throughput."""
+        # the batch loop reads locals only: no attribute lookups added per step
+        model, loss_fn, s, update = self.model, self.loss_fn, self.s, self.update
+        weights, on_step = self.weights, self.on_step
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=s.device)
+        steps = 0
+        model.train()
+        # forward, backward, update
+        for x, y in batches(self.data.train, s.batch_size, s, train=True, gen=self.gen):
+            if s.augment:
+                x = augment(x, **s.augment)
+            loss_sum += update.step(batch_loss, model, loss_fn, x, y, s, weights)
+            steps += 1
+            if on_step is not None:
+                on_step(steps)
+        train_loss = loss_sum.item() / max(steps, 1)  # one host sync per epoch
+        train_time = time.perf_counter() - t0
+        # evaluate on the validation split
+        metrics: Metrics = {
+            "train/loss": train_loss,
+            **evaluate(model, self.data.val, loss_fn, s, "val"),
+        }
+        metrics["lr"] = update.optimizer.param_groups[0]["lr"]
+        metrics["throughput/samples_per_s"] = steps * s.batch_size / max(train_time, 1e-9)
+        # per-epoch schedules move after the epoch (plateau on the selection metric)
+        scheduler = self.schedule.scheduler
+        if scheduler is not None and self.schedule.interval == "metric":
+            scheduler.step(metrics[s.objective])  # type: ignore[call-arg,arg-type]
+        elif scheduler is not None and self.schedule.interval == "epoch":
+            scheduler.step()
+        return metrics

@@ -23,8 +23,6 @@ Writes ``lr_find.csv`` (step, lr, loss, smoothed_loss, running_loss), ``lr_find.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -39,26 +37,27 @@ from torch import nn
 from hpt.data import Dataset, Split, augment
 from hpt.errors import UserError
 from hpt.loop import LoopSettings, Update, batch_loss, batches, l1_weights, unwrap
-from hpt.rundir import atomic_write_bytes, atomic_write_json, atomic_write_text
+from hpt.lr_curve import Curve, ema, plot, suggest, write_csv, zero_lag
+from hpt.rundir import atomic_write_json
+
+__all__ = [
+    "Curve",
+    "LrFindResult",
+    "Scan",
+    "ema",
+    "lr_find_main",
+    "lr_range_test",
+    "override_line",
+    "plot",
+    "run",
+    "suggest",
+    "task",
+    "write_csv",
+    "zero_lag",
+]
 
 CSV_NAME, PNG_NAME, JSON_NAME = "lr_find.csv", "lr_find.png", "lr_find.json"
 RUN_DIR = "hydra.run.dir=outputs/lr_find/${now:%Y-%m-%d_%H-%M-%S-%f}"
-
-
-@dataclass
-class Curve:
-    lrs: list[float]
-    losses: list[float]
-    smoothed: list[float]  # zero-lag smoothing: the plotted curve and the suggestion's basis
-    running: list[float]  # the causal average the stop rule used
-    suggestion: float
-    min_loss_lr: float  # the lr at the smoothed loss's minimum
-    diverged: (
-        bool  # stopped early: the smoothed loss passed diverge x its minimum (or went non-finite)
-    )
-    start: float
-    end: float
-    steps: int  # planned steps (len(lrs) <= steps)
 
 
 def _endless_batches(
@@ -69,36 +68,40 @@ def _endless_batches(
         yield from batches(split, s.batch_size, s, train=True, gen=gen)
 
 
-def ema(values: list[float], beta: float) -> list[float]:
-    """Bias-corrected exponential moving average (the first values are not pulled to zero)."""
-    out, avg = [], 0.0
-    for i, v in enumerate(values):
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta ** (i + 1)))
-    return out
+@dataclass(frozen=True)
+class Scan:
+    """The range test's plan: the lr grows from ``start`` to ``end`` over ``steps`` steps.
 
-
-def zero_lag(values: list[float], beta: float) -> list[float]:
-    """The average run forwards then backwards: smooth, and centred on each point."""
-    return ema(ema(values, beta)[::-1], beta)[::-1]
-
-
-def suggest(lrs: list[float], smoothed: list[float], skip_start: int | None = None) -> float:
-    """The lr of steepest descent of ``smoothed`` against log10(lr), before its minimum.
-
-    ``skip_start`` leading points are ignored (the average is still settling there); the
-    result always lies within ``[lrs[0], lrs[-1]]``.
+    The loss is averaged with ``beta``; the scan stops once that average exceeds ``diverge``
+    times its minimum.
     """
-    if not lrs:
-        raise ValueError("no points to suggest from")
-    n = len(lrs)
-    skip = min(10, n // 10) if skip_start is None else skip_start
-    stop = int(np.argmin(smoothed)) + 1  # descent ends at the minimum
-    if stop - skip < 3:  # too little descent to differentiate: a tenth of the lr at the minimum
-        return float(min(max(lrs[stop - 1] / 10, lrs[0]), lrs[-1]))
-    x = np.log10(np.asarray(lrs[:stop]))
-    slope = np.gradient(np.asarray(smoothed[:stop]), x)
-    return float(lrs[skip + int(np.argmin(slope[skip:]))])
+
+    start: float = 1e-7
+    end: float = 10.0
+    steps: int = 200
+    beta: float = 0.9
+    diverge: float = 4.0
+
+    def check(self) -> None:
+        """Raise a ``UserError`` naming the settings when the plan cannot run."""
+        start, end, steps, beta, diverge = self.start, self.end, self.steps, self.beta, self.diverge
+        if not 0 < start < end:
+            raise UserError(f"lr_find needs 0 < start < end, got start={start}, end={end}")
+        if steps < 5 or not 0 <= beta < 1 or diverge <= 1:
+            raise UserError(
+                "lr_find needs steps >= 5, 0 <= beta < 1 and diverge > 1 "
+                f"(got {steps}, {beta}, {diverge})"
+            )
+
+
+@dataclass
+class _Points:
+    """What the scan recorded: one lr, loss and running average per step taken."""
+
+    lrs: list[float]
+    losses: list[float]
+    running: list[float]
+    diverged: bool = False
 
 
 def lr_range_test(
@@ -114,116 +117,101 @@ def lr_range_test(
     beta: float = 0.9,
     diverge: float = 4.0,
 ) -> Curve:
-    """Run the range test; ``model`` and ``optimizer`` are returned to their state at entry."""
-    if not 0 < start < end:
-        raise UserError(f"lr_find needs 0 < start < end, got start={start}, end={end}")
-    if steps < 5 or not 0 <= beta < 1 or diverge <= 1:
-        raise UserError(
-            f"lr_find needs steps >= 5, 0 <= beta < 1 and diverge > 1 (got {steps}, {beta}, {diverge})"
-        )
+    """Run the range test; ``model`` and ``optimizer`` are returned to their state at entry.
+
+    Args:
+        model: The model, on ``s.device``.
+        optimizer: Its optimizer; its lr is set at every step.
+        data: The splits; only the training split is used.
+        loss_fn: The training loss.
+        s: The loop's settings (batch size, precision, device, augmentation, L1, clipping).
+        start: The first lr.
+        end: The last lr, if the loss never diverges.
+        steps: Optimizer steps from ``start`` to ``end``, one batch each.
+        beta: The loss average's decay.
+        diverge: Stop once the average exceeds this times its minimum.
+
+    Returns:
+        The recorded curve and the suggested lr.
+
+    Raises:
+        UserError: A bad setting, or a loss that was never finite.
+    """
+    scan = Scan(start, end, steps, beta, diverge)
+    scan.check()
     saved_model = copy.deepcopy(model.state_dict())
     saved_opt = copy.deepcopy(optimizer.state_dict())
     update = Update(optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm)
     gen = torch.Generator(device=s.device).manual_seed(s.seed) if s.data_on_device else None
-    weights = l1_weights(model, s.l1)
-    ratio = (end / start) ** (1 / (steps - 1))
-    lrs: list[float] = []
-    losses: list[float] = []
-    running: list[float] = []
-    avg, best, diverged = 0.0, math.inf, False
     model.train()
     try:
-        train_batches = _endless_batches(data.train, s, gen)
-        for i in range(steps):
-            lr = start * ratio**i
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = next(train_batches)
-            if s.augment:
-                x = augment(x, **s.augment)
-            loss = update.step(batch_loss, model, loss_fn, x, y, s, weights)
-            value = float(loss.item())  # one sync per step: the stop rule needs the value now
-            if not math.isfinite(value):
-                diverged = True
-                break
-            avg = beta * avg + (1 - beta) * value
-            smooth = avg / (1 - beta ** (i + 1))
-            lrs.append(lr)
-            losses.append(value)
-            running.append(smooth)
-            best = min(best, smooth)
-            if i >= 10 and smooth > diverge * best:
-                diverged = True
-                break
+        points = _scan(model, update, _endless_batches(data.train, s, gen), loss_fn, s, scan)
     finally:
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_opt)
         optimizer.zero_grad(set_to_none=True)
+    return _curve(points, scan)
+
+
+def _curve(points: _Points, scan: Scan) -> Curve:
+    """The recorded points smoothed without lag, and the suggestion."""
+    lrs = points.lrs
     if len(lrs) < 2:
         raise UserError(
-            f"lr_find: the loss was not finite from lr={start:g} on; lower lr_find.start"
+            f"lr_find: the loss was not finite from lr={scan.start:g} on; lower lr_find.start"
         )
-    smoothed = zero_lag(losses, beta)
+    smoothed = zero_lag(points.losses, scan.beta)
     lr_at_min = lrs[int(np.argmin(smoothed))]
     return Curve(
         lrs,
-        losses,
+        points.losses,
         smoothed,
-        running,
+        points.running,
         suggest(lrs, smoothed),
         lr_at_min,
-        diverged,
-        start,
-        end,
-        steps,
+        points.diverged,
+        scan.start,
+        scan.end,
+        scan.steps,
     )
 
 
-def write_csv(curve: Curve, path: Path) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["step", "lr", "loss", "smoothed_loss", "running_loss"])
-    rows = zip(curve.lrs, curve.losses, curve.smoothed, curve.running)
-    for i, (lr, loss, smooth, running) in enumerate(rows):
-        w.writerow([i, f"{lr:.6g}", f"{loss:.6g}", f"{smooth:.6g}", f"{running:.6g}"])
-    atomic_write_text(path, buf.getvalue())
-
-
-def plot(curve: Curve, path: Path, title: str = "") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(curve.lrs, curve.losses, color="0.75", lw=0.8, label="loss")
-    ax.plot(curve.lrs, curve.smoothed, color="C0", lw=2, label="smoothed loss")
-    at = int(np.argmin(np.abs(np.log(curve.lrs) - math.log(curve.suggestion))))
-    ax.axvline(curve.suggestion, color="C3", ls="--", lw=1)
-    ax.plot(
-        [curve.suggestion],
-        [curve.smoothed[at]],
-        "o",
-        color="C3",
-        label=f"suggestion {curve.suggestion:.3g}",
-    )
-    ax.set_xscale("log")
-    low, high = min(curve.smoothed), max(curve.smoothed[: max(10, len(curve.smoothed) // 10)])
-    ax.set_ylim(
-        low - 0.1 * (high - low + 1e-12), high + 0.6 * (high - low + 1e-12)
-    )  # the divergence spike off-scale
-    ax.set(
-        xlabel="learning rate (log scale)",
-        ylabel="training loss",
-        title=title or "learning-rate range test",
-    )
-    ax.legend(loc="upper left")
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+def _scan(
+    model: nn.Module,
+    update: Update,
+    train_batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: nn.Module,
+    s: LoopSettings,
+    scan: Scan,
+) -> _Points:
+    """One step per lr, until the last or until the loss diverges."""
+    weights = l1_weights(model, s.l1)
+    ratio = (scan.end / scan.start) ** (1 / (scan.steps - 1))
+    beta = scan.beta
+    points = _Points([], [], [])
+    avg, best = 0.0, math.inf
+    for i in range(scan.steps):
+        lr = scan.start * ratio**i
+        for group in update.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = next(train_batches)
+        if s.augment:
+            x = augment(x, **s.augment)
+        loss = update.step(batch_loss, model, loss_fn, x, y, s, weights)
+        value = float(loss.item())  # one sync per step: the stop rule needs the value now
+        if not math.isfinite(value):
+            points.diverged = True
+            break
+        avg = beta * avg + (1 - beta) * value
+        smooth = avg / (1 - beta ** (i + 1))
+        points.lrs.append(lr)
+        points.losses.append(value)
+        points.running.append(smooth)
+        best = min(best, smooth)
+        if i >= 10 and smooth > scan.diverge * best:
+            points.diverged = True
+            break
+    return points
 
 
 @dataclass
@@ -234,7 +222,15 @@ class LrFindResult:
 
 
 def run(cfg: DictConfig, run_dir: Path) -> LrFindResult:
-    """Build the run's objects as ``hpt train`` would, run the range test, write its files."""
+    """Build the run's objects as ``hpt train`` would, run the range test, write its files.
+
+    Args:
+        cfg: The composed config, with ``lr_find`` settings.
+        run_dir: Where ``lr_find.csv``, ``.png`` and ``.json`` go.
+
+    Returns:
+        The run dir, the suggestion and the curve.
+    """
     from hpt.build import build
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -278,6 +274,7 @@ def task(cfg: DictConfig) -> LrFindResult:
 
 
 def lr_find_main(argv: list[str]) -> int:
+    """``hpt lr-find``: run the range test and print the suggestion; returns the exit code."""
     from hpt.app import run_hydra
 
     results: list[LrFindResult] = []
@@ -298,7 +295,8 @@ def lr_find_main(argv: list[str]) -> int:
     c = result.curve
     how = "stopped where the loss diverged" if c.diverged else "reached lr_find.end"
     print(
-        f"lr range test: {len(c.lrs)} steps, lr {c.lrs[0]:.3g} to {c.lrs[-1]:.3g} ({how}); smoothed loss lowest at lr={c.min_loss_lr:.3g}"
+        f"lr range test: {len(c.lrs)} steps, lr {c.lrs[0]:.3g} to {c.lrs[-1]:.3g} ({how}); "
+        f"smoothed loss lowest at lr={c.min_loss_lr:.3g}"
     )
     print(f"run dir: {result.run_dir}  ({CSV_NAME}, {PNG_NAME})")
     print("suggestion (steepest descent of the smoothed loss), to paste after `hpt train`:")

@@ -38,6 +38,7 @@ def git_state(cwd: str) -> dict[str, Any] | None:
 
 
 def device_name(device: torch.device) -> str:
+    """The GPU's name on CUDA, else the processor's (``cpu`` when the platform says nothing)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return platform.processor() or platform.machine() or "cpu"
@@ -46,6 +47,18 @@ def device_name(device: torch.device) -> str:
 def manifest(
     *, seed: int, device: torch.device, precision: str, cwd: str, argv: list[str] | None = None
 ) -> dict[str, Any]:
+    """What a run ran on and with: versions, device, host, command line, git state.
+
+    Args:
+        seed: The run's seed.
+        device: The training device.
+        precision: The resolved precision.
+        cwd: The directory the command ran in (its git state is recorded).
+        argv: The command line (default ``sys.argv``); storage passwords are masked.
+
+    Returns:
+        The ``manifest.json`` record.
+    """
     cuda = torch.version.cuda if torch.cuda.is_available() else None
     cudnn = torch.backends.cudnn.version() if torch.cuda.is_available() else None
     return {
@@ -72,8 +85,12 @@ def manifest(
     }
 
 
-_SLURM = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID",
-          "array_task_id": "SLURM_ARRAY_TASK_ID", "node": "SLURMD_NODENAME"}  # fmt: skip
+_SLURM = {
+    "job_id": "SLURM_JOB_ID",
+    "array_job_id": "SLURM_ARRAY_JOB_ID",
+    "array_task_id": "SLURM_ARRAY_TASK_ID",
+    "node": "SLURMD_NODENAME",
+}
 
 
 def _hpt_version() -> str:

@@ -32,7 +32,7 @@ import copy
 import statistics
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -40,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt.build import Run, build
 from hpt.cv import check_plan
-from hpt.loop import FitResult, Metrics, evaluate, fit
+from hpt.loop import FitResult, LoopSettings, Metrics, evaluate, fit
 from hpt.reporter import NullReporter, Reporter
 
 TAGS = ("fold", "repeat", "seed")  # the member keys on metrics.jsonl rows
@@ -55,6 +55,7 @@ class Member:
 
     @property
     def tag(self) -> dict[str, int]:
+        """The keys that mark this member's metrics.jsonl rows."""
         return (
             {"fold": self.index}
             if self.kind == "fold"
@@ -63,6 +64,7 @@ class Member:
 
 
 def counts(cfg: DictConfig) -> tuple[int, int]:
+    """``(trainer.folds, trainer.repeats)``, 1 where unset."""
     return int(cfg.trainer.get("folds", 1)), int(cfg.trainer.get("repeats", 1))
 
 
@@ -77,6 +79,7 @@ def plan(cfg: DictConfig) -> list[Member]:
 
 
 def build_member(cfg: DictConfig, member: Member) -> Run:
+    """A member's objects: its own fold, or the config with the member's seed."""
     if member.kind == "fold":
         return build(cfg, fold=member.fold)
     seeded = copy.deepcopy(cfg)
@@ -99,6 +102,18 @@ def summary(
     tests: list[Metrics],
     selected: int,
 ) -> dict[str, Any]:
+    """The result.json entry (``cv`` or ``repeats``): each member's value, their mean and std.
+
+    Args:
+        members: The plan.
+        values: The completed members' best validation values.
+        epochs: Their best epochs.
+        tests: Their test metrics.
+        selected: The index of the member whose weights are kept.
+
+    Returns:
+        The entry.
+    """
     kind = members[0].kind
     head: dict[str, Any] = (
         {"folds": len(members)}
@@ -135,15 +150,23 @@ def fit_members(
     on_step: Callable[[int], None] | None = None,
     quiet: bool = False,
 ) -> MultiFit:
-    """Fit every member in turn; stop at the first failure or when the sweep prunes."""
+    """Fit every member in turn; stop at the first failure or when the sweep prunes.
+
+    Args:
+        cfg: The run's composed config (each member after the first is built from it).
+        first: The first member's objects, already built.
+        members: The plan (``plan``).
+        reporter: Told the running mean after each member but the last; it may prune.
+        on_epoch: Called with each epoch's metrics, tagged with the member.
+        on_step: Called with the step count after each training step.
+        quiet: Do not announce each member on stderr.
+
+    Returns:
+        The members' combined outcome, the selected member's objects and the record.
+    """
     s = first.settings
-    history: list[Metrics] = []
-    bests: list[Metrics] = []
-    values: list[float] = []
-    epochs: list[int] = []
-    tests: list[Metrics] = []
-    selected_run, selected_state, selected = first, None, 0
-    status, error, error_kind, stopped_early = "COMPLETE", None, None, False
+    tally = _Tally(first)
+    status, error, error_kind = "COMPLETE", None, None
     for member in members:
         run = first if member.index == 0 else build_member(cfg, member)
         if not quiet:
@@ -153,48 +176,89 @@ def fit_members(
                 file=sys.stderr,
                 flush=True,
             )
-
-        def tagged(metrics: Metrics, tag: dict[str, int] = member.tag) -> None:
-            metrics.update(tag)  # in place: the same dict is the history row, so both carry the tag
-            on_epoch(metrics)
-
-        # Members never report per epoch (see the module docstring): a NullReporter inside.
-        fitted = fit(
-            run.model,
-            run.optimizer,
-            run.schedule,
-            run.data,
-            run.loss_fn,
-            run.settings,
-            NullReporter(),
-            tagged,
-            on_step,
-        )
-        history += fitted.history
-        stopped_early = stopped_early or fitted.stopped_early
+        fitted = _fit_member(run, member, on_epoch, on_step)
+        tally.history += fitted.history
+        tally.stopped_early = tally.stopped_early or fitted.stopped_early
         if fitted.status != "COMPLETE" or fitted.best is None or fitted.best_state is None:
             status, error_kind = "FAIL", fitted.error_kind or "exception"
             error = f"{member.kind} {member.index}: {fitted.error or 'no best epoch'}"
             break
-        value = float(fitted.best[s.objective])
-        better = not values or (value > max(values) if s.maximize else value < min(values))
-        bests.append(fitted.best)
-        values.append(value)
-        epochs.append(int(fitted.best["epoch"]))
-        inner = getattr(run.model, "_orig_mod", run.model)
-        inner.load_state_dict(fitted.best_state)
-        tests.append(evaluate(run.model, run.data.test, run.loss_fn, run.settings, "test"))
-        if better:
-            selected_run, selected_state, selected = run, fitted.best_state, member.index
-        del run, inner
+        tally.keep(member, run, fitted, s)
+        del run
         if s.device.type == "cuda":
             torch.cuda.empty_cache()  # the members not selected are dropped as we go
         if member.index < len(members) - 1 and reporter.report(
-            member.index + 1, statistics.fmean(values), mean_metrics(bests)
+            member.index + 1, statistics.fmean(tally.values), mean_metrics(tally.bests)
         ):
             status = "PRUNED"
             break
-    best = mean_metrics(bests) if bests else None
-    result = FitResult(status, history, best, selected_state, error, error_kind, stopped_early)
+    best = mean_metrics(tally.bests) if tally.bests else None
+    result = FitResult(
+        status, tally.history, best, tally.selected_state, error, error_kind, tally.stopped_early
+    )
     key = "cv" if members[0].kind == "fold" else "repeats"
-    return MultiFit(result, selected_run, key, summary(members, values, epochs, tests, selected))
+    record = summary(members, tally.values, tally.epochs, tally.tests, tally.selected)
+    return MultiFit(result, tally.selected_run, key, record)
+
+
+def _fit_member(
+    run: Run,
+    member: Member,
+    on_epoch: Callable[[Metrics], None],
+    on_step: Callable[[int], None] | None,
+) -> FitResult:
+    """One member's fit; each epoch's metrics carry the member's tag."""
+
+    def tagged(metrics: Metrics, tag: dict[str, int] = member.tag) -> None:
+        metrics.update(tag)  # in place: the same dict is the history row, so both carry the tag
+        on_epoch(metrics)
+
+    # Members never report per epoch (see the module docstring): a NullReporter inside.
+    return fit(
+        run.model,
+        run.optimizer,
+        run.schedule,
+        run.data,
+        run.loss_fn,
+        run.settings,
+        NullReporter(),
+        tagged,
+        on_step,
+    )
+
+
+@dataclass
+class _Tally:
+    """What the members have given so far, and the member selected (the best value yet)."""
+
+    selected_run: Run  # the first member until a better one completes
+    history: list[Metrics] = field(default_factory=list)
+    bests: list[Metrics] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    tests: list[Metrics] = field(default_factory=list)
+    selected_state: dict[str, torch.Tensor] | None = None
+    selected: int = 0
+    stopped_early: bool = False
+
+    def keep(self, member: Member, run: Run, fitted: FitResult, s: LoopSettings) -> None:
+        """Record a completed member: its best value and epoch, and its test metrics.
+
+        ``s``: the first member's settings, whose objective and direction select.
+        """
+        assert fitted.best is not None and fitted.best_state is not None
+        value = float(fitted.best[s.objective])
+        values = self.values
+        better = not values or (value > max(values) if s.maximize else value < min(values))
+        self.bests.append(fitted.best)
+        values.append(value)
+        self.epochs.append(int(fitted.best["epoch"]))
+        inner = getattr(run.model, "_orig_mod", run.model)
+        inner.load_state_dict(fitted.best_state)
+        self.tests.append(evaluate(run.model, run.data.test, run.loss_fn, run.settings, "test"))
+        if better:
+            self.selected_run, self.selected_state, self.selected = (
+                run,
+                fitted.best_state,
+                member.index,
+            )

@@ -57,6 +57,7 @@ class Standalone(nn.Module):
         self.register_buffer("t_std", torch.tensor(target["std"] if scaled else [1.0]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw inputs -> class probabilities, or predictions in the target's units."""
         if self.image:
             x = x.float() / 255.0
         elif self.table:
@@ -83,7 +84,17 @@ def example(trained: Trained) -> torch.Tensor:
 
 
 def sidecar(trained: Trained, file: Path, fmt: str, x: torch.Tensor) -> dict[str, Any]:
-    """What the exported file takes and returns, for code that has only the file."""
+    """What the exported file takes and returns, for code that has only the file.
+
+    Args:
+        trained: The trained run.
+        file: The exported model file.
+        fmt: ``torchscript`` or ``onnx``.
+        x: An example input (``example``).
+
+    Returns:
+        The sidecar JSON's content.
+    """
     inputs: dict[str, Any] = {
         "name": "x",
         "dtype": str(x.dtype).removeprefix("torch."),
@@ -109,7 +120,19 @@ def sidecar(trained: Trained, file: Path, fmt: str, x: torch.Tensor) -> dict[str
 
 
 def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> Path:
-    """Write the run's model as ``file`` and its sidecar JSON; returns the sidecar's path."""
+    """Write the run's model as ``file`` and its sidecar JSON.
+
+    Args:
+        run_dir: The run's directory.
+        file: Where the model goes; the sidecar is the same name with ``.json``.
+        fmt: ``torchscript`` or ``onnx``.
+
+    Returns:
+        The sidecar's path.
+
+    Raises:
+        UserError: An unknown format, a file name ending in ``.json``, or no onnx package.
+    """
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: use {' or '.join(FORMATS)}")
     out = Path(file)
@@ -146,7 +169,12 @@ def _onnx(module: nn.Module, x: torch.Tensor, buf: io.BytesIO) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            module, (x,), str(path), input_names=["x"], output_names=["y"], dynamo=False,
+            module,
+            (x,),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamo=False,
             dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-        )  # fmt: skip
+        )
         buf.write(path.read_bytes())

@@ -27,20 +27,30 @@ _QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd)=)(?P<pw>[^&\s]*)
 
 
 def mask_url(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` (or ``?password=``) inside ``text``."""
+    """Hide the password of any ``scheme://user:password@host`` (or ``?password=``) in ``text``."""
     text = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
     return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
 
 
 def is_masked(url: str) -> bool:
-    """Whether ``url``'s password is ``mask_url``'s ``***`` (masking is idempotent: compare
-    with this, not with ``mask_url(url)``)."""
+    """Whether ``url``'s password is ``mask_url``'s ``***``.
+
+    Masking is idempotent: compare with this, not with ``mask_url(url)``.
+    """
     found = _PASSWORD.search(url) or _QUERY_PASSWORD.search(url)
     return found is not None and found["pw"] == "***"
 
 
 def unmask_url(masked: str, password: str) -> str:
-    """``mask_url``'s output with ``password`` where it put ``***`` (percent-encoded there)."""
+    """``mask_url``'s output with ``password`` where it put ``***`` (percent-encoded there).
+
+    Args:
+        masked: A URL as ``mask_url`` wrote it.
+        password: The real password.
+
+    Returns:
+        The URL with the password.
+    """
     from urllib.parse import quote
 
     if _QUERY_PASSWORD.search(masked):
@@ -49,6 +59,7 @@ def unmask_url(masked: str, password: str) -> str:
 
 
 def is_url(spec: str) -> bool:
+    """Whether ``spec`` starts with a URL scheme (``scheme://``), not a file path."""
     return bool(_URL.match(spec))
 
 
@@ -57,8 +68,19 @@ SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "grpc")
 
 
 def resolve_spec(spec: str | None, sweep_dir: Path) -> str:
-    """``None``/``""`` -> the journal file inside the sweep dir; a relative path is sweep-relative.
-    A URL must name a database Optuna can store a study in (``UserError`` otherwise)."""
+    """Where the study lives, from ``hydra.sweeper.storage``.
+
+    Args:
+        spec: A URL, a journal file path (relative: to the sweep dir), or None/"" for the
+            journal file inside the sweep dir.
+        sweep_dir: The sweep's directory.
+
+    Returns:
+        The URL, or the journal file's path.
+
+    Raises:
+        UserError: A URL that names no database Optuna can store a study in.
+    """
     from hpt.errors import UserError
 
     if not spec:
@@ -87,7 +109,10 @@ _DRIVERS = {
 
 
 def with_installed_driver(url: str) -> str:
-    """``postgresql://`` -> ``postgresql+psycopg2://`` when only psycopg2 is installed (likewise MySQL)."""
+    """``postgresql://`` -> ``postgresql+psycopg2://`` when only psycopg2 is installed.
+
+    Likewise ``mysql://`` -> ``mysql+pymysql://`` when only PyMySQL is.
+    """
     import importlib.util
 
     scheme, sep, rest = url.partition("://")
@@ -100,8 +125,20 @@ def with_installed_driver(url: str) -> str:
 
 
 def open_storage(spec: str) -> BaseStorage:
-    """An Optuna storage for a URL or a journal file path (created when missing). Stale trials
-    are hpt's own business for every storage (``hpt.sweep.accounting``), not RDB heartbeats."""
+    """An Optuna storage for a URL or a journal file path (created when missing).
+
+    Stale trials are hpt's own business for every storage (``hpt.sweep.accounting``), not RDB
+    heartbeats.
+
+    Args:
+        spec: What ``resolve_spec`` returned.
+
+    Returns:
+        The storage.
+
+    Raises:
+        UserError: The database's driver is missing, or the database cannot be opened.
+    """
     from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -121,7 +158,8 @@ def open_storage(spec: str) -> BaseStorage:
             return _with_schema_retry(lambda: RDBStorage(url, engine_kwargs=engine_kwargs))
         except ImportError as exc:  # the URL's database driver is not installed
             raise UserError(
-                f"storage {mask_url(spec)} needs its database driver ({exc}): pip install 'hpt[postgres]' (from a checkout: '.[postgres]') (or 'hpt[mysql]')"
+                f"storage {mask_url(spec)} needs its database driver ({exc}): "
+                "pip install 'hpt[postgres]' (from a checkout: '.[postgres]') (or 'hpt[mysql]')"
             ) from None
         except OperationalError as exc:  # unreachable server, bad password, missing database
             first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
@@ -162,9 +200,17 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
     warning returned. Any other undecodable record, or a file that is not an Optuna journal
     at all, is refused: hpt never appends to a file it does not understand. An empty journal
     beside existing trial directories is refused too: resuming it would re-run the budget.
-    """
-    import json
 
+    Args:
+        path: The journal file (it may not exist yet).
+        sweep_dir: The sweep's directory, where its trial directories are.
+
+    Returns:
+        The warning when a torn last record was cut off, else None.
+
+    Raises:
+        UserError: The file is not an Optuna journal, is corrupt, or lost its record.
+    """
     from optuna.storages.journal import JournalFileOpenLock
 
     from hpt.errors import UserError
@@ -184,50 +230,71 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
                     "the study's record is lost; start a new sweep with another hydra.sweep.dir"
                 )
             return None
-        lines = data.split(b"\n")
-        tail = lines.pop()  # b"" when the file ends with a newline
-        good = 0
-        for i, line in enumerate(lines):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if isinstance(record, dict) and "op_code" in record:
-                problem = _record_problem(record)
-                if problem:  # Optuna would fail on it mid-replay with a KeyError
-                    raise UserError(f"storage {path} is corrupt at record {i + 1}: {problem}")
-            if not isinstance(record, dict) or "op_code" not in record:
-                last = i == len(lines) - 1 and not tail
-                if i == 0 and not last:
-                    raise UserError(
-                        f"storage {path} exists and is not an Optuna journal file; hpt will not write to it"
-                    )
-                if not last:
-                    raise UserError(
-                        f"storage {path} is corrupt at record {i + 1}: not a journal record"
-                    )
-                tail = line + b"\n"  # a half-written last record that happens to end a line
-                break
-            good += len(line) + 1
+        good, tail = _readable_prefix(path, data)
         if not tail:
             return None
         if good == 0:
-            raise UserError(
-                f"storage {path} exists and is not an Optuna journal file; hpt will not write to it"
-            )
+            raise UserError(_not_a_journal(path))
         with open(path, "r+b") as f:
             f.truncate(good)
             f.flush()
             os.fsync(f.fileno())
-        return f"hpt sweep: {path}: skipped a torn last record ({len(tail)} bytes) left by a crash mid-write"
+        return (
+            f"hpt sweep: {path}: skipped a torn last record ({len(tail)} bytes) "
+            "left by a crash mid-write"
+        )
     finally:
         lock.release()
 
 
+def _not_a_journal(path: Path) -> str:
+    return f"storage {path} exists and is not an Optuna journal file; hpt will not write to it"
+
+
+def _readable_prefix(path: Path, data: bytes) -> tuple[int, bytes]:
+    """The bytes of the journal's whole, valid records, and a torn last record (or b"").
+
+    Raises ``UserError`` for anything else that Optuna could not replay.
+    """
+    import json
+
+    from hpt.errors import UserError
+
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    good = 0
+    for i, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and "op_code" in record:
+            problem = _record_problem(record)
+            if problem:  # Optuna would fail on it mid-replay with a KeyError
+                raise UserError(f"storage {path} is corrupt at record {i + 1}: {problem}")
+        if not isinstance(record, dict) or "op_code" not in record:
+            last = i == len(lines) - 1 and not tail
+            if i == 0 and not last:
+                raise UserError(_not_a_journal(path))
+            if not last:
+                raise UserError(
+                    f"storage {path} is corrupt at record {i + 1}: not a journal record"
+                )
+            tail = line + b"\n"  # a half-written last record that happens to end a line
+            break
+        good += len(line) + 1
+    return good, tail
+
+
 # The fields Optuna's journal replay reads from each operation (optuna.storages.journal):
 # 0 create study, 1 delete study, 2-3 study attrs, 4 create trial, 5-9 trial updates.
-_NEEDS = {0: ("study_name", "directions"), 1: ("study_id",), 2: ("study_id",),
-          3: ("study_id",), 4: ("study_id",)}  # fmt: skip
+_NEEDS = {
+    0: ("study_name", "directions"),
+    1: ("study_id",),
+    2: ("study_id",),
+    3: ("study_id",),
+    4: ("study_id",),
+}
 
 
 def _record_problem(record: dict[str, Any]) -> str | None:
@@ -245,10 +312,15 @@ def _record_problem(record: dict[str, Any]) -> str | None:
 
 
 def mask_config(cfg: Any) -> None:
-    """Hide storage passwords in a sweep's (or a trial's) config before Hydra writes it:
+    """Hide storage passwords in a sweep's (or a trial's) config before Hydra writes it.
+
     ``.hydra/hydra.yaml`` records the sweeper's settings and the command's hydra overrides,
     where ``hydra.sweeper.storage=postgresql://user:PASSWORD@host/db`` is the natural way to
-    give it. The sweeper keeps the real URL in memory (its own settings) and never writes it."""
+    give it. The sweeper keeps the real URL in memory (its own settings) and never writes it.
+
+    Args:
+        cfg: The config, changed in place (nothing happens without a ``hydra`` node).
+    """
     from omegaconf import open_dict, read_write
 
     hydra = cfg.get("hydra") if hasattr(cfg, "get") else None

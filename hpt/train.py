@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from hpt import compress as compressing
 from hpt import preprocessing, resume
 from hpt import reporter as reporting
-from hpt.build import build, data_problem, resolve_objectives, run_params, task_kind
+from hpt.build import Run, build, data_problem, resolve_objectives, run_params, task_kind
 from hpt.config import validate
 from hpt.loggers import Loggers, run_info, selection_of, track
 from hpt.loop import FitResult, evaluate, fit, unwrap
@@ -42,7 +42,17 @@ def task(cfg: DictConfig) -> Outcome:
 def run(
     cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
 ) -> Outcome:
-    """Build, fit, test (and compress) one run; a failure is recorded in result.json, never lost."""
+    """Build, fit, test (and compress) one run; a failure is recorded in result.json, never lost.
+
+    Args:
+        cfg: The composed config.
+        run_dir: The run's directory.
+        choices: Hydra's group choices (recorded as ``<group>.name`` params).
+        cwd: The directory the command ran in.
+
+    Returns:
+        The run's outcome.
+    """
     if task_kind(cfg) != "supervised":  # task=gan|vae: hpt/generative
         from hpt import generative
 
@@ -55,7 +65,15 @@ def run(
 
 
 def resume_state(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
-    """With ``resume=RUN_DIR``: that run's ``last.pt``, its metrics.jsonl rows carried over."""
+    """With ``resume=RUN_DIR``: that run's ``last.pt``, its metrics.jsonl rows carried over.
+
+    Args:
+        cfg: The composed config.
+        run_dir: The new run's directory, which receives the carried rows.
+
+    Returns:
+        The saved state, or None without ``resume``.
+    """
     if not cfg.get("resume"):
         return None
     source = Path(str(cfg.resume))
@@ -73,14 +91,7 @@ def _run(
     loggers: Loggers,
 ) -> Outcome:
     record = RunRecord(run_dir, run_params(cfg, choices))
-    try:
-        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
-        # are checked here, so one out of range fails that trial as a config error.
-        validate(cfg)
-        built = build(cfg)
-    except Exception as exc:
-        record.build_failed(exc, _safe_objectives(cfg))
-        raise
+    built = _build(cfg, record)
     s = built.settings
     record.manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd)
     extra: dict[str, Any] = {"model": {"n_params": built.n_params}}
@@ -88,14 +99,7 @@ def _run(
     quiet = bool(cfg.trainer.get("quiet", False))
     steps = max(1, len(built.data.train) // s.batch_size)
     if not quiet:  # what is about to run, before the first epoch (stderr, like the epochs)
-        d = built.data
-        print(
-            f"data: {cfg.data.get('name', 'data')}  {len(d.train):,} train / {len(d.val):,} val / "
-            f"{len(d.test):,} test  |  model: {type(unwrap(built.model)).__name__} "
-            f"{built.n_params:,} parameters  |  {s.device}, {s.precision}, {s.epochs} epochs",
-            file=sys.stderr,
-            flush=True,
-        )
+        _announce(cfg, built)
 
     def fit_run() -> FitResult:
         nonlocal built
@@ -130,32 +134,76 @@ def _run(
     if isinstance(fitted, Outcome):
         return fitted
     if fitted.best_state is not None:
-        save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
-        # what `hpt predict`, `eval` and `export` need besides the weights (plain JSON)
-        preprocessing.save(run_dir, built, cfg, cwd)
-        if fitted.status == "COMPLETE":
-            # The test set is looked at once, with the weights chosen on validation.
-            unwrap(built.model).load_state_dict(fitted.best_state)
-            extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
-            if built.compress is not None:
-                try:
-                    compressed = compressing.compress(
-                        built.model, built.data, built.loss_fn, s, built.compress, built.optimizer
-                    )
-                except Exception as exc:  # the trained run is kept; the failed stage is its error
-                    return record.finish(
-                        failure(exc, run_dir, built.objectives, "compress"), fitted, extra
-                    )
-                save_checkpoint(run_dir / compressing.COMPRESSED, compressed.model.state_dict())
-                extra["compress"] = {**compressed.record, "checkpoint": compressing.COMPRESSED}
+        failed = _keep_best(cfg, cwd, built, fitted, record, extra)
+        if failed is not None:
+            return failed
     extra["stopped_early"] = fitted.stopped_early
     derived = derived_values(fitted.history, built.n_params)
     derived.update(compressing.objective_values(extra.get("compress", {})))  # compress/val_acc ...
     return record.finish(outcome_of(fitted, built.objectives, derived, run_dir), fitted, extra)
 
 
+def _build(cfg: DictConfig, record: RunRecord) -> Run:
+    """The run's objects; a config or build error is recorded in result.json, then raised."""
+    try:
+        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
+        # are checked here, so one out of range fails that trial as a config error.
+        validate(cfg)
+        return build(cfg)
+    except Exception as exc:
+        record.build_failed(exc, _safe_objectives(cfg))
+        raise
+
+
+def _announce(cfg: DictConfig, built: Run) -> None:
+    """One line on stderr: the data, the model and where it trains."""
+    d, s = built.data, built.settings
+    print(
+        f"data: {cfg.data.get('name', 'data')}  {len(d.train):,} train / {len(d.val):,} val / "
+        f"{len(d.test):,} test  |  model: {type(unwrap(built.model)).__name__} "
+        f"{built.n_params:,} parameters  |  {s.device}, {s.precision}, {s.epochs} epochs",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _keep_best(
+    cfg: DictConfig,
+    cwd: str | None,
+    built: Run,
+    fitted: FitResult,
+    record: RunRecord,
+    extra: dict[str, Any],
+) -> Outcome | None:
+    """Save the best weights, test them once and compress them (into ``extra``).
+
+    Returns the recorded outcome when compression fails (the trained run is kept), else None.
+    """
+    assert fitted.best_state is not None
+    run_dir, s = record.run_dir, built.settings
+    save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+    # what `hpt predict`, `eval` and `export` need besides the weights (plain JSON)
+    preprocessing.save(run_dir, built, cfg, cwd)
+    if fitted.status != "COMPLETE":
+        return None
+    # The test set is looked at once, with the weights chosen on validation.
+    unwrap(built.model).load_state_dict(fitted.best_state)
+    extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
+    if built.compress is None:
+        return None
+    try:
+        compressed = compressing.compress(
+            built.model, built.data, built.loss_fn, s, built.compress, built.optimizer
+        )
+    except Exception as exc:  # the trained run is kept; the failed stage is its error
+        return record.finish(failure(exc, run_dir, built.objectives, "compress"), fitted, extra)
+    save_checkpoint(run_dir / compressing.COMPRESSED, compressed.model.state_dict())
+    extra["compress"] = {**compressed.record, "checkpoint": compressing.COMPRESSED}
+    return None
+
+
 def _safe_objectives(cfg: DictConfig) -> list[Objective]:
-    """The objectives, for the record of a run that could not be built (none if they are bad too)."""
+    """The objectives, for the record of a run that could not be built (none if they are bad)."""
     try:
         return resolve_objectives(cfg.objective.metric, cfg.objective.direction, data_problem(cfg))
     except Exception:

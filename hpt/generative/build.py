@@ -72,7 +72,15 @@ class GenerativeRun:
 
 
 def params(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, Any]:
-    """hpt's flattened params without the groups this task ignores, plus ``task.*``."""
+    """hpt's flattened params without the groups this task ignores, plus ``task.*``.
+
+    Args:
+        cfg: The composed config.
+        choices: Hydra's group choices (recorded as ``<group>.name``).
+
+    Returns:
+        Dotted keys and their values.
+    """
     base = {k: v for k, v in run_params(cfg, choices).items() if not k.startswith(UNUSED_GROUPS)}
     task = OmegaConf.to_container(cfg.task, resolve=True)
     assert isinstance(task, dict)
@@ -85,12 +93,26 @@ def params(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, 
 
 
 def resolve_objectives(metric: Any, direction: Any, kind: str) -> list[Objective]:
-    """``auto`` -> the task's objective; the names must be metrics of the task or derived ones."""
+    """The run's objectives; ``auto``: the task's own (val/score for the GAN, val/loss for the VAE).
+
+    Args:
+        metric: ``objective.metric``: a metric or a list of them.
+        direction: ``objective.direction``: one, or one per metric.
+        kind: ``gan`` or ``vae``.
+
+    Returns:
+        The objectives, the first one selecting the best epoch.
+
+    Raises:
+        UserError: A name that is not a metric of the task (or a derived one), or a derived
+            metric first.
+    """
     out = objectives.resolve(metric, direction, DEFAULT_OBJECTIVE[kind])
     for o in out:
         if o.name not in (*METRICS[kind], *DERIVED):
             raise UserError(
-                f"objective.metric={o.name!r} is not a metric of task={kind}: use one of {', '.join((*METRICS[kind], *DERIVED))}"
+                f"objective.metric={o.name!r} is not a metric of task={kind}: "
+                f"use one of {', '.join((*METRICS[kind], *DERIVED))}"
             )
     if out[0].name in DERIVED:
         raise UserError(f"the first objective must be a training metric, not {out[0].name}")
@@ -110,7 +132,17 @@ def _optimizer(conf: Any, params: Any, what: str) -> torch.optim.Optimizer:
 
 
 def build(cfg: DictConfig) -> GenerativeRun:
-    """Data, model, optimizers, objective and (for the GAN) the frozen scorer of one run."""
+    """Data, model, optimizers, objective and (for the GAN) the frozen scorer of one run.
+
+    Args:
+        cfg: The composed config (``task=gan`` or ``task=vae``).
+
+    Returns:
+        The run's objects and settings.
+
+    Raises:
+        UserError: A setting that cannot be built (one line naming it).
+    """
     kind = task_kind(cfg)
     if kind not in KINDS:
         raise UserError(f"task={kind!r} is unknown: use task=supervised, gan or vae")
@@ -127,51 +159,18 @@ def build(cfg: DictConfig) -> GenerativeRun:
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     configure_backends(device, bool(t.deterministic), int(t.seed))
-
-    subset = d.get("subset")
-    raw = load_dataset(
-        str(d.name),
-        data_task,
-        val_split=float(t.val_split),
-        seed=int(t.seed),
-        root=d.get("root"),
-        download=bool(d.get("download", True)),
-        subset=subset,
-    )
-    # MNIST is small: the whole dataset lives on the device and batches are slices of it.
-    data = Dataset(_pixels(raw.train), _pixels(raw.val), _pixels(raw.test), data_task).to(device)
+    data = _data(cfg, data_task, device)
     image_shape = [int(s) for s in d.shape]
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
-    model = instantiate(task.model, image_shape=image_shape, _convert_="all")
-    expected = GAN if kind == "gan" else VAE
-    if not isinstance(model, expected):
-        raise UserError(
-            f"task.model._target_ must build a {expected.__name__} for task={kind}, got {type(model).__name__}"
-        )
+    model = _model(task, image_shape, kind)
     n_params = count_parameters(model)
     model = model.to(device)
 
     objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, kind)
-    settings = GenSettings(
-        kind=kind,
-        epochs=int(t.epochs),
-        batch_size=int(t.batch_size),
-        eval_batch_size=int(t.eval_batch_size),
-        precision=precision,
-        device=device,
-        seed=int(t.seed),
-        objective=objectives[0].name,
-        maximize=objectives[0].direction == "maximize",
-        grid=int(task.get("grid", 64)),
-        score_samples=int(task.get("score_samples", 2000)),
-        beta=float(task.get("beta", 1.0)),
-    )
-    if settings.grid < 1 or settings.score_samples < 2:
-        raise UserError("task.grid must be >= 1 and task.score_samples >= 2")
-
+    settings = gen_settings(cfg, kind, precision, device, objectives[0])
     info: dict[str, Any] = {}
-    scorer = None
+    scorer: Scorer | None = None
     if isinstance(model, GAN):
         optimizers = {
             "g": _optimizer(
@@ -181,28 +180,102 @@ def build(cfg: DictConfig) -> GenerativeRun:
                 task.d_optimizer, model.discriminator.parameters(), "task.d_lr/beta1/beta2"
             ),
         }
-        # The classifier learns from all training images (train + val): it is a fixed instrument,
-        # the same for every trial, and never sees the test split.
-        train_x = torch.cat([data.train.x, data.val.x])
-        train_y = torch.cat([data.train.y, data.val.y])
-        key = cache_key(str(d.name), subset, len(train_x), int(d.num_classes))
-        scorer = load_scorer(
-            key,
-            train_x,
-            train_y,
-            data.test.x,
-            data.test.y,
-            image_shape,
-            int(d.num_classes),
-            device,
-            settings.eval_batch_size,
-        )
-        real = data.val.x[: settings.score_samples]
-        info["scorer"] = {
-            "key": key,
-            "test_acc": scorer.test_acc,
-            "real_val_score": scorer.score(real)["score"],
-        }
+        scorer, info["scorer"] = _scorer(d, data, settings, image_shape)
     else:
         optimizers = {"vae": _optimizer(task.optimizer, model.parameters(), "task.lr")}
     return GenerativeRun(model, optimizers, data, settings, objectives, n_params, scorer, info)
+
+
+def _data(cfg: DictConfig, data_task: str, device: torch.device) -> Dataset:
+    """The images as [0, 1] pixels, all of them on the device."""
+    t, d = cfg.trainer, cfg.data
+    raw = load_dataset(
+        str(d.name),
+        data_task,
+        val_split=float(t.val_split),
+        seed=int(t.seed),
+        root=d.get("root"),
+        download=bool(d.get("download", True)),
+        subset=d.get("subset"),
+    )
+    # MNIST is small: the whole dataset lives on the device and batches are slices of it.
+    return Dataset(_pixels(raw.train), _pixels(raw.val), _pixels(raw.test), data_task).to(device)
+
+
+def _model(task: DictConfig, image_shape: list[int], kind: str) -> GAN | VAE:
+    """``task.model``, which must build the task's kind of model."""
+    model = instantiate(task.model, image_shape=image_shape, _convert_="all")
+    expected = GAN if kind == "gan" else VAE
+    if not isinstance(model, expected):
+        raise UserError(
+            f"task.model._target_ must build a {expected.__name__} for task={kind}, "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def gen_settings(
+    cfg: DictConfig, kind: str, precision: str, device: torch.device, first: Objective
+) -> GenSettings:
+    """The generative loops' plain settings.
+
+    Args:
+        cfg: The composed config (``trainer`` and ``task`` are read).
+        kind: ``gan`` or ``vae``.
+        precision: The resolved precision.
+        device: The resolved device.
+        first: The first objective: it selects the best epoch.
+
+    Returns:
+        The settings.
+
+    Raises:
+        UserError: ``task.grid`` or ``task.score_samples`` out of range.
+    """
+    t, task = cfg.trainer, cfg.task
+    settings = GenSettings(
+        kind=kind,
+        epochs=int(t.epochs),
+        batch_size=int(t.batch_size),
+        eval_batch_size=int(t.eval_batch_size),
+        precision=precision,
+        device=device,
+        seed=int(t.seed),
+        objective=first.name,
+        maximize=first.direction == "maximize",
+        grid=int(task.get("grid", 64)),
+        score_samples=int(task.get("score_samples", 2000)),
+        beta=float(task.get("beta", 1.0)),
+    )
+    if settings.grid < 1 or settings.score_samples < 2:
+        raise UserError("task.grid must be >= 1 and task.score_samples >= 2")
+    return settings
+
+
+def _scorer(
+    d: DictConfig, data: Dataset, settings: GenSettings, image_shape: list[int]
+) -> tuple[Scorer, dict[str, Any]]:
+    """The GAN's frozen classifier, and what result.json records of it."""
+    # The classifier learns from all training images (train + val): it is a fixed instrument,
+    # the same for every trial, and never sees the test split.
+    train_x = torch.cat([data.train.x, data.val.x])
+    train_y = torch.cat([data.train.y, data.val.y])
+    key = cache_key(str(d.name), d.get("subset"), len(train_x), int(d.num_classes))
+    scorer = load_scorer(
+        key,
+        train_x,
+        train_y,
+        data.test.x,
+        data.test.y,
+        image_shape,
+        int(d.num_classes),
+        settings.device,
+        settings.eval_batch_size,
+    )
+    real = data.val.x[: settings.score_samples]
+    info = {
+        "key": key,
+        "test_acc": scorer.test_acc,
+        "real_val_score": scorer.score(real)["score"],
+    }
+    return scorer, info

@@ -31,7 +31,9 @@ def hpt(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize(("epochs", "rung"), [(1, 1), (2, 1), (3, 2), (5, 2), (8, 2), (9, 1), (20, 1)])
+@pytest.mark.parametrize(
+    ("epochs", "rung"), [(1, 1), (2, 1), (3, 2), (5, 2), (8, 2), (9, 1), (20, 1)]
+)
 def test_the_first_rung_follows_the_trial_length(epochs: int, rung: int) -> None:
     assert first_rung(epochs) == rung
     fitted = fit_to_epochs(HYPERBAND, epochs)

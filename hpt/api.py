@@ -104,13 +104,13 @@ def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = No
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from hpt import app, launch
+    from hpt import app, argv
     from hpt.config import register
 
     register()
-    launch.importable_cwd()
-    overrides = launch.renamed_overrides(list(overrides), "hpt.api")
-    with launch.using_config_dir(None if config_dir is None else str(config_dir)):
+    argv.importable_cwd()
+    overrides = argv.renamed_overrides(list(overrides), "hpt.api")
+    with argv.using_config_dir(None if config_dir is None else str(config_dir)):
         try:
             with initialize_config_dir(str(app.config_dir()), version_base="1.3", job_name="train"):
                 return hydra_compose("config", overrides=overrides, return_hydra_config=True)

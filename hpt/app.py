@@ -12,17 +12,17 @@ import sys
 from pathlib import Path
 
 from hpt import hydra_internals
+from hpt.argv import config_dir_flag
+from hpt.argv import did_you_mean as did_you_mean
+from hpt.argv import importable_cwd as importable_cwd
+from hpt.argv import multirun_dir as multirun_dir
+from hpt.argv import renamed_overrides as renamed_overrides
+from hpt.argv import using_config_dir as using_config_dir
 from hpt.errors import UserError
 from hpt.launch import HPT_CONF as HPT_CONF
 from hpt.launch import Job as Job
 from hpt.launch import close_record as close_record
-from hpt.launch import config_dir_flag
-from hpt.launch import did_you_mean as did_you_mean
-from hpt.launch import importable_cwd as importable_cwd
-from hpt.launch import multirun_dir as multirun_dir
-from hpt.launch import renamed_overrides as renamed_overrides
 from hpt.launch import run_hydra as run_hydra
-from hpt.launch import using_config_dir as using_config_dir
 
 
 def config_dir() -> Path:

@@ -29,18 +29,40 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def counts(trial: FrozenTrial) -> bool:
-    """Whether a trial uses up one unit of the budget."""
+    """Whether a trial uses up one unit of the budget.
+
+    Args:
+        trial: The trial.
+
+    Returns:
+        False for a trial discarded, retried, or copied by a warm start.
+    """
     attrs = trial.system_attrs
     # (warm-start trials, copied from an earlier study, are the sampler's prior, not this budget)
     return not attrs.get(A_DISCARDED) and not attrs.get(A_RETRIED) and A_WARM not in attrs
 
 
 def budget_used(trials: list[FrozenTrial]) -> int:
-    """Finished, running and queued trials that count: the budget already spoken for."""
+    """Finished, running and queued trials that count: the budget already spoken for.
+
+    Args:
+        trials: The study's trials.
+
+    Returns:
+        How many of them count.
+    """
     return sum(1 for t in trials if counts(t))
 
 
 def finished(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """The finished trials that count.
+
+    Args:
+        trials: The study's trials.
+
+    Returns:
+        Those COMPLETE, PRUNED or FAIL that count towards the budget.
+    """
     return [t for t in trials if t.state in FINISHED and counts(t)]
 
 
@@ -49,6 +71,14 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
 
     Trial numbers are assigned atomically by the storage, so this is exact across workers
     and hosts; the rare loser of a race is told FAIL and marked discarded.
+
+    Args:
+        study: The Optuna study.
+        trial: The trial just asked for.
+        n_trials: The budget.
+
+    Returns:
+        Whether this worker runs the trial.
     """
     trials = study.get_trials(deepcopy=False)
     before = sum(1 for t in trials if t.number < trial.number and counts(t))
@@ -60,6 +90,12 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
 
 
 def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
+    """Record this worker (host, pid, and its SLURM job if any) as the trial's owner.
+
+    Args:
+        study: The Optuna study.
+        trial: The trial this worker runs.
+    """
     # One write, not three: each storage write is an fsync'd journal append.
     who: dict[str, Any] = {"host": HOST, "pid": PID}
     for key, env in (
@@ -73,11 +109,25 @@ def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
 
 
 def owner(trial: FrozenTrial) -> tuple[Any, Any]:
+    """The worker that runs (or ran) a trial.
+
+    Args:
+        trial: The trial.
+
+    Returns:
+        Its host and pid (None, None when not recorded).
+    """
     o = trial.system_attrs.get(A_OWNER) or {}
     return o.get("host"), o.get("pid")
 
 
 def beat(study: optuna.Study, trial_id: int) -> None:
+    """Record a heartbeat: the trial's worker is alive now.
+
+    Args:
+        study: The Optuna study.
+        trial_id: The trial's storage id.
+    """
     internals.set_trial_system_attr(study, trial_id, A_BEAT, time.time())
 
 
@@ -96,7 +146,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 def is_stale(trial: FrozenTrial, grace_period: float, now: float | None = None) -> bool:
-    """A RUNNING trial whose worker is gone: a dead pid on this host, or a silent heartbeat."""
+    """A RUNNING trial whose worker is gone: a dead pid on this host, or a silent heartbeat.
+
+    Args:
+        trial: The trial.
+        grace_period: Seconds without a heartbeat after which a worker counts as gone.
+        now: The time to judge at (default: now).
+
+    Returns:
+        Whether the trial is stale.
+    """
     if trial.state != TrialState.RUNNING:
         return False
     attrs = trial.system_attrs
@@ -117,6 +176,15 @@ def retry(
 
     Every attribute is written *before* the trial is failed: a finished trial is read-only.
     Of several workers recovering the same trial, only the one whose FAIL lands re-queues it.
+
+    Args:
+        study: The Optuna study.
+        trial: The dead or interrupted trial.
+        reason: Why it stopped (its error; ``interrupt`` in it makes the kind ``interrupted``).
+        sweep_dir: The sweep's folder: the trial's result.json is marked failed there.
+
+    Returns:
+        Whether a copy was queued (False when it finished first, or was a retry itself).
     """
     if trial.state != TrialState.RUNNING:
         return False  # it finished (or was discarded) before the interrupt: nothing to retry
@@ -157,13 +225,7 @@ def _mark_run_dir(trial: FrozenTrial, sweep_dir: Path | None, reason: str, kind:
         return
     path = Path(sweep_dir) / name / RESULT
     result = read_json(path)
-    info = result.get("trial") if result else None
-    if (
-        result is None
-        or result.get("status") != "RUNNING"
-        or not isinstance(info, dict)
-        or info.get("number") != trial.number
-    ):
+    if result is None or not _says_running(result, trial.number):
         return  # not ours (another host's dir), or the run already wrote its own ending
     with contextlib.suppress(OSError):
         atomic_write_json(path, {**result, "status": "FAIL", "error": reason, "error_kind": kind})
@@ -172,7 +234,16 @@ def _mark_run_dir(trial: FrozenTrial, sweep_dir: Path | None, reason: str, kind:
 def recover_stale(
     study: optuna.Study, grace_period: float, sweep_dir: Path | None = None
 ) -> list[int]:
-    """Fail and re-queue every stale RUNNING trial; returns their numbers."""
+    """Fail and re-queue every stale RUNNING trial.
+
+    Args:
+        study: The Optuna study.
+        grace_period: Seconds without a heartbeat after which a worker counts as gone.
+        sweep_dir: The sweep's folder (the trials' result.json are marked failed there).
+
+    Returns:
+        The numbers of the trials re-queued.
+    """
     recovered = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if is_stale(t, grace_period) and retry(
@@ -183,6 +254,15 @@ def recover_stale(
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, Any]:
+    """The trials per state, as ``sweep.json`` counts them.
+
+    Args:
+        trials: The study's trials.
+
+    Returns:
+        COMPLETE, PRUNED, FAIL, RUNNING and WAITING -> how many trials that count (every
+        RUNNING one does) are in that state.
+    """
     out = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, "RUNNING": 0, "WAITING": 0}
     for t in trials:
         counted = counts(t) or t.state == TrialState.RUNNING
@@ -192,17 +272,52 @@ def state_counts(trials: list[FrozenTrial]) -> dict[str, Any]:
 
 
 def study_attr(study: optuna.Study, key: str) -> Any:
+    """One of hpt's study attributes (system attributes, which Optuna keeps for libraries).
+
+    Args:
+        study: The Optuna study.
+        key: The attribute's name.
+
+    Returns:
+        Its value, or None when not set.
+    """
     return internals.study_system_attr(study, key)
 
 
 def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
+    """Set one of hpt's study attributes.
+
+    Args:
+        study: The Optuna study.
+        key: The attribute's name.
+        value: Its value (JSON-serializable).
+    """
     internals.set_study_system_attr(study, key, value)
 
 
+def _says_running(result: dict[str, Any], number: int) -> bool:
+    """The file is this trial's own and still says RUNNING."""
+    info = result.get("trial")
+    return (
+        result.get("status") == "RUNNING"
+        and isinstance(info, dict)
+        and info.get("number") == number
+    )
+
+
 def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
-    """Make every trial directory's ``result.json`` agree with the study where the run could
-    not say its own ending (killed, disk full): a final trial whose file is missing or still
-    says RUNNING gets the study's state and reason. Returns the trial numbers rewritten."""
+    """Make every trial directory's ``result.json`` agree with the study.
+
+    Where the run could not say its own ending (killed, disk full), a final trial whose file
+    is missing or still says RUNNING gets the study's state and reason.
+
+    Args:
+        study: The Optuna study.
+        sweep_dir: The sweep's folder.
+
+    Returns:
+        The numbers of the trials whose file was rewritten.
+    """
     fixed = []
     for t in study.get_trials(deepcopy=False, states=FINISHED):
         name = t.user_attrs.get("dir")
@@ -212,16 +327,16 @@ def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
         if not path.parent.is_dir():
             continue  # run under another host's sweep dir (a shared database study)
         result = read_json(path)
-        info = result.get("trial") if result else None
-        if result is not None and (result.get("status") != "RUNNING" or not isinstance(info, dict)
-                                   or info.get("number") != t.number):  # fmt: skip
+        if result is not None and not _says_running(result, t.number):
             continue
+        failed = t.state == TrialState.FAIL
+        trial_info = {"number": t.number, "study_name": study.study_name}
         record = {
-            **(result or {"params": dict(t.params), "trial": {"number": t.number, "study_name": study.study_name}}),
+            **(result or {"params": dict(t.params), "trial": trial_info}),
             "status": t.state.name,
-            "error": t.user_attrs.get("error") if t.state == TrialState.FAIL else None,
-            "error_kind": t.user_attrs.get("error_kind") if t.state == TrialState.FAIL else None,
-        }  # fmt: skip
+            "error": t.user_attrs.get("error") if failed else None,
+            "error_kind": t.user_attrs.get("error_kind") if failed else None,
+        }
         with contextlib.suppress(OSError):  # the disk may still be full: the next run retries
             atomic_write_json(path, record)
             fixed.append(t.number)
@@ -229,8 +344,17 @@ def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
 
 
 def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
-    """Where the study, the trial directories' ``result.json`` and ``sweep.json`` disagree
-    (empty when they agree): the check every fault test ends with."""
+    """Where the study, the trial directories' ``result.json`` and ``sweep.json`` disagree.
+
+    The check every fault test ends with.
+
+    Args:
+        study: The Optuna study.
+        sweep_dir: The sweep's folder.
+
+    Returns:
+        One line per disagreement (empty when they agree).
+    """
     problems = []
     trials = study.get_trials(deepcopy=False)
     for t in trials:
@@ -253,6 +377,13 @@ def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
 
 
 def feasible(trial: FrozenTrial) -> bool:
-    """Whether a trial met every ``hydra.sweeper.constraints`` bound (Optuna's convention:
-    all constraint values <= 0); a trial without constraints is feasible."""
+    """Whether a trial met every ``hydra.sweeper.constraints`` bound.
+
+    Args:
+        trial: The trial.
+
+    Returns:
+        Whether all its constraint values are <= 0 (Optuna's convention); True for a trial
+        without constraints.
+    """
     return all(v <= 0 for v in trial.constraints.values())

@@ -24,7 +24,16 @@ _ABSENT = object()
 
 
 def base_params(space: SearchSpace, config: DictConfig) -> tuple[dict[str, Any] | None, list[str]]:
-    """The baseline's params, or None with the reason; plus notes on moved values."""
+    """The baseline trial's params: the base config's value of each searched param.
+
+    Args:
+        space: The search space.
+        config: The run's composed config.
+
+    Returns:
+        The params (None when the base config is not a point of the space) and notes: why
+        there is no baseline, or which values were moved inside their range.
+    """
     choices = config.hydra.runtime.choices
     params: dict[str, Any] = {}
     notes: list[str] = []
@@ -72,7 +81,17 @@ def _inside(dist: Any, value: Any) -> Any:
 
 
 def parse_constraints(constraints: Any) -> dict[str, tuple[str, float]]:
-    """``{"model/n_params": "<=1e5"}`` -> ``{"model/n_params": ("<=", 100000.0)}``."""
+    """``{"model/n_params": "<=1e5"}`` -> ``{"model/n_params": ("<=", 100000.0)}``.
+
+    Args:
+        constraints: ``hydra.sweeper.constraints``: metric -> ``<=VALUE`` or ``>=VALUE``.
+
+    Returns:
+        Metric -> (operator, bound).
+
+    Raises:
+        UserError: A bound is not written as ``<=VALUE`` or ``>=VALUE``.
+    """
     parsed = {}
     for metric, bound in (constraints or {}).items():
         text = str(bound).replace(" ", "")
@@ -90,8 +109,16 @@ def parse_constraints(constraints: Any) -> dict[str, tuple[str, float]]:
 
 
 def metric_value(result: dict[str, Any], name: str) -> float | None:
-    """A recorded metric of a finished run: ``best/…``'s epoch metrics, ``test/…``, or a
-    record section such as ``model/n_params``."""
+    """A recorded metric of a finished run.
+
+    Args:
+        result: The run's result.json.
+        name: The metric: one of ``best``'s epoch metrics, a ``test`` metric, or
+            ``section/key`` of a record section such as ``model/n_params``.
+
+    Returns:
+        Its value, or None when the run did not record it.
+    """
     for section in ("best", "test"):
         values = result.get(section)
         if isinstance(values, dict) and isinstance(values.get(name), int | float):
@@ -106,7 +133,15 @@ def metric_value(result: dict[str, Any], name: str) -> float | None:
 def constraint_values(
     result: dict[str, Any], constraints: dict[str, tuple[str, float]]
 ) -> dict[str, float]:
-    """Optuna's convention: feasible when every value is <= 0; a missing metric is infeasible."""
+    """The constraints' values in Optuna's convention: feasible when every value is <= 0.
+
+    Args:
+        result: The run's result.json.
+        constraints: Metric -> (operator, bound), as ``parse_constraints`` returns them.
+
+    Returns:
+        Metric -> how far past its bound the run is (a missing metric is infeasible).
+    """
     out = {}
     for name, (op, bound) in constraints.items():
         value = metric_value(result, name)

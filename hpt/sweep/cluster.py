@@ -25,14 +25,31 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import JobEnded, UserError
 from hpt.sweep import accounting
-from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.spec import HydraTask, WorkerSpec
 
-_BASE = {"timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes",
-         "name", "stderr_to_stdout"}  # fmt: skip  # submitit's executor-independent parameters
+# submitit's executor-independent parameters
+_BASE = {
+    "timeout_min",
+    "cpus_per_task",
+    "gpus_per_node",
+    "tasks_per_node",
+    "mem_gb",
+    "nodes",
+    "name",
+    "stderr_to_stdout",
+}
 
 
 def cluster_kind(config: DictConfig) -> str | None:
-    """``slurm`` or ``local`` for hydra-submitit-launcher's launchers, else None (local workers)."""
+    """Which cluster the launcher submits to.
+
+    Args:
+        config: The run's composed config (``hydra.launcher``).
+
+    Returns:
+        ``slurm`` or ``local`` for hydra-submitit-launcher's launchers, else None (local
+        workers).
+    """
     target = str(OmegaConf.select(config, "hydra.launcher._target_") or "")
     if "hydra_submitit_launcher" not in target:
         return None
@@ -40,7 +57,14 @@ def cluster_kind(config: DictConfig) -> str | None:
 
 
 def check_storage(spec: str) -> None:
-    """Every node must reach the study: a journal in the (shared) sweep dir or a database."""
+    """Every node must reach the study: a journal in the (shared) sweep dir or a database.
+
+    Args:
+        spec: The storage spec (a URL or a journal path).
+
+    Raises:
+        UserError: The storage is SQLite or in memory.
+    """
     if spec.startswith("sqlite") or ":memory:" in spec:
         raise UserError(
             f"hydra.sweeper.storage={spec}: a cluster sweep needs a storage every node reaches "
@@ -79,7 +103,19 @@ def cluster_worker(
     singleton_state: Any,
 ) -> int:
     """One array task: Hydra's global state restored (as hydra-submitit-launcher does), then
-    the worker loop; returns how many trials it ran."""
+    the worker loop.
+
+    Args:
+        spec: What every worker needs.
+        hydra_context: Hydra's context, to run each trial's job.
+        task_function: The task every trial runs.
+        config: The run's composed config.
+        worker: The worker's index in the array.
+        singleton_state: Hydra's global state in the submitting process.
+
+    Returns:
+        How many trials it ran; -1 when the job was told to end (its trial released).
+    """
     from hydra.core.singleton import Singleton
     from hydra.core.utils import JobRuntime, setup_globals
 
@@ -108,28 +144,36 @@ def cluster_worker(
 def run_cluster(
     study: Any,
     spec: WorkerSpec,
-    hydra_context: HydraContext,
-    task_function: TaskFunction,
-    config: DictConfig,
+    task: HydraTask,
     n_jobs: int,
     kind: str,
     *,
     detach: bool,
     who: str,
 ) -> None:
-    """Submit the workers as job arrays until the budget is done (or return at once with
-    ``detach``); Ctrl-C/SIGTERM cancels what is queued or running."""
-    from hydra.core.singleton import Singleton
+    """Submit the workers as job arrays until the budget is done.
 
+    Ctrl-C/SIGTERM cancels what is queued or running.
+
+    Args:
+        study: The Optuna study.
+        spec: What every worker needs.
+        task: What Hydra gave the sweeper (its config names the launcher's settings).
+        n_jobs: Worker jobs per array.
+        kind: ``slurm`` or ``local`` (``cluster_kind``).
+        detach: Return as soon as the first array is submitted.
+        who: The name messages start with.
+
+    Raises:
+        UserError: The storage is not one every node reaches, or submitit is not installed.
+        KeyboardInterrupt: The sweep was interrupted (the arrays are cancelled first).
+    """
     from hpt.sweep.worker import should_stop
 
     check_storage(spec.storage)
-    executor = _executor(config, kind)
+    executor = _executor(task.config, kind)
     for round_ in range(spec.n_trials + 1):
-        state = Singleton.get_state()
-        jobs = executor.map_array(cluster_worker, [spec] * n_jobs, [hydra_context] * n_jobs,
-                                  [task_function] * n_jobs, [config] * n_jobs, list(range(n_jobs)),
-                                  [state] * n_jobs)  # fmt: skip
+        jobs = _submit(executor, spec, task, n_jobs)
         array = str(jobs[0].job_id).split("_")[0]
         print(
             f"{who}: submitted {n_jobs} workers as {kind} job array {array}",
@@ -143,14 +187,7 @@ def run_cluster(
                 file=sys.stderr,
             )
             return
-        try:
-            while not _all_finished(jobs, kind):
-                time.sleep(1.0)
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
-            for j in jobs:
-                j.cancel(check=False)
-            _wait_cancelled(jobs, kind)
-            raise
+        _follow(jobs, kind)
         recovered = accounting.recover_stale(study, spec.grace_period, Path(spec.sweep_dir))
         reason = should_stop(study, spec)
         if reason:
@@ -164,6 +201,34 @@ def run_cluster(
         )
         if reason or round_ == spec.n_trials:
             return
+
+
+def _submit(executor: Any, spec: WorkerSpec, task: HydraTask, n_jobs: int) -> list[Any]:
+    """One job array of ``n_jobs`` workers, with Hydra's global state as it is now."""
+    from hydra.core.singleton import Singleton
+
+    state = Singleton.get_state()
+    return executor.map_array(
+        cluster_worker,
+        [spec] * n_jobs,
+        [task.hydra_context] * n_jobs,
+        [task.task_function] * n_jobs,
+        [task.config] * n_jobs,
+        list(range(n_jobs)),
+        [state] * n_jobs,
+    )
+
+
+def _follow(jobs: list[Any], kind: str) -> None:
+    """Wait for the array's jobs to end; an interrupt cancels them (and waits for that)."""
+    try:
+        while not _all_finished(jobs, kind):
+            time.sleep(1.0)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
+        for j in jobs:
+            j.cancel(check=False)
+        _wait_cancelled(jobs, kind)
+        raise
 
 
 def _succeeded(job: Any) -> bool:
@@ -201,8 +266,9 @@ def _squeue(array: str) -> set[str] | None:
     import subprocess
 
     try:
-        out = subprocess.run(["squeue", "-h", "-j", array, "-o", "%i"], capture_output=True,
-                             text=True, timeout=30).stdout  # fmt: skip
+        out = subprocess.run(
+            ["squeue", "-h", "-j", array, "-o", "%i"], capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     ids: set[str] = set()

@@ -42,13 +42,24 @@ examples:
 """
 
 # Hydra's flags that take a value (``--info`` takes one optionally).
-_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
-               "-cn", "--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc"}  # fmt: skip
+_WITH_VALUE = {
+    *("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn"),
+    *("--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc"),
+}
 
 
 def flags_first(argv: list[str]) -> list[str]:
-    """Hydra's flags before the overrides: argparse takes one run of positionals, so
-    ``hpt sweep search=tpe --cfg job n=3`` would otherwise reject ``n=3``."""
+    """Hydra's flags before the overrides.
+
+    Argparse takes one run of positionals, so ``hpt sweep search=tpe --cfg job n=3`` would
+    otherwise reject ``n=3``.
+
+    Args:
+        argv: The command line after ``hpt sweep``.
+
+    Returns:
+        The same arguments, flags (with their values) first.
+    """
     flags: list[str] = []
     overrides: list[str] = []
     i = 0
@@ -56,8 +67,7 @@ def flags_first(argv: list[str]) -> list[str]:
         arg = argv[i]
         if arg.startswith("-") and not _is_override(arg):
             flags.append(arg)
-            takes = arg in _WITH_VALUE or (arg in ("--info", "-i") and i + 1 < len(argv)
-                                            and not _is_override(argv[i + 1]) and not argv[i + 1].startswith("-"))  # fmt: skip
+            takes = arg in _WITH_VALUE or (arg in ("--info", "-i") and _takes_value(argv, i))
             if takes and i + 1 < len(argv):
                 flags.append(argv[i + 1])
                 i += 1
@@ -67,11 +77,24 @@ def flags_first(argv: list[str]) -> list[str]:
     return [*flags, *overrides]
 
 
+def _takes_value(argv: list[str], i: int) -> bool:
+    """``--info``'s optional value: the next argument, unless it is an override or a flag."""
+    return i + 1 < len(argv) and not _is_override(argv[i + 1]) and not argv[i + 1].startswith("-")
+
+
 def _is_override(arg: str) -> bool:
     return "=" in arg and not arg.startswith("--")
 
 
 def sweep_main(argv: list[str]) -> int:
+    """``hpt sweep``: hpt's task run by Hydra in multirun mode with hpt's sweeper.
+
+    Args:
+        argv: The command line after ``hpt sweep``.
+
+    Returns:
+        The exit code.
+    """
     if any(a in ("-h", "--help") for a in argv):
         print(HELP, end="")
         return 0
@@ -79,9 +102,8 @@ def sweep_main(argv: list[str]) -> int:
     from hpt.app import run_hydra
 
     # The user's own hydra/sweeper choice wins; otherwise ours.
-    argv = [
-        a for a in argv if a not in ("-m", "--multirun")
-    ]  # implied; Hydra refuses it with --cfg
+    # -m is implied; Hydra refuses it with --cfg.
+    argv = [a for a in argv if a not in ("-m", "--multirun")]
     has_sweeper = any(a.split("=", 1)[0].lstrip("+~") == "hydra/sweeper" for a in argv)
     args = flags_first(argv if has_sweeper else ["hydra/sweeper=hpt", *argv])
     return run_hydra(train.task, args, prog="hpt sweep", multirun=True)

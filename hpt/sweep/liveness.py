@@ -18,14 +18,33 @@ from hpt.sweep import accounting
 
 
 def parent_alive(parent: int) -> bool:
-    """Whether the sweep process that spawned this worker still runs. A worker is re-parented
-    when its parent dies, so comparing the parent pid works on every platform."""
+    """Whether the sweep process that spawned this worker still runs.
+
+    A worker is re-parented when its parent dies, so comparing the parent pid works on every
+    platform.
+
+    Args:
+        parent: The sweep process's id (0 or 1: no parent to watch).
+
+    Returns:
+        False once the parent is gone.
+    """
     return parent <= 1 or os.getppid() == parent
 
 
 @contextlib.contextmanager
 def heartbeat(study: optuna.Study, trial_id: int, interval: float, parent: int) -> Iterator[None]:
-    """Beat while the trial runs; end this worker if the sweep process that started it died."""
+    """Beat while the trial runs; end this worker if the sweep process that started it died.
+
+    Args:
+        study: The Optuna study.
+        trial_id: The trial's storage id.
+        interval: Seconds between heartbeats.
+        parent: The sweep process's id (0: not watched).
+
+    Yields:
+        Nothing: the heartbeat runs while the block does.
+    """
     stop = threading.Event()
 
     def loop() -> None:
@@ -56,6 +75,12 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     ``_thread.interrupt_main`` from a timer thread, can only raise ``KeyboardInterrupt``, which
     the worker loop treats as the user's Ctrl-C (re-queue the trial and stop). Signal handlers
     run only on the main thread, so off it (a task run in a thread) no limit is set.
+
+    Args:
+        seconds: The limit (None or 0: none).
+
+    Yields:
+        Nothing: the limit holds while the block runs.
     """
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield

@@ -21,6 +21,16 @@ from hpt.sweep.worker import A_STOP
 
 
 def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """The best feasible trial (single objective), or the Pareto front (several).
+
+    Args:
+        study: The Optuna study (its directions).
+        trials: The study's trials.
+
+    Returns:
+        The best trial, or the front sorted by number; empty before any trial completed.
+        Warm-start trials of an earlier sweep never count.
+    """
     complete = [  # infeasible trials (hydra.sweeper.constraints) never win
         t
         for t in trials
@@ -39,6 +49,14 @@ def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTr
 
 
 def trial_record(t: FrozenTrial) -> dict[str, Any]:
+    """A trial as ``sweep.json`` lists it.
+
+    Args:
+        t: The trial.
+
+    Returns:
+        Its number, values, params and folder.
+    """
     return {
         "number": t.number,
         "values": t.values,
@@ -51,8 +69,17 @@ OPTIMIZATION_RESULTS = "optimization_results.yaml"
 
 
 def optimization_results(best: list[dict[str, Any]], n_objectives: int) -> dict[str, Any] | None:
-    """hydra-optuna-sweeper's results file, with its keys and meaning (its docs and
-    lightning-hydra-template's README point users to it); None before any trial completed."""
+    """hydra-optuna-sweeper's results file, with its keys and meaning.
+
+    Its docs and lightning-hydra-template's README point users to it.
+
+    Args:
+        best: The best trials, as ``trial_record`` makes them.
+        n_objectives: The study's number of objectives.
+
+    Returns:
+        The file's content, or None before any trial completed.
+    """
     if not best:
         return None
     if n_objectives == 1:
@@ -68,6 +95,9 @@ def optimization_results(best: list[dict[str, Any]], n_objectives: int) -> dict[
 
 
 class Monitor:
+    """The live status line (rich on a terminal, plain lines otherwise), a line per finished
+    trial, and the sweep's record files, refreshed each second from the study."""
+
     def __init__(
         self,
         study: optuna.Study,
@@ -89,6 +119,12 @@ class Monitor:
 
     # -- record --
     def snapshot(self) -> dict[str, Any]:
+        """The sweep as it stands.
+
+        Returns:
+            The plan's description with the budget, counts by state, the best trial(s), the
+            running trials (number, epoch, folder), the time elapsed and the stop reason.
+        """
         trials = self.study.get_trials(deepcopy=False)
         counts = accounting.state_counts(trials)
         best = best_trials(self.study, trials)
@@ -111,6 +147,14 @@ class Monitor:
         }
 
     def write(self, snap: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write ``sweep.json`` and (once a trial completed) ``optimization_results.yaml``.
+
+        Args:
+            snap: The snapshot to write (default: a new one).
+
+        Returns:
+            The snapshot written.
+        """
         snap = snap or self.snapshot()
         atomic_write_json(self.sweep_dir / SWEEP, {k: v for k, v in snap.items() if k != "running"})
         results = optimization_results(snap["best"], len(self.study.directions))
@@ -138,12 +182,14 @@ class Monitor:
             )
         running = " ".join(f"#{r['number']}@e{r['epoch']}" for r in snap["running"])
         return (
-            f"[{done}/{self.n_trials}] complete {c['COMPLETE']} pruned {c['PRUNED']} failed {c['FAIL']} running {c['RUNNING']}"
+            f"[{done}/{self.n_trials}] complete {c['COMPLETE']} pruned {c['PRUNED']} "
+            f"failed {c['FAIL']} running {c['RUNNING']}"
             f"{best}  elapsed {snap['elapsed_s']:.0f}s{eta}"
             + (f"  running: {running}" if running else "")
         )
 
     def tick(self) -> None:
+        """Refresh the status; when a trial finished, rewrite the record and report it."""
         try:
             snap = self.snapshot()
         except Exception:
@@ -176,6 +222,7 @@ class Monitor:
                 print(line, flush=True)
 
     def start(self) -> None:
+        """Start the live display (on a terminal) and the refresh each second."""
         if self.live:
             from rich.console import Console
             from rich.live import Live
@@ -193,6 +240,11 @@ class Monitor:
         self._thread.start()
 
     def stop(self) -> dict[str, Any]:
+        """Stop refreshing, after a last refresh.
+
+        Returns:
+            The last snapshot, as written to ``sweep.json``.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -203,6 +255,17 @@ class Monitor:
 
 
 def trial_line(t: FrozenTrial, best: dict[str, Any], names: list[str]) -> str:
+    """One line for a finished trial.
+
+    Args:
+        t: The trial.
+        best: The best trial's params (the line shows those that differ).
+        names: The objectives' names.
+
+    Returns:
+        Number, state, objective values (or the step pruned at, or the error), duration and
+        the params that differ from the best.
+    """
     took = (
         f"  {(t.datetime_complete - t.datetime_start).total_seconds():.1f}s"
         if t.datetime_complete and t.datetime_start
@@ -225,6 +288,15 @@ def trial_line(t: FrozenTrial, best: dict[str, Any], names: list[str]) -> str:
 
 
 def format_best(snap: dict[str, Any], objectives: list[str]) -> list[str]:
+    """The best trial(s), as the sweep's last lines print them.
+
+    Args:
+        snap: The monitor's snapshot.
+        objectives: The objectives' names.
+
+    Returns:
+        One line per best trial: values, params and folder.
+    """
     lines = []
     for b in snap["best"]:
         vals = ", ".join(

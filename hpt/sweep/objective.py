@@ -22,13 +22,32 @@ DIRECTIONS = ("minimize", "maximize")
 
 
 def is_hpt_task(task_function: Any) -> bool:
-    """hpt's own task (``hpt sweep``), as opposed to a user's ``@hydra.main`` function."""
+    """hpt's own task (``hpt sweep``), as opposed to a user's ``@hydra.main`` function.
+
+    Args:
+        task_function: The task the sweep runs.
+
+    Returns:
+        Whether it is defined in hpt.
+    """
     module = getattr(inspect.unwrap(task_function), "__module__", "") or ""
     return module == "hpt" or module.startswith("hpt.")
 
 
 def user_directions(direction: Any) -> tuple[list[str], list[str]]:
-    """Directions and objective names of a user app's study (default: minimize, as the old plugin)."""
+    """Directions and objective names of a user app's study.
+
+    Args:
+        direction: ``hydra.sweeper.direction``: a direction, a list of them, or None
+            (minimize, as the old plugin).
+
+    Returns:
+        The objectives' names (``objective``, or ``objective_0``, ``objective_1``, ...) and
+        their directions.
+
+    Raises:
+        UserError: A direction is neither minimize nor maximize, or none is given.
+    """
     wanted = ["minimize"] if direction is None else direction
     wanted = [wanted] if isinstance(wanted, str) else list(wanted)
     dirs = [str(d).lower() for d in wanted]
@@ -41,7 +60,7 @@ def user_directions(direction: Any) -> tuple[list[str], list[str]]:
     return names, dirs
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
     """A user app's trial, decided: COMPLETE with values, or FAIL with a reason."""
 
@@ -64,10 +83,18 @@ def _number(x: Any) -> float | None:
 
 
 def judge(returned: Any, n_objectives: int) -> Verdict:
-    """The objective values a user's task function returned, or why they are not usable."""
+    """The objective values a user's task function returned, or why they are not usable.
+
+    Args:
+        returned: What the task function returned.
+        n_objectives: The study's number of directions.
+
+    Returns:
+        COMPLETE with the values, or FAIL with the reason (``error_kind`` ``config`` for a
+        return value of the wrong shape, ``nan`` for a non-finite one).
+    """
     if returned is None:
-        return Verdict("FAIL", error="the task function returned None; return the objective value(s)",
-                       error_kind="config")  # fmt: skip
+        return _config_error("the task function returned None; return the objective value(s)")
     single = _number(returned)
     if single is not None:
         raw: list[Any] = [returned]
@@ -75,15 +102,17 @@ def judge(returned: Any, n_objectives: int) -> Verdict:
         raw = list(returned)
     else:
         kind = "a mapping" if isinstance(returned, Mapping) else type(returned).__name__
-        return Verdict("FAIL", error=f"the task function returned {kind}; return a number or a sequence of numbers",
-                       error_kind="config")  # fmt: skip
+        return _config_error(
+            f"the task function returned {kind}; return a number or a sequence of numbers"
+        )
     values = [_number(v) for v in raw]
     if any(v is None for v in values):
-        return Verdict("FAIL", error=f"the task function returned {returned!r}: not all numbers",
-                       error_kind="config")  # fmt: skip
+        return _config_error(f"the task function returned {returned!r}: not all numbers")
     if len(values) != n_objectives:
-        return Verdict("FAIL", error=f"the task function returned {len(values)} value(s) but the study has "
-                       f"{n_objectives} direction(s)", error_kind="config")  # fmt: skip
+        return _config_error(
+            f"the task function returned {len(values)} value(s) but the study has "
+            f"{n_objectives} direction(s)"
+        )
     finite = [float(v) for v in values if v is not None]
     if not all(math.isfinite(v) for v in finite):
         return Verdict(
@@ -92,20 +121,38 @@ def judge(returned: Any, n_objectives: int) -> Verdict:
     return Verdict("COMPLETE", values=finite)
 
 
+def _config_error(error: str) -> Verdict:
+    """A return value of the wrong shape: the app's code, not the trial's params, is at fault."""
+    return Verdict("FAIL", error=error, error_kind="config")
+
+
 def result_record(
     *,
-    status: str,
+    verdict: Verdict,
     names: list[str],
     directions: list[str],
-    values: list[float] | None,
     params: Mapping[str, Any],
     trial: Mapping[str, Any],
     duration_s: float,
-    error: str | None,
-    error_kind: str | None,
     intermediate: Mapping[int, float] | None = None,
 ) -> dict[str, Any]:
-    """``result.json`` for a user app's trial, in the contract hpt's own runs follow."""
+    """``result.json`` for a user app's trial, in the contract hpt's own runs follow.
+
+    Args:
+        verdict: The trial's status, with its values (recorded only when COMPLETE) and its
+            error, if any.
+        names: The objectives' names.
+        directions: The objectives' directions.
+        params: The trial's params.
+        trial: The trial's number and study name.
+        duration_s: How long the trial ran, in seconds.
+        intermediate: The values the trial reported, by step (epoch).
+
+    Returns:
+        The record, ready to be written as JSON.
+    """
+    status, error, error_kind = verdict.status, verdict.error, verdict.error_kind
+    values = verdict.values if status == "COMPLETE" else None
     objectives = [
         {"name": n, "value": values[i] if values is not None else None, "direction": d}
         for i, (n, d) in enumerate(zip(names, directions, strict=True))

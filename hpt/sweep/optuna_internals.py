@@ -18,47 +18,108 @@ from optuna.trial import FrozenTrial, TrialState
 
 
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
-    """The storage's key for a trial: the number is per study, the storage needs its own id."""
+    """The storage's key for a trial: the number is per study, the storage needs its own id.
+
+    Args:
+        trial: The trial (live or frozen).
+
+    Returns:
+        Its storage id.
+    """
     return trial._trial_id
 
 
 def set_trial_system_attr(study: optuna.Study, tid: int, key: str, value: Any) -> None:
     """Bookkeeping (owner, heartbeat, retry links) kept out of the user attributes, and written
-    also on trials this worker holds no ``optuna.Trial`` for (another worker's stale trial)."""
+    also on trials this worker holds no ``optuna.Trial`` for (another worker's stale trial).
+
+    Args:
+        study: The Optuna study.
+        tid: The trial's storage id.
+        key: The attribute's name.
+        value: Its value (JSON-serializable).
+    """
     study._storage.set_trial_system_attr(tid, key, value)
 
 
 def set_trial_user_attr(study: optuna.Study, tid: int, key: str, value: Any) -> None:
     """Like ``Trial.set_user_attr``, but also for a ``FrozenTrial`` read back from the storage
-    (recovering another worker's trial), which has no setter of its own."""
+    (recovering another worker's trial), which has no setter of its own.
+
+    Args:
+        study: The Optuna study.
+        tid: The trial's storage id.
+        key: The attribute's name.
+        value: Its value (JSON-serializable).
+    """
     study._storage.set_trial_user_attr(tid, key, value)
 
 
 def fail_trial(study: optuna.Study, tid: int) -> None:
-    """Mark a trial FAIL without ``study.tell``: ``tell`` accepts only trials this process asked
-    for, and a stale trial belongs to a worker that died. Raises ``RuntimeError``
-    (UpdateFinishedTrialError) when another worker finished it first."""
+    """Mark a trial FAIL without ``study.tell``.
+
+    ``tell`` accepts only trials this process asked for, and a stale trial belongs to a
+    worker that died.
+
+    Args:
+        study: The Optuna study.
+        tid: The trial's storage id.
+
+    Raises:
+        RuntimeError: UpdateFinishedTrialError: another worker finished it first.
+    """
     study._storage.set_trial_state_values(tid, TrialState.FAIL)
 
 
 def frozen(study: optuna.Study, trial: optuna.Trial) -> FrozenTrial:
     """A running trial's current record (params, intermediate values, state) from the storage;
-    ``optuna.Trial`` exposes params but neither its state nor its intermediate values."""
+    ``optuna.Trial`` exposes params but neither its state nor its intermediate values.
+
+    Args:
+        study: The Optuna study.
+        trial: The running trial.
+
+    Returns:
+        Its record, as stored now.
+    """
     return study._storage.get_trial(trial._trial_id)
 
 
 def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
     """Suggest from a ready-made distribution: the search grammar is parsed once into
-    distributions, and ``Trial._suggest`` is what every public ``suggest_*`` calls with one."""
+    distributions, and ``Trial._suggest`` is what every public ``suggest_*`` calls with one.
+
+    Args:
+        trial: The trial.
+        name: The param's name.
+        dist: Its distribution.
+
+    Returns:
+        The value sampled (or the enqueued one).
+    """
     return trial._suggest(name, dist)
 
 
 def study_system_attr(study: optuna.Study, key: str) -> Any:
-    """Optuna 5 dropped ``Study.system_attrs``; the storage API is stable across 4.x and 5.x."""
+    """Optuna 5 dropped ``Study.system_attrs``; the storage API is stable across 4.x and 5.x.
+
+    Args:
+        study: The Optuna study.
+        key: The attribute's name.
+
+    Returns:
+        Its value, or None when not set.
+    """
     return study._storage.get_study_system_attrs(study._study_id).get(key)
 
 
 def set_study_system_attr(study: optuna.Study, key: str, value: Any) -> None:
     """``Study.set_system_attr`` is deprecated (gone in Optuna 5); study-wide flags such as a stop
-    or "enqueued already" are not user data, so they stay out of the user attributes."""
+    or "enqueued already" are not user data, so they stay out of the user attributes.
+
+    Args:
+        study: The Optuna study.
+        key: The attribute's name.
+        value: Its value (JSON-serializable).
+    """
     study._storage.set_study_system_attr(study._study_id, key, value)

@@ -27,6 +27,14 @@ class TaskRef:
 
     @classmethod
     def of(cls, fn: Any) -> Any:
+        """What a spawned worker is given for a task function.
+
+        Args:
+            fn: The task function.
+
+        Returns:
+            The function itself when pickle carries it, else a reference to it by name.
+        """
         import pickle
 
         try:
@@ -36,6 +44,11 @@ class TaskRef:
             return cls(fn.__module__, fn.__qualname__)
 
     def resolve(self) -> TaskFunction:
+        """The task function, looked up again in the worker process.
+
+        Returns:
+            The function, unwrapped from Hydra's decorator.
+        """
         import importlib
         import inspect
         import sys
@@ -61,6 +74,17 @@ def spawned_worker(
     rather than pickled: its resolvers are closures that the standard pickler cannot carry.
     ``started`` (a shared flag) tells the sweep that this process got past its start-up: a
     worker that dies before it (an unguarded script, a broken import) is reported as such.
+
+    Args:
+        spec: What every worker needs.
+        hydra_context: Hydra's context, to run each trial's job.
+        task_function: The task every trial runs, or a reference to it (``TaskRef``).
+        config: The run's composed config.
+        worker: The worker's index.
+        started: A shared flag set once the process got past its start-up.
+
+    Raises:
+        SystemExit: 130 when the worker was interrupted.
     """
     from hydra.core.plugins import Plugins
     from hydra.core.utils import JobRuntime, setup_globals

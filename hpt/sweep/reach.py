@@ -49,8 +49,16 @@ def _takes(target: Any, argument: str) -> bool:
 
 
 def prune_unreached(space: SearchSpace, config: DictConfig) -> list[str]:
-    """Drop (or pass through) searched settings the run cannot receive; returns the lines
-    to print, one per setting."""
+    """Drop (or pass through) searched settings the run cannot receive.
+
+    Args:
+        space: The search space (changed in place: a dimension removed, or a fixed override
+            added that passes the value on).
+        config: The run's composed config.
+
+    Returns:
+        The lines to print, one per setting.
+    """
     searched = {d.name for d in space.dims}
     lines = []
     for name, (group, argument) in REACHED_BY.items():

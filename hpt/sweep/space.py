@@ -7,9 +7,10 @@ integer. ``range(a, b[, step])`` includes *both* ends for every sampler, the gri
 end); a range with any float bound or step gives floats. ``choice(x, y)`` and
 ``shuffle(...)`` are categorical and may pick config-group options
 (``optimizer: choice(sgd, adamw)``). ``+key=EXPR`` searches a key the config does not have:
-the parameter keeps the ``+`` in its name and reaches the trial as ``+key=value``. Parameters that only apply to one choice go under
-``conditional`` (``optimizer=sgd: {optimizer.momentum: interval(0.5, 0.99)}``) and are
-suggested only when that choice is drawn (Optuna's define-by-run).
+the parameter keeps the ``+`` in its name and reaches the trial as ``+key=value``.
+Parameters that only apply to one choice go under ``conditional``
+(``optimizer=sgd: {optimizer.momentum: interval(0.5, 0.99)}``) and are suggested only when
+that choice is drawn (Optuna's define-by-run).
 """
 
 from __future__ import annotations
@@ -29,11 +30,27 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpt.errors import UserError, one_line
+from hpt.errors import UserError
+from hpt.sweep.legacy import legacy_notice, legacy_params
+from hpt.sweep.overrides import format_value, to_overrides
+
+__all__ = [  # some lived here before hpt.sweep.overrides and hpt.sweep.legacy
+    "Dim",
+    "SearchSpace",
+    "format_value",
+    "grid_values",
+    "legacy_notice",
+    "legacy_params",
+    "parse",
+    "to_distribution",
+    "to_overrides",
+]
 
 
 @dataclass
 class Dim:
+    """One searched param: its name, distribution and expression, and its condition."""
+
     name: str
     dist: BaseDistribution
     expr: str  # the override text, for display and fingerprints
@@ -42,41 +59,78 @@ class Dim:
 
 @dataclass
 class SearchSpace:
+    """The searched params and the fixed overrides every trial gets."""
+
     dims: list[Dim] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # plain overrides applied to every trial
 
     def active(self, chosen: Mapping[str, Any]) -> list[Dim]:
+        """The dimensions a trial with these choices searches.
+
+        Args:
+            chosen: The params chosen so far.
+
+        Returns:
+            The unconditional dimensions, and the conditional ones whose condition holds.
+        """
         return [d for d in self.dims if d.when is None or chosen.get(d.when[0]) == d.when[1]]
 
     def fingerprint(self) -> str:
-        """Changes whenever a dimension or a fixed override changes (resume check)."""
+        """Changes whenever a dimension or a fixed override changes (resume check).
+
+        Returns:
+            16 hex digits.
+        """
         doc = {
             "dims": [[d.name, d.expr, list(d.when) if d.when else None] for d in self.dims],
             "fixed": sorted(self.fixed),
         }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[
-            :16
-        ]
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:16]
 
     def describe(self) -> dict[str, str]:
+        """The space as the dry run and ``sweep.json`` show it.
+
+        Returns:
+            Name (with its condition, if any) -> expression.
+        """
         return {
             (f"{d.name} (if {d.when[0]}={d.when[1]})" if d.when else d.name): d.expr
             for d in self.dims
         }
 
     def grid(self) -> dict[str, list[Any]]:
-        """Grid points of every dimension; intervals cannot be gridded."""
+        """Grid points of every dimension; intervals cannot be gridded.
+
+        Returns:
+            Name -> its grid values.
+
+        Raises:
+            UserError: A dimension is conditional, or an interval.
+        """
         points: dict[str, list[Any]] = {}
         for d in self.dims:
             if d.when is not None:
                 raise UserError(
-                    f"the grid sampler cannot use conditional parameters ({d.name}); use choice() combinations instead"
+                    f"the grid sampler cannot use conditional parameters ({d.name}); "
+                    "use choice() combinations instead"
                 )
             points[d.name] = grid_values(d)
         return points
 
 
 def grid_values(d: Dim) -> list[Any]:
+    """A dimension's grid points.
+
+    Args:
+        d: The dimension.
+
+    Returns:
+        Its choices, or the values of its range.
+
+    Raises:
+        UserError: The dimension is an interval (or a float range without a step).
+    """
     dist = d.dist
     if isinstance(dist, CategoricalDistribution):
         return list(dist.choices)
@@ -93,6 +147,20 @@ def _number(x: Any) -> float | int:
 
 
 def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
+    """A search expression, parsed by Hydra, as Optuna's distribution.
+
+    Args:
+        name: The param's name (for messages).
+        value: Hydra's parsed sweep (``ChoiceSweep``, ``RangeSweep`` or ``IntervalSweep``).
+        expr: The expression's text (for messages).
+
+    Returns:
+        A categorical, int or float distribution.
+
+    Raises:
+        UserError: The expression is not one hpt can search (an unknown tag, a log scale of
+            a choice or of a non-positive range, ...).
+    """
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
     tags = set(getattr(value, "tags", set()) or set())
@@ -104,49 +172,59 @@ def to_distribution(name: str, value: Any, expr: str) -> BaseDistribution:
             f"{name}: tag(log, ...) applies to a positive interval or range, got {expr!r}"
         )
     if isinstance(value, IntervalSweep):
-        # int(interval(a, b)) casts both bounds to int: an integer parameter, as in
-        # hydra-optuna-sweeper (Hydra's parser gives floats otherwise).
-        if isinstance(value.start, int) and isinstance(value.end, int):
-            tags.add("int")
-        lo, hi = float(value.start), float(value.end)  # type: ignore[arg-type]
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise UserError(f"{name}: interval bounds must be finite numbers, got {expr!r}")
-        if not lo < hi:
-            raise UserError(f"{name}: interval needs low < high, got {expr!r}")
-        if "log" in tags and lo <= 0:
-            raise UserError(f"{name}: a log-scaled interval needs low > 0, got {expr!r}")
-        if "int" in tags:
-            if lo != math.ceil(lo) or hi != math.floor(hi):
-                raise UserError(f"{name}: an integer interval needs integer bounds, got {expr!r}")
-            return IntDistribution(int(lo), int(hi), log="log" in tags)
-        return FloatDistribution(lo, hi, log="log" in tags)
+        return _interval(name, value, expr, tags)
     if isinstance(value, RangeSweep) and value.shuffle:
         return _categorical(name, _range_values(name, value, expr), expr)
     if isinstance(value, RangeSweep):
-        start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
-        if not all(math.isfinite(float(v)) for v in (start, stop, step)):
-            raise UserError(f"{name}: range bounds must be finite numbers, got {expr!r}")
-        if step <= 0 or stop < start:
-            raise UserError(f"{name}: range needs start <= stop and step > 0, got {expr!r}")
-        if "log" in tags:
-            if start <= 0 or step != 1 or not all(isinstance(v, int) for v in (start, stop)):
-                raise UserError(
-                    f"{name}: tag(log, range(...)) needs integer bounds > 0 and step 1, got {expr!r}"
-                )
-            return IntDistribution(int(start), int(stop), log=True)
-        if all(isinstance(v, int) for v in (start, stop, step)):
-            # Both ends inclusive; a stop off the step grid is pulled down onto it.
-            return IntDistribution(
-                int(start), int(start + (stop - start) // step * step), step=int(step)
-            )
-        n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
-        high = round(float(start) + n * float(step), 12)  # 0.1 + 2 * 0.1 is 0.30000000000000004
-        return FloatDistribution(float(start), high, step=float(step))
+        return _range(name, value, expr, tags)
     if isinstance(value, ChoiceSweep):  # shuffle(choice(...)) too: the order does not matter
         return _categorical(name, [_plain(c) for c in value.list], expr)
     raise UserError(
         f"{name}: {expr!r} is not a search expression (use interval, range, choice, tag)"
     )
+
+
+def _interval(name: str, value: Any, expr: str, tags: set[str]) -> BaseDistribution:
+    """``interval(a, b)``: a float (or, tagged ``int``, an integer) distribution."""
+    # int(interval(a, b)) casts both bounds to int: an integer parameter, as in
+    # hydra-optuna-sweeper (Hydra's parser gives floats otherwise).
+    if isinstance(value.start, int) and isinstance(value.end, int):
+        tags.add("int")
+    lo, hi = float(value.start), float(value.end)  # type: ignore[arg-type]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise UserError(f"{name}: interval bounds must be finite numbers, got {expr!r}")
+    if not lo < hi:
+        raise UserError(f"{name}: interval needs low < high, got {expr!r}")
+    if "log" in tags and lo <= 0:
+        raise UserError(f"{name}: a log-scaled interval needs low > 0, got {expr!r}")
+    if "int" in tags:
+        if lo != math.ceil(lo) or hi != math.floor(hi):
+            raise UserError(f"{name}: an integer interval needs integer bounds, got {expr!r}")
+        return IntDistribution(int(lo), int(hi), log="log" in tags)
+    return FloatDistribution(lo, hi, log="log" in tags)
+
+
+def _range(name: str, value: Any, expr: str, tags: set[str]) -> BaseDistribution:
+    """``range(a, b[, step])``, both ends included: integers, or floats on the step's grid."""
+    start, stop, step = _number(value.start), _number(value.stop), _number(value.step)
+    if not all(math.isfinite(float(v)) for v in (start, stop, step)):
+        raise UserError(f"{name}: range bounds must be finite numbers, got {expr!r}")
+    if step <= 0 or stop < start:
+        raise UserError(f"{name}: range needs start <= stop and step > 0, got {expr!r}")
+    if "log" in tags:
+        if start <= 0 or step != 1 or not all(isinstance(v, int) for v in (start, stop)):
+            raise UserError(
+                f"{name}: tag(log, range(...)) needs integer bounds > 0 and step 1, got {expr!r}"
+            )
+        return IntDistribution(int(start), int(stop), log=True)
+    if all(isinstance(v, int) for v in (start, stop, step)):
+        # Both ends inclusive; a stop off the step grid is pulled down onto it.
+        return IntDistribution(
+            int(start), int(start + (stop - start) // step * step), step=int(step)
+        )
+    n = math.floor((float(stop) - float(start)) / float(step) + 1e-9)
+    high = round(float(start) + n * float(step), 12)  # 0.1 + 2 * 0.1 is 0.30000000000000004
+    return FloatDistribution(float(start), high, step=float(step))
 
 
 def _categorical(name: str, options: list[Any], expr: str) -> CategoricalDistribution:
@@ -179,128 +257,77 @@ def parse(
     conditional: Mapping[str, Any] | None,
     arguments: Sequence[str],
 ) -> SearchSpace:
-    """Parse ``params`` (YAML), ``conditional`` and command-line ``arguments`` with Hydra's parser."""
+    """Parse ``params`` (YAML), ``conditional`` and command-line ``arguments`` with Hydra's parser.
+
+    Args:
+        params: ``hydra.sweeper.params``: key -> search expression (or a fixed value).
+        conditional: ``hydra.sweeper.conditional``: ``param=value`` -> params searched only
+            when the choice ``param`` is ``value``.
+        arguments: The command line's ``key=EXPR`` overrides (they replace the YAML's).
+
+    Returns:
+        The searched dimensions and the fixed overrides.
+
+    Raises:
+        UserError: An expression does not parse, a key is searched twice, or a conditional
+            entry names no choice of ``params``.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
     space = SearchSpace()
-    seen: dict[str, int] = {}
-
-    def add(text: str, when: tuple[str, Any] | None) -> None:
-        try:
-            override = parser.parse_overrides([text])[0]
-        except Exception as exc:  # antlr errors escape the parser unwrapped
-            raise UserError(
-                f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}"
-            ) from None
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            if key.startswith("~"):
-                raise UserError(f"{text!r}: a deleted key (~) cannot be searched")
-            name = key  # "+extra" keeps its "+": the trial gets "+extra=value" (as the old plugin)
-            dim = Dim(
-                name,
-                to_distribution(name, override.value(), text.split("=", 1)[1]),
-                text.split("=", 1)[1],
-                when,
-            )
-            if (name, when) in {(d.name, d.when) for d in space.dims}:
-                raise UserError(f"{name} is searched twice")
-            seen[name] = len(space.dims)
-            space.dims.append(dim)
-        elif when is None:
-            space.fixed.append(text)
-        else:
-            raise UserError(f"conditional entry {text!r} must be a search expression")
-
     # A command-line expression replaces the YAML one for the same key (as in Hydra's sweepers).
     merged = {str(k): f"{k}={v}" for k, v in (params or {}).items()}
     for arg in arguments:
         merged[arg.split("=", 1)[0].lstrip("+~")] = arg
     for text in merged.values():
-        add(text, None)
+        _add(parser, space, text, None)
     for cond, sub in (conditional or {}).items():
-        if "=" not in str(cond):
-            raise UserError(
-                f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)"
-            )
-        parent, choice = str(cond).split("=", 1)
-        parent_dim = next((d for d in space.dims if d.name == parent), None)
-        if parent_dim is None or not isinstance(parent_dim.dist, CategoricalDistribution):
-            raise UserError(f"conditional {cond!r}: {parent} must be a choice() in params")
-        value = next((c for c in parent_dim.dist.choices if str(c) == choice), None)
-        if value is None:
-            raise UserError(
-                f"conditional {cond!r}: {choice!r} is not one of {list(parent_dim.dist.choices)}"
-            )
+        parent, value = _condition(space, cond)
         for key, expr in (sub or {}).items():
-            add(f"{key}={expr}", (parent, value))
+            _add(parser, space, f"{key}={expr}", (parent, value))
     return space
 
 
-def format_value(value: Any) -> str:
-    """A value as Hydra override text (strings quoted when the grammar needs it)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    if text.replace("_", "").replace("-", "").replace(".", "").replace("/", "").isalnum():
-        return text
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def to_overrides(params: Mapping[str, Any]) -> list[str]:
-    """Group choices first, so ``optimizer=sgd`` is applied before ``optimizer.momentum=0.9``."""
-    items = sorted(params.items(), key=lambda kv: kv[0].count("."))
-    return [f"{k}={format_value(v)}" for k, v in items]
-
-
-def _legacy_expr(d: Mapping[str, Any]) -> str:
-    """One entry of the old ``search_space:`` form as a search expression with the old
-    plugin's meaning: ``high`` is included, ``type: int`` is an integer, ``log`` a log scale."""
-    kind = str(d.get("type", "float")).lower()
-    if kind == "categorical":
-        return f"choice({', '.join(format_value(c) for c in d.get('choices') or [])})"
-    low, high, step = d.get("low"), d.get("high"), d.get("step")
-    if kind == "int":
-        low, high = int(low), int(high)  # type: ignore[arg-type]
-    elif kind == "float":
-        low, high = float(low), float(high)  # type: ignore[arg-type]
-    else:
-        raise ValueError(f"unknown type {kind!r}")
-    if step is not None and not d.get("log"):
-        return f"range({low}, {high}, step={int(step) if kind == 'int' else float(step)})"
-    expr = f"interval({low}, {high})"
-    if kind == "int":
-        expr = f"int({expr})"
-    return f"tag(log, {expr})" if d.get("log") else expr
-
-
-def legacy_params(search_space: Any) -> dict[str, str]:
-    """hydra-optuna-sweeper 1.1's ``search_space:`` as ``params`` expressions."""
+def _add(parser: Any, space: SearchSpace, text: str, when: tuple[str, Any] | None) -> None:
+    """One ``key=EXPR``: a searched dimension (conditional on ``when``), or a fixed override."""
     try:
-        return {str(name): _legacy_expr(d) for name, d in dict(search_space).items()}
-    except Exception as exc:
+        override = parser.parse_overrides([text])[0]
+    except Exception as exc:  # antlr errors escape the parser unwrapped
         raise UserError(
-            f"hydra.sweeper.search_space cannot be read ({one_line(exc)}); write it under "
-            "hydra.sweeper.params, e.g. x: interval(0, 1), n: int(interval(1, 8)), opt: choice(sgd, adam)"
+            f"cannot parse search expression {text!r}: {str(exc).splitlines()[0]}"
         ) from None
-
-
-def legacy_notice(search_space: Any, params: Any) -> str:
-    """The deprecation line for the old form (the old plugin warned the same way)."""
-    if params is not None:
-        return (
-            "hpt sweeper: both hydra.sweeper.params and hydra.sweeper.search_space are set; "
-            "using params (search_space is ignored)"
+    key = override.get_key_element()
+    if override.is_sweep_override():
+        if key.startswith("~"):
+            raise UserError(f"{text!r}: a deleted key (~) cannot be searched")
+        name = key  # "+extra" keeps its "+": the trial gets "+extra=value" (as the old plugin)
+        dim = Dim(
+            name,
+            to_distribution(name, override.value(), text.split("=", 1)[1]),
+            text.split("=", 1)[1],
+            when,
         )
-    exprs = "; ".join(f"{k}: {v}" for k, v in legacy_params(search_space).items())
-    return (
-        "hpt sweeper: hydra.sweeper.search_space is deprecated (as in hydra-optuna-sweeper 1.2); "
-        f"write it under hydra.sweeper.params as {exprs}"
-    )
+        if (name, when) in {(d.name, d.when) for d in space.dims}:
+            raise UserError(f"{name} is searched twice")
+        space.dims.append(dim)
+    elif when is None:
+        space.fixed.append(text)
+    else:
+        raise UserError(f"conditional entry {text!r} must be a search expression")
+
+
+def _condition(space: SearchSpace, cond: Any) -> tuple[str, Any]:
+    """A conditional's key (``param=value``): the choice dimension's name and its value."""
+    if "=" not in str(cond):
+        raise UserError(f"conditional key {cond!r} must look like param=value (e.g. optimizer=sgd)")
+    parent, choice = str(cond).split("=", 1)
+    parent_dim = next((d for d in space.dims if d.name == parent), None)
+    if parent_dim is None or not isinstance(parent_dim.dist, CategoricalDistribution):
+        raise UserError(f"conditional {cond!r}: {parent} must be a choice() in params")
+    value = next((c for c in parent_dim.dist.choices if str(c) == choice), None)
+    if value is None:
+        raise UserError(
+            f"conditional {cond!r}: {choice!r} is not one of {list(parent_dim.dist.choices)}"
+        )
+    return parent, value

@@ -1,4 +1,4 @@
-"""What a sweep worker is given: plain, picklable settings.
+"""What a sweep worker is given: plain, picklable settings, and the Hydra task it runs.
 
 Its own module so the worker loop (``hpt.sweep.worker``) and one trial's lifecycle
 (``hpt.sweep.trial``) both take it without importing each other.
@@ -7,9 +7,22 @@ Its own module so the worker loop (``hpt.sweep.worker``) and one trial's lifecyc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hpt.sweep.space import SearchSpace
+
+if TYPE_CHECKING:
+    from hydra.types import HydraContext, TaskFunction
+    from omegaconf import DictConfig
+
+
+@dataclass(frozen=True)
+class HydraTask:
+    """What Hydra gave the sweeper, and every trial is run with: they travel together."""
+
+    hydra_context: HydraContext
+    task_function: TaskFunction
+    config: DictConfig  # the sweep's composed config; each trial's is composed from it
 
 
 @dataclass

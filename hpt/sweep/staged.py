@@ -17,6 +17,17 @@ from hpt.sweep.space import SearchSpace, to_overrides
 
 
 def earlier_best(path: str) -> dict[str, Any]:
+    """The best params of an earlier sweep.
+
+    Args:
+        path: The earlier sweep's folder.
+
+    Returns:
+        Its best trial's params.
+
+    Raises:
+        UserError: There is no readable sweep.json there, or no completed best trial yet.
+    """
     info = read_json(Path(path).expanduser() / SWEEP)
     if info is None:
         raise UserError(
@@ -29,7 +40,15 @@ def earlier_best(path: str) -> dict[str, Any]:
 
 
 def apply(space: SearchSpace, path: str) -> dict[str, Any]:
-    """Fix the earlier best's params the new space does not search; return the ones to enqueue."""
+    """Fix the earlier best's params the new space does not search.
+
+    Args:
+        space: The new search space (its fixed overrides are extended in place).
+        path: The earlier sweep's folder.
+
+    Returns:
+        The earlier best's params the new space searches: the point to enqueue first.
+    """
     best = earlier_best(path)
     searched = {d.name for d in space.dims}
     fixed_keys = {f.split("=", 1)[0].lstrip("+~") for f in space.fixed}

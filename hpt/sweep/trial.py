@@ -1,5 +1,6 @@
 """One trial's lifecycle: its directory, its sampled params and composed config, the run by
-Hydra's ``run_job`` under a heartbeat and time limit, and the verdict told to the study."""
+Hydra's ``run_job`` under a heartbeat and time limit, and the verdict told to the study
+(``hpt.sweep.verdict``)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,34 @@ import optuna
 from hydra.core.utils import JobReturn, JobStatus, run_job
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
-from optuna.trial import TrialState
 
 from hpt import reporter as reporting
-from hpt.errors import error_kind, one_line
-from hpt.hydra_internals import job_failure
-from hpt.loggers import final_metrics
-from hpt.rundir import RESULT, atomic_write_json, read_json
+from hpt.errors import one_line
+from hpt.rundir import RESULT, atomic_write_json
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
-from hpt.sweep.objective import Verdict, judge, result_record
+from hpt.sweep.objective import Verdict, result_record
 from hpt.sweep.samplers import apply_custom_space
 from hpt.sweep.space import SearchSpace, to_overrides
-from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.spec import HydraTask, WorkerSpec
+from hpt.sweep.verdict import constrain, fail, finish_hpt_trial, finish_user_trial, tell
+
+__all__ = [  # the verdict's steps lived here before hpt.sweep.verdict
+    "A_EPOCH",
+    "OptunaReporter",
+    "constrain",
+    "fail",
+    "finish_hpt_trial",
+    "finish_user_trial",
+    "resume_override",
+    "run_trial",
+    "suggest",
+    "tell",
+    "trial_dir",
+]
 
 A_EPOCH = "hpt:epoch"
 
@@ -40,6 +53,16 @@ class OptunaReporter:
         self.multi = len(study.directions) > 1
 
     def report(self, epoch: int, value: float, metrics: Any) -> bool:
+        """Report the epoch's objective value to the trial.
+
+        Args:
+            epoch: The epoch (Optuna's step).
+            value: The objective's value.
+            metrics: The epoch's metrics (not used here).
+
+        Returns:
+            Whether the pruner says to stop the trial now.
+        """
         if self.multi or not math.isfinite(value):
             # Optuna cannot prune multi-objective trials; record the epoch for the live view.
             tid = internals.trial_id(self.trial)
@@ -50,7 +73,15 @@ class OptunaReporter:
 
 
 def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
-    """Define-by-run: a conditional dimension is suggested only when its parent matches."""
+    """Define-by-run: a conditional dimension is suggested only when its parent matches.
+
+    Args:
+        trial: The trial.
+        space: The search space.
+
+    Returns:
+        The sampled params, by name.
+    """
     chosen: dict[str, Any] = {}
     for dim in space.dims:
         if dim.when is None or chosen.get(dim.when[0]) == dim.when[1]:
@@ -59,7 +90,15 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
 
 
 def trial_dir(sweep_dir: Path, number: int) -> str:
-    """Create the trial directory atomically; never reuse one that exists."""
+    """Create the trial directory atomically; never reuse one that exists.
+
+    Args:
+        sweep_dir: The sweep's folder.
+        number: The trial's number.
+
+    Returns:
+        The folder's name: ``trial_NNNN``, or ``trial_NNNN-HOST-PID`` when that exists.
+    """
     name = f"trial_{number:04d}"
     try:
         (sweep_dir / name).mkdir(parents=True, exist_ok=False)
@@ -73,24 +112,71 @@ def run_trial(
     study: optuna.Study,
     trial: optuna.Trial,
     spec: WorkerSpec,
-    hydra_context: HydraContext,
-    task_function: TaskFunction,
-    config: DictConfig,
+    task: HydraTask,
     sweep_dir: Path,
     parent: int,
     composer: TrialComposer,
 ) -> None:
-    """Run one claimed trial to its end and tell the study; only an interrupt escapes."""
+    """Run one claimed trial to its end and tell the study; only an interrupt escapes.
+
+    Args:
+        study: The Optuna study.
+        trial: The trial, claimed by this worker.
+        spec: What every worker needs.
+        task: What Hydra gave the sweeper.
+        sweep_dir: The sweep's folder (the trial's runs in a new folder under it).
+        parent: The sweep process's id, for the heartbeat's orphan check (0: none).
+        composer: Composes each trial's config from the sweep's.
+
+    Raises:
+        KeyboardInterrupt: The trial was interrupted (the caller re-queues it).
+    """
     tid = internals.trial_id(trial)
     name = trial_dir(sweep_dir, trial.number)
     internals.set_trial_user_attr(study, tid, "dir", name)
+    composed = _compose(study, trial, spec, task.config, composer, sweep_dir, name)
+    if composed is None:
+        return
+    params, sweep_config = composed
+    _name_job(sweep_config, study, trial, name)
+    reporting.set_current(
+        OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
+    )
+    started = time.time()
+    if spec.user_app:  # from now on its directory says what became of it, whatever dies
+        _write_running(study, trial, spec, params, sweep_dir / name)
+    try:
+        with (
+            heartbeat(study, tid, spec.heartbeat_interval, parent),
+            time_limit(spec.trial_timeout),
+        ):
+            ret = _run_job(task.hydra_context, task.task_function, sweep_config)
+    finally:
+        reporting.set_current(None)
+    if spec.user_app:
+        finish_user_trial(study, trial, spec, ret, sweep_dir / name, time.time() - started)
+    else:
+        finish_hpt_trial(study, trial, spec, ret, sweep_dir / name)
+
+
+def _compose(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    config: DictConfig,
+    composer: TrialComposer,
+    sweep_dir: Path,
+    name: str,
+) -> tuple[dict[str, Any], DictConfig] | None:
+    """The trial's params sampled and its config composed; None when that failed (the
+    trial is then failed alone, with a result.json saying why)."""
     try:
         params = suggest(trial, spec.space)
         if spec.custom_search_space:
             params.update(apply_custom_space(spec.custom_search_space, config, trial, params))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
         overrides += resume_override(study, trial, sweep_dir)
-        sweep_config = composer.compose(overrides)
+        return params, composer.compose(overrides)
     except Exception as exc:  # a sampled combination that does not compose fails alone
         kind = (
             "config"
@@ -98,75 +184,37 @@ def run_trial(
             else "exception"
         )
         fail(study, trial, f"{kind}: {type(exc).__name__}: {one_line(exc)}", kind, sweep_dir / name)
-        return
+        return None
+
+
+def _name_job(
+    sweep_config: DictConfig, study: optuna.Study, trial: optuna.Trial, name: str
+) -> None:
+    """The trial's job id, number and folder in its config; no password left in it."""
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
         sweep_config.hydra.job.num = trial.number
         sweep_config.hydra.sweep.subdir = name
     mask_config(sweep_config)  # a storage URL in a YAML file comes back with each composition
-    reporting.set_current(
-        OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
+
+
+def _write_running(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    params: dict[str, Any],
+    run_dir: Path,
+) -> None:
+    """A user app's trial, started: its result.json says RUNNING until the sweeper's verdict."""
+    record = result_record(
+        verdict=Verdict("RUNNING"),
+        names=spec.objective_names,
+        directions=spec.directions,
+        params=params,
+        trial={"number": trial.number, "study_name": study.study_name},
+        duration_s=0.0,
     )
-    started = time.time()
-    if spec.user_app:  # from now on its directory says what became of it, whatever dies
-        atomic_write_json(sweep_dir / name / RESULT, result_record(
-            status="RUNNING", names=spec.objective_names, directions=spec.directions, values=None,
-            params=params, trial={"number": trial.number, "study_name": study.study_name},
-            duration_s=0.0, error=None, error_kind=None,
-        ))  # fmt: skip
-    try:
-        with (
-            heartbeat(study, tid, spec.heartbeat_interval, parent),
-            time_limit(spec.trial_timeout),
-        ):
-            ret = _run_job(hydra_context, task_function, sweep_config)
-    finally:
-        reporting.set_current(None)
-    if spec.user_app:
-        finish_user_trial(study, trial, spec, ret, sweep_dir / name, time.time() - started)
-        return
-    if ret.status != JobStatus.COMPLETED:
-        # Hydra's public JobReturn.return_value re-raises a failed job's exception; read it.
-        failure = job_failure(ret)
-        if isinstance(failure, optuna.TrialPruned):
-            tell(study, trial, state=TrialState.PRUNED)
-            return
-        fail(
-            study,
-            trial,
-            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed",
-            error_kind(failure) if failure is not None else "exception",
-            sweep_dir / name,
-        )
-        return
-    outcome = ret.return_value
-    for key, value in final_metrics(sweep_dir / name).items():  # shown by optuna-dashboard
-        internals.set_trial_user_attr(study, tid, key, value)
-    if spec.constraints and outcome.status == "COMPLETE":
-        constrain(trial, spec, sweep_dir / name)
-    if outcome.status == "PRUNED":
-        tell(study, trial, state=TrialState.PRUNED)
-    elif (
-        outcome.status == "COMPLETE"
-        and outcome.values
-        and all(math.isfinite(v) for v in outcome.values)
-    ):
-        if len(outcome.values) != len(study.directions):
-            fail(
-                study,
-                trial,
-                f"the run reported {len(outcome.values)} objective(s) but the study has {len(study.directions)}",
-                "config",
-            )
-        else:
-            tell(study, trial, values=outcome.values)
-    else:
-        fail(
-            study,
-            trial,
-            outcome.error or "no finite objective value",
-            outcome.error_kind or "exception",
-        )
+    atomic_write_json(run_dir / RESULT, record)
 
 
 def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> Any:
@@ -177,8 +225,13 @@ def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: D
     as interrupted (130/143, trial re-queued). Any other ``sys.exit`` fails this trial only.
     """
     try:
-        return run_job(hydra_context=hydra_context, task_function=task_function, config=config,
-                       job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")  # fmt: skip
+        return run_job(
+            hydra_context=hydra_context,
+            task_function=task_function,
+            config=config,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
+        )
     except SystemExit as exc:
         cause = exc.__context__
         while cause is not None and not isinstance(cause, KeyboardInterrupt):
@@ -191,52 +244,17 @@ def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: D
         return ret
 
 
-def finish_user_trial(
-    study: optuna.Study, trial: optuna.Trial, spec: WorkerSpec, ret: Any, run_dir: Path, took: float
-) -> None:
-    """A user app's trial: its return value is the objective; the sweeper writes result.json."""
-    failure = job_failure(ret)
-    if isinstance(failure, optuna.TrialPruned):
-        verdict = Verdict("PRUNED")
-    elif ret.status != JobStatus.COMPLETED:
-        error = (
-            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed"
-        )
-        verdict = Verdict(
-            "FAIL", error=error, error_kind=error_kind(failure) if failure else "exception"
-        )
-    else:
-        verdict = judge(ret.return_value, len(study.directions))
-    frozen = internals.frozen(study, trial)
-    atomic_write_json(run_dir / RESULT, result_record(
-        status=verdict.status, names=spec.objective_names, directions=spec.directions,
-        values=verdict.values if verdict.status == "COMPLETE" else None, params=frozen.params,
-        trial={"number": trial.number, "study_name": study.study_name}, duration_s=took,
-        error=verdict.error, error_kind=verdict.error_kind, intermediate=frozen.intermediate_values,
-    ))  # fmt: skip
-    if verdict.status == "PRUNED":
-        tell(study, trial, state=TrialState.PRUNED)
-    elif verdict.status == "COMPLETE":
-        tell(study, trial, values=verdict.values)
-    else:
-        fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
-
-
-def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
-    """``hydra.sweeper.constraints`` on the run's recorded metrics: Optuna's constraint
-    values (feasible when all <= 0) on the trial, and ``feasible`` in its result.json."""
-    from hpt.sweep.baseline import constraint_values, parse_constraints
-
-    result = read_json(run_dir / RESULT) or {}
-    values = constraint_values(result, parse_constraints(spec.constraints))
-    for key, value in values.items():
-        trial.set_constraint(key, value)
-    feasible = all(v <= 0 for v in values.values())
-    atomic_write_json(run_dir / RESULT, {**result, "constraints": values, "feasible": feasible})
-
-
 def resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -> list[str]:
-    """A retried trial continues from its crashed original's checkpoints/last.pt (hpt.resume)."""
+    """A retried trial continues from its crashed original's checkpoints/last.pt (hpt.resume).
+
+    Args:
+        study: The Optuna study.
+        trial: The trial (a retry has the original's number in ``retry_of``).
+        sweep_dir: The sweep's folder.
+
+    Returns:
+        The ``resume=`` override, or nothing when there is no checkpoint to resume.
+    """
     original = trial.user_attrs.get("retry_of")
     for t in study.get_trials(deepcopy=False) if original is not None else []:
         name = t.user_attrs.get("dir")
@@ -244,40 +262,3 @@ def resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -
         if t.number == original and isinstance(name, str) and last.is_file():
             return [f"resume='{(sweep_dir / name).resolve()}'"]
     return []
-
-
-def fail(
-    study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_dir: Path | None = None
-) -> None:
-    if run_dir is not None and not (run_dir / RESULT).exists():
-        # The run never started: still leave a result.json so reports show why.
-        trial_info = {"number": trial.number, "study_name": study.study_name}
-        atomic_write_json(
-            run_dir / RESULT,
-            {
-                "status": "FAIL",
-                "error": error,
-                "error_kind": kind,
-                "params": dict(trial.params),
-                "trial": trial_info,
-            },
-        )
-    tid = internals.trial_id(trial)
-    internals.set_trial_user_attr(study, tid, "error", error[:1000])
-    internals.set_trial_user_attr(study, tid, "error_kind", kind)
-    tell(study, trial, state=TrialState.FAIL)
-
-
-def tell(
-    study: optuna.Study,
-    trial: optuna.Trial,
-    values: list[float] | None = None,
-    state: TrialState | None = None,
-) -> None:
-    try:
-        study.tell(trial, values, state=state)
-    except RuntimeError as exc:
-        # GridSampler calls study.stop() once the grid is exhausted, which Optuna only allows
-        # inside study.optimize; the result is already stored, and our budget ends the loop.
-        if "Study.stop" not in str(exc):
-            raise

@@ -28,21 +28,33 @@ def _source(spec: str) -> Any:
     journal = path / JOURNAL_NAME if path.is_dir() else path
     if not journal.is_file():
         raise UserError(
-            f"hydra.sweeper.warm_start={spec}: no {JOURNAL_NAME} there (give an earlier sweep dir or a storage URL)"
+            f"hydra.sweeper.warm_start={spec}: no {JOURNAL_NAME} there "
+            "(give an earlier sweep dir or a storage URL)"
         )
     return open_storage(str(journal))
 
 
 def earlier_trials(spec: str, directions: list[str]) -> list[optuna.trial.FrozenTrial]:
-    """The COMPLETE trials of the one study (with the same directions) in ``spec``."""
+    """The COMPLETE trials of the one study (with the same directions) in ``spec``.
+
+    Args:
+        spec: An earlier sweep's folder or a storage URL.
+        directions: The new study's directions.
+
+    Returns:
+        The trials.
+
+    Raises:
+        UserError: The storage cannot be read, or holds no single study with these directions.
+    """
     try:
         storage = _source(spec)
         summaries = optuna.get_all_study_summaries(storage)
         studies = [s for s in summaries if [d.name.lower() for d in s.directions] == directions]
         if len(studies) != 1:
             raise UserError(
-                f"hydra.sweeper.warm_start={spec}: {len(studies)} studies there optimize {directions} "
-                "(need exactly one)"
+                f"hydra.sweeper.warm_start={spec}: "
+                f"{len(studies)} studies there optimize {directions} (need exactly one)"
             )
         study = optuna.load_study(study_name=studies[0].study_name, storage=storage)
         return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -55,7 +67,17 @@ def earlier_trials(spec: str, directions: list[str]) -> list[optuna.trial.Frozen
 
 
 def warm_start(study: optuna.Study, space: SearchSpace, spec: str, directions: list[str]) -> int:
-    """Add the earlier trials that fit ``space``; returns how many (0 on a resumed study)."""
+    """Add the earlier trials that fit ``space`` to the study, once.
+
+    Args:
+        study: The new study.
+        space: Its search space.
+        spec: An earlier sweep's folder or a storage URL.
+        directions: The new study's directions.
+
+    Returns:
+        How many trials were added (0 on a resumed study).
+    """
     if internals.study_system_attr(study, A_WARM) is not None:
         return 0
     dists = {d.name: d.dist for d in space.dims if d.when is None}
@@ -68,10 +90,13 @@ def warm_start(study: optuna.Study, space: SearchSpace, spec: str, directions: l
             continue  # another space: its value says nothing about this one
         study.add_trial(
             optuna.trial.create_trial(
-                params=params, distributions={k: dists[k] for k in params}, values=t.values,
-                system_attrs={A_WARM: spec}, user_attrs={"warm_start_of": t.number},
+                params=params,
+                distributions={k: dists[k] for k in params},
+                values=t.values,
+                system_attrs={A_WARM: spec},
+                user_attrs={"warm_start_of": t.number},
             )
-        )  # fmt: skip
+        )
         added += 1
     internals.set_study_system_attr(study, A_WARM, added)
     return added

@@ -25,14 +25,22 @@ from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import parent_alive
 from hpt.sweep.samplers import build_pruner, build_sampler
-from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.trial import run_trial
 
 A_STOP = "hpt:stopped"
 
 
 def should_stop(study: optuna.Study, spec: WorkerSpec) -> str | None:
-    """Why no new trial should start (deadline, a stop, the budget spoken for), or None."""
+    """Why no new trial should start (deadline, a stop, the budget spoken for), or None.
+
+    Args:
+        study: The Optuna study.
+        spec: What every worker needs (deadline and budget).
+
+    Returns:
+        ``timeout``, the study's stop reason, ``budget``, or None.
+    """
     if spec.deadline is not None and time.time() >= spec.deadline:
         return "timeout"
     stopped = accounting.study_attr(study, A_STOP)
@@ -52,7 +60,10 @@ def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
         return  # the budget is done: nothing is left to stop (the counts show the failures)
     failed = sum(1 for t in done if t.state == TrialState.FAIL)
     if done and failed >= spec.min_failures and failed / len(done) > spec.max_failure_rate:
-        reason = f"stopped: {failed} of {len(done)} finished trials failed (max_failure_rate={spec.max_failure_rate})"
+        reason = (
+            f"stopped: {failed} of {len(done)} finished trials failed "
+            f"(max_failure_rate={spec.max_failure_rate})"
+        )
         accounting.set_study_attr(study, A_STOP, reason)
 
 
@@ -61,7 +72,12 @@ STOP_RULE = "stop rule"  # a reason starting so is a sweep that is done, not abo
 
 def check_stop_rules(study: optuna.Study, spec: WorkerSpec) -> None:
     """``stop.target`` (the objective reached) and ``stop.stagnation`` (no new best in N
-    finished trials): the sweep stops for every worker, with the reason in the study."""
+    finished trials): the sweep stops for every worker, with the reason in the study.
+
+    Args:
+        study: The Optuna study.
+        spec: What every worker needs (``target``, ``stagnation``).
+    """
     if len(study.directions) != 1 or (spec.target is None and not spec.stagnation):
         return
     sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
@@ -82,7 +98,10 @@ def check_stop_rules(study: optuna.Study, spec: WorkerSpec) -> None:
             continue
         since += 1
     if reason is None and spec.stagnation and best is not None and since >= spec.stagnation:
-        reason = f"{STOP_RULE}: no new best in the last {since} finished trials (stagnation={spec.stagnation})"
+        reason = (
+            f"{STOP_RULE}: no new best in the last {since} finished trials "
+            f"(stagnation={spec.stagnation})"
+        )
     if reason and not accounting.study_attr(study, A_STOP):
         accounting.set_study_attr(study, A_STOP, reason)
 
@@ -95,19 +114,28 @@ def run_worker(
     worker: int,
     parent: int = 0,
 ) -> int:
-    """Run trials until the budget, the deadline or a stop; returns how many this worker ran."""
+    """Run trials until the budget, the deadline or a stop.
+
+    Args:
+        spec: What every worker needs.
+        hydra_context: Hydra's context, to run each trial's job.
+        task_function: The task every trial runs.
+        config: The run's composed config.
+        worker: The worker's index.
+        parent: The sweep process's id, when this worker is a process it spawned (0: none).
+
+    Returns:
+        How many trials this worker ran.
+
+    Raises:
+        KeyboardInterrupt: The worker was interrupted (its trial re-queued first).
+    """
     os.environ.update(spec.env)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(spec.storage)
-    sampler = build_sampler(spec.sampler, spec.space)  # seeded per trial: any worker, any host
-    study = optuna.load_study(
-        study_name=spec.study_name,
-        storage=storage,
-        sampler=sampler,
-        pruner=build_pruner(spec.pruner),
-    )
+    study = _load_study(spec)
     sweep_dir = Path(spec.sweep_dir)
     composer = TrialComposer(hydra_context.config_loader, config)
+    task = HydraTask(hydra_context, task_function, config)
     ran = 0
     while True:
         if parent and not parent_alive(parent):
@@ -123,26 +151,35 @@ def run_worker(
                 continue
             accounting.mark_owner(study, trial)
             ran += 1
-            run_trial(
-                study,
-                trial,
-                spec,
-                hydra_context,
-                task_function,
-                config,
-                sweep_dir,
-                parent,
-                composer,
-            )
+            run_trial(study, trial, spec, task, sweep_dir, parent, composer)
         except KeyboardInterrupt as exc:
-            frozen = internals.frozen(study, trial)
-            reason = (
-                "its worker job was cancelled, preempted or reached its time limit"
-                if isinstance(exc, JobEnded)
-                else "interrupted by the user"
-            )
-            accounting.retry(study, frozen, reason, sweep_dir)
+            _release(study, trial, exc, sweep_dir)
             raise
         _check_failure_rate(study, spec)
         check_stop_rules(study, spec)
     return ran
+
+
+def _load_study(spec: WorkerSpec) -> optuna.Study:
+    """The study, with this worker's own sampler and pruner."""
+    storage = open_storage(spec.storage)
+    sampler = build_sampler(spec.sampler, spec.space)  # seeded per trial: any worker, any host
+    return optuna.load_study(
+        study_name=spec.study_name,
+        storage=storage,
+        sampler=sampler,
+        pruner=build_pruner(spec.pruner),
+    )
+
+
+def _release(
+    study: optuna.Study, trial: optuna.Trial, exc: KeyboardInterrupt, sweep_dir: Path
+) -> None:
+    """An interrupted trial re-queued (retried), with why it stopped."""
+    frozen = internals.frozen(study, trial)
+    reason = (
+        "its worker job was cancelled, preempted or reached its time limit"
+        if isinstance(exc, JobEnded)
+        else "interrupted by the user"
+    )
+    accounting.retry(study, frozen, reason, sweep_dir)

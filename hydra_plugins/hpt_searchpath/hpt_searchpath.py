@@ -11,7 +11,14 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 
 class HptUserConfigSearchPath(SearchPathPlugin):
+    """The user's config folders, before hpt's own in hpt's search path."""
+
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        """Put the user's config folders just before hpt's (the first listed wins).
+
+        Args:
+            search_path: The search path Hydra is building (changed in place).
+        """
         from hpt.app import is_hpt_main, user_config_dirs
 
         if not any(e.provider == "main" and is_hpt_main(e.path) for e in search_path.get_path()):

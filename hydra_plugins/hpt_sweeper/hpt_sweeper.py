@@ -42,8 +42,18 @@ def _open(node: type) -> dict[str, Any]:
 
 
 def sweep_name(search: Any = None, study_name: Any = None) -> str:
-    """``hpt_sweep_name``: the default sweep dir's last part, the study's name (else the search
-    config's), so running the same command again finds the same study and resumes it."""
+    """``hpt_sweep_name``: the default sweep dir's last part.
+
+    The study's name, else the search config's, so running the same command again finds the
+    same study and resumes it.
+
+    Args:
+        search: The search config's name (``hydra:runtime.choices.search``), if any.
+        study_name: ``hydra.sweeper.study_name``, if set.
+
+    Returns:
+        The name (``sweep`` when neither is set).
+    """
     return str(study_name or search or "sweep")
 
 
@@ -52,30 +62,65 @@ if not OmegaConf.has_resolver("hpt_sweep_name"):
 
 cs = ConfigStore.instance()
 cs.store(group="hydra/sweeper", name="hpt", node=HptSweeperConf, provider="hpt")
-for _name, _node in {
-    "tpe": TPESamplerConf, "random": RandomSamplerConf, "grid": GridSamplerConf, "cmaes": CmaEsSamplerConf,
-    "gp": GPSamplerConf, "qmc": QMCSamplerConf, "nsgaii": NSGAIISamplerConf, "bruteforce": BruteForceSamplerConf,
-}.items():  # fmt: skip
+SAMPLERS: dict[str, type] = {
+    "tpe": TPESamplerConf,
+    "random": RandomSamplerConf,
+    "grid": GridSamplerConf,
+    "cmaes": CmaEsSamplerConf,
+    "gp": GPSamplerConf,
+    "qmc": QMCSamplerConf,
+    "nsgaii": NSGAIISamplerConf,
+    "bruteforce": BruteForceSamplerConf,
+}
+PRUNERS: dict[str, type] = {
+    "none": NopPrunerConf,
+    "median": MedianPrunerConf,
+    "percentile": PercentilePrunerConf,
+    "successive_halving": SuccessiveHalvingPrunerConf,
+    "hyperband": HyperbandPrunerConf,
+    "wilcoxon": WilcoxonPrunerConf,
+}
+for _name, _node in SAMPLERS.items():
     cs.store(group="hydra/sweeper/sampler", name=_name, node=_open(_node), provider="hpt")
-for _name, _node in {
-    "none": NopPrunerConf, "median": MedianPrunerConf, "percentile": PercentilePrunerConf,
-    "successive_halving": SuccessiveHalvingPrunerConf, "hyperband": HyperbandPrunerConf, "wilcoxon": WilcoxonPrunerConf,
-}.items():  # fmt: skip
+for _name, _node in PRUNERS.items():
     cs.store(group="hydra/sweeper/pruner", name=_name, node=_open(_node), provider="hpt")
 
 
 class HptSweeper(Sweeper):
+    """hpt's sweeper (``hydra/sweeper=hpt``): the settings kept, the sweep run by
+    ``hpt.sweep.runner``; a user's app gets hpt's one-line errors and exit codes."""
+
     def __init__(self, **conf: Any) -> None:
         self.conf = conf
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
+        """Keep what Hydra gives the sweeper before the sweep.
+
+        Args:
+            hydra_context: Hydra's context, to run each trial's job.
+            task_function: The task every trial runs.
+            config: The run's composed config.
+        """
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.config = config
 
     def sweep(self, arguments: list[str]) -> Any:
+        """Run the sweep to its end.
+
+        Args:
+            arguments: The command line's sweep overrides (``key=EXPR``).
+
+        Returns:
+            None, as hydra-optuna-sweeper's ``sweep``: the results are in the study and the
+            sweep dir.
+
+        Raises:
+            SystemExit: For a user's app: 2 for a setting to fix, 1 for a sweep stopped by
+                its failures, 130/143 when interrupted (hpt's own task raises the error).
+        """
         from hpt.sweep.runner import run_sweep
 
         assert self.hydra_context is not None and self.config is not None  # set by setup()

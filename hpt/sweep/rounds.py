@@ -1,0 +1,276 @@
+"""The sweep's workers, run under the live monitor: in this process (``n_jobs=1``), as
+cluster jobs (``hpt.sweep.cluster``), or as spawned processes in rounds; when workers die,
+their trials are re-queued and a new round runs until the budget is done."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from hpt.errors import Terminated, UserError, sigterm_as_interrupt
+from hpt.sweep import accounting
+from hpt.sweep.monitor import Monitor
+from hpt.sweep.plan import Plan, who
+from hpt.sweep.process import TaskRef, spawned_worker
+from hpt.sweep.spec import HydraTask, WorkerSpec
+from hpt.sweep.worker import run_worker, should_stop
+
+
+def run_workers(
+    study: Any,
+    wspec: WorkerSpec,
+    conf: dict[str, Any],
+    plan: Plan,
+    task: HydraTask,
+    sweep_dir: Path,
+) -> dict[str, Any]:
+    """Run the workers under the live monitor until they stop.
+
+    Ctrl-C and SIGTERM end the sweep with the study consistent.
+
+    Args:
+        study: The Optuna study.
+        wspec: What every worker needs.
+        conf: The sweeper's settings, as plain data.
+        plan: The sweep to run.
+        task: What Hydra gave the sweeper.
+        sweep_dir: The sweep's folder.
+
+    Returns:
+        The monitor's last snapshot.
+
+    Raises:
+        KeyboardInterrupt: The sweep was interrupted (``Terminated`` for SIGTERM), after
+            saying that rerunning the command resumes it.
+    """
+    monitor = Monitor(study, sweep_dir, plan.meta, plan.n_trials)
+    monitor.start()
+    interrupted: KeyboardInterrupt | None = None
+    previous = sigterm_as_interrupt()
+    try:
+        _dispatch(study, wspec, conf, plan, task)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
+        interrupted = exc
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(Exception):  # the record must not hide the sweep's own ending
+            accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+            accounting.reconcile(study, sweep_dir)
+        snap = monitor.stop()
+    if interrupted is not None:
+        ended = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+        print(
+            f"{who(plan.user_app)}: {ended}; "
+            f"the study is consistent, rerun the same command to resume ({sweep_dir})",
+            file=sys.stderr,
+        )
+        raise interrupted
+    return snap
+
+
+def _dispatch(
+    study: Any, wspec: WorkerSpec, conf: dict[str, Any], plan: Plan, task: HydraTask
+) -> None:
+    """The workers where the settings put them: cluster jobs, this process, or processes."""
+    n_jobs = worker_count(conf)
+    if plan.cluster is not None:  # hydra/launcher=submitit_slurm|submitit_local
+        from hpt.sweep.cluster import run_cluster
+
+        run_cluster(
+            study,
+            wspec,
+            task,
+            n_jobs,
+            plan.cluster,
+            detach=bool(conf.get("detach")),
+            who=who(plan.user_app),
+        )
+    elif n_jobs == 1:
+        run_worker(wspec, task.hydra_context, task.task_function, task.config, 0)
+    else:
+        run_processes(study, wspec, task, n_jobs, int(conf.get("per_gpu") or 1))
+
+
+def worker_count(conf: Mapping[str, Any]) -> int:
+    """How many workers the sweep runs.
+
+    Args:
+        conf: The sweeper's settings (``n_jobs``, ``per_gpu``).
+
+    Returns:
+        ``n_jobs``; for ``n_jobs=0``, ``per_gpu`` workers on each visible GPU (at least one).
+    """
+    n = int(conf.get("n_jobs") or 0)
+    if n > 0:
+        return n
+    gpus = gpu_count()
+    return max(1, gpus * int(conf.get("per_gpu") or 1))  # n_jobs=0: fill the visible GPUs
+
+
+def gpu_count() -> int:
+    """The GPUs torch sees (0 without CUDA, or without torch).
+
+    Returns:
+        The number of visible CUDA devices.
+    """
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:
+        return 0
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_processes(study: Any, spec: WorkerSpec, task: HydraTask, n_jobs: int, per_gpu: int) -> None:
+    """Spawned workers, in rounds, until the budget is done or the sweep stops.
+
+    When workers die (a signal, the OOM killer), their trials are re-queued and a new round
+    runs; every counted trial ends with a final state. A trial whose retry dies too counts
+    as failed, so rounds end.
+
+    Args:
+        study: The Optuna study.
+        spec: What every worker needs.
+        task: What Hydra gave the sweeper.
+        n_jobs: Worker processes per round.
+        per_gpu: Workers meant to share one GPU.
+
+    Raises:
+        KeyboardInterrupt: Every worker was interrupted.
+        UserError: Every worker of the first round died before running a trial.
+    """
+    gpus = gpu_count()
+    if gpus and n_jobs > gpus * per_gpu:
+        print(
+            f"{who(spec.user_app)}: {n_jobs} workers on {gpus} GPU(s) exceeds per_gpu={per_gpu}; "
+            "they will share",
+            file=sys.stderr,
+        )
+    print(f"{who(spec.user_app)}: starting {n_jobs} worker processes", file=sys.stderr, flush=True)
+    for round_ in range(spec.n_trials + 1):
+        codes = spawn_round(spec, task, n_jobs, gpus, round_)
+        died = sorted({c for c in codes if c not in (0, None)})
+        if not died:
+            return
+        recovered = accounting.recover_stale(study, spec.grace_period, Path(spec.sweep_dir))
+        reason = should_stop(study, spec)
+        print(
+            f"{who(spec.user_app)}: {len(codes) - codes.count(0)} worker(s) died (exit code "
+            f"{', '.join(map(str, died))})"
+            + (f"; re-queued trial(s) {recovered}" if recovered else "")
+            + ("" if reason else "; starting workers again"),
+            file=sys.stderr,
+        )
+        if reason:
+            return
+
+
+def spawn_round(
+    spec: WorkerSpec, task: HydraTask, n_jobs: int, gpus: int, round_: int
+) -> list[int | None]:
+    """One round of ``n_jobs`` spawned workers, joined.
+
+    Args:
+        spec: What every worker needs.
+        task: What Hydra gave the sweeper.
+        n_jobs: Worker processes.
+        gpus: Visible GPUs (the workers are spread over them).
+        round_: The round's number (0: the first).
+
+    Returns:
+        The workers' exit codes.
+
+    Raises:
+        KeyboardInterrupt: Every worker that failed was interrupted (exit code 130), or
+            this process was.
+        UserError: In the first round, every worker died before running a trial.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    started = [ctx.Value("b", 0) for _ in range(n_jobs)]
+    procs = _start(spec, task, n_jobs, gpus, started)
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        _interrupt(procs)
+        raise
+    codes = [p.exitcode for p in procs]
+    failed = [c for c in codes if c not in (0, None)]
+    if failed and all(code == 130 for code in failed):
+        raise KeyboardInterrupt
+    if round_ == 0 and not any(flag.value for flag in started):
+        raise UserError(
+            f"every worker process died on start (exit code "
+            f"{', '.join(map(str, sorted(set(failed))))}) "
+            "before running a trial: with n_jobs > 1 the workers re-import the script, so it must "
+            'call its @hydra.main function under `if __name__ == "__main__":`; run with '
+            "hydra.sweeper.n_jobs=1 to see the error"
+        )
+    return codes
+
+
+def _start(
+    spec: WorkerSpec, task: HydraTask, n_jobs: int, gpus: int, started: list[Any]
+) -> list[Any]:
+    """The worker processes started, each with its share of the CPU cores and one GPU."""
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)  # no oversubscription of CPU cores
+    ctx = multiprocessing.get_context("spawn")
+    procs = []
+    for i in range(n_jobs):
+        env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        if gpus:
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = visible.split(",") if visible else [str(g) for g in range(gpus)]
+            env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
+        with _env(env):
+            p = ctx.Process(
+                target=spawned_worker,
+                args=(
+                    spec,
+                    task.hydra_context,
+                    TaskRef.of(task.task_function),
+                    task.config,
+                    i,
+                    started[i],
+                ),
+                name=f"hpt-worker-{i}",
+            )
+            p.start()
+        procs.append(p)
+    return procs
+
+
+def _interrupt(procs: list[Any]) -> None:
+    """Pass an interrupt on to the workers and wait for them (30 s), then end them."""
+    # The terminal sent SIGINT to them too; a `kill -INT` of this process did not.
+    for p in procs:
+        if p.is_alive() and p.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGINT)
+    deadline = time.time() + 30
+    for p in procs:
+        p.join(timeout=max(0.1, deadline - time.time()))
+        if p.is_alive():
+            p.terminate()

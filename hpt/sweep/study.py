@@ -1,0 +1,192 @@
+"""The sweep's Optuna study, opened: created or resumed (same space and directions), the
+warm start, enqueued and baseline points queued once, ``search.yaml`` recorded, and the
+trials a dead worker left running re-queued."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from hpt.errors import UserError
+from hpt.storage import check_journal, is_url, open_storage
+from hpt.sweep import accounting
+from hpt.sweep.plan import Plan, who
+from hpt.sweep.space import SearchSpace
+from hpt.sweep.worker import A_STOP
+
+A_SPACE, A_ENQUEUED, A_BASELINE = "hpt:search_space", "hpt:enqueued", "hpt:baseline"
+
+
+def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictConfig) -> Any:
+    """Create the study or resume it, ready for the workers.
+
+    Queues the ``enqueue`` points (and the baseline), records ``search.yaml`` and re-queues
+    trials a dead worker left running.
+
+    Args:
+        plan: The sweep to run.
+        conf: The sweeper's settings, as plain data.
+        sweep_dir: The sweep's folder.
+        config: The run's composed config (the baseline trial's params come from it).
+
+    Returns:
+        The Optuna study.
+
+    Raises:
+        UserError: The study exists with another search space or other directions, or the
+            storage file belongs to something else.
+    """
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    study = _create(plan, sweep_dir)
+    if conf.get("warm_start"):
+        _warm_start(study, plan, str(conf["warm_start"]))
+    enqueue(study, conf.get("enqueue") or [])
+    if conf.get("baseline", True):
+        enqueue_baseline(study, plan, config)
+    # A new invocation may finish what a stopped one left.
+    accounting.set_study_attr(study, A_STOP, None)
+    save_search(plan, conf, sweep_dir / "search.yaml")
+    recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+    accounting.reconcile(study, sweep_dir)  # files a full disk or a kill left saying RUNNING
+    if recovered:
+        print(
+            f"{who(plan.user_app)}: re-queued trial(s) {recovered} "
+            "left running by a worker that died",
+            file=sys.stderr,
+        )
+    return study
+
+
+def _create(plan: Plan, sweep_dir: Path) -> Any:
+    """The study created, or loaded and checked against the plan; its metric names set."""
+    import optuna
+
+    if not is_url(plan.storage):
+        # A torn tail is cut; a foreign file refused.
+        warning = check_journal(Path(plan.storage), sweep_dir)
+        if warning:
+            print(warning, file=sys.stderr)
+    storage = open_storage(plan.storage)
+    study = optuna.create_study(
+        study_name=plan.study_name,
+        storage=storage,
+        directions=plan.dirs,  # type: ignore[arg-type]  # validated: "maximize" | "minimize"
+        load_if_exists=True,
+    )
+    check_resume(study, plan.space, plan.dirs)
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still there in 5
+            warnings.simplefilter("ignore")
+            study.set_metric_names(plan.names)  # optuna-dashboard labels the objectives with these
+    return study
+
+
+def _warm_start(study: Any, plan: Plan, source: str) -> None:
+    from hpt.sweep.warm import warm_start
+
+    added = warm_start(study, plan.space, source, plan.dirs)
+    if added:
+        print(
+            f"{who(plan.user_app)}: warm start: added {added} finished trial(s) of "
+            f"{source} (not counted in n_trials)",
+            file=sys.stderr,
+        )
+
+
+def save_search(plan: Plan, conf: dict[str, Any], path: Path) -> None:
+    """Record what the sweep searches, and how, in ``search.yaml``.
+
+    Args:
+        plan: The sweep to run.
+        conf: The sweeper's settings, as plain data.
+        path: The file to write.
+    """
+    record = {
+        "params": conf.get("params") or {},
+        "conditional": conf.get("conditional") or {},
+        "fixed": plan.space.fixed,
+        "sampler": plan.sampler_conf,
+        "pruner": plan.pruner_conf,
+        "direction": plan.dirs,
+        "study_name": plan.study_name,
+        "storage": plan.meta["storage"],
+    }
+    OmegaConf.save(OmegaConf.create(record), path)
+
+
+def check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
+    """A resumed study must search the same space; otherwise results would not be comparable.
+
+    A new study records the space's fingerprint instead.
+
+    Args:
+        study: The Optuna study.
+        space: The parsed search space.
+        dirs: The objectives' directions.
+
+    Raises:
+        UserError: The study was created with another space, fixed overrides or directions.
+    """
+    previous = study.user_attrs.get(A_SPACE)
+    current = {"fingerprint": space.fingerprint(), "space": space.describe(), "fixed": space.fixed}
+    if previous is None:
+        study.set_user_attr(A_SPACE, current)
+        return
+    if previous.get("fingerprint") != current["fingerprint"]:
+        searched = len(previous.get("space") or {})
+        raise UserError(
+            f"study {study.study_name!r} in this sweep dir was created with a different "
+            f"search space or fixed overrides (then: fixed {previous.get('fixed')}, "
+            f"{searched} searched params); resume with the same ones, or start a new "
+            "sweep with another hydra.sweep.dir or hydra.sweeper.study_name"
+        )
+    if [d.name.lower() for d in study.directions] != dirs:
+        raise UserError(
+            f"study {study.study_name!r} optimizes "
+            f"{[d.name.lower() for d in study.directions]}, not {dirs}"
+        )
+
+
+def enqueue(study: Any, known: list[Any]) -> None:
+    """Queue ``hydra.sweeper.enqueue``'s points, once per study.
+
+    Args:
+        study: The Optuna study.
+        known: Mappings of param -> value.
+
+    Raises:
+        UserError: An entry is not a mapping.
+    """
+    if not known or accounting.study_attr(study, A_ENQUEUED):
+        return
+    for params in known:
+        if not isinstance(params, dict):
+            raise UserError(
+                f"hydra.sweeper.enqueue entries must be mappings of param: value, got {params!r}"
+            )
+        study.enqueue_trial(params, user_attrs={"enqueued": True})
+    accounting.set_study_attr(study, A_ENQUEUED, True)
+
+
+def enqueue_baseline(study: Any, plan: Plan, config: DictConfig) -> None:
+    """Queue the base config as a trial, once per study (``hpt.sweep.baseline``).
+
+    Args:
+        study: The Optuna study.
+        plan: The sweep to run.
+        config: The run's composed config.
+    """
+    from hpt.sweep.baseline import base_params
+
+    if accounting.study_attr(study, A_BASELINE) is not None or not plan.space.dims:
+        return
+    params, notes = base_params(plan.space, config)
+    for note in notes:
+        print(f"{who(plan.user_app)}: {note}", file=sys.stderr)
+    if params is not None:
+        study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+    accounting.set_study_attr(study, A_BASELINE, params is not None)

@@ -28,6 +28,7 @@ def check_plan(folds: int, repeats: int) -> None:
 
 
 def check_folds(folds: int, n: int) -> None:
+    """Refuse a fold count the data cannot support, in one line."""
     if folds < 1:
         raise UserError(f"trainer.folds must be >= 1 (1 = the usual holdout split), got {folds}")
     if folds > 1 and folds > n // 2:

@@ -63,6 +63,7 @@ def real_url(masked: str, path: str) -> str:
 
 
 def serve(spec: str, host: str, port: int) -> None:
+    """Serve optuna-dashboard for the storage ``spec`` on ``host:port`` until interrupted."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     try:
@@ -86,6 +87,7 @@ def serve(spec: str, host: str, port: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """``hpt dashboard``: parse the arguments and serve the sweep's study."""
     parser = argparse.ArgumentParser(prog="hpt dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("path", help="a sweep directory, a study.journal file or a database URL")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")

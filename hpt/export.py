@@ -17,6 +17,7 @@ FORMATS = ("torchscript", "onnx")  # those of hpt.standalone.export
 
 
 def main(argv: list[str]) -> int:
+    """``hpt export``: parse the arguments and write the model file."""
     parser = Parser(
         prog="hpt export",
         description=__doc__.split("\n\n")[1],

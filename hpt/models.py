@@ -103,4 +103,5 @@ def resnet18(in_shape: Sequence[int], out_features: int, dropout: float = 0.0) -
 
 
 def count_parameters(model: nn.Module) -> int:
+    """The number of parameters of ``model`` (every tensor in ``parameters()``)."""
     return sum(p.numel() for p in model.parameters())

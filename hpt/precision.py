@@ -12,6 +12,11 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_device(spec: str) -> torch.device:
+    """``auto`` (CUDA when there is one, else CPU), ``cpu``, ``cuda`` or ``cuda:N`` as a device.
+
+    Raises:
+        UserError: The spec names no device, or one this machine does not have.
+    """
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -48,17 +53,20 @@ def resolve_precision(name: str, device: torch.device) -> str:
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """``torch.autocast`` for bf16/fp16 on the device; a no-op context for fp32."""
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
 
 
 def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
+    """A GradScaler, enabled only for fp16 (bf16 and fp32 need none)."""
     # Loss scaling only matters for fp16's narrow exponent; bf16 has fp32's range.
     return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
 
 def configure_backends(device: torch.device, deterministic: bool, seed: int) -> None:
+    """Seeds, TF32 on CUDA, and deterministic algorithms when asked, once per run."""
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = (

@@ -142,6 +142,7 @@ def write_table(frame: Any, path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """``hpt predict``: parse the arguments and write the predictions."""
     parser = Parser(
         prog="hpt predict",
         description=__doc__.split("\n\n")[1],

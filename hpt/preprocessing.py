@@ -102,14 +102,17 @@ class Trained:
 
     @property
     def problem(self) -> str:
+        """classification, binary or regression."""
         return str(self.prep["problem"])
 
     @property
     def classes(self) -> list[str]:
+        """The class names, in output order (empty for regression)."""
         return [str(c) for c in self.prep.get("classes") or []]
 
     @property
     def kind(self) -> str:
+        """The kind of input the run was trained on (tensor, table or image)."""
         return str(self.prep["input"]["kind"])
 
     def model(self, checkpoint: str | None = None) -> nn.Module:

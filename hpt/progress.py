@@ -52,11 +52,13 @@ class RunProgress:
         return self
 
     def step(self, step: int) -> None:
+        """Move the bar to training step ``step`` of this epoch."""
         # Called every optimizer step; only touch the display every 10 steps to stay cheap.
         if self._progress is not None and (step % 10 == 0 or step == self.steps):
             self._progress.update(self._task, completed=step)  # type: ignore[arg-type]
 
     def epoch(self, metrics: Mapping[str, float]) -> None:
+        """Show one finished epoch's metrics."""
         line = f"epoch {int(metrics['epoch'])}/{self.epochs}  " + _fmt(metrics, self.KEYS)
         if self._progress is not None:
             self._progress.console.print(line, highlight=False)

@@ -66,15 +66,18 @@ class RunRecord:
         atomic_write_json(run_dir / RESULT, self.base)
 
     def manifest(self, *, seed: int, device: torch.device, precision: str, cwd: str | None) -> None:
+        """Write ``manifest.json``: what the run ran on (versions, device, seed, git state)."""
         atomic_write_json(
             self.run_dir / MANIFEST,
             manifest(seed=seed, device=device, precision=precision, cwd=cwd or os.getcwd()),
         )
 
     def epoch(self, metrics: Mapping[str, float]) -> None:
+        """Append one epoch's metrics to ``metrics.jsonl``."""
         append_jsonl(self.run_dir / METRICS, metrics)
 
     def finish(self, outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
+        """Write the final ``result.json`` of a run that trained, and return its outcome."""
         history = fitted.history if fitted else []
         objectives = [_objective_record(outcome, i) for i in range(len(outcome.objectives))]
         atomic_write_json(
@@ -107,6 +110,7 @@ class RunRecord:
         extra: dict[str, Any],
         stage: str = "",
     ) -> Outcome:
+        """Write a FAIL ``result.json`` with the error's one line and kind."""
         return self.finish(failure(exc, self.run_dir, objectives, stage), None, extra)
 
     def guard(
@@ -140,6 +144,8 @@ def failure(
 
 
 def derived_values(history: Sequence[Mapping[str, float]], n_params: int) -> dict[str, float]:
+    """What a sweep may constrain besides the metrics: ``model/n_params``, ``time/epoch_s``
+    (mean) and ``time/train_s`` (total)."""
     times = [m["time/epoch_s"] for m in history]
     return {
         "model/n_params": float(n_params),

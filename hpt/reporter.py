@@ -19,6 +19,7 @@ class Reporter(Protocol):
 
 class NullReporter:
     def report(self, epoch: int, value: float, metrics: Mapping[str, float]) -> bool:
+        """Outside a sweep there is no one to report to: never stops the run."""
         return False
 
 
@@ -27,6 +28,7 @@ _trial: dict[str, object] | None = None
 
 
 def current() -> Reporter:
+    """The reporter of the trial running in this process (a no-op one outside a sweep)."""
     return _current
 
 

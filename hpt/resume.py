@@ -65,6 +65,7 @@ class LastCheckpoint:
         self.generators = {k: g for k, g in generators.items() if g is not None}
 
     def save(self, p: Progress) -> None:
+        """Write ``checkpoints/last.pt`` (sealed, atomically) after a finished epoch."""
         state = {
             "epoch": p.epoch,
             "history": p.history,

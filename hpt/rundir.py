@@ -89,10 +89,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see ``atomic_write_bytes``)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically; non-finite floats as strings."""
     atomic_write_text(path, json.dumps(_clean(data), indent=2, sort_keys=False, default=str) + "\n")
 
 
@@ -157,4 +159,5 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` is a run directory (it holds ``result.json`` or ``manifest.json``)."""
     return (path / RESULT).is_file() or (path / MANIFEST).is_file()

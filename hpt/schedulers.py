@@ -29,6 +29,7 @@ class Schedule:
 def constant(
     optimizer: Optimizer, *, steps_per_epoch: int, epochs: int, maximize: bool = False
 ) -> Schedule:
+    """The learning rate unchanged throughout (``scheduler=none``)."""
     return Schedule(None, "epoch")
 
 
@@ -41,6 +42,7 @@ def step(
     step_size: int = 2,
     gamma: float = 0.5,
 ) -> Schedule:
+    """The learning rate times ``gamma`` every ``step_size`` epochs."""
     return Schedule(lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma), "epoch")
 
 
@@ -53,6 +55,7 @@ def multistep(
     milestones: Sequence[int] = (3, 6),
     gamma: float = 0.1,
 ) -> Schedule:
+    """The learning rate times ``gamma`` at each epoch in ``milestones``."""
     return Schedule(
         lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=gamma), "epoch"
     )
@@ -66,6 +69,7 @@ def exponential(
     maximize: bool = False,
     gamma: float = 0.9,
 ) -> Schedule:
+    """The learning rate times ``gamma`` every epoch."""
     return Schedule(lr_scheduler.ExponentialLR(optimizer, gamma=gamma), "epoch")
 
 
@@ -77,6 +81,7 @@ def cosine(
     maximize: bool = False,
     eta_min: float = 0.0,
 ) -> Schedule:
+    """Cosine decay to ``eta_min`` over the whole run, stepped every optimizer step."""
     total = max(1, steps_per_epoch * epochs)
     return Schedule(lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=eta_min), "step")
 
@@ -111,6 +116,8 @@ def onecycle(
     pct_start: float = 0.25,
     anneal_strategy: Literal["cos", "linear"] = "cos",
 ) -> Schedule:
+    """Smith's one-cycle policy: up to ``lr * max_lr_factor`` over ``pct_start`` of the run,
+    then annealed, stepped every optimizer step."""
     max_lr = [group["lr"] * max_lr_factor for group in optimizer.param_groups]
     sched = lr_scheduler.OneCycleLR(
         optimizer,

@@ -117,27 +117,33 @@ class PerTrialSeed(optuna.samplers.BaseSampler):
         self._inner = make(0)
 
     def before_trial(self, study: optuna.Study, trial: Any) -> None:
+        """Switch to the sampler seeded for this trial, then let it prepare."""
         if trial.number != self._number:
             self._inner, self._number = self._make(trial.number), trial.number
         self._inner.before_trial(study, trial)
 
     def infer_relative_search_space(self, study: optuna.Study, trial: Any) -> dict[str, Any]:
+        """The current trial's sampler's relative search space."""
         return self._inner.infer_relative_search_space(study, trial)
 
     def sample_relative(
         self, study: optuna.Study, trial: Any, search_space: dict[str, Any]
     ) -> dict[str, Any]:
+        """Sample with the current trial's sampler."""
         return self._inner.sample_relative(study, trial, search_space)
 
     def sample_independent(
         self, study: optuna.Study, trial: Any, param_name: str, param_distribution: Any
     ) -> Any:
+        """Sample one parameter with the current trial's sampler."""
         return self._inner.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: optuna.Study, trial: Any, state: Any, values: Any) -> None:
+        """Let the current trial's sampler see the trial's end."""
         self._inner.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
+        """Reseed the current trial's sampler."""
         self._inner.reseed_rng()
 
     @property
@@ -147,6 +153,7 @@ class PerTrialSeed(optuna.samplers.BaseSampler):
 
 
 def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
+    """Optuna's pruner from its config block (``None``: no pruning)."""
     return optuna.pruners.NopPruner() if conf is None else _instantiate(dict(conf), "pruner")
 
 

@@ -147,7 +147,24 @@ class Budget:
     seconds: float | None = None  # equal-time mode: every tool gets this much wall time
 
 
+def _hpt_run(seed: int, b: Budget, work: Path) -> list[str]:
+    """What every hpt command shares: seeds, trials, epochs, the data and the sweep dir."""
+    return [
+        f"hydra.sweeper.n_trials={b.trials}",
+        f"hydra.sweeper.sampler.seed={seed}",
+        "hydra.sweeper.max_failure_rate=1.0",
+        f"trainer.seed={seed}",
+        f"trainer.epochs={b.epochs}",
+        "trainer.quiet=true",
+        "data=mnist",
+        f"data.root={b.root}",
+        f"data.subset={b.subset}",
+        f"hydra.sweep.dir={work}",
+    ]
+
+
 def hpt_command(n_jobs: int, seed: int, b: Budget, work: Path) -> list[str]:
+    """The peers' space and settings, written out as overrides (equal-trials mode)."""
     return [
         sys.executable,
         "-m",
@@ -161,18 +178,9 @@ def hpt_command(n_jobs: int, seed: int, b: Budget, work: Path) -> list[str]:
         "trainer.batch_size=choice(64, 128, 256)",
         "regularization.weight_decay=tag(log, interval(1e-6, 1e-2))",
         "regularization.dropout=interval(0.0, 0.3)",
-        f"hydra.sweeper.n_trials={b.trials}",
         f"hydra.sweeper.n_jobs={n_jobs}",
-        f"hydra.sweeper.sampler.seed={seed}",
         f"hydra.sweeper.pruner.max_resource={b.epochs}",
-        "hydra.sweeper.max_failure_rate=1.0",
-        f"trainer.seed={seed}",
-        f"trainer.epochs={b.epochs}",
-        "trainer.quiet=true",
-        "data=mnist",
-        f"data.root={b.root}",
-        f"data.subset={b.subset}",
-        f"hydra.sweep.dir={work}",
+        *_hpt_run(seed, b, work),
     ]
 
 
@@ -184,17 +192,8 @@ def hpt_default_command(seed: int, b: Budget, work: Path) -> list[str]:
         "hpt",
         "sweep",
         "search=tpe",
-        f"hydra.sweeper.n_trials={b.trials}",
         f"hydra.sweeper.timeout={b.seconds}",
-        f"hydra.sweeper.sampler.seed={seed}",
-        "hydra.sweeper.max_failure_rate=1.0",
-        f"trainer.seed={seed}",
-        f"trainer.epochs={b.epochs}",
-        "trainer.quiet=true",
-        "data=mnist",
-        f"data.root={b.root}",
-        f"data.subset={b.subset}",
-        f"hydra.sweep.dir={work}",
+        *_hpt_run(seed, b, work),
     ]
 
 

@@ -207,6 +207,7 @@ class Outcome:
     trials: int  # started
     pruned: int
     epochs: int
+    end: float  # simulated seconds when its last counted epoch ended
 
 
 def simulate(job: Job, surrogate: Surrogate) -> Outcome:
@@ -236,7 +237,7 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
     if job.baseline:
         study.enqueue_trial(BASELINE)
     events: list[tuple[float, int, Any, Curve, int]] = []
-    started, pruned, epochs, best = 0, 0, 0, -1.0
+    started, pruned, epochs, best, end = 0, 0, 0, -1.0, 0.0
     points: list[tuple[float, float]] = []
 
     def start(t: float) -> None:
@@ -256,7 +257,7 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
         if not job.trials and t > job.budget:
             break
         acc = curve.acc[k]
-        epochs += 1
+        epochs, end = epochs + 1, t
         if acc > best:
             best = acc
             points.append((t, best))
@@ -270,7 +271,7 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
             heapq.heappush(events, (t + curve.epoch_s[k + 1], trial.number, trial, curve, k + 1))
             continue
         start(t)
-    return Outcome(points, started, pruned, epochs)
+    return Outcome(points, started, pruned, epochs, end)
 
 
 _SURROGATE: Surrogate | None = None
@@ -316,10 +317,10 @@ def main() -> None:
         ref_jobs = [
             Job("random", "none", 1, s, a.epochs, 0.0, a.trials, False, a.trial_cost) for s in seeds
         ]
-        ref = {j.seed: out.points for j, out, _ in pool.map(_run, ref_jobs)}
+        done = pool.map(_run, ref_jobs)
+        ref = {j.seed: out.points for j, out, _ in done}
         # Random's time is its last trial's end, not the time of its last new best.
-        surrogate = Surrogate(load(a.table))
-        budget = {j.seed: _random_time(j, surrogate) for j in ref_jobs}
+        budget = {j.seed: out.end for j, out, _ in done}
         jobs = [
             Job(smp, prn, w, s, a.epochs, budget[s] / w, 0, not a.no_baseline, a.trial_cost)
             for smp in a.samplers.split(",")
@@ -363,24 +364,7 @@ def main() -> None:
 
 def _random_time(job: Job, surrogate: Surrogate) -> float:
     """The simulated seconds random search's reference run takes, to its last trial's end."""
-    import optuna
-
-    from hpt.sweep.samplers import build_sampler
-    from hpt.sweep.space import parse
-    from hpt.sweep.trial import suggest
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    space = parse(PARAMS, CONDITIONAL, [])
-    study = optuna.create_study(
-        direction="maximize", sampler=build_sampler({**SAMPLERS["random"], "seed": job.seed}, space)
-    )
-    total = 0.0
-    for _ in range(job.trials):
-        trial = study.ask()
-        c = surrogate(suggest(trial, space))
-        total += job.trial_cost + c.overhead_s + sum(c.epoch_s[: job.epochs])
-        study.tell(trial, 0.0)
-    return total
+    return simulate(job, surrogate).end
 
 
 def summarize(

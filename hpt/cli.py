@@ -97,7 +97,7 @@ def _main(argv: list[str]) -> int:
     if argv[0] in ("-sc", "--shell-completion"):
         from hpt.completion import complete
 
-        return complete(argv[1:], train_task=_train_task)
+        return complete(argv[1:], train_task=_train_task, commands=COMMANDS)
     command, rest = argv[0], argv[1:]
     if command in HELP_OF and any(a in ("-h", "--help") for a in rest):
         from hpt.app import command_help

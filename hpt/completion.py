@@ -16,27 +16,18 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-COMMANDS = (
-    "train",
-    "sweep",
-    "summarize",
-    "lr-find",
-    "dashboard",
-    "predict",
-    "eval",
-    "export",
-    "storage-proxy",
-    "help",
-)
 HYDRA_COMMANDS = ("train", "sweep", "lr-find")
 SHELLS = ("bash", "zsh")  # zsh runs the bash script through bashcompinit
 
 
-def complete(args: list[str], *, train_task: Callable[[Any], Any]) -> int:
-    """``hpt -sc ACTION=SHELL``: print the install script, or the candidates for ``COMP_LINE``."""
+def complete(args: list[str], *, train_task: Callable[[Any], Any], commands: Sequence[str]) -> int:
+    """``hpt -sc ACTION=SHELL``: print the install script, or the candidates for ``COMP_LINE``.
+
+    ``commands`` is ``hpt.cli``'s command table (passed in: this module is imported by it).
+    """
     action, _, shell = (args[0] if len(args) == 1 else "").partition("=")
     if action not in ("install", "uninstall", "query") or shell not in SHELLS:
         print(
@@ -53,11 +44,11 @@ def complete(args: list[str], *, train_task: Callable[[Any], Any]) -> int:
     done = words[:-1] if typing else words
     current = words[-1] if typing else ""
     if len(done) <= 1:  # `hpt <TAB>`, `hpt tr<TAB>`
-        print(" ".join(c for c in COMMANDS if c.startswith(current)))
+        print(" ".join(c for c in (*commands, "help") if c.startswith(current)))
         return 0
     command = done[1]
     if command == "help":
-        print(" ".join(c for c in COMMANDS[:-1] if c.startswith(current)) if len(done) == 2 else "")
+        print(" ".join(c for c in commands if c.startswith(current)) if len(done) == 2 else "")
         return 0
     if command == "summarize":
         print(" ".join(_summarize_flags(current)) if current.startswith("-") else "")

@@ -64,9 +64,10 @@ def check(cfg: DictConfig) -> None:
             f"cannot resume {source}: a resume continues the same model and data, but "
             + "; ".join(changed)
         )
-    from hpt.build import build, task_kind
+    from hpt.build import build
+    from hpt.task import task_of
 
-    if task_kind(cfg) != "supervised":
+    if not task_of(cfg).resumable:
         return
     rng = torch.get_rng_state()  # building draws the initial weights: leave no trace
     try:

@@ -1,4 +1,4 @@
-"""One generative run (``task=gan`` / ``task=vae``), writing the same run directory as ``hpt.train``.
+"""The generative tasks (``task=gan`` / ``task=vae``), run by ``hpt.train.run`` like any hpt run.
 
 result.json, metrics.jsonl, manifest.json and checkpoints/best.pt follow ``hpt.rundir``; the
 run adds ``samples/epoch_XXX.png`` grids and, for the GAN, a ``scorer`` record in result.json.
@@ -11,18 +11,16 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from hpt import reporter as reporting
-from hpt.build import task_kind
-from hpt.generative.build import build, params, resolve_objectives
+from hpt.generative.build import GenerativeRun, build, params, resolve_objectives
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loggers import Loggers, run_info, selection_of, track
-from hpt.loop import FitResult, Metrics, run_epochs
+from hpt.loop import FitResult, run_epochs
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
-from hpt.record import Outcome, RunRecord, derived_values, outcome_of, save_checkpoint
+from hpt.record import Outcome, RunRecord, derived_values, save_checkpoint
 from hpt.rundir import CHECKPOINT
+from hpt.task import Hooks
 
 
 class GenerativeProgress(RunProgress):
@@ -39,76 +37,84 @@ class GenerativeProgress(RunProgress):
     )  # type: ignore[assignment]
 
 
-def _safe_objectives(cfg: DictConfig) -> list[Objective]:
-    """The objectives, for the record of a run that could not be built (none if they are bad too)."""
-    try:
-        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, task_kind(cfg))
-    except Exception:
-        return []
+class Generative:
+    """What the GAN and the VAE share: ``task.*`` settings, sample grids, one test at the end."""
 
+    kind = ""  # gan | vae: the subclass's
+    progress = GenerativeProgress
+    resumable = False  # no checkpoints/last.pt is written
 
-def run(
-    cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
-) -> Outcome:
-    """Build, fit and record one GAN or VAE run; a failure is recorded in result.json, never lost."""
-    info = run_info(run_dir, params(cfg, choices), cwd)
-    with track(selection_of(cfg.get("logger")), info) as loggers:
-        return _run(cfg, run_dir, choices, cwd, loggers)
+    def params(self, cfg: DictConfig, choices: dict[str, Any] | None) -> dict[str, Any]:
+        """hpt's params without the groups this task ignores, plus ``task.*``."""
+        return params(cfg, choices)
 
+    def objectives(self, cfg: DictConfig) -> list[Objective]:
+        """``objective.*``; ``auto``: the task's own metric."""
+        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, self.kind)
 
-def _run(
-    cfg: DictConfig,
-    run_dir: Path,
-    choices: dict[str, Any] | None,
-    cwd: str | None,
-    loggers: Loggers,
-) -> Outcome:
-    record = RunRecord(run_dir, params(cfg, choices))
-    try:
-        built = build(cfg)
-    except Exception as exc:
-        record.build_failed(exc, _safe_objectives(cfg))
-        raise
-    s = built.settings
-    record.manifest(seed=s.seed, device=s.device, precision=s.precision, cwd=cwd)
-    extra: dict[str, Any] = {"model": {"n_params": built.n_params}, **built.info}
-    steps = max(1, len(built.data.train) // s.batch_size)
+    def build(self, cfg: DictConfig) -> GenerativeRun:
+        """Data, model, optimizers and (GAN) scorer."""
+        return build(cfg)
 
-    def fit_run() -> FitResult:
-        quiet = bool(cfg.trainer.get("quiet", False))
-        with GenerativeProgress(s.epochs, steps, quiet=quiet) as progress:
+    def info(self, cfg: DictConfig, built: GenerativeRun) -> dict[str, Any]:
+        """What the build learnt that result.json keeps (the GAN's scorer)."""
+        return dict(built.info)
 
-            def on_epoch(metrics: Metrics) -> None:
-                record.epoch(metrics)
-                epoch = int(metrics["epoch"])
-                loggers.log_metrics(metrics, epoch)
-                for suffix in ("", "_recon"):  # the grids this epoch wrote (VAE: and _recon)
-                    if grid_path(run_dir, epoch, suffix).is_file():
-                        loggers.log_image(
-                            f"samples{suffix}", grid_path(run_dir, epoch, suffix), epoch
-                        )
-                progress.epoch(metrics)
+    def fit(
+        self, cfg: DictConfig, built: GenerativeRun, hooks: Hooks, extra: dict[str, Any]
+    ) -> tuple[FitResult, GenerativeRun]:
+        """Every epoch through ``hpt.loop.run_epochs``; the best one kept by the objective."""
+        make_epoch = gan_epoch_fn if self.kind == "gan" else vae_epoch_fn
+        s = built.settings
+        fitted = run_epochs(
+            built.model,
+            make_epoch(built, hooks.run_dir, hooks.on_step),
+            s.epochs,
+            s.objective,
+            s.maximize,
+            hooks.reporter,
+            hooks.on_epoch,
+        )
+        return fitted, built
 
-            make_epoch = gan_epoch_fn if s.kind == "gan" else vae_epoch_fn
-            epoch_fn = make_epoch(built, run_dir, progress.step)
-            return run_epochs(
-                built.model,
-                epoch_fn,
-                s.epochs,
-                s.objective,
-                s.maximize,
-                reporting.current(),
-                on_epoch,
-            )
+    def images(self, run_dir: Path, epoch: int) -> list[tuple[str, Path]]:
+        """The grids this epoch wrote (the VAE's also ``_recon``)."""
+        paths = ((f"samples{s}", grid_path(run_dir, epoch, s)) for s in ("", "_recon"))
+        return [(tag, path) for tag, path in paths if path.is_file()]
 
-    fitted = record.guard(fit_run, built.objectives, extra)
-    if isinstance(fitted, Outcome):
-        return fitted
-    if fitted.best_state is not None:
-        save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+    def keep_best(
+        self,
+        cfg: DictConfig,
+        built: GenerativeRun,
+        fitted: FitResult,
+        record: RunRecord,
+        extra: dict[str, Any],
+        cwd: str | None,
+    ) -> Outcome | None:
+        """Save the best weights; test them once if the run completed."""
+        if fitted.best_state is None:
+            return None
+        save_checkpoint(record.run_dir / CHECKPOINT, fitted.best_state)
         if fitted.status == "COMPLETE":
             # The test split is seen once, with the weights chosen on validation.
             built.model.load_state_dict(fitted.best_state)
-            extra["test"] = gan_test(built) if s.kind == "gan" else vae_test(built)
-    derived = derived_values(fitted.history, built.n_params)
-    return record.finish(outcome_of(fitted, built.objectives, derived, run_dir), fitted, extra)
+            extra["test"] = gan_test(built) if self.kind == "gan" else vae_test(built)
+        return None
+
+    def derived(
+        self, fitted: FitResult, built: GenerativeRun, extra: dict[str, Any]
+    ) -> dict[str, float]:
+        """``n_params``, ``time_to_best`` ..."""
+        return derived_values(fitted.history, built.n_params)
+
+
+class Gan(Generative):
+    """``task=gan``: a GAN judged by an Inception-Score-like score (``hpt.generative.scorer``)."""
+
+    kind = "gan"
+
+
+class Vae(Generative):
+    """``task=vae``: a VAE judged by its negative ELBO on validation."""
+
+    kind = "vae"

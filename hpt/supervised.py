@@ -1,0 +1,159 @@
+"""The supervised task (``task=supervised``, the default): ``model`` on ``data`` with ``loss``,
+``optimizer`` and ``scheduler``, fitted by ``hpt.loop`` (or per fold / repeat by
+``hpt.repeats``), its best weights tested once and optionally compressed.
+
+``hpt.train.run`` drives it through the ``hpt.task.Task`` protocol.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from hpt import compress as compressing
+from hpt import preprocessing, resume
+from hpt.build import Run, build, data_problem, resolve_objectives, run_params
+from hpt.config import validate
+from hpt.loop import FitResult, evaluate, fit, unwrap
+from hpt.objectives import Objective
+from hpt.progress import RunProgress
+from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
+from hpt.repeats import fit_members, plan
+from hpt.rundir import CHECKPOINT
+from hpt.task import Hooks
+
+
+class Supervised:
+    """hpt's supervised run: classification, binary or regression (the data's ``problem``)."""
+
+    progress = RunProgress
+    resumable = True
+
+    def params(self, cfg: DictConfig, choices: dict[str, Any] | None) -> dict[str, Any]:
+        """The flattened groups and ``objective``, plus the group choices."""
+        return run_params(cfg, choices)
+
+    def objectives(self, cfg: DictConfig) -> list[Objective]:
+        """``objective.*``, ``auto`` resolved from the data's problem."""
+        return resolve_objectives(cfg.objective.metric, cfg.objective.direction, data_problem(cfg))
+
+    def build(self, cfg: DictConfig) -> Run:
+        """Validate the config, then build the run's objects."""
+        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
+        # are checked here, so one out of range fails that trial as a config error.
+        validate(cfg)
+        return build(cfg)
+
+    def info(self, cfg: DictConfig, built: Run) -> dict[str, Any]:
+        """Nothing beyond the model size; announces the run on stderr unless quiet."""
+        if not cfg.trainer.get("quiet", False):
+            _announce(cfg, built)
+        return {}
+
+    def fit(
+        self, cfg: DictConfig, built: Run, hooks: Hooks, extra: dict[str, Any]
+    ) -> tuple[FitResult, Run]:
+        """One fit, or one per fold / repeat (``trainer.folds`` / ``trainer.repeats``).
+
+        With several members the objects returned are the selected member's, and
+        ``extra`` gains their record (``cv`` or ``repeats``).
+        """
+        members = plan(cfg)
+        if len(members) == 1:
+            last = hooks.run_dir / resume.LAST if cfg.trainer.get("save_last", True) else None
+            fitted = fit(
+                built.model,
+                built.optimizer,
+                built.schedule,
+                built.data,
+                built.loss_fn,
+                built.settings,
+                hooks.reporter,
+                hooks.on_epoch,
+                hooks.on_step,
+                last=last,
+                resume_from=hooks.resume_from,
+            )
+            return fitted, built
+        multi = fit_members(
+            cfg, built, members, hooks.reporter, hooks.on_epoch, hooks.on_step, quiet=hooks.quiet
+        )
+        extra[multi.key] = multi.record
+        return multi.fitted, multi.run
+
+    def images(self, run_dir: Path, epoch: int) -> list[tuple[str, Path]]:
+        """A supervised run writes no images."""
+        return []
+
+    def keep_best(
+        self,
+        cfg: DictConfig,
+        built: Run,
+        fitted: FitResult,
+        record: RunRecord,
+        extra: dict[str, Any],
+        cwd: str | None,
+    ) -> Outcome | None:
+        """Save the best weights and what predicting needs, test them once, compress them.
+
+        Returns the recorded outcome when compression fails (the trained run is kept).
+        """
+        if fitted.best_state is not None:
+            failed = _keep_best(cfg, built, fitted, record, extra, cwd)
+            if failed is not None:
+                return failed
+        extra["stopped_early"] = fitted.stopped_early
+        return None
+
+    def derived(self, fitted: FitResult, built: Run, extra: dict[str, Any]) -> dict[str, float]:
+        """``n_params``, ``time_to_best`` ... and the compressed model's values."""
+        derived = derived_values(fitted.history, built.n_params)
+        derived.update(compressing.objective_values(extra.get("compress", {})))
+        return derived
+
+
+def _announce(cfg: DictConfig, built: Run) -> None:
+    """One line on stderr: the data, the model and where it trains."""
+    d, s = built.data, built.settings
+    print(
+        f"data: {cfg.data.get('name', 'data')}  {len(d.train):,} train / {len(d.val):,} val / "
+        f"{len(d.test):,} test  |  model: {type(unwrap(built.model)).__name__} "
+        f"{built.n_params:,} parameters  |  {s.device}, {s.precision}, {s.epochs} epochs",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _keep_best(
+    cfg: DictConfig,
+    built: Run,
+    fitted: FitResult,
+    record: RunRecord,
+    extra: dict[str, Any],
+    cwd: str | None,
+) -> Outcome | None:
+    """Save the best weights, test them once and compress them (into ``extra``)."""
+    assert fitted.best_state is not None
+    run_dir, s = record.run_dir, built.settings
+    save_checkpoint(run_dir / CHECKPOINT, fitted.best_state)
+    # what `hpt predict`, `eval` and `export` need besides the weights (plain JSON)
+    preprocessing.save(run_dir, built, cfg, cwd)
+    if fitted.status != "COMPLETE":
+        return None
+    # The test set is looked at once, with the weights chosen on validation.
+    unwrap(built.model).load_state_dict(fitted.best_state)
+    extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
+    if built.compress is None:
+        return None
+    try:
+        compressed = compressing.compress(
+            built.model, built.data, built.loss_fn, s, built.compress, built.optimizer
+        )
+    except Exception as exc:  # the trained run is kept; the failed stage is its error
+        return record.finish(failure(exc, run_dir, built.objectives, "compress"), fitted, extra)
+    save_checkpoint(run_dir / compressing.COMPRESSED, compressed.model.state_dict())
+    extra["compress"] = {**compressed.record, "checkpoint": compressing.COMPRESSED}
+    return None

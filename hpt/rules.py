@@ -22,7 +22,8 @@ from hpt.schema import Precision, Problem, PruneMethod
 INT_MAX = 2**31 - 1
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """An int or a float, not a bool (``True`` is an int to Python, not a number to a user)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -36,6 +37,7 @@ class Num:
     hi_open: bool = False
     integer: bool = False
     optional: bool = False  # null allowed (it switches the feature off)
+    text: str = ""  # how the message says the range, where the default words would not fit
 
     @property
     def top(self) -> float:
@@ -47,7 +49,7 @@ class Num:
         if value is None:
             return self.optional
         if (
-            not _number(value)
+            not is_number(value)
             or not math.isfinite(value)
             or (self.integer and not isinstance(value, int))
         ):
@@ -57,6 +59,8 @@ class Num:
         return above and below
 
     def __str__(self) -> str:
+        if self.text:
+            return self.text
         kind = "an integer" if self.integer else "a number"
         lo, hi = (
             f"{int(b)}" if self.integer and math.isfinite(b) else f"{b:g}"
@@ -106,7 +110,7 @@ class ListOf:
         if self.length is not None and len(value) != self.length:
             return False
         if self.increasing and any(
-            b <= a for a, b in itertools.pairwise(value) if _number(a) and _number(b)
+            b <= a for a, b in itertools.pairwise(value) if is_number(a) and is_number(b)
         ):
             return False
         return all(self.item.allows(v) for v in value)
@@ -270,6 +274,38 @@ RULES: dict[str, Rule] = {
 }
 
 
+def field_problems(schema: type, values: Mapping[str, Any], prefix: str) -> list[str]:
+    """The fields of a dataclass schema that carry a rule (``field(metadata={"rule": ...})``),
+    checked against ``values``: the rule is stated once, beside the field it governs.
+
+    Args:
+        schema: A dataclass (``hpt.sweep.options.HptSweeperConf``, a sampler's or pruner's).
+        values: The settings as plain data; absent keys are not checked.
+        prefix: The dotted path of ``values`` in the config, for the message.
+
+    Returns:
+        One ``prefix.key=value must be ...`` message per bad setting, in field order.
+    """
+    import dataclasses
+
+    found = []
+    for f in dataclasses.fields(schema):
+        rule = f.metadata.get("rule")
+        if rule is None or f.name not in values or rule.allows(values[f.name]):
+            continue
+        value = values[f.name]
+        shown = f"{value:g}" if is_number(value) else repr(value)
+        found.append(f"{prefix}.{f.name}={shown} must be {rule}")
+    return found
+
+
+def ruled(default: Any, rule: Rule) -> Any:
+    """A dataclass field with ``default`` and its allowed range (read by ``field_problems``)."""
+    from dataclasses import field
+
+    return field(default=default, metadata={"rule": rule})
+
+
 def _show(value: Any) -> str:
     value = getattr(value, "value", value)
     if value is None or isinstance(value, bool):
@@ -311,7 +347,7 @@ def problems(cfg: Mapping[str, Any] | DictConfig) -> list[str]:
         if bad:
             found.append(f"{key}={_show(value)}: must be {rule}")
     start, end = _lookup(container, "lr_find.start"), _lookup(container, "lr_find.end")
-    if _number(start) and _number(end) and not end > start:
+    if is_number(start) and is_number(end) and not end > start:
         found.append(f"lr_find.end={_show(end)}: must be > lr_find.start={_show(start)}")
     return found
 

@@ -9,6 +9,16 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from hpt.rules import Num, ruled
+
+# Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
+# them all before anything runs, in the same language as every other setting (``hpt.rules``).
+SEED = Num(0, integer=True, optional=True, text="an integer >= 0 (or null)")
+SECONDS = Num(0, lo_open=True, optional=True, text="> 0 seconds (or null)")
+REDUCTION = Num(
+    2, optional=True, text=">= 2"
+)  # Optuna's halving pruners keep 1/reduction_factor per rung
+
 
 # --- samplers (Optuna's own; seed them for reproducible searches) ---
 # Only what hpt decides differently from Optuna is set here; every other argument is
@@ -16,52 +26,52 @@ from omegaconf import MISSING
 @dataclass
 class TPESamplerConf:
     _target_: str = "optuna.samplers.TPESampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
     constant_liar: bool = True  # workers in flight do not all sample the same point
 
 
 @dataclass
 class RandomSamplerConf:
     _target_: str = "optuna.samplers.RandomSampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
 
 
 @dataclass
 class GridSamplerConf:
     _target_: str = "optuna.samplers.GridSampler"
-    seed: int | None = None  # the grid itself comes from the search space
+    seed: int | None = ruled(None, SEED)  # the grid itself comes from the search space
 
 
 @dataclass
 class CmaEsSamplerConf:
     _target_: str = "optuna.samplers.CmaEsSampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
     warn_independent_sampling: bool = False  # a warning per categorical per trial otherwise
 
 
 @dataclass
 class GPSamplerConf:
     _target_: str = "optuna.samplers.GPSampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
 
 
 @dataclass
 class QMCSamplerConf:
     _target_: str = "optuna.samplers.QMCSampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
     warn_independent_sampling: bool = False
 
 
 @dataclass
 class NSGAIISamplerConf:
     _target_: str = "optuna.samplers.NSGAIISampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
 
 
 @dataclass
 class BruteForceSamplerConf:
     _target_: str = "optuna.samplers.BruteForceSampler"
-    seed: int | None = None
+    seed: int | None = ruled(None, SEED)
 
 
 # --- pruners (Optuna's own) ---
@@ -93,7 +103,7 @@ class PercentilePrunerConf:
 class SuccessiveHalvingPrunerConf:
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
     min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives it from trainer.epochs)
-    reduction_factor: int = 3
+    reduction_factor: int = ruled(3, REDUCTION)
     min_early_stopping_rate: int = 0
 
 
@@ -102,7 +112,7 @@ class HyperbandPrunerConf:
     _target_: str = "optuna.pruners.HyperbandPruner"
     min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives both from trainer.epochs)
     max_resource: Any = "auto"
-    reduction_factor: int = 3
+    reduction_factor: int = ruled(3, REDUCTION)
 
 
 @dataclass
@@ -114,8 +124,12 @@ class WilcoxonPrunerConf:
 
 @dataclass
 class StopConf:
-    stagnation: int | None = None  # stop after this many finished trials without a new best
-    target: float | None = None  # stop once the objective reaches this value
+    # stop after this many finished trials without a new best
+    stagnation: int | None = ruled(
+        None, Num(1, integer=True, optional=True, text="an integer >= 1 (or null)")
+    )
+    # stop once the objective reaches this value
+    target: float | None = ruled(None, Num(optional=True, text="a finite number (or null)"))
 
 
 @dataclass
@@ -131,15 +145,19 @@ class HptSweeperConf:
     direction: Any = None
     study_name: str | None = None  # default: the search config's name, else "hpt"
     storage: str | None = None  # default: a journal file in the sweep dir; or postgresql://...
-    n_trials: int = 20  # the study's total budget, across workers, hosts and resumes
-    n_jobs: int = 1  # asynchronous worker processes on this host
-    per_gpu: int = 1  # workers sharing one GPU
-    max_failure_rate: float = 0.5  # stop the sweep once this share of finished trials failed
-    min_failures: int | None = (
-        None  # ...and at least this many failed (null: 3 for hpt sweep, 0 for apps)
-    )
-    timeout: float | None = None  # seconds for the whole sweep (no new trials after it)
-    trial_timeout: float | None = None  # seconds per trial; a slower trial fails with kind timeout
+    # the study's total budget, across workers, hosts and resumes
+    n_trials: int = ruled(20, Num(1, text=">= 1"))
+    # asynchronous worker processes on this host
+    n_jobs: int = ruled(1, Num(0, optional=True, text=">= 0 (0: one worker per GPU)"))
+    per_gpu: int = ruled(1, Num(1, optional=True, text=">= 1"))  # workers sharing one GPU
+    # stop the sweep once this share of finished trials failed
+    max_failure_rate: float = ruled(0.5, Num(0, 1, optional=True, text="in [0, 1]"))
+    # ...and at least this many failed (null: 3 for hpt sweep, 0 for apps)
+    min_failures: int | None = ruled(None, Num(0, optional=True, text=">= 0"))
+    # seconds for the whole sweep (no new trials after it)
+    timeout: float | None = ruled(None, SECONDS)
+    # seconds per trial; a slower trial fails with kind timeout
+    trial_timeout: float | None = ruled(None, SECONDS)
     params: dict[str, Any] | None = None
     search_space: Any = (
         None  # hydra-optuna-sweeper 1.1's form: refused with how to write it as params
@@ -160,5 +178,29 @@ class HptSweeperConf:
     warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win
     constraints: Any = None
-    heartbeat_interval: float = 5.0
-    grace_period: float = 60.0  # a RUNNING trial silent this long on another host is stale
+    heartbeat_interval: float = ruled(5.0, Num(0, lo_open=True, optional=True, text="> 0 seconds"))
+    # a RUNNING trial silent this long on another host is stale
+    grace_period: float = ruled(60.0, Num(0, lo_open=True, optional=True, text="> 0 seconds"))
+
+
+# A sampler's or pruner's schema by the ``_target_`` it builds: the chosen one's rules are
+# checked whichever way it was chosen (``hydra/sweeper/sampler=gp`` or ``...sampler._target_=``).
+OPTIONS: dict[str, type] = {
+    c._target_: c
+    for c in (
+        TPESamplerConf,
+        RandomSamplerConf,
+        GridSamplerConf,
+        CmaEsSamplerConf,
+        GPSamplerConf,
+        QMCSamplerConf,
+        NSGAIISamplerConf,
+        BruteForceSamplerConf,
+        NopPrunerConf,
+        MedianPrunerConf,
+        PercentilePrunerConf,
+        SuccessiveHalvingPrunerConf,
+        HyperbandPrunerConf,
+        WilcoxonPrunerConf,
+    )
+}

@@ -86,9 +86,7 @@ def make_plan(
     _apply_staged(conf, space, config)
     study_name = _study_name(conf, config, user_app)
     spec = _storage(conf, sweep_dir)
-    n_trials = int(conf["n_trials"])
-    if n_trials < 1:
-        raise UserError("hydra.sweeper.n_trials must be >= 1")
+    n_trials = int(conf["n_trials"])  # >= 1: checked with every other setting (validate)
     _fit_pruner(conf, space, config, user_app)
     sampler_conf, pruner_conf = conf.get("sampler"), conf.get("pruner")
     meta = {

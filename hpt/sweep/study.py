@@ -157,17 +157,10 @@ def enqueue(study: Any, known: list[Any]) -> None:
     Args:
         study: The Optuna study.
         known: Mappings of param -> value.
-
-    Raises:
-        UserError: An entry is not a mapping.
     """
     if not known or accounting.study_attr(study, A_ENQUEUED):
         return
-    for params in known:
-        if not isinstance(params, dict):
-            raise UserError(
-                f"hydra.sweeper.enqueue entries must be mappings of param: value, got {params!r}"
-            )
+    for params in known:  # each a mapping: hpt.sweep.validate checked them before the sweep
         study.enqueue_trial(params, user_attrs={"enqueued": True})
     accounting.set_study_attr(study, A_ENQUEUED, True)
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,20 +11,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import UserError
+from hpt.rules import field_problems
+from hpt.sweep.options import OPTIONS, HptSweeperConf, StopConf
 from hpt.sweep.space import SearchSpace
-
-# Each numeric setting's rule and the words that say it in the error message.
-NUMBER_RULES: dict[str, tuple[Any, str]] = {
-    "n_trials": (lambda v: v >= 1, ">= 1"),
-    "n_jobs": (lambda v: v >= 0, ">= 0 (0: one worker per GPU)"),
-    "per_gpu": (lambda v: v >= 1, ">= 1"),
-    "timeout": (lambda v: v > 0, "> 0 seconds (or null)"),
-    "trial_timeout": (lambda v: v > 0, "> 0 seconds (or null)"),
-    "heartbeat_interval": (lambda v: v > 0, "> 0 seconds"),
-    "grace_period": (lambda v: v > 0, "> 0 seconds"),
-    "max_failure_rate": (lambda v: 0 <= v <= 1, "in [0, 1]"),
-    "min_failures": (lambda v: v >= 0, ">= 0"),
-}
 
 
 def plain(x: Any) -> Any:
@@ -71,7 +59,10 @@ def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[st
 
 
 def validate_settings(conf: Mapping[str, Any]) -> None:
-    """Every numeric sweeper setting checked before anything runs: one line, exit 2.
+    """Every sweeper setting checked before anything runs: one line, exit 2.
+
+    The ranges are the ones stated beside each field of ``hpt.sweep.options`` (the sweeper's,
+    the stop rules', and the chosen sampler's and pruner's), checked by ``hpt.rules``.
 
     Args:
         conf: The sweeper's settings (``hydra.sweeper``), as plain data.
@@ -79,56 +70,23 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
     Raises:
         UserError: The first setting out of its range or of the wrong type.
     """
-    _check_numbers(conf)
-    _check_stop_rules(conf.get("stop") or {})
+    found = field_problems(HptSweeperConf, conf, "hydra.sweeper")
+    found += field_problems(StopConf, conf.get("stop") or {}, "hydra.sweeper.stop")
+    for group in ("sampler", "pruner"):
+        node = conf.get(group) or {}
+        schema = OPTIONS.get(str(node.get("_target_", "")))
+        if schema is not None:
+            found += field_problems(schema, node, f"hydra.sweeper.{group}")
+    if found:
+        raise UserError(found[0])
     from hpt.sweep.baseline import parse_constraints
 
     parse_constraints(conf.get("constraints"))
-    seed = (conf.get("sampler") or {}).get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise UserError(f"hydra.sweeper.sampler.seed={seed!r} must be an integer >= 0 (or null)")
-    pruner = conf.get("pruner") or {}
-    if str(pruner.get("_target_", "")).endswith("HyperbandPruner"):
-        factor = pruner.get("reduction_factor")
-        if isinstance(factor, int | float) and factor < 2:
-            raise UserError(f"hydra.sweeper.pruner.reduction_factor={factor} must be >= 2")
     for entry in conf.get("enqueue") or []:
         if not isinstance(entry, Mapping):
             raise UserError(
                 f"hydra.sweeper.enqueue entries must be mappings of param: value, got {entry!r}"
             )
-
-
-def _number(conf: Mapping[str, Any], key: str) -> float | None:
-    value = conf.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(f"hydra.sweeper.{key}={value!r} must be a number")
-    return float(value)
-
-
-def _check_numbers(conf: Mapping[str, Any]) -> None:
-    """The settings of ``NUMBER_RULES``, in its order."""
-    for key, (ok, wanted) in NUMBER_RULES.items():
-        value = _number(conf, key)
-        if value is not None and (not math.isfinite(value) or not ok(value)):
-            raise UserError(f"hydra.sweeper.{key}={value:g} must be {wanted}")
-
-
-def _check_stop_rules(stop: Mapping[str, Any]) -> None:
-    """``hydra.sweeper.stop``: stagnation an integer >= 1, target a finite number."""
-    stagnation, target = stop.get("stagnation"), stop.get("target")
-    if stagnation is not None and (
-        isinstance(stagnation, bool) or not isinstance(stagnation, int) or stagnation < 1
-    ):
-        raise UserError(
-            f"hydra.sweeper.stop.stagnation={stagnation!r} must be an integer >= 1 (or null)"
-        )
-    if target is not None and (
-        isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target)
-    ):
-        raise UserError(f"hydra.sweeper.stop.target={target!r} must be a finite number (or null)")
 
 
 def check_enqueue_names(space: SearchSpace, enqueue: list[Any]) -> None:

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_mnist, load_mnist_tiny
-from hpt.loop import LoopSettings, fit
+from hpt.loop import Callbacks, LoopSettings, Parts, fit
 from hpt.models import MLP
 from hpt.progress import RunProgress
 from hpt.schedulers import constant
@@ -87,7 +87,8 @@ def hpt_epoch(data: Dataset) -> Callable[[], float]:
         with RunProgress(
             1, len(data.train) // BATCH, quiet=True
         ) as progress:  # as `hpt train` passes it
-            result = fit(model, opt, schedule, data, loss_fn, settings, on_step=progress.step)
+            parts = Parts(model, opt, schedule, data, loss_fn, settings)
+            result = fit(parts, Callbacks(on_step=progress.step))
         m = result.history[-1]
         return (len(data.train) // BATCH) * BATCH / m["throughput/samples_per_s"]
 

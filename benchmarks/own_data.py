@@ -34,7 +34,7 @@ from torch import nn
 
 from hpt.api import compose
 from hpt.build import build
-from hpt.loop import fit
+from hpt.loop import Callbacks, fit
 from hpt.progress import RunProgress
 
 BATCH, EVAL_BATCH = 128, 2048
@@ -66,8 +66,7 @@ def hpt_epoch(overrides: list[str]) -> tuple[Callable[[], float], object]:
 
     def epoch() -> float:
         with RunProgress(1, steps, quiet=True) as progress:
-            fit(run.model, run.optimizer, run.schedule, run.data, run.loss_fn, run.settings,
-                on_step=progress.step)  # fmt: skip
+            fit(run, Callbacks(on_step=progress.step))
         return 0.0
 
     return epoch, run

@@ -72,7 +72,7 @@ def run_bare(n: int, work: Path) -> tuple[float, float]:
         cfg.optimizer.lr = trial.suggest_float("optimizer.lr", 1e-4, 1e-1, log=True)
         cfg.model.width = trial.suggest_categorical("model.width", [8, 16])
         run = build(cfg)
-        result = fit(run.model, run.optimizer, run.schedule, run.data, run.loss_fn, run.settings)
+        result = fit(run)
         assert result.best is not None
         return result.best["val/loss"]
 

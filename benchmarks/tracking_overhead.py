@@ -39,7 +39,7 @@ from conftest import compose_config  # the real config, composed by Hydra
 
 from hpt.build import build
 from hpt.loggers import RunInfo, open_loggers
-from hpt.loop import fit, unwrap
+from hpt.loop import Callbacks, fit, unwrap
 from hpt.resume import LastCheckpoint, Progress
 
 DATA = ["data=mnist"]  # --subset N adds data.subset=N
@@ -66,8 +66,7 @@ def one_fit(name: str, epochs: int, cache: dict, tmp: Path, i: int) -> list[floa
 
     last = run_dir / "checkpoints" / "last.pt" if save_last else None
     stamps.append(time.perf_counter())
-    fit(built.model, built.optimizer, built.schedule, built.data, built.loss_fn, built.settings,
-        on_epoch=on_epoch, last=last)  # fmt: skip
+    fit(built, Callbacks(on_epoch=on_epoch), last=last)
     stamps.append(time.perf_counter())  # the last epoch's save happens after its on_epoch
     loggers.finish("COMPLETE", {"best/val/acc": 0.9})
     # epoch k: from on_epoch(k-1) to on_epoch(k); the last.pt of epoch k lands in epoch k+1's
@@ -80,7 +79,7 @@ def one_fit(name: str, epochs: int, cache: dict, tmp: Path, i: int) -> list[floa
 def direct_costs(cache: dict, tmp: Path) -> dict[str, float]:
     cfg = compose_config([*DATA, "trainer.device=cpu", "trainer.epochs=1"])
     built = build(cfg, cache)
-    fit(built.model, built.optimizer, built.schedule, built.data, built.loss_fn, built.settings)
+    fit(built)
     metrics = {"epoch": 1, "train/loss": 0.3, "val/loss": 0.2, "val/acc": 0.95, "lr": 1e-3,
                "time/epoch_s": 1.0, "throughput/samples_per_s": 1e4}  # fmt: skip
     out: dict[str, float] = {}

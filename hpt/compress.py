@@ -42,7 +42,7 @@ from torch.nn.utils import prune
 from hpt.config import CompressConfig, plain
 from hpt.data import Dataset, Split
 from hpt.errors import UserError
-from hpt.loop import LoopSettings, evaluate, fit, unwrap
+from hpt.loop import LoopSettings, Parts, evaluate, fit, unwrap
 from hpt.schedulers import Schedule
 
 COMPRESSED = "checkpoints/compressed.pt"
@@ -322,7 +322,7 @@ def _prune(
     if spec.finetune_epochs > 0:
         ft_settings = dataclasses.replace(s, epochs=spec.finetune_epochs)
         ft_opt = _finetune_optimizer(optimizer, work.parameters(), spec.finetune_lr_factor)
-        tuned = fit(work, ft_opt, Schedule(None, "epoch"), data, loss_fn, ft_settings)
+        tuned = fit(Parts(work, ft_opt, Schedule(None, "epoch"), data, loss_fn, ft_settings))
         if tuned.status == "COMPLETE" and tuned.best_state is not None:
             work.load_state_dict(tuned.best_state)  # the best fine-tuning epoch on validation
         finetuned = {

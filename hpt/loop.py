@@ -18,9 +18,17 @@ import torch
 from torch import nn
 
 from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
-from hpt.loop_types import FitResult, LoopSettings, Metrics
+from hpt.loop_types import (
+    Callbacks,
+    EpochPlan,
+    FitResult,
+    Fittable,
+    LoopSettings,
+    Metrics,
+    Parts,
+)
 from hpt.precision import autocast, grad_scaler
-from hpt.reporter import NullReporter, Reporter
+from hpt.reporter import NullReporter
 from hpt.resume import LastCheckpoint, Progress
 from hpt.schedulers import Schedule
 
@@ -159,45 +167,37 @@ def _improved(value: float, best: float | None, maximize: bool, min_delta: float
 def run_epochs(
     model: nn.Module,
     epoch_fn: EpochFn,
-    epochs: int,
-    objective: str,
-    maximize: bool,
-    reporter: Reporter | None = None,
-    on_epoch: Callable[[Metrics], None] | None = None,
+    plan: EpochPlan,
+    calls: Callbacks | None = None,
     *,
-    patience: int | None = None,
-    min_delta: float = 0.0,
     checkpoint: LastCheckpoint | None = None,
     start: Progress | None = None,
 ) -> FitResult:
     """The epoch driver: ``epoch_fn(epoch)`` trains one epoch and returns its validation metrics.
 
     Around it: timing, the per-epoch hook, the non-finite check, best-epoch selection on
-    ``objective`` (validation only), the pruning report and early stopping.
+    ``plan.objective`` (validation only), the pruning report and early stopping.
 
     Args:
         model: The model ``epoch_fn`` trains; its best epoch's weights are kept.
         epoch_fn: Trains epoch ``epoch`` (1-based) and returns its metrics.
-        epochs: The last epoch.
-        objective: The metric that selects the best epoch.
-        maximize: Whether a higher ``objective`` is better.
-        reporter: Told each epoch's objective; it may prune the run (None: never).
-        on_epoch: Called with each epoch's metrics (the metrics.jsonl row, progress).
-        patience: Stop after this many epochs without an improvement (None: never).
-        min_delta: The least change that counts as an improvement.
+        plan: The last epoch, the objective and its direction, and early stopping.
+        calls: The reporter (it may prune the run) and the per-epoch hook (None: neither).
         checkpoint: Saved after every epoch (``checkpoints/last.pt``), for ``--resume``.
         start: The state of a resumed run: continue after its last saved epoch.
 
     Returns:
         The outcome, the history of every epoch and the best epoch's weights.
     """
+    calls = calls or Callbacks()
+    reporter, on_epoch, objective = calls.reporter, calls.on_epoch, plan.objective
     reporter = reporter or NullReporter()
     track = _Track()
     if start is not None:  # resumed (hpt.resume): continue after the last saved epoch
         track = _Track(start.history, start.best, start.best_value, start.best_state, start.stale)
         for m in track.history:  # a retried sweep trial reports the epochs it carries over
             reporter.report(int(m["epoch"]), m[objective], m)
-    for epoch in range(len(track.history) + 1, epochs + 1):
+    for epoch in range(len(track.history) + 1, plan.epochs + 1):
         t0 = time.perf_counter()
         metrics: Metrics = {"epoch": epoch, **epoch_fn(epoch)}
         metrics["time/epoch_s"] = time.perf_counter() - t0
@@ -208,12 +208,12 @@ def run_epochs(
         if error is not None:
             return track.result("FAIL", error, "nan")
         value = metrics[objective]  # select, prune, stop
-        track.select(model, metrics, value, maximize, min_delta)
+        track.select(model, metrics, value, plan.maximize, plan.min_delta)
         if checkpoint is not None:  # checkpoints/last.pt, for hpt train --resume
             checkpoint.save(track.progress(epoch))
         if reporter.report(epoch, value, metrics):
             return track.result("PRUNED")
-        if patience is not None and track.stale >= patience:
+        if plan.patience is not None and track.stale >= plan.patience:
             return track.result("COMPLETE", stopped_early=True)
     return track.result("COMPLETE")
 
@@ -288,37 +288,26 @@ def l1_weights(model: nn.Module, l1: float) -> list[torch.Tensor]:
 
 
 def fit(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    schedule: Schedule,
-    data: Dataset,
-    loss_fn: nn.Module,
-    s: LoopSettings,
-    reporter: Reporter | None = None,
-    on_epoch: Callable[[Metrics], None] | None = None,
-    on_step: Callable[[int], None] | None = None,
+    run: Fittable,
+    calls: Callbacks | None = None,
     *,
     last: Path | None = None,
     resume_from: Mapping[str, Any] | None = None,
 ) -> FitResult:
-    """Train for ``s.epochs`` epochs; select the best epoch on validation only.
+    """Train ``run.model`` for ``run.settings.epochs`` epochs; select the best on validation only.
 
     Args:
-        model: The model, on ``s.device``.
-        optimizer: Its optimizer.
-        schedule: The lr schedule and when it moves (``hpt.schedulers``).
-        data: The train, validation and test splits.
-        loss_fn: The training loss.
-        s: The loop's settings.
-        reporter: Told each epoch's objective; it may prune the run (None: never).
-        on_epoch: Called with each epoch's metrics (the metrics.jsonl row, progress).
-        on_step: Called with the step count after each training step.
+        run: The model (on the settings' device), its optimizer, lr schedule
+            (``hpt.schedulers``), data, training loss and the loop's settings: a built
+            ``hpt.build.Run``, or ``Parts``.
+        calls: The reporter (it may prune the run), the per-epoch and per-step hooks.
         last: Save ``checkpoints/last.pt`` there after every epoch (None: do not).
         resume_from: A state loaded from one (``hpt.resume.load``) to continue from.
 
     Returns:
         The outcome, the history of every epoch and the best epoch's weights.
     """
+    model, optimizer, schedule, s = run.model, run.optimizer, run.schedule, run.settings
     update = Update(
         optimizer, s.precision, s.device, grad_clip_norm=s.grad_clip_norm, schedule=schedule
     )
@@ -329,20 +318,9 @@ def fit(
         checkpoint = LastCheckpoint(last, {**stateful, "scaler": update.scaler}, {"data": gen})
     start = checkpoint.restore(resume_from) if checkpoint and resume_from else None
     weights = l1_weights(model, s.l1)
-    epoch_fn = _TrainEpoch(model, loss_fn, data, s, update, schedule, gen, weights, on_step)
-    return run_epochs(
-        model,
-        epoch_fn,
-        s.epochs,
-        s.objective,
-        s.maximize,
-        reporter,
-        on_epoch,
-        patience=s.patience,
-        min_delta=s.min_delta,
-        checkpoint=checkpoint,
-        start=start,
-    )
+    on_step = calls.on_step if calls is not None else None
+    epoch_fn = _TrainEpoch(model, run.loss_fn, run.data, s, update, schedule, gen, weights, on_step)
+    return run_epochs(model, epoch_fn, s.plan, calls, checkpoint=checkpoint, start=start)
 
 
 @dataclass(frozen=True, eq=False)
@@ -392,3 +370,22 @@ class _TrainEpoch:
         elif scheduler is not None and self.schedule.interval == "epoch":
             scheduler.step()
         return metrics
+
+
+__all__ = [
+    "Callbacks",
+    "EpochFn",
+    "EpochPlan",
+    "FitResult",
+    "LoopSettings",
+    "Metrics",
+    "Parts",
+    "Update",
+    "batch_loss",
+    "batches",
+    "evaluate",
+    "fit",
+    "l1_weights",
+    "run_epochs",
+    "unwrap",
+]

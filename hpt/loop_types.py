@@ -1,17 +1,45 @@
-"""What the training loop takes and gives: its plain settings and a fit's result.
+"""What the training loop takes and gives: its plain settings, what it fits, what it tells
+the outside as it goes, and a fit's result.
 
 Importable from ``hpt.loop`` as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from hpt.data import Dataset
+    from hpt.reporter import Reporter
+    from hpt.schedulers import Schedule
+
 Metrics = dict[str, float]
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    """When the epoch driver stops and which epoch it keeps."""
+
+    epochs: int  # the last epoch
+    objective: str  # the metric that selects the best epoch (validation only)
+    maximize: bool
+    patience: int | None = None  # stop after this many epochs without an improvement
+    min_delta: float = 0.0  # the least change that counts as an improvement
+
+
+@dataclass
+class Callbacks:
+    """What the loop tells the outside as it goes; each one optional."""
+
+    reporter: Reporter | None = None  # told each epoch's objective; it may prune the run
+    on_epoch: Callable[[Metrics], None] | None = None  # each epoch's metrics (jsonl, progress)
+    on_step: Callable[[int], None] | None = None  # the step count after each training step
 
 
 @dataclass
@@ -38,6 +66,40 @@ class LoopSettings:
     # regression on a standardised target (data.target_scaling): its (mean, std), so that
     # val/mse and val/mae are in the target's own units; the loss stays the training loss
     target_scale: tuple[list[float], list[float]] | None = None
+
+    @property
+    def plan(self) -> EpochPlan:
+        """The epoch driver's stopping and selection rule."""
+        return EpochPlan(self.epochs, self.objective, self.maximize, self.patience, self.min_delta)
+
+
+class Fittable(Protocol):
+    """What ``hpt.loop.fit`` trains: ``hpt.build.Run`` is one, ``Parts`` another."""
+
+    @property
+    def model(self) -> nn.Module: ...
+    @property
+    def optimizer(self) -> torch.optim.Optimizer: ...
+    @property
+    def schedule(self) -> Schedule: ...
+    @property
+    def data(self) -> Dataset: ...
+    @property
+    def loss_fn(self) -> nn.Module: ...
+    @property
+    def settings(self) -> LoopSettings: ...
+
+
+@dataclass
+class Parts:
+    """A ``Fittable`` from its parts, for callers without a built run (fine-tuning, tests)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    data: Dataset
+    loss_fn: nn.Module
+    settings: LoopSettings
 
 
 @dataclass

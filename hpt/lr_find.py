@@ -110,12 +110,7 @@ def lr_range_test(
     data: Dataset,
     loss_fn: nn.Module,
     s: LoopSettings,
-    *,
-    start: float = 1e-7,
-    end: float = 10.0,
-    steps: int = 200,
-    beta: float = 0.9,
-    diverge: float = 4.0,
+    scan: Scan = Scan(),
 ) -> Curve:
     """Run the range test; ``model`` and ``optimizer`` are returned to their state at entry.
 
@@ -125,11 +120,9 @@ def lr_range_test(
         data: The splits; only the training split is used.
         loss_fn: The training loss.
         s: The loop's settings (batch size, precision, device, augmentation, L1, clipping).
-        start: The first lr.
-        end: The last lr, if the loss never diverges.
-        steps: Optimizer steps from ``start`` to ``end``, one batch each.
-        beta: The loss average's decay.
-        diverge: Stop once the average exceeds this times its minimum.
+        scan: The plan: the first and last lr (if the loss never diverges), the optimizer
+            steps between them (one batch each), the loss average's decay, and how far above
+            its minimum that average may go before the scan stops.
 
     Returns:
         The recorded curve and the suggested lr.
@@ -137,7 +130,6 @@ def lr_range_test(
     Raises:
         UserError: A bad setting, or a loss that was never finite.
     """
-    scan = Scan(start, end, steps, beta, diverge)
     scan.check()
     saved_model = copy.deepcopy(model.state_dict())
     saved_opt = copy.deepcopy(optimizer.state_dict())
@@ -242,11 +234,13 @@ def run(cfg: DictConfig, run_dir: Path) -> LrFindResult:
         built.data,
         built.loss_fn,
         built.settings,
-        start=float(conf.get("start", 1e-7)),
-        end=float(conf.get("end", 10.0)),
-        steps=int(conf.get("steps", 200)),
-        beta=float(conf.get("beta", 0.9)),
-        diverge=float(conf.get("diverge", 4.0)),
+        Scan(
+            start=float(conf.get("start", 1e-7)),
+            end=float(conf.get("end", 10.0)),
+            steps=int(conf.get("steps", 200)),
+            beta=float(conf.get("beta", 0.9)),
+            diverge=float(conf.get("diverge", 4.0)),
+        ),
     )
     write_csv(curve, run_dir / CSV_NAME)
     title = f"lr range test: {type(built.optimizer).__name__}, batch {built.settings.batch_size}"

@@ -40,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt.build import Run, build
 from hpt.cv import check_plan
-from hpt.loop import FitResult, LoopSettings, Metrics, evaluate, fit
+from hpt.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
 from hpt.reporter import NullReporter, Reporter
 
 TAGS = ("fold", "repeat", "seed")  # the member keys on metrics.jsonl rows
@@ -214,17 +214,7 @@ def _fit_member(
         on_epoch(metrics)
 
     # Members never report per epoch (see the module docstring): a NullReporter inside.
-    return fit(
-        run.model,
-        run.optimizer,
-        run.schedule,
-        run.data,
-        run.loss_fn,
-        run.settings,
-        NullReporter(),
-        tagged,
-        on_step,
-    )
+    return fit(run, Callbacks(NullReporter(), tagged, on_step))
 
 
 @dataclass

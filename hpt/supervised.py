@@ -17,7 +17,7 @@ from hpt import compress as compressing
 from hpt import preprocessing, resume
 from hpt.build import Run, build, data_problem, resolve_objectives, run_params
 from hpt.config import validate
-from hpt.loop import FitResult, evaluate, fit, unwrap
+from hpt.loop import Callbacks, FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
@@ -64,19 +64,8 @@ class Supervised:
         members = plan(cfg)
         if len(members) == 1:
             last = hooks.run_dir / resume.LAST if cfg.trainer.get("save_last", True) else None
-            fitted = fit(
-                built.model,
-                built.optimizer,
-                built.schedule,
-                built.data,
-                built.loss_fn,
-                built.settings,
-                hooks.reporter,
-                hooks.on_epoch,
-                hooks.on_step,
-                last=last,
-                resume_from=hooks.resume_from,
-            )
+            calls = Callbacks(hooks.reporter, hooks.on_epoch, hooks.on_step)
+            fitted = fit(built, calls, last=last, resume_from=hooks.resume_from)
             return fitted, built
         multi = fit_members(
             cfg, built, members, hooks.reporter, hooks.on_epoch, hooks.on_step, quiet=hooks.quiet

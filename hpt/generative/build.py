@@ -18,7 +18,7 @@ from hpt.config import plain
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_dataset
 from hpt.errors import UserError
 from hpt.generative.models import GAN, VAE
-from hpt.generative.scorer import Scorer, cache_key, load_scorer
+from hpt.generative.scorer import ScoreNet, Scorer, cache_key, load_scorer
 from hpt.models import count_parameters
 from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
@@ -258,20 +258,10 @@ def _scorer(
     """The GAN's frozen classifier, and what result.json records of it."""
     # The classifier learns from all training images (train + val): it is a fixed instrument,
     # the same for every trial, and never sees the test split.
-    train_x = torch.cat([data.train.x, data.val.x])
-    train_y = torch.cat([data.train.y, data.val.y])
-    key = cache_key(str(d.name), d.get("subset"), len(train_x), int(d.num_classes))
-    scorer = load_scorer(
-        key,
-        train_x,
-        train_y,
-        data.test.x,
-        data.test.y,
-        image_shape,
-        int(d.num_classes),
-        settings.device,
-        settings.eval_batch_size,
-    )
+    train = Split(torch.cat([data.train.x, data.val.x]), torch.cat([data.train.y, data.val.y]))
+    key = cache_key(str(d.name), d.get("subset"), len(train.x), int(d.num_classes))
+    net = ScoreNet(image_shape, int(d.num_classes))
+    scorer = load_scorer(key, net, train, data.test, settings.device, settings.eval_batch_size)
     real = data.val.x[: settings.score_samples]
     info = {
         "key": key,

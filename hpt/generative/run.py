@@ -15,7 +15,7 @@ from hpt.generative.build import GenerativeRun, build, params, resolve_objective
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loop import FitResult, run_epochs
+from hpt.loop import Callbacks, EpochPlan, FitResult, run_epochs
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, save_checkpoint
@@ -66,15 +66,9 @@ class Generative:
         """Every epoch through ``hpt.loop.run_epochs``; the best one kept by the objective."""
         make_epoch = gan_epoch_fn if self.kind == "gan" else vae_epoch_fn
         s = built.settings
-        fitted = run_epochs(
-            built.model,
-            make_epoch(built, hooks.run_dir, hooks.on_step),
-            s.epochs,
-            s.objective,
-            s.maximize,
-            hooks.reporter,
-            hooks.on_epoch,
-        )
+        epoch_fn = make_epoch(built, hooks.run_dir, hooks.on_step)
+        plan = EpochPlan(s.epochs, s.objective, s.maximize)
+        fitted = run_epochs(built.model, epoch_fn, plan, Callbacks(hooks.reporter, hooks.on_epoch))
         return fitted, built
 
     def images(self, run_dir: Path, epoch: int) -> list[tuple[str, Path]]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hpt.data import MNIST_MEAN, MNIST_STD
+from hpt.data import MNIST_MEAN, MNIST_STD, Split
 from hpt.generative.models import ScoreNet
 from hpt.loop import Update
 from hpt.rundir import atomic_write_bytes
@@ -90,19 +89,27 @@ class Scorer:
 
 def load_scorer(
     key: str,
-    train_x: torch.Tensor,
-    train_y: torch.Tensor,
-    test_x: torch.Tensor,
-    test_y: torch.Tensor,
-    image_shape: Sequence[int],
-    num_classes: int,
+    net: ScoreNet,
+    train: Split,
+    test: Split,
     device: torch.device,
     batch_size: int,
     directory: Path | None = None,
 ) -> Scorer:
     """The cached classifier for ``key``: from memory, else from disk, else trained (and saved).
 
-    Images are [0, 1] pixels on any device; training happens on ``device``.
+    Args:
+        key: What the classifier was trained on (``cache_key``): the cache's file name.
+        net: A fresh ``ScoreNet`` of the images' shape and classes; its weights are loaded
+            from the cache or trained.
+        train: The images ([0, 1] pixels, any device) and labels it learns from.
+        test: The images and labels of its recorded ``test_acc``.
+        device: Where it is trained and scores.
+        batch_size: Images per forward pass when scoring.
+        directory: The disk cache (None: ``cache_dir()``).
+
+    Returns:
+        The frozen scorer.
     """
     path = (directory or cache_dir()) / f"{key}.pt"
     state = _memory.get(key)
@@ -111,13 +118,12 @@ def load_scorer(
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a torn or foreign file: retrain rather than fail the run
             log.warning("scorer cache %s unreadable (%s): retraining", path, type(exc).__name__)
-    net = ScoreNet(image_shape, num_classes)
     if state is not None:
         net.load_state_dict(state)
         net.to(device)
     else:
         net.to(device)
-        _train(net, train_x.to(device), train_y.to(device), device)
+        _train(net, train.x.to(device), train.y.to(device), device)
         state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
         _save(path, state)
     _memory[key] = state
@@ -126,11 +132,11 @@ def load_scorer(
     with torch.no_grad():
         logits = torch.cat(
             [
-                net(normalise(test_x[i : i + batch_size].to(device)))
-                for i in range(0, len(test_x), batch_size)
+                net(normalise(test.x[i : i + batch_size].to(device)))
+                for i in range(0, len(test.x), batch_size)
             ]
         )
-    scorer.test_acc = (logits.argmax(1).cpu() == test_y.cpu()).float().mean().item()
+    scorer.test_acc = (logits.argmax(1).cpu() == test.y.cpu()).float().mean().item()
     return scorer
 
 

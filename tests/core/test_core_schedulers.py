@@ -11,7 +11,7 @@ from helpers import compose_config
 
 from hpt.app import config_dir
 from hpt.build import build
-from hpt.loop import fit
+from hpt.loop import Callbacks, fit
 
 LR = 1e-3
 
@@ -30,9 +30,8 @@ def lr_trace(*overrides: str, epochs: int) -> tuple[list[float], list[float], in
     run = build(cfg)
     steps: list[float] = [run.optimizer.param_groups[0]["lr"]]
     result = fit(
-        run.model, run.optimizer, run.schedule, run.data, run.loss_fn, run.settings,
-        on_step=lambda _: steps.append(run.optimizer.param_groups[0]["lr"]),
-    )  # fmt: skip
+        run, Callbacks(on_step=lambda _: steps.append(run.optimizer.param_groups[0]["lr"]))
+    )
     return steps, [m["lr"] for m in result.history], len(run.data.train) // run.settings.batch_size
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from hpt.build import build
 from hpt.data import augment
-from hpt.loop import fit
+from hpt.loop import Callbacks, fit
 from hpt.rundir import read_json, read_jsonl
 from hpt.train import Outcome, load_checkpoint, run
 
@@ -171,7 +171,7 @@ def test_grad_clipping_bounds_every_update() -> None:
     r = build(cfg)
     before = torch.cat([p.detach().flatten().clone() for p in r.model.parameters()])
     steps: list[int] = []
-    fit(r.model, r.optimizer, r.schedule, r.data, r.loss_fn, r.settings, on_step=steps.append)
+    fit(r, Callbacks(on_step=steps.append))
     after = torch.cat([p.detach().flatten() for p in r.model.parameters()])
     moved = (after - before).norm().item()
     assert 0 < moved <= len(steps) * lr * clip * 1.001  # each SGD step moves by lr * |clipped grad|

@@ -9,7 +9,16 @@ import torch
 from torch import nn
 
 from hpt.data import Dataset, Split
-from hpt.loop import FitResult, LoopSettings, Update, fit, run_epochs
+from hpt.loop import (
+    Callbacks,
+    EpochPlan,
+    FitResult,
+    LoopSettings,
+    Parts,
+    Update,
+    fit,
+    run_epochs,
+)
 from hpt.schedulers import Schedule
 
 
@@ -79,15 +88,9 @@ def _drive(values: list[float], **kw: object) -> tuple[FitResult, list[int]]:
             model.bias.fill_(epoch)  # the weights of each epoch are told apart by the bias
         return {"train/loss": 1.0, "val/loss": values[epoch - 1]}
 
-    result = run_epochs(
-        model,
-        epoch_fn,
-        len(values),
-        "val/loss",
-        False,
-        on_epoch=lambda m: seen.append(m["epoch"]),
-        **kw,
-    )
+    plan = EpochPlan(len(values), "val/loss", False, kw.get("patience"), kw.get("min_delta", 0.0))
+    calls = Callbacks(kw.get("reporter"), on_epoch=lambda m: seen.append(m["epoch"]))
+    result = run_epochs(model, epoch_fn, plan, calls)
     return result, seen
 
 
@@ -154,7 +157,7 @@ def test_fit_learns_a_linear_problem_and_selects_on_validation() -> None:
         maximize=False,
     )
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    result = fit(model, opt, Schedule(None, "epoch"), data, nn.MSELoss(), s)
+    result = fit(Parts(model, opt, Schedule(None, "epoch"), data, nn.MSELoss(), s))
     losses = [m["val/loss"] for m in result.history]
     assert result.status == "COMPLETE" and losses[-1] < losses[0] / 100
     assert result.best is not None and result.best["val/loss"] == min(losses)

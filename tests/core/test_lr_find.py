@@ -14,7 +14,7 @@ import torch
 from helpers import compose_config, run_cli
 
 from hpt.build import build
-from hpt.lr_find import lr_range_test, override_line, suggest
+from hpt.lr_find import Scan, lr_range_test, override_line, suggest
 
 
 def test_range_test_leaves_model_and_optimizer_as_they_were() -> None:
@@ -27,9 +27,7 @@ def test_range_test_leaves_model_and_optimizer_as_they_were() -> None:
         built.data,
         built.loss_fn,
         built.settings,
-        start=1e-6,
-        end=1.0,
-        steps=40,
+        Scan(start=1e-6, end=1.0, steps=40),
     )
     assert all(torch.equal(before[k], v) for k, v in built.model.state_dict().items())
     assert built.optimizer.param_groups[0]["lr"] == lr_before and not built.optimizer.state

@@ -17,10 +17,11 @@ import pytest
 import torch
 from helpers import RESULT_KEYS, cli_env, compose_config
 
+from hpt.data import Split
 from hpt.errors import UserError
 from hpt.generative import scorer as scoring
 from hpt.generative.build import build, params
-from hpt.generative.scorer import inception_score, load_scorer
+from hpt.generative.scorer import ScoreNet, inception_score, load_scorer
 from hpt.rundir import read_json, read_jsonl
 from hpt.train import load_checkpoint, run
 
@@ -133,7 +134,13 @@ def test_scorer_cache_is_a_weights_only_state_dict(
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(64, 1, 28, 28, generator=g), torch.randint(0, 10, (64,), generator=g)
     first = load_scorer(
-        "unit", x, y, x, y, (1, 28, 28), 10, torch.device("cpu"), 32, directory=tmp_path
+        "unit",
+        ScoreNet((1, 28, 28), 10),
+        Split(x, y),
+        Split(x, y),
+        torch.device("cpu"),
+        32,
+        tmp_path,
     )
     saved = torch.load(tmp_path / "unit.pt", map_location="cpu", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in saved.values())
@@ -145,7 +152,13 @@ def test_scorer_cache_is_a_weights_only_state_dict(
 
     monkeypatch.setattr(scoring, "_train", no_training)
     again = load_scorer(
-        "unit", x, y, x, y, (1, 28, 28), 10, torch.device("cpu"), 32, directory=tmp_path
+        "unit",
+        ScoreNet((1, 28, 28), 10),
+        Split(x, y),
+        Split(x, y),
+        torch.device("cpu"),
+        32,
+        tmp_path,
     )
     for a, b in zip(first.net.state_dict().values(), again.net.state_dict().values()):
         assert torch.equal(a, b)

@@ -24,11 +24,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from helpers.in_process import Ran, hpt
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -49,45 +49,6 @@ BASE = [
 FAST = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
-
-
-@dataclass
-class Ran:
-    rc: int
-    stdout: str
-    stderr: str
-    files: list[Path]  # everything the call left under its working directory
-
-
-@contextlib.contextmanager
-def _in_dir(path: Path) -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
-def hpt(*argv: str, cwd: Path) -> Ran:
-    """``hpt ARGV`` in-process, in ``cwd``, with stdout/stderr captured."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hpt import cli
-
-    GlobalHydra.instance().clear()
-    out, err = io.StringIO(), io.StringIO()
-    env_before = os.environ.get("HYDRA_FULL_ERROR")
-    os.environ.pop("HYDRA_FULL_ERROR", None)
-    try:
-        with _in_dir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(list(argv))
-    finally:
-        GlobalHydra.instance().clear()
-        if env_before is not None:
-            os.environ["HYDRA_FULL_ERROR"] = env_before
-    files = sorted(p for p in cwd.rglob("*"))
-    return Ran(rc, out.getvalue(), err.getvalue(), files)
 
 
 def assert_contract(ran: Ran, run_dir: Path, prog: str) -> None:

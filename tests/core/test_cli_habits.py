@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import cli_env
-from test_bad_input import hpt
+from helpers.in_process import hpt
 
 from hpt import cli
 from hpt.app import config_dir

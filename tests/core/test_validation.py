@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from helpers import compose_config
+from helpers.in_process import hpt
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from test_bad_input import hpt
 
 from hpt.app import config_dir
 from hpt.config import RULES, ListOf, Match, Num, OneOf, problems, validate

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_bad_input import hpt
+from helpers.in_process import hpt
 
 from hpt.rundir import read_json, read_jsonl
 from hpt.summarize import cli as summarize_cli

@@ -151,7 +151,7 @@ BOOL = OneOf((True, False))
 AUTO_BOOL = OneOf(("auto", True, False))
 
 # Every numeric, boolean and enumerated key of every group, by its dotted name. A key a group
-# option does not have is simply not checked; tests/core/test_validation.py fails when an option
+# option does not have is simply not checked; tests/core/test_rules.py fails when an option
 # gains a key that is missing here.
 RULES: dict[str, Rule] = {
     # data

@@ -1,6 +1,6 @@
 """Helpers that write synthetic run and sweep directories following hpt/rundir.py's contract.
 
-Used by the ``test_summarize_*`` tests and by ``benchmarks/summarize_speed.py``.
+Used by the tests in ``tests/summarize/`` and by ``benchmarks/summarize_speed.py``.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def test_exports_round_trip_one_row_per_run(
     sweep: Path, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "out" / f"runs.{fmt}"
-    out_file.parent.mkdir()  # -o makes no folders (test_summarize_arguments.py)
+    out_file.parent.mkdir()  # -o makes no folders (test_arguments.py)
     code, _, err = run_cli(capsys, str(sweep), "--format", fmt, "--output", str(out_file))
     assert code == 0, err
     assert f"wrote {out_file}" in err

@@ -63,7 +63,7 @@ def data_problem(cfg: DictConfig) -> str:
 
     ``auto`` is resolved from the data itself (loading it, once per process).
     """
-    from hpt.datasets import infer_problem
+    from hpt.data.sources import infer_problem
 
     return infer_problem(cfg.data)
 

@@ -262,7 +262,7 @@ def check_derived_overrides(config: DictConfig) -> None:
     Raises:
         UserError: Such an override.
     """
-    from hpt.datasets import is_user_source
+    from hpt.data.sources import is_user_source
 
     data = config.get("data")
     if not isinstance(data, DictConfig) or is_user_source(data):

@@ -107,7 +107,7 @@ def test_split(cfg: DictConfig, trained: Trained) -> Split:
         The test split.
     """
     from hpt.data import Split, load_data
-    from hpt.datasets import is_user_source, load
+    from hpt.data.sources import is_user_source, load
 
     if not is_user_source(cfg.data):  # hpt's built-in sets: fixed normalisation, if any
         t = cfg.trainer
@@ -135,7 +135,7 @@ def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
 
     d = cfg.data
     if trained.kind == "table":
-        from hpt.datasets.table import read_table
+        from hpt.data.table import read_table
 
         frame = read_table(str(d.get("path")), "data.path")
         what = f"data.path={d.get('path')}"

@@ -52,7 +52,7 @@ class DataConfig:
 
 @dataclass
 class TableDataConfig:
-    """``data=table`` (hpt/datasets/table.py)."""
+    """``data=table`` (hpt/data/table.py)."""
 
     source: str = "table"
     name: str = "table"
@@ -69,7 +69,7 @@ class TableDataConfig:
 
 @dataclass
 class ImageFolderDataConfig:
-    """``data=image_folder`` (hpt/datasets/image_folder.py)."""
+    """``data=image_folder`` (hpt/data/image_folder.py)."""
 
     source: str = "image_folder"
     name: str = "image_folder"
@@ -83,7 +83,7 @@ class ImageFolderDataConfig:
 
 @dataclass
 class TorchvisionDataConfig:
-    """``data=torchvision`` (hpt/datasets/tv.py)."""
+    """``data=torchvision`` (hpt/data/tv.py)."""
 
     source: str = "torchvision"
     name: str = "FashionMNIST"

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from hpt.datasets.loaded import Loaded, classification_targets
+from hpt.data.loaded import Loaded, classification_targets
 from hpt.errors import UserError, one_line
 
 RESERVED = ("_target_", "problem", "subset", "name", "source", "target_scaling")

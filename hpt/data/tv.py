@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 

@@ -1,7 +1,7 @@
 """``data=table``: a CSV or Parquet file with one target column.
 
 Numeric feature columns are standardised (per run, with training-split statistics; see
-``hpt.datasets.splits``); missing numbers are filled with the column's median in the
+``hpt.data.splits``); missing numbers are filled with the column's median in the
 training file. Other columns (strings, categories, booleans) are one-hot encoded with the
 categories of the training file (an unseen category in the test file encodes as all zeros).
 The problem is inferred from the target: text or booleans, or integers with at most
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")

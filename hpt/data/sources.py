@@ -3,7 +3,7 @@
 Each source loads once per process (sweep workers run many trials on the same data) into a
 ``Loaded``: raw train/test tensors (images stay uint8) plus how to normalise them. The
 normalisation statistics are taken from the training split of each run in
-``hpt.datasets.splits.normalise``, after validation has been carved out, so they never see
+``hpt.data.splits.normalise``, after validation has been carved out, so they never see
 validation or test rows.
 
 A data config picks its source with ``source:`` (``table``, ``image_folder``,
@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from hpt.datasets.loaded import PROBLEMS, Loaded
+from hpt.data.loaded import PROBLEMS, Loaded
 from hpt.errors import UserError
 
 SOURCES = ("table", "image_folder", "torchvision")
@@ -73,20 +73,20 @@ def _load_cached(key: str) -> Loaded:
     if problem not in (*PROBLEMS, "auto"):
         raise UserError(f"data.problem={problem} is unknown: use auto, {', '.join(PROBLEMS)}")
     if "_target_" in d:
-        from hpt.datasets.custom import load_custom
+        from hpt.data.custom import load_custom
 
         return load_custom(d, problem)
     source = d.get("source")
     if source == "table":
-        from hpt.datasets.table import load_table
+        from hpt.data.table import load_table
 
         return load_table(d, problem)
     if source == "image_folder":
-        from hpt.datasets.image_folder import load_image_folder
+        from hpt.data.image_folder import load_image_folder
 
         return load_image_folder(d, problem)
     if source == "torchvision":
-        from hpt.datasets.tv import load_torchvision
+        from hpt.data.tv import load_torchvision
 
         return load_torchvision(d, problem)
     raise UserError(f"data.source={source!r} is unknown: use {', '.join(SOURCES)} or data._target_")

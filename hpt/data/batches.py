@@ -5,7 +5,7 @@ MNIST-sized data fits on any device, so it is held there as one tensor and a bat
 path remains for data that does not fit on the device.
 
 The splits themselves (``Split``, ``Dataset``, ``split``, ``normalise``, ``scale_targets``,
-``describe``) live in ``hpt.datasets.splits`` and are importable from here.
+``describe``) live in ``hpt.data.splits``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.splits import (
+from hpt.data.splits import (
     Dataset,
     Split,
     SplitSettings,
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-_TINY = Path(__file__).parent / "assets" / "mnist_tiny.npz"
+_TINY = Path(__file__).parents[1] / "assets" / "mnist_tiny.npz"
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
 
 
@@ -235,7 +235,7 @@ def load_dataset(
 def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0) -> Dataset:
     """The dataset a data config describes, normalised for this run.
 
-    hpt's built-in sets, or a user source (``hpt.datasets``: table, image_folder,
+    hpt's built-in sets, or a user source (``hpt.data.sources``: table, image_folder,
     torchvision, ``_target_``) normalised with statistics of this run's training split only.
 
     Args:
@@ -249,7 +249,7 @@ def load_data(d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int 
         The splits, normalised and with targets scaled as configured, and their
         ``preprocessing`` description.
     """
-    from hpt.datasets import is_user_source, load
+    from hpt.data.sources import is_user_source, load
 
     if not is_user_source(d):
         problem = str(getattr(d.problem, "value", d.problem))

@@ -5,7 +5,7 @@ per class; a root with class folders and no ``train/`` is the training set itsel
 ``test/`` is carved from train by ``data.test_split`` (a fixed seed: the test set is part of
 the dataset). Images are resized to ``data.size`` and kept as uint8 (1 channel when every
 training image is greyscale, else RGB; ``data.channels`` forces it); each run normalises
-them with per-channel statistics of its training split (``hpt.datasets.splits``).
+them with per-channel statistics of its training split (``hpt.data.splits``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 # torchvision's IMG_EXTENSIONS

@@ -176,7 +176,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     t = cfg.trainer
     device, precision, folds = _trainer(t)
     data, on_device = _data(cfg, device, data_cache, folds, fold)
-    task = data.task  # the problem, resolved from the data when data.problem=auto
+    problem = data.problem  # resolved from the data when data.problem=auto
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
     spec = {  # how to build the model again (hpt.preprocessing)
@@ -190,13 +190,13 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(cfg, model)
-    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
+    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, problem)
     schedule = _schedule(cfg, optimizer, len(data.train), objectives[0])
-    loss_fn = _loss(cfg, task)
+    loss_fn = _loss(cfg, problem)
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]
     placement = Placement(device, precision, channels_last, on_device)
-    settings = loop_settings(cfg, placement, task, objectives[0], data.target_scale)
+    settings = loop_settings(cfg, placement, problem, objectives[0], data.target_scale)
     compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
@@ -303,11 +303,11 @@ def _schedule(
     return schedule
 
 
-def _loss(cfg: DictConfig, task: str) -> nn.Module:
+def _loss(cfg: DictConfig, problem: str) -> nn.Module:
     """The loss of ``cfg.loss``, for the problem the data resolved (``data.problem``: auto)."""
-    resolved = {"problem": task} if "problem" in cfg.loss else {}
+    resolved = {"problem": problem} if "problem" in cfg.loss else {}
     loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
-    check_fits(loss_fn, task)
+    check_fits(loss_fn, problem)
     return loss_fn
 
 
@@ -324,7 +324,7 @@ class Placement:
 def loop_settings(
     cfg: DictConfig,
     placement: Placement,
-    task: str,
+    problem: str,
     first: Objective,
     target_scale: tuple[list[float], list[float]] | None,
 ) -> LoopSettings:
@@ -333,7 +333,7 @@ def loop_settings(
     Args:
         cfg: The composed config (``trainer`` and ``regularization`` are read).
         placement: The resolved device, precision and memory layout.
-        task: The problem: classification, binary or regression.
+        problem: classification, binary or regression.
         first: The first objective: it selects the best epoch.
         target_scale: A standardised regression target's ``(mean, std)``, else None.
 
@@ -356,7 +356,7 @@ def loop_settings(
         eval_batch_size=int(t.eval_batch_size),
         precision=placement.precision,
         device=placement.device,
-        problem=task,
+        problem=problem,
         objective=selection_metric(first.name),
         maximize=first.direction == "maximize",
         seed=int(t.seed),
@@ -370,10 +370,10 @@ def loop_settings(
         num_workers=int(t.num_workers),
         target_scale=target_scale,
     )
-    if settings.objective not in _known_metrics(task):
+    if settings.objective not in _known_metrics(problem):
         raise UserError(
-            f"objective.metric={settings.objective!r} is not a validation metric of a {task} "
-            f"run: use one of {', '.join(_known_metrics(task))}"
+            f"objective.metric={settings.objective!r} is not a validation metric of a {problem} "
+            f"run: use one of {', '.join(_known_metrics(problem))}"
         )
     return settings
 
@@ -387,10 +387,10 @@ def selection_metric(name: str) -> str:
     return f"val/{name[len('compress/val_') :]}" if name.startswith("compress/val_") else name
 
 
-def _known_metrics(task: str) -> tuple[str, ...]:
+def _known_metrics(problem: str) -> tuple[str, ...]:
     base = ("val/loss", "train/loss")
     return (
         (*base, "val/acc")
-        if task in ("classification", "binary")
+        if problem in ("classification", "binary")
         else (*base, "val/mse", "val/mae")
     )

@@ -124,12 +124,12 @@ def load_mnist_tiny() -> tuple[Split, Split]:
 
 
 def synthetic(
-    task: str, n_samples: int, n_features: int, noise: float, seed: int = 1234
+    problem: str, n_samples: int, n_features: int, noise: float, seed: int = 1234
 ) -> tuple[Split, Split]:
     """A fixed synthetic problem (the seed is part of the dataset, not of the run).
 
     Args:
-        task: ``regression`` (noisy targets) or ``binary`` (their sign).
+        problem: ``regression`` (noisy targets) or ``binary`` (their sign).
         n_samples: Training rows; a fifth as many test rows are added.
         n_features: Input columns.
         noise: The standard deviation of the noise added to the targets.
@@ -139,7 +139,7 @@ def synthetic(
         ``(train, test)`` with targets of shape (N, 1).
 
     Raises:
-        UserError: Another task.
+        UserError: Another problem.
     """
     g = torch.Generator().manual_seed(seed)
     n_test = max(n_samples // 5, 1)
@@ -149,19 +149,19 @@ def synthetic(
         torch.randn(n_features, generator=g) / math.sqrt(n_features),
     )
     signal = torch.sin(x @ w1 / math.sqrt(n_features) * 2) + x @ w2
-    if task == "regression":
+    if problem == "regression":
         y = (signal + noise * torch.randn(len(x), generator=g)).unsqueeze(1)
-    elif task == "binary":
+    elif problem == "binary":
         y = ((signal + noise * torch.randn(len(x), generator=g)) > 0).float().unsqueeze(1)
     else:
-        raise UserError(f"synthetic data supports task regression or binary, not {task!r}")
+        raise UserError(f"synthetic data is data.problem=regression or binary, not {problem!r}")
     return Split(x[:n_samples], y[:n_samples]), Split(x[n_samples:], y[n_samples:])
 
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(
     name: str,
-    task: str,
+    problem: str,
     root: str | None,
     download: bool,
     n_samples: int,
@@ -174,13 +174,13 @@ def _load_cached(
     if name == "mnist_tiny":
         return load_mnist_tiny()
     if name in ("regression", "binary"):
-        return synthetic(task, n_samples, n_features, noise)
+        return synthetic(problem, n_samples, n_features, noise)
     raise UserError(f"unknown dataset {name!r}: use data=mnist, mnist_tiny, regression or binary")
 
 
 def load_dataset(
     name: str,
-    task: str,
+    problem: str,
     *,
     val_split: float,
     seed: int,
@@ -200,7 +200,7 @@ def load_dataset(
 
     Args:
         name: ``mnist``, ``mnist_tiny``, ``regression`` or ``binary``.
-        task: The problem (``classification``, ``binary`` or ``regression``).
+        problem: ``classification``, ``binary`` or ``regression``.
         val_split: The share of the training rows held out for validation.
         seed: Seeds the validation split (or the folds).
         root: Where MNIST is looked for (default ``~/.cache/hpt/data``).
@@ -219,10 +219,10 @@ def load_dataset(
         UserError: An unknown set or a bad split setting.
         DataNotFoundError: MNIST cannot be had.
     """
-    train, test = _load_cached(name, task, root, download, n_samples, n_features, noise)
+    train, test = _load_cached(name, problem, root, download, n_samples, n_features, noise)
     num_classes = 10 if name.startswith("mnist") else 0
     how = SplitSettings(val_split, seed, subset, folds, fold)
-    data = split(train, test, None, task, num_classes, how)
+    data = split(train, test, None, problem, num_classes, how)
     if name.startswith("mnist"):  # uint8 28x28 greyscale, fixed normalisation
         source: dict[str, Any] = {"kind": "image", "size": [28, 28], "channels": 1}
         norm: Any = {"kind": "channels", "mean": [MNIST_MEAN], "std": [MNIST_STD]}

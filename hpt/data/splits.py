@@ -50,7 +50,7 @@ class Dataset:
     train: Split
     val: Split
     test: Split
-    task: str  # the problem: classification | binary | regression
+    problem: str  # classification | binary | regression
     num_classes: int = 0  # classification: the number of classes (0: from the labels)
     # regression with data.target_scaling=standard: the training split's target (mean, std)
     # per column; the splits' y are standardised with it, metrics are reported unscaled.
@@ -72,6 +72,11 @@ class Dataset:
         )
 
     @property
+    def task(self) -> str:
+        """The old name of ``problem`` (read-only), for code written against it."""
+        return self.problem
+
+    @property
     def in_shape(self) -> list[int]:
         """The shape of one input (without the batch dimension)."""
         return [int(s) for s in self.train.x.shape[1:]]
@@ -79,7 +84,7 @@ class Dataset:
     @property
     def out_features(self) -> int:
         """Model outputs: one per class for classification, else one per target column."""
-        if self.task == "classification":
+        if self.problem == "classification":
             return self.num_classes or int(self.train.y.max()) + 1
         return int(self.train.y.shape[1]) if self.train.y.dim() == 2 else 1
 
@@ -180,17 +185,17 @@ def describe(
     Returns:
         The ``preprocessing.json`` content.
     """
-    if data.task == "classification" and not classes:
+    if data.problem == "classification" and not classes:
         classes = [str(i) for i in range(data.out_features)]
-    elif data.task == "binary" and not classes:
+    elif data.problem == "binary" and not classes:
         classes = ["0", "1"]
     target: dict[str, Any] = {"name": source.get("target"), "scaling": "none"}
     if data.target_scale is not None:
         target.update(scaling="standard", mean=data.target_scale[0], std=data.target_scale[1])
     return {
         "format": 1,
-        "problem": data.task,
-        "classes": classes if data.task != "regression" else [],
+        "problem": data.problem,
+        "classes": classes if data.problem != "regression" else [],
         "input": {k: v for k, v in source.items() if k != "target"},
         "normalise": norm,
         "target": target,
@@ -214,7 +219,7 @@ def scale_targets(data: Dataset, scaling: str) -> Dataset:
     """
     if scaling not in ("standard", "none"):
         raise UserError(f"data.target_scaling={scaling}: use standard or none")
-    if scaling == "none" or data.task != "regression":
+    if scaling == "none" or data.problem != "regression":
         return data
     y = data.train.y.float()
     mean = y.mean(dim=0)

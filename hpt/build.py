@@ -7,6 +7,7 @@ Everything downstream (data, models, loop) takes plain typed arguments.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from hpt import objectives
 from hpt.compress import checked as checked_compress
 from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
-from hpt.data import Dataset, fits_on_device, load_data
+from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
 from hpt.losses import check_fits
@@ -63,9 +64,47 @@ def data_problem(cfg: DictConfig) -> str:
 
     ``auto`` is resolved from the data itself (loading it, once per process).
     """
-    from hpt.data.sources import infer_problem
+    problem = sources.checked_problem(sources.plain(cfg.data))
+    return problem if problem != "auto" else load_source(cfg.data).problem
 
-    return infer_problem(cfg.data)
+
+def load_source(d: Any) -> Loaded:
+    """The source ``data._target_`` names, given the config's other keys it takes
+    (``hpt.data.sources.arguments``); built once per process for the same config, as sweep
+    workers run many trials on the same data. Its errors are one line (``UserError``).
+    """
+    return _source(sources.key(d))
+
+
+@functools.lru_cache(maxsize=4)
+def _source(key: str) -> Loaded:
+    d = json.loads(key)
+    if "_target_" not in d:  # a run saved before data options named their source
+        d["_target_"] = sources.option(str(d.get("source") or d.get("name")))["_target_"]
+    problem = sources.checked_problem(d)
+    fn = sources.target(d)
+    name = str(d["_target_"])
+    try:
+        out = instantiate({"_target_": name, **sources.arguments(d, fn)}, _convert_="all")
+    except Exception as exc:  # Hydra wraps the source's own error
+        raise sources.failed(name, exc.__cause__ or exc) from None
+    return sources.as_loaded(out, problem, name)
+
+
+def load_dataset(
+    option: str,
+    problem: str,
+    *,
+    val_split: float,
+    seed: int,
+    folds: int = 1,
+    fold: int = 0,
+    **settings: Any,
+) -> Dataset:
+    """The splits of hpt's data option ``conf/data/<option>.yaml`` outside a run, as a run
+    with this ``seed`` would have them; ``settings`` (``subset=300``) override its keys."""
+    d = {**sources.option(option), "problem": problem, **settings}
+    return prepare(load_source(d), d, val_split=val_split, seed=seed, folds=folds, fold=fold)
 
 
 def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
@@ -228,8 +267,9 @@ def _data(
 ) -> tuple[Dataset, bool]:
     """The run's data, and whether it is held on the device (then it is moved there)."""
     t = cfg.trainer
-    data = load_data(
-        cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
+    src = load_source(cfg.data)
+    data = prepare(
+        src, cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
     )
     on_device = (
         fits_on_device(data.nbytes, device)

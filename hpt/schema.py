@@ -38,6 +38,12 @@ class Problem(str, Enum):
 
 @dataclass
 class DataConfig:
+    """hpt's own sets (``data=mnist``, ``mnist_tiny``, ``binary``, ``regression``).
+
+    ``_target_`` names each one's source (``hpt.data.builtin``); ``name`` is a display name.
+    """
+
+    _target_: str = "hpt.data.builtin.mnist"
     name: str = "mnist"
     problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
@@ -54,7 +60,7 @@ class DataConfig:
 class TableDataConfig:
     """``data=table`` (hpt/data/table.py)."""
 
-    source: str = "table"
+    _target_: str = "hpt.data.table.load_table"
     name: str = "table"
     problem: Problem = Problem.auto
     path: str | None = None
@@ -71,7 +77,7 @@ class TableDataConfig:
 class ImageFolderDataConfig:
     """``data=image_folder`` (hpt/data/image_folder.py)."""
 
-    source: str = "image_folder"
+    _target_: str = "hpt.data.image_folder.load_image_folder"
     name: str = "image_folder"
     problem: Problem = Problem.classification
     root: str | None = None
@@ -85,7 +91,7 @@ class ImageFolderDataConfig:
 class TorchvisionDataConfig:
     """``data=torchvision`` (hpt/data/tv.py)."""
 
-    source: str = "torchvision"
+    _target_: str = "hpt.data.tv.load_torchvision"
     name: str = "FashionMNIST"
     problem: Problem = Problem.classification
     root: str | None = None

@@ -1,43 +1,63 @@
-"""The user's data: tables, image folders, torchvision datasets and their own functions.
+"""A data config's source: what its ``_target_`` names, the arguments it gets, what it returns.
 
-Each source loads once per process (sweep workers run many trials on the same data) into a
-``Loaded``: raw train/test tensors (images stay uint8) plus how to normalise them. The
-normalisation statistics are taken from the training split of each run in
-``hpt.data.splits.normalise``, after validation has been carved out, so they never see
-validation or test rows.
+Every data option names its source by ``_target_``, as models, optimizers and losses are
+named: hpt's own (``hpt.data.builtin.mnist``, ``hpt.data.table.load_table``, ...) and yours
+alike, with no list of names in between. ``hpt.build.load_source`` instantiates it once per
+process for the same config (sweep workers run many trials on the same data).
 
-A data config picks its source with ``source:`` (``table``, ``image_folder``,
-``torchvision``) or names a user function with ``_target_``; hpt's built-in sets
-(mnist, mnist_tiny, binary, regression) have neither and are chosen by ``name``.
+A source returns a ``Loaded`` (raw train/test tensors, images still uint8, and how to
+normalise them) or, the contract of the README's "Your data", ``(train, test)`` sets that
+``hpt.data.custom`` reads into one. The normalisation statistics are taken from each run's
+training split in ``hpt.data.splits.prepare``, after validation has been carved out, so they
+never see validation or test rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import json
-from collections.abc import Mapping
 from typing import Any
 
+from hpt.data.custom import from_sets
 from hpt.data.loaded import PROBLEMS, Loaded
-from hpt.errors import UserError
+from hpt.errors import UserError, one_line
 
-SOURCES = ("table", "image_folder", "torchvision")
-__all__ = ["PROBLEMS", "SOURCES", "Loaded", "infer_problem", "is_user_source", "load"]
+__all__ = [
+    "PROBLEMS",
+    "RESERVED",
+    "arguments",
+    "as_loaded",
+    "checked_problem",
+    "failed",
+    "key",
+    "option",
+    "plain",
+    "target",
+]
+
+# hpt's own keys: given to a source only when its signature names them (never to **kwargs)
+RESERVED = ("_target_", "problem", "subset", "name", "source", "target_scaling")
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
-def is_user_source(d: Mapping[str, Any]) -> bool:
-    """Whether a data config is one of this package's sources (not an hpt built-in set).
+@functools.cache
+def _schema_keys() -> frozenset[str]:
+    """The settings of hpt's data schemas: each source takes the ones it uses."""
+    from hpt import schema
 
-    Args:
-        d: The data config.
+    classes = (
+        schema.DataConfig,
+        schema.TableDataConfig,
+        schema.ImageFolderDataConfig,
+        schema.TorchvisionDataConfig,
+    )
+    return frozenset(f.name for c in classes for f in dataclasses.fields(c))
 
-    Returns:
-        True when it has ``_target_`` or a known ``source``.
-    """
-    return "_target_" in d or d.get("source") in SOURCES
 
-
-def _plain(d: Any) -> dict[str, Any]:
+def plain(d: Any) -> dict[str, Any]:
+    """A data config as plain, resolved data (an OmegaConf node or a mapping)."""
     from omegaconf import OmegaConf
 
     if OmegaConf.is_config(d):
@@ -47,63 +67,101 @@ def _plain(d: Any) -> dict[str, Any]:
     return dict(d)
 
 
-def load(d: Any) -> Loaded:
-    """The source a data config describes, loaded once per process for the same config.
+def key(d: Any) -> str:
+    """What a source's data depends on, as text: the config without ``subset`` (each run
+    takes its subset of the loaded rows)."""
+    return json.dumps(
+        {k: v for k, v in plain(d).items() if k != "subset"}, sort_keys=True, default=str
+    )
 
-    Args:
-        d: The data config (an OmegaConf node or a mapping); ``subset`` is not part of
-            what is loaded (each run applies it).
 
-    Returns:
-        The source's splits before normalisation.
+def option(name: str) -> dict[str, Any]:
+    """hpt's data option ``conf/data/<name>.yaml`` as plain data, without its defaults.
 
     Raises:
-        UserError: An unknown ``problem`` or ``source``, or the source's own errors.
+        UserError: No such option.
     """
-    plain = _plain(d)
-    # subset is applied per run on the loaded tensors: not part of what is loaded
-    key = json.dumps({k: v for k, v in plain.items() if k != "subset"}, sort_keys=True, default=str)
-    return _load_cached(key)
+    from omegaconf import OmegaConf
+
+    from hpt.app import config_dir
+
+    path = config_dir() / "data" / f"{name}.yaml"
+    if not path.is_file():
+        raise UserError(f"data={name}: no such data option in {path.parent}")
+    d = plain(OmegaConf.load(path))
+    d.pop("defaults", None)
+    return d
 
 
-@functools.lru_cache(maxsize=2)
-def _load_cached(key: str) -> Loaded:
-    d = json.loads(key)
+def checked_problem(d: dict[str, Any]) -> str:
+    """``data.problem`` as text, refused when unknown."""
     problem = str(d.get("problem") or "auto")
     if problem not in (*PROBLEMS, "auto"):
         raise UserError(f"data.problem={problem} is unknown: use auto, {', '.join(PROBLEMS)}")
-    if "_target_" in d:
-        from hpt.data.custom import load_custom
-
-        return load_custom(d, problem)
-    source = d.get("source")
-    if source == "table":
-        from hpt.data.table import load_table
-
-        return load_table(d, problem)
-    if source == "image_folder":
-        from hpt.data.image_folder import load_image_folder
-
-        return load_image_folder(d, problem)
-    if source == "torchvision":
-        from hpt.data.tv import load_torchvision
-
-        return load_torchvision(d, problem)
-    raise UserError(f"data.source={source!r} is unknown: use {', '.join(SOURCES)} or data._target_")
+    return problem
 
 
-def infer_problem(d: Any) -> str:
-    """``data.problem``, resolved from the data itself when it says ``auto``.
+def target(d: dict[str, Any]) -> Any:
+    """The source ``data._target_`` names, imported; one line when it cannot be."""
+    from hpt.targets import locate
 
-    Args:
-        d: The data config.
+    name = str(d.get("_target_"))
+    if name in ("???", "None", ""):
+        raise UserError("data._target_ is not set: data._target_=pkg.fn names your data function")
+    fn = locate(name, "data._target_")
+    if not callable(fn):
+        raise UserError(f"data._target_={name} is not a function")
+    return fn
 
-    Returns:
-        ``classification``, ``binary`` or ``regression`` (a built-in set's ``auto`` stays
-        as it is).
+
+def arguments(d: dict[str, Any], fn: Any) -> dict[str, Any]:
+    """The data config's keys a source gets as keyword arguments.
+
+    Every key its signature names; hpt's ``RESERVED`` keys only then. The other settings of
+    hpt's data schemas (``root``, ``n_samples``, ...) go to a source that names them or takes
+    ``**kwargs``; any other key (yours: ``+data.n_test=200``) is passed, and the source must
+    take it.
+
+    Raises:
+        UserError: The source does not take these arguments.
     """
-    plain = _plain(d)
-    problem = str(plain.get("problem") or "auto")
-    if problem != "auto" or not is_user_source(plain):
-        return problem
-    return load(plain).problem
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): let the call say
+        return {k: v for k, v in d.items() if k not in RESERVED}
+    named = {n for n, p in params.items() if p.kind not in _VARIADIC}
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    out = {
+        k: v
+        for k, v in d.items()
+        if k in named or (k not in RESERVED and (takes_all or k not in _schema_keys()))
+    }
+    try:
+        inspect.signature(fn).bind(**out)
+    except TypeError as exc:
+        raise UserError(
+            f"data._target_={d['_target_']} does not take these arguments: {exc}"
+        ) from None
+    return out
+
+
+def failed(name: str, exc: BaseException) -> UserError:
+    """A source's own failure as one line naming it (hpt's errors as they are)."""
+    if isinstance(exc, UserError):
+        return exc
+    return UserError(f"data._target_={name} raised {type(exc).__name__}: {one_line(exc)}")
+
+
+def as_loaded(out: Any, problem: str, name: str) -> Loaded:
+    """What a source returned, as its splits: a ``Loaded``, or the sets of the user contract.
+
+    Raises:
+        UserError: Neither, or a ``Loaded`` whose problem is not one of ``PROBLEMS``.
+    """
+    if isinstance(out, Loaded):
+        if out.problem not in PROBLEMS:
+            raise UserError(
+                f"data._target_={name} returned problem {out.problem!r}: use {PROBLEMS}"
+            )
+        return out
+    return from_sets(out, problem, f"data._target_={name}")

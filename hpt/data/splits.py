@@ -3,7 +3,8 @@
 Validation is carved from the training rows per run (a fixed permutation per seed, or a fold
 of ``hpt.cv``), and the normalisation statistics come from the remaining training rows only,
 so they never see validation or test rows. ``describe`` writes down what a new input needs
-to look like this data (``hpt.preprocessing``). ``hpt.data`` re-exports every name here.
+to look like this data (``hpt.preprocessing``). ``prepare`` does all of it for a run, from
+what its source loaded. ``hpt.data`` re-exports every name here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from hpt.data.loaded import Loaded
 from hpt.errors import UserError
 
 
@@ -286,3 +288,32 @@ def normalise(
         val=Split((data.val.x - mean) / std, data.val.y),
         test=Split((data.test.x - mean) / std, data.test.y),
     ), {"kind": "columns", "mean": mean.tolist(), "std": std.tolist()}
+
+
+def prepare(
+    src: Loaded, d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0
+) -> Dataset:
+    """A run's splits of what its source loaded: carved, normalised, targets scaled, described.
+
+    Validation is the source's own when it has one, else carved from its training rows; with
+    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.cv``).
+
+    Args:
+        src: The source's splits (``hpt.build.load_source``).
+        d: The data config: ``subset`` and ``target_scaling`` are read.
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits and their ``preprocessing`` description.
+    """
+    val = Split(src.val_x, src.val_y) if src.val_x is not None and src.val_y is not None else None
+    how = SplitSettings(val_split, seed, d.get("subset"), folds, fold)
+    train, test = Split(src.train_x, src.train_y), Split(src.test_x, src.test_y)
+    data = split(train, test, val, src.problem, src.num_classes, how)
+    data, stats = normalise(data, src.norm, src.columns)
+    data = scale_targets(data, str(d.get("target_scaling") or "none"))
+    source = src.source or {"kind": "tensor", "shape": data.in_shape}
+    return replace(data, preprocessing=describe(data, source, stats or src.applied, src.classes))

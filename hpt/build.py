@@ -7,6 +7,7 @@ Everything downstream (data, models, loop) takes plain typed arguments.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from hpt import objectives
 from hpt.compress import checked as checked_compress
 from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
-from hpt.data import Dataset, fits_on_device, load_data
+from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
 from hpt.loop import LoopSettings
 from hpt.losses import check_fits
@@ -63,9 +64,47 @@ def data_problem(cfg: DictConfig) -> str:
 
     ``auto`` is resolved from the data itself (loading it, once per process).
     """
-    from hpt.datasets import infer_problem
+    problem = sources.checked_problem(sources.plain(cfg.data))
+    return problem if problem != "auto" else load_source(cfg.data).problem
 
-    return infer_problem(cfg.data)
+
+def load_source(d: Any) -> Loaded:
+    """The source ``data._target_`` names, given the config's other keys it takes
+    (``hpt.data.sources.arguments``); built once per process for the same config, as sweep
+    workers run many trials on the same data. Its errors are one line (``UserError``).
+    """
+    return _source(sources.key(d))
+
+
+@functools.lru_cache(maxsize=4)
+def _source(key: str) -> Loaded:
+    d = json.loads(key)
+    if "_target_" not in d:  # a run saved before data options named their source
+        d["_target_"] = sources.option(str(d.get("source") or d.get("name")))["_target_"]
+    problem = sources.checked_problem(d)
+    fn = sources.target(d)
+    name = str(d["_target_"])
+    try:
+        out = instantiate({"_target_": name, **sources.arguments(d, fn)}, _convert_="all")
+    except Exception as exc:  # Hydra wraps the source's own error
+        raise sources.failed(name, exc.__cause__ or exc) from None
+    return sources.as_loaded(out, problem, name)
+
+
+def load_dataset(
+    option: str,
+    problem: str,
+    *,
+    val_split: float,
+    seed: int,
+    folds: int = 1,
+    fold: int = 0,
+    **settings: Any,
+) -> Dataset:
+    """The splits of hpt's data option ``conf/data/<option>.yaml`` outside a run, as a run
+    with this ``seed`` would have them; ``settings`` (``subset=300``) override its keys."""
+    d = {**sources.option(option), "problem": problem, **settings}
+    return prepare(load_source(d), d, val_split=val_split, seed=seed, folds=folds, fold=fold)
 
 
 def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Module:
@@ -176,7 +215,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     t = cfg.trainer
     device, precision, folds = _trainer(t)
     data, on_device = _data(cfg, device, data_cache, folds, fold)
-    task = data.task  # the problem, resolved from the data when data.problem=auto
+    problem = data.problem  # resolved from the data when data.problem=auto
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
     spec = {  # how to build the model again (hpt.preprocessing)
@@ -190,13 +229,13 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(cfg, model)
-    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, task)
+    objectives = resolve_objectives(cfg.objective.metric, cfg.objective.direction, problem)
     schedule = _schedule(cfg, optimizer, len(data.train), objectives[0])
-    loss_fn = _loss(cfg, task)
+    loss_fn = _loss(cfg, problem)
     if t.compile:
         model = torch.compile(model)  # type: ignore[assignment]
     placement = Placement(device, precision, channels_last, on_device)
-    settings = loop_settings(cfg, placement, task, objectives[0], data.target_scale)
+    settings = loop_settings(cfg, placement, problem, objectives[0], data.target_scale)
     compress = checked_compress(
         cfg.get("compress"), needed=any(o.name.startswith("compress/") for o in objectives)
     )
@@ -228,8 +267,9 @@ def _data(
 ) -> tuple[Dataset, bool]:
     """The run's data, and whether it is held on the device (then it is moved there)."""
     t = cfg.trainer
-    data = load_data(
-        cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
+    src = load_source(cfg.data)
+    data = prepare(
+        src, cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
     )
     on_device = (
         fits_on_device(data.nbytes, device)
@@ -303,11 +343,11 @@ def _schedule(
     return schedule
 
 
-def _loss(cfg: DictConfig, task: str) -> nn.Module:
+def _loss(cfg: DictConfig, problem: str) -> nn.Module:
     """The loss of ``cfg.loss``, for the problem the data resolved (``data.problem``: auto)."""
-    resolved = {"problem": task} if "problem" in cfg.loss else {}
+    resolved = {"problem": problem} if "problem" in cfg.loss else {}
     loss_fn: nn.Module = instantiate(cfg.loss, **resolved, _convert_="all")
-    check_fits(loss_fn, task)
+    check_fits(loss_fn, problem)
     return loss_fn
 
 
@@ -324,7 +364,7 @@ class Placement:
 def loop_settings(
     cfg: DictConfig,
     placement: Placement,
-    task: str,
+    problem: str,
     first: Objective,
     target_scale: tuple[list[float], list[float]] | None,
 ) -> LoopSettings:
@@ -333,7 +373,7 @@ def loop_settings(
     Args:
         cfg: The composed config (``trainer`` and ``regularization`` are read).
         placement: The resolved device, precision and memory layout.
-        task: The problem: classification, binary or regression.
+        problem: classification, binary or regression.
         first: The first objective: it selects the best epoch.
         target_scale: A standardised regression target's ``(mean, std)``, else None.
 
@@ -356,7 +396,7 @@ def loop_settings(
         eval_batch_size=int(t.eval_batch_size),
         precision=placement.precision,
         device=placement.device,
-        problem=task,
+        problem=problem,
         objective=selection_metric(first.name),
         maximize=first.direction == "maximize",
         seed=int(t.seed),
@@ -370,10 +410,10 @@ def loop_settings(
         num_workers=int(t.num_workers),
         target_scale=target_scale,
     )
-    if settings.objective not in _known_metrics(task):
+    if settings.objective not in _known_metrics(problem):
         raise UserError(
-            f"objective.metric={settings.objective!r} is not a validation metric of a {task} "
-            f"run: use one of {', '.join(_known_metrics(task))}"
+            f"objective.metric={settings.objective!r} is not a validation metric of a {problem} "
+            f"run: use one of {', '.join(_known_metrics(problem))}"
         )
     return settings
 
@@ -387,10 +427,10 @@ def selection_metric(name: str) -> str:
     return f"val/{name[len('compress/val_') :]}" if name.startswith("compress/val_") else name
 
 
-def _known_metrics(task: str) -> tuple[str, ...]:
+def _known_metrics(problem: str) -> tuple[str, ...]:
     base = ("val/loss", "train/loss")
     return (
         (*base, "val/acc")
-        if task in ("classification", "binary")
+        if problem in ("classification", "binary")
         else (*base, "val/mse", "val/mae")
     )

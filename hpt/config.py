@@ -253,8 +253,9 @@ DERIVED_DATA = ("data.shape", "data.num_classes")
 def check_derived_overrides(config: DictConfig) -> None:
     """Refuse an override of what a built-in data set says of itself (``DERIVED_DATA``).
 
-    ``data.num_classes=5`` on MNIST would be silently ignored. A user's own data source
-    (``_target_`` or ``source:``) takes whatever keys it names.
+    ``data.num_classes=5`` on MNIST would be silently ignored. A data config on another
+    schema than ``DataConfig`` (a table, image folder, your own function) has no such keys,
+    or passes them to its source.
 
     Args:
         config: The composed config, with its ``hydra`` node.
@@ -262,10 +263,8 @@ def check_derived_overrides(config: DictConfig) -> None:
     Raises:
         UserError: Such an override.
     """
-    from hpt.datasets import is_user_source
-
     data = config.get("data")
-    if not isinstance(data, DictConfig) or is_user_source(data):
+    if not isinstance(data, DictConfig) or OmegaConf.get_type(data) is not DataConfig:
         return
     for override in OmegaConf.select(config, "hydra.overrides.task") or []:
         key = str(override).split("=", 1)[0].lstrip("+~")

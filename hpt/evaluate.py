@@ -106,13 +106,13 @@ def test_split(cfg: DictConfig, trained: Trained) -> Split:
     Returns:
         The test split.
     """
-    from hpt.data import Split, load_data
-    from hpt.datasets import is_user_source, load
+    from hpt.build import load_source
+    from hpt.data import Split, prepare
 
-    if not is_user_source(cfg.data):  # hpt's built-in sets: fixed normalisation, if any
+    src = load_source(cfg.data)
+    if src.applied is not None:  # normalised as it loads (hpt's MNIST): as the run made it
         t = cfg.trainer
-        return load_data(cfg.data, val_split=float(t.val_split), seed=int(t.seed)).test
-    src = load(cfg.data)
+        return prepare(src, cfg.data, val_split=float(t.val_split), seed=int(t.seed)).test
     return Split(trained.normalise(src.test_x), trained.scale(src.test_y))
 
 
@@ -135,7 +135,7 @@ def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
 
     d = cfg.data
     if trained.kind == "table":
-        from hpt.datasets.table import read_table
+        from hpt.data.table import read_table
 
         frame = read_table(str(d.get("path")), "data.path")
         what = f"data.path={d.get('path')}"

@@ -46,7 +46,7 @@ def guarded(prog: str, body: Callable[[], int]) -> int:
 
 def image_files(path: Path) -> list[Path]:
     """An image file, or every image under a folder (sorted)."""
-    from hpt.datasets.image_folder import EXTENSIONS
+    from hpt.data.image_folder import EXTENSIONS
 
     if path.is_file():
         return [path]
@@ -91,7 +91,7 @@ def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]
     if not path.exists():
         raise UserError(f"{what}={source}: no such file or folder")
     if trained.kind == "table":
-        from hpt.datasets.table import read_table
+        from hpt.data.table import read_table
 
         return inputs(trained, read_table(str(path), what), f"{what}={source}")
     if trained.kind == "image":

@@ -144,7 +144,7 @@ class Trained:
         import numpy as np
         import torch
 
-        from hpt.datasets.table import is_numeric
+        from hpt.data.table import is_numeric
 
         features = self.prep["input"]["features"]
         missing = [f["name"] for f in features if f["name"] not in frame.columns]
@@ -191,7 +191,7 @@ class Trained:
 
     def images(self, paths: list[Path], what: str) -> torch.Tensor:
         """Image files decoded and resized as in training: uint8 N×C×H×W."""
-        from hpt.datasets.image_folder import decode_all
+        from hpt.data.image_folder import decode_all
 
         size = tuple(self.prep["input"]["size"])
         x, _ = decode_all(paths, (int(size[0]), int(size[1])), what)

@@ -38,6 +38,12 @@ class Problem(str, Enum):
 
 @dataclass
 class DataConfig:
+    """hpt's own sets (``data=mnist``, ``mnist_tiny``, ``binary``, ``regression``).
+
+    ``_target_`` names each one's source (``hpt.data.builtin``); ``name`` is a display name.
+    """
+
+    _target_: str = "hpt.data.builtin.mnist"
     name: str = "mnist"
     problem: Problem = Problem.classification
     shape: list[int] = field(default_factory=lambda: [1, 28, 28])
@@ -52,9 +58,9 @@ class DataConfig:
 
 @dataclass
 class TableDataConfig:
-    """``data=table`` (hpt/datasets/table.py)."""
+    """``data=table`` (hpt/data/table.py)."""
 
-    source: str = "table"
+    _target_: str = "hpt.data.table.load_table"
     name: str = "table"
     problem: Problem = Problem.auto
     path: str | None = None
@@ -69,9 +75,9 @@ class TableDataConfig:
 
 @dataclass
 class ImageFolderDataConfig:
-    """``data=image_folder`` (hpt/datasets/image_folder.py)."""
+    """``data=image_folder`` (hpt/data/image_folder.py)."""
 
-    source: str = "image_folder"
+    _target_: str = "hpt.data.image_folder.load_image_folder"
     name: str = "image_folder"
     problem: Problem = Problem.classification
     root: str | None = None
@@ -83,9 +89,9 @@ class ImageFolderDataConfig:
 
 @dataclass
 class TorchvisionDataConfig:
-    """``data=torchvision`` (hpt/datasets/tv.py)."""
+    """``data=torchvision`` (hpt/data/tv.py)."""
 
-    source: str = "torchvision"
+    _target_: str = "hpt.data.tv.load_torchvision"
     name: str = "FashionMNIST"
     problem: Problem = Problem.classification
     root: str | None = None

@@ -2,7 +2,7 @@
 
 The same MLP as hpt.models.MLP (784-256-256-10, ReLU, dropout after each hidden layer), the
 same training subset (the first N MNIST training images) and the same validation split as
-hpt.data.load_dataset (10% by a permutation seeded with the run's seed), the same
+hpt.build.load_dataset (10% by a permutation seeded with the run's seed), the same
 normalisation. `log_epoch` appends one JSON line per finished epoch with a wall-clock stamp,
 which is how peers.py measures the time until a search first reaches the target accuracy.
 """

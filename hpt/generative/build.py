@@ -13,9 +13,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from hpt import objectives
-from hpt.build import run_params, task_kind
+from hpt.build import load_source, run_params, task_kind
 from hpt.config import plain
-from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_dataset
+from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, prepare
 from hpt.errors import UserError
 from hpt.generative.models import GAN, VAE
 from hpt.generative.scorer import ScoreNet, Scorer, cache_key, load_scorer
@@ -147,8 +147,8 @@ def build(cfg: DictConfig) -> GenerativeRun:
     if kind not in KINDS:
         raise UserError(f"task={kind!r} is unknown: use task=supervised, gan or vae")
     t, d, task = cfg.trainer, cfg.data, cfg.task
-    data_task = str(plain(d.problem))
-    if data_task != "classification" or len(d.shape) != 3:
+    problem = str(plain(d.problem))
+    if problem != "classification" or len(d.shape) != 3:
         raise UserError(
             f"task={kind} needs image data (data=mnist or data=mnist_tiny), not data={d.name}"
         )
@@ -159,7 +159,7 @@ def build(cfg: DictConfig) -> GenerativeRun:
     device = resolve_device(str(t.device))
     precision = resolve_precision(str(plain(t.precision)), device)
     configure_backends(device, bool(t.deterministic), int(t.seed))
-    data = _data(cfg, data_task, device)
+    data = _data(cfg, problem, device)
     image_shape = [int(s) for s in d.shape]
 
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
@@ -186,20 +186,12 @@ def build(cfg: DictConfig) -> GenerativeRun:
     return GenerativeRun(model, optimizers, data, settings, objectives, n_params, scorer, info)
 
 
-def _data(cfg: DictConfig, data_task: str, device: torch.device) -> Dataset:
+def _data(cfg: DictConfig, problem: str, device: torch.device) -> Dataset:
     """The images as [0, 1] pixels, all of them on the device."""
     t, d = cfg.trainer, cfg.data
-    raw = load_dataset(
-        str(d.name),
-        data_task,
-        val_split=float(t.val_split),
-        seed=int(t.seed),
-        root=d.get("root"),
-        download=bool(d.get("download", True)),
-        subset=d.get("subset"),
-    )
+    raw = prepare(load_source(d), d, val_split=float(t.val_split), seed=int(t.seed))
     # MNIST is small: the whole dataset lives on the device and batches are slices of it.
-    return Dataset(_pixels(raw.train), _pixels(raw.val), _pixels(raw.test), data_task).to(device)
+    return Dataset(_pixels(raw.train), _pixels(raw.val), _pixels(raw.test), problem).to(device)
 
 
 def _model(task: DictConfig, image_shape: list[int], kind: str) -> GAN | VAE:

@@ -37,7 +37,7 @@ def _torchvision_mnist() -> list[str]:
     return ["data.name=MNIST", f"data.root={root}", "data.download=false"]
 
 
-# The user-data options (hpt/datasets/) on scikit-learn's bundled data (tests/helpers/sk_data.py).
+# The user-data options (hpt/data/) on scikit-learn's bundled data (tests/helpers/sk_data.py).
 USER_DATA = {
     "table": lambda: ["data.path=" + str(sk_data.shared_dir() / "wine.csv"), "data.target=target"],
     "image_folder": lambda: ["data.root=" + str(sk_data.shared_dir() / "digits"), "data.size=8"],

@@ -64,7 +64,7 @@ def _edges() -> dict[str, set[str]]:
             if target == module:
                 continue
             # A package loading one of its own plug-in modules from inside a function (a lazy
-            # dispatch, like hpt.datasets picking its source) is how the package is built, not a circle.
+            # dispatch, like hpt.data picking its source) is how the package is built, not a circle.
             if not top and target.startswith(module + "."):
                 continue
             edges[module].add(target)

@@ -12,9 +12,8 @@ import torch
 from helpers import compose_config
 
 from hpt import reporter as reporting
-from hpt.build import build
+from hpt.build import build, load_dataset
 from hpt.cv import fold_indices
-from hpt.data import load_dataset
 from hpt.errors import UserError
 from hpt.rundir import read_json, read_jsonl
 from hpt.train import run

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 
@@ -80,11 +80,18 @@ def _as_tensors(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
 
 
-def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
-    """A torchvision classification dataset, read once into tensors.
+def load_torchvision(
+    name: str = "",
+    root: str | None = None,
+    download: bool = True,
+    problem: str = "classification",
+) -> Loaded:
+    """``data=torchvision``: a torchvision classification dataset, read once into tensors.
 
     Args:
-        d: The data config as plain data (``name``, ``root``, ``download``).
+        name: The dataset's class in ``torchvision.datasets`` (``data.name``).
+        root: Where its files are, or go (None: ``~/.cache/hpt/data``).
+        download: Whether to download the files when they are missing.
         problem: ``data.problem``: ``auto`` or ``classification``.
 
     Returns:
@@ -96,14 +103,12 @@ def load_torchvision(d: dict[str, Any], problem: str) -> Loaded:
     """
     if problem not in ("auto", "classification"):
         raise UserError(f"data=torchvision is a classification dataset, not data.problem={problem}")
-    name = str(d.get("name") or "")
-    cls = _dataset_class(name)
-    root = Path(str(d.get("root") or "~/.cache/hpt/data")).expanduser()
-    download = bool(d.get("download", True))
-    train = _open(cls, root, True, download)
+    cls = _dataset_class(str(name or ""))
+    folder = Path(str(root or "~/.cache/hpt/data")).expanduser()
+    train = _open(cls, folder, True, bool(download))
     classes = [str(c) for c in getattr(train, "classes", [])]
     train_x, train_y = _as_tensors(train)
-    test_x, test_y = _as_tensors(_open(cls, root, False, download))
+    test_x, test_y = _as_tensors(_open(cls, folder, False, bool(download)))
     num_classes = max(len(classes), int(train_y.max()) + 1)
     source = {"kind": "image", "size": list(train_x.shape[2:]), "channels": int(train_x.shape[1])}
     return Loaded(

@@ -1,7 +1,7 @@
 """``data=table``: a CSV or Parquet file with one target column.
 
 Numeric feature columns are standardised (per run, with training-split statistics; see
-``hpt.datasets.splits``); missing numbers are filled with the column's median in the
+``hpt.data.splits``); missing numbers are filled with the column's median in the
 training file. Other columns (strings, categories, booleans) are one-hot encoded with the
 categories of the training file (an unseen category in the test file encodes as all zeros).
 The problem is inferred from the target: text or booleans, or integers with at most
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
@@ -107,12 +107,24 @@ def _columns_hint(name: str, columns: Any, most: int = 30) -> str:
     return f" ({hint}{len(names)} columns; the closest: {', '.join(shown)})"
 
 
-def load_table(d: dict[str, Any], problem: str) -> Loaded:
-    """Read a table file into feature and target tensors.
+def load_table(
+    path: str | None = None,
+    target: str | None = None,
+    features: list[str] | None = None,
+    test_path: str | None = None,
+    test_split: float = 0.2,
+    max_classes: int = 50,
+    problem: str = "auto",
+) -> Loaded:
+    """``data=table``: read a table file into feature and target tensors.
 
     Args:
-        d: The data config as plain data (``path``, ``target``, ``features``,
-            ``test_path``, ``test_split``, ``max_classes``).
+        path: The training file (``data.path``).
+        target: The column to predict (``data.target``).
+        features: The input columns (None: every other column).
+        test_path: A separate test file; None: ``test_split`` of the rows, fixed.
+        test_split: The share of the rows held out as the test set without a test file.
+        max_classes: ``auto``: an integer target with more distinct values is regression.
         problem: ``data.problem``; ``auto`` infers it from the target column.
 
     Returns:
@@ -124,25 +136,21 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
             that cannot be read.
         DataNotFoundError: No such table file.
     """
-    path, target = d.get("path"), d.get("target")
-    if not path:
-        raise UserError("data=table needs data.path=FILE (a .csv or .parquet file)")
-    if not target:
-        raise UserError("data=table needs data.target=COLUMN (the column to predict)")
-    train = read_table(str(path), "data.path")
+    path, target = _required(path, target)
+    train = read_table(path, "data.path")
     if target not in train.columns:
         raise UserError(
             f"data.target={target} is not a column of {path}{_columns_hint(str(target), train.columns)}"
         )
-    features = _features(d.get("features"), train, str(path), target)
+    columns = _features(features, train, path, target)
     if train[target].isna().any():
         raise UserError(
             f"data.target={target}: {int(train[target].isna().sum())} rows of {path} have no value"
         )
-    train, test = _test_rows(d, train, features, target)
+    train, test = _test_rows(path, test_path, float(test_split), train, columns, target)
     if problem == "auto":
-        problem = _infer(train[target], int(d.get("max_classes", 50)))
-    x_train, x_test, mask, encoding = _encode(train[features], test[features])
+        problem = _infer(train[target], int(max_classes))
+    x_train, x_test, mask, encoding = _encode(train[columns], test[columns])
     y_train, y_test, classes = _targets(train[target], test[target], problem, str(target))
     num_classes = len(classes) if problem == "classification" else 1
     source = {"kind": "table", "target": str(target), **encoding}
@@ -158,6 +166,15 @@ def load_table(d: dict[str, Any], problem: str) -> Loaded:
         classes=classes,
         source=source,
     )
+
+
+def _required(path: str | None, target: str | None) -> tuple[str, str]:
+    """``data.path`` and ``data.target``, which a table cannot do without."""
+    if not path:
+        raise UserError("data=table needs data.path=FILE (a .csv or .parquet file)")
+    if not target:
+        raise UserError("data=table needs data.target=COLUMN (the column to predict)")
+    return str(path), str(target)
 
 
 def _features(features: Any, train: Any, path: str, target: Any) -> list[Any]:
@@ -180,10 +197,11 @@ def _features(features: Any, train: Any, path: str, target: Any) -> list[Any]:
     return list(features)
 
 
-def _test_rows(d: dict[str, Any], train: Any, features: list[Any], target: Any) -> tuple[Any, Any]:
+def _test_rows(
+    path: str, test_path: str | None, fraction: float, train: Any, features: list[Any], target: Any
+) -> tuple[Any, Any]:
     """``(train, test)`` rows: the test table of ``data.test_path`` when given, else a fixed
     ``data.test_split`` share of the rows (the seed belongs to the dataset, not the run)."""
-    test_path = d.get("test_path")
     if test_path:
         test = read_table(str(test_path), "data.test_path")
         missing = [c for c in (*features, target) if c not in test.columns]
@@ -192,15 +210,12 @@ def _test_rows(d: dict[str, Any], train: Any, features: list[Any], target: Any) 
                 f"data.test_path={test_path} lacks columns {', '.join(map(str, missing))}"
             )
         return train, test
-    fraction = float(d.get("test_split", 0.2))
     if not 0.0 < fraction < 1.0:
         raise UserError(f"data.test_split must be between 0 and 1 (exclusive), got {fraction}")
     perm = np.random.default_rng(0).permutation(len(train))
     n_test = max(1, round(len(train) * fraction))
     if n_test >= len(train):
-        raise UserError(
-            f"data.path={d.get('path')}: too few rows ({len(train)}) to carve a test split"
-        )
+        raise UserError(f"data.path={path}: too few rows ({len(train)}) to carve a test split")
     return train.iloc[perm[n_test:]], train.iloc[perm[:n_test]]
 
 

@@ -3,7 +3,8 @@
 Validation is carved from the training rows per run (a fixed permutation per seed, or a fold
 of ``hpt.cv``), and the normalisation statistics come from the remaining training rows only,
 so they never see validation or test rows. ``describe`` writes down what a new input needs
-to look like this data (``hpt.preprocessing``). ``hpt.data`` re-exports every name here.
+to look like this data (``hpt.preprocessing``). ``prepare`` does all of it for a run, from
+what its source loaded. ``hpt.data`` re-exports every name here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from hpt.data.loaded import Loaded
 from hpt.errors import UserError
 
 
@@ -50,7 +52,7 @@ class Dataset:
     train: Split
     val: Split
     test: Split
-    task: str  # the problem: classification | binary | regression
+    problem: str  # classification | binary | regression
     num_classes: int = 0  # classification: the number of classes (0: from the labels)
     # regression with data.target_scaling=standard: the training split's target (mean, std)
     # per column; the splits' y are standardised with it, metrics are reported unscaled.
@@ -72,6 +74,11 @@ class Dataset:
         )
 
     @property
+    def task(self) -> str:
+        """The old name of ``problem`` (read-only), for code written against it."""
+        return self.problem
+
+    @property
     def in_shape(self) -> list[int]:
         """The shape of one input (without the batch dimension)."""
         return [int(s) for s in self.train.x.shape[1:]]
@@ -79,7 +86,7 @@ class Dataset:
     @property
     def out_features(self) -> int:
         """Model outputs: one per class for classification, else one per target column."""
-        if self.task == "classification":
+        if self.problem == "classification":
             return self.num_classes or int(self.train.y.max()) + 1
         return int(self.train.y.shape[1]) if self.train.y.dim() == 2 else 1
 
@@ -180,17 +187,17 @@ def describe(
     Returns:
         The ``preprocessing.json`` content.
     """
-    if data.task == "classification" and not classes:
+    if data.problem == "classification" and not classes:
         classes = [str(i) for i in range(data.out_features)]
-    elif data.task == "binary" and not classes:
+    elif data.problem == "binary" and not classes:
         classes = ["0", "1"]
     target: dict[str, Any] = {"name": source.get("target"), "scaling": "none"}
     if data.target_scale is not None:
         target.update(scaling="standard", mean=data.target_scale[0], std=data.target_scale[1])
     return {
         "format": 1,
-        "problem": data.task,
-        "classes": classes if data.task != "regression" else [],
+        "problem": data.problem,
+        "classes": classes if data.problem != "regression" else [],
         "input": {k: v for k, v in source.items() if k != "target"},
         "normalise": norm,
         "target": target,
@@ -214,7 +221,7 @@ def scale_targets(data: Dataset, scaling: str) -> Dataset:
     """
     if scaling not in ("standard", "none"):
         raise UserError(f"data.target_scaling={scaling}: use standard or none")
-    if scaling == "none" or data.task != "regression":
+    if scaling == "none" or data.problem != "regression":
         return data
     y = data.train.y.float()
     mean = y.mean(dim=0)
@@ -281,3 +288,32 @@ def normalise(
         val=Split((data.val.x - mean) / std, data.val.y),
         test=Split((data.test.x - mean) / std, data.test.y),
     ), {"kind": "columns", "mean": mean.tolist(), "std": std.tolist()}
+
+
+def prepare(
+    src: Loaded, d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0
+) -> Dataset:
+    """A run's splits of what its source loaded: carved, normalised, targets scaled, described.
+
+    Validation is the source's own when it has one, else carved from its training rows; with
+    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.cv``).
+
+    Args:
+        src: The source's splits (``hpt.build.load_source``).
+        d: The data config: ``subset`` and ``target_scaling`` are read.
+        val_split: The share of the training rows held out for validation.
+        seed: Seeds the validation split (or the folds).
+        folds: k of a k-fold partition; 1 for a single held-out share.
+        fold: Which fold validates when ``folds > 1``.
+
+    Returns:
+        The splits and their ``preprocessing`` description.
+    """
+    val = Split(src.val_x, src.val_y) if src.val_x is not None and src.val_y is not None else None
+    how = SplitSettings(val_split, seed, d.get("subset"), folds, fold)
+    train, test = Split(src.train_x, src.train_y), Split(src.test_x, src.test_y)
+    data = split(train, test, val, src.problem, src.num_classes, how)
+    data, stats = normalise(data, src.norm, src.columns)
+    data = scale_targets(data, str(d.get("target_scaling") or "none"))
+    source = src.source or {"kind": "tensor", "shape": data.in_shape}
+    return replace(data, preprocessing=describe(data, source, stats or src.applied, src.classes))

@@ -1,7 +1,7 @@
 """A source's splits before normalisation, and the targets shaped for the loss.
 
-Its own module so the sources (table, image_folder, tv, custom) import it without
-importing the package that dispatches to them.
+What every data source returns (``hpt.data.sources``): hpt's own (builtin, table,
+image_folder, tv) and a user's source that wants hpt's normalisation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Loaded:
     test_x: torch.Tensor
     test_y: torch.Tensor
     problem: str
-    num_classes: int  # classification: the number of classes; otherwise 1
+    num_classes: int  # classification: the number of classes (0: from the labels)
     val_x: torch.Tensor | None = None
     val_y: torch.Tensor | None = None
     norm: str | None = None
@@ -38,6 +38,9 @@ class Loaded:
     # what a raw input is (hpt.preprocessing): {"kind": "table", "target", "features",
     # "columns"} or {"kind": "image", "size", "channels"}; None: tensors as given
     source: dict[str, Any] | None = None
+    # a normalisation the source applied as it loaded (hpt's MNIST: its fixed mean and std),
+    # written into preprocessing.json as it is; None: none, or ``norm``'s per-run statistics
+    applied: dict[str, Any] | None = None
 
 
 def classification_targets(

@@ -1,7 +1,7 @@
-"""``data._target_``: the user's own function returning the training and test sets.
+"""What a user's ``data._target_`` function returns, checked and read into tensors.
 
 The contract (README, "Your data"): ``data._target_`` names a function; the data config's
-other keys (except hpt's ``problem``, ``subset`` and ``name``) are its keyword arguments.
+other keys are its keyword arguments (``hpt.data.sources.arguments``).
 It returns ``(train, test)`` or a dict with ``train``, ``test`` and optionally ``val``;
 each set is either a pair of tensors ``(x, y)`` or a ``torch.utils.data.Dataset`` whose items
 are ``(x, y)`` pairs (read once, into tensors). ``y`` holds class indices (integers) for
@@ -11,25 +11,13 @@ Images are given as float tensors, already scaled the way the model wants them.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-from hpt.datasets.loaded import Loaded, classification_targets
+from hpt.data.loaded import Loaded, classification_targets
 from hpt.errors import UserError, one_line
-
-RESERVED = ("_target_", "problem", "subset", "name", "source", "target_scaling")
-
-
-def _locate(target: str) -> Any:
-    from hpt.targets import locate
-
-    fn = locate(target, "data._target_")
-    if not callable(fn):
-        raise UserError(f"data._target_={target} is not a function")
-    return fn
 
 
 def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,26 +47,22 @@ def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     return (x.float() if not x.is_floating_point() else x), y
 
 
-def load_custom(d: dict[str, Any], problem: str) -> Loaded:
-    """Call the user's data function and check what it returns.
+def from_sets(out: Any, problem: str, what: str) -> Loaded:
+    """The sets a user's data function returned, checked, as a source's splits.
 
     Args:
-        d: The data config as plain data: ``_target_`` names the function, the other keys
-            (except ``problem``, ``subset`` and ``name``) are its keyword arguments.
+        out: What the function returned: ``(train, test)`` or a dict with ``train``,
+            ``test`` and optionally ``val``; each an ``(x, y)`` pair or a torch Dataset.
         problem: ``data.problem``; ``auto`` decides by the targets' dtype.
+        what: Names the function in error messages (``data._target_=pkg.fn``).
 
     Returns:
         The train/test (and val, when returned) sets as tensors, not normalised.
 
     Raises:
-        UserError: The function cannot be found or called with these arguments, raises,
-            or returns something other than the documented sets.
+        UserError: Anything other than the documented sets.
     """
-    target = str(d["_target_"])
-    if target in ("???", "None", ""):
-        raise UserError("data._target_ is not set: data._target_=pkg.fn names your data function")
-    what = f"data._target_={target}"
-    parts = _parts(_call(target, {k: v for k, v in d.items() if k not in RESERVED}), what)
+    parts = _parts(out, what)
     sets = {k: _tensors(v, f"{what}: its {k} set") for k, v in parts.items()}
     shapes = {k: tuple(x.shape[1:]) for k, (x, _) in sets.items()}
     if len(set(shapes.values())) != 1:
@@ -98,25 +82,6 @@ def load_custom(d: dict[str, Any], problem: str) -> Loaded:
         val_x=val[0] if val else None,
         val_y=ys["val"] if val else None,
     )
-
-
-def _call(target: str, kwargs: dict[str, Any]) -> Any:
-    """Call the user's function with the config's keys, its failures as one-line errors."""
-    fn = _locate(target)
-    try:
-        inspect.signature(fn).bind(**kwargs)
-    except TypeError as exc:
-        raise UserError(f"data._target_={target} does not take these arguments: {exc}") from None
-    except ValueError:
-        pass  # no signature to check (a builtin): let the call say
-    try:
-        return fn(**kwargs)
-    except UserError:
-        raise
-    except Exception as exc:  # the user's code failed: say where, in one line
-        raise UserError(
-            f"data._target_={target} raised {type(exc).__name__}: {one_line(exc)}"
-        ) from None
 
 
 def _parts(out: Any, what: str) -> dict[str, Any]:

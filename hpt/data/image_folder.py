@@ -5,7 +5,7 @@ per class; a root with class folders and no ``train/`` is the training set itsel
 ``test/`` is carved from train by ``data.test_split`` (a fixed seed: the test set is part of
 the dataset). Images are resized to ``data.size`` and kept as uint8 (1 channel when every
 training image is greyscale, else RGB; ``data.channels`` forces it); each run normalises
-them with per-channel statistics of its training split (``hpt.datasets.splits``).
+them with per-channel statistics of its training split (``hpt.data.splits``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpt.datasets.loaded import Loaded
+from hpt.data.loaded import Loaded
 from hpt.errors import DataNotFoundError, UserError
 
 # torchvision's IMG_EXTENSIONS
@@ -86,12 +86,20 @@ def decode_all(
     return x, all(g for _, g in out)
 
 
-def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
-    """Decode an image-folder dataset once into uint8 tensors.
+def load_image_folder(
+    root: str | None = None,
+    size: Any = 32,
+    channels: Any = "auto",
+    test_split: float = 0.2,
+    problem: str = "auto",
+) -> Loaded:
+    """``data=image_folder``: decode an image-folder dataset once into uint8 tensors.
 
     Args:
-        d: The data config as plain data (``root``, ``size``, ``channels``,
-            ``test_split``).
+        root: The folder (``data.root``): ``train/<class>/<image>``, ``val/``, ``test/``.
+        size: Pixels per side, or ``[height, width]``: images are resized to it.
+        channels: ``auto`` (1 when every training image is greyscale, else 3), 1 or 3.
+        test_split: The share of train held out as the test set when there is no ``test/``.
         problem: ``data.problem``: ``auto`` or ``classification``.
 
     Returns:
@@ -106,26 +114,24 @@ def load_image_folder(d: dict[str, Any], problem: str) -> Loaded:
         raise UserError(
             f"data=image_folder is a classification dataset, not data.problem={problem}"
         )
-    raw = d.get("root")
+    raw = root
     if not raw:
         raise UserError(
             "data=image_folder needs data.root=FOLDER (with train/<class>/<image> files)"
         )
-    root = Path(str(raw)).expanduser()
-    if not root.is_dir():
+    folder = Path(str(raw)).expanduser()
+    if not folder.is_dir():
         raise DataNotFoundError(f"data.root={raw}: no such folder")
-    size = _size(d.get("size", 32))
-    splits, classes = _class_folders(root, str(raw))
-    decoded = _decode_splits(splits, classes, size, d.get("channels", "auto"))
+    hw = _size(size)
+    splits, classes = _class_folders(folder, str(raw))
+    decoded = _decode_splits(splits, classes, hw, channels)
     train_x, train_y = decoded["train"]
     if "test" in decoded:
         test_x, test_y = decoded["test"]
     else:  # a fixed test set carved from train
-        (train_x, train_y), (test_x, test_y) = _carve_test(
-            train_x, train_y, float(d.get("test_split", 0.2))
-        )
+        (train_x, train_y), (test_x, test_y) = _carve_test(train_x, train_y, float(test_split))
     val_x, val_y = decoded.get("val", (None, None))
-    source = {"kind": "image", "size": list(size), "channels": int(train_x.shape[1])}
+    source = {"kind": "image", "size": list(hw), "channels": int(train_x.shape[1])}
     return Loaded(
         train_x,
         train_y,

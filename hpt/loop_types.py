@@ -44,7 +44,7 @@ class Callbacks:
 
 @dataclass
 class LoopSettings:
-    """The loop's settings, resolved from a run's config (``hpt.build.loop_settings``)."""
+    """The loop's settings, resolved from a run's config (``hpt.settings.loop_settings``)."""
 
     epochs: int
     batch_size: int

@@ -74,11 +74,6 @@ class Dataset:
         )
 
     @property
-    def task(self) -> str:
-        """The old name of ``problem`` (read-only), for code written against it."""
-        return self.problem
-
-    @property
     def in_shape(self) -> list[int]:
         """The shape of one input (without the batch dimension)."""
         return [int(s) for s in self.train.x.shape[1:]]

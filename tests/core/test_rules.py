@@ -35,7 +35,6 @@ NOT_SETTINGS = ("_target_", "_partial_")  # what instantiate reads, not a user's
 FREE_TEXT = {
     "data.name",
     "data.root",
-    "data.source",  # the user-data options (hpt/data): checked when the data loads
     "data.path",
     "data.target",
     "data.features",

@@ -33,7 +33,7 @@ def digits() -> str:
 def test_a_csv_with_a_text_target_is_binary_standardised_on_the_training_split() -> None:
     run = built("data=table", table("breast_cancer.csv"), "data.target=target")
     data = run.data
-    assert data.task == "binary" and type(run.loss_fn) is nn.BCEWithLogitsLoss
+    assert data.problem == "binary" and type(run.loss_fn) is nn.BCEWithLogitsLoss
     assert data.in_shape == [30] and data.out_features == 1
     n = len(data.train) + len(data.val)
     assert len(data.test) == round(569 * 0.2) and n == 569 - len(data.test)
@@ -48,7 +48,7 @@ def test_a_csv_with_a_text_target_is_binary_standardised_on_the_training_split()
 def test_parquet_with_a_text_column_one_hot_encodes_it_and_finds_three_classes() -> None:
     run = built("data=table", table("wine.parquet"), "data.target=target")
     data = run.data
-    assert data.task == "classification" and data.out_features == 3
+    assert data.problem == "classification" and data.out_features == 3
     assert data.in_shape == [13 + 3]  # 13 numeric columns + strength in {light, medium, strong}
     onehot = torch.cat([data.train.x, data.val.x])[:, -3:]  # text columns come in column order
     assert set(onehot.unique().tolist()) == {0.0, 1.0} and bool((onehot.sum(1) == 1).all())
@@ -57,9 +57,9 @@ def test_parquet_with_a_text_column_one_hot_encodes_it_and_finds_three_classes()
 
 def test_a_numeric_target_with_many_values_is_regression_and_problem_overrides() -> None:
     data = built("data=table", table("diabetes.csv"), "data.target=target").data
-    assert data.task == "regression" and data.train.y.shape[1] == 1
+    assert data.problem == "regression" and data.train.y.shape[1] == 1
     forced = built("data=table", table("wine.csv"), "data.target=target", "data.problem=regression")
-    assert forced.data.task == "regression" and forced.data.train.y.dtype == torch.float32
+    assert forced.data.problem == "regression" and forced.data.train.y.dtype == torch.float32
     assert data_problem(
         compose_config(["data=table", table("wine.csv"), "data.target=target"])
     ) == ("classification")
@@ -79,7 +79,7 @@ def test_an_image_folder_is_decoded_resized_and_normalised_per_channel() -> None
     run = built("data=image_folder", digits(), "data.size=16", "model=cnn")
     data = run.data
     assert data.in_shape == [1, 16, 16]  # greyscale PNGs stay one channel
-    assert data.out_features == 10 and data.task == "classification"
+    assert data.out_features == 10 and data.problem == "classification"
     assert len(data.test) == len(range(0, 1797, 5))  # test/ is used as it is
     assert abs(float(data.train.x.mean())) < 1e-3 and abs(float(data.train.x.std()) - 1) < 1e-2
     out = run.model(data.train.x[:4])
@@ -98,10 +98,10 @@ def test_an_image_folder_uses_val_when_present_and_carves_test_when_absent(tmp_p
 def test_a_user_function_returning_tensors_or_datasets() -> None:
     for target in ("helpers.sk_data.digits_tensors", "helpers.sk_data.digits_datasets"):
         run = built("data=custom", f"data._target_={target}", "+data.n_test=200")
-        assert run.data.task == "classification" and run.data.out_features == 10
+        assert run.data.problem == "classification" and run.data.out_features == 10
         assert run.data.in_shape == [1, 8, 8] and len(run.data.test) == 200
     reg = built("data=custom", "data._target_=helpers.sk_data.diabetes_rows").data
-    assert reg.task == "regression" and reg.in_shape == [10]
+    assert reg.problem == "regression" and reg.in_shape == [10]
 
 
 @pytest.mark.skipif(find_mnist_root() is None, reason="real MNIST not found: set HPT_DATA_DIR")

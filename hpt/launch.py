@@ -107,16 +107,12 @@ def close_record(run_dir: Path, error: str) -> None:
         run_dir: The run's directory.
         error: The error to record.
     """
-    from hpt.rundir import RESULT, atomic_write_json, read_json
+    from hpt.result import close_running
 
-    result = read_json(run_dir / RESULT)
-    if result is None or result.get("status") != "RUNNING" or result.get("pid") != os.getpid():
-        return
-    with contextlib.suppress(OSError):  # the disk is still full: the line on stderr is all
-        atomic_write_json(
-            run_dir / RESULT,
-            {**result, "status": "FAIL", "error": error, "error_kind": "exception"},
-        )
+    # An OSError (the disk is still full) is not raised: the line on stderr is all.
+    close_running(
+        run_dir, {"status": "FAIL", "error": error, "error_kind": "exception"}, pid=os.getpid()
+    )
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:

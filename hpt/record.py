@@ -22,13 +22,8 @@ from hpt import reporter as reporting
 from hpt.errors import UserError, error_kind
 from hpt.manifest import manifest
 from hpt.objectives import Objective
-from hpt.rundir import (
-    MANIFEST,
-    METRICS,
-    RESULT,
-    append_jsonl,
-    atomic_write_json,
-)
+from hpt.result import ObjectiveRecord, mark_running, objective_records, write_result
+from hpt.rundir import MANIFEST, METRICS, append_jsonl, atomic_write_json
 from hpt.sealed import read_sealed, write_sealed
 
 if TYPE_CHECKING:
@@ -56,14 +51,7 @@ class RunRecord:
 
     def __init__(self, run_dir: Path, params: dict[str, Any]) -> None:
         self.run_dir, self.started = run_dir, time.time()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.base = {
-            "status": "RUNNING",
-            "params": params,
-            "trial": reporting.current_trial(),
-            "pid": os.getpid(),
-        }
-        atomic_write_json(run_dir / RESULT, self.base)
+        self.base = mark_running(run_dir, params, reporting.current_trial())
 
     def manifest(self, *, seed: int, device: torch.device, precision: str, cwd: str | None) -> None:
         """Write ``manifest.json``: what the run ran on (versions, device, seed, git state)."""
@@ -79,9 +67,9 @@ class RunRecord:
     def finish(self, outcome: Outcome, fitted: FitResult | None, extra: dict[str, Any]) -> Outcome:
         """Write the final ``result.json`` of a run that trained, and return its outcome."""
         history = fitted.history if fitted else []
-        objectives = [_objective_record(outcome, i) for i in range(len(outcome.objectives))]
-        atomic_write_json(
-            self.run_dir / RESULT,
+        objectives = _objective_records(outcome)
+        write_result(
+            self.run_dir,
             {
                 **self.base,
                 "status": outcome.status,
@@ -173,10 +161,12 @@ def outcome_of(
     )
 
 
-def _objective_record(outcome: Outcome, i: int) -> dict[str, Any]:
-    o = outcome.objectives[i]
-    value = outcome.values[i] if outcome.values is not None else None
-    return {"name": o.name, "value": value, "direction": o.direction}
+def _objective_records(outcome: Outcome) -> list[ObjectiveRecord]:
+    return objective_records(
+        [o.name for o in outcome.objectives],
+        [o.direction for o in outcome.objectives],
+        outcome.values,
+    )
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:

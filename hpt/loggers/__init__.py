@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hpt.errors import UserError, one_line
-from hpt.rundir import RESULT, atomic_write_json, read_json
+from hpt.result import read_result, update_result
 
 log = logging.getLogger("hpt.loggers")
 
@@ -148,7 +148,7 @@ def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Logger
     except BaseException:
         loggers.finish("FAIL", {})
         raise
-    result = read_json(info.run_dir / RESULT) or {}
+    result = read_result(info.run_dir) or {}
     best, test = result.get("best"), result.get("test")
     loggers.finish(
         str(result.get("status", "FAIL")),
@@ -157,13 +157,12 @@ def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Logger
         ),
     )
     if loggers.warnings and result:  # the run's record says which tracker lost what
-        result = read_json(info.run_dir / RESULT) or result
-        atomic_write_json(info.run_dir / RESULT, {**result, "warnings": loggers.warnings})
+        update_result(info.run_dir, warnings=loggers.warnings)
 
 
 def final_metrics(run_dir: Path) -> dict[str, float]:
     """A finished run's ``best/*`` and ``test/*`` metrics (finite only), from its result.json."""
-    result = read_json(run_dir / RESULT) or {}
+    result = read_result(run_dir) or {}
     best, test = result.get("best"), result.get("test")
     summary = summary_metrics(
         best if isinstance(best, dict) else None, test if isinstance(test, dict) else None

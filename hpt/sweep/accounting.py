@@ -18,7 +18,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpt.rundir import RESULT, atomic_write_json, read_json
+from hpt.result import close_running, read_result
+from hpt.rundir import SWEEP, read_json
 from hpt.sweep import optuna_internals as internals
 
 HOST, PID = socket.gethostname(), os.getpid()
@@ -223,12 +224,9 @@ def _mark_run_dir(trial: FrozenTrial, sweep_dir: Path | None, reason: str, kind:
     name = trial.user_attrs.get("dir")
     if sweep_dir is None or not isinstance(name, str):
         return
-    path = Path(sweep_dir) / name / RESULT
-    result = read_json(path)
-    if result is None or not _says_running(result, trial.number):
-        return  # not ours (another host's dir), or the run already wrote its own ending
-    with contextlib.suppress(OSError):
-        atomic_write_json(path, {**result, "status": "FAIL", "error": reason, "error_kind": kind})
+    # Left as it is when not ours (another host's dir) or the run wrote its own ending.
+    fields = {"status": "FAIL", "error": reason, "error_kind": kind}
+    close_running(Path(sweep_dir) / name, fields, trial=trial.number)
 
 
 def recover_stale(
@@ -295,16 +293,6 @@ def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
     internals.set_study_system_attr(study, key, value)
 
 
-def _says_running(result: dict[str, Any], number: int) -> bool:
-    """The file is this trial's own and still says RUNNING."""
-    info = result.get("trial")
-    return (
-        result.get("status") == "RUNNING"
-        and isinstance(info, dict)
-        and info.get("number") == number
-    )
-
-
 def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
     """Make every trial directory's ``result.json`` agree with the study.
 
@@ -323,22 +311,21 @@ def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
         name = t.user_attrs.get("dir")
         if not isinstance(name, str) or t.system_attrs.get(A_DISCARDED):
             continue
-        path = Path(sweep_dir) / name / RESULT
-        if not path.parent.is_dir():
+        run_dir = Path(sweep_dir) / name
+        if not run_dir.is_dir():
             continue  # run under another host's sweep dir (a shared database study)
-        result = read_json(path)
-        if result is not None and not _says_running(result, t.number):
-            continue
         failed = t.state == TrialState.FAIL
-        trial_info = {"number": t.number, "study_name": study.study_name}
-        record = {
-            **(result or {"params": dict(t.params), "trial": trial_info}),
+        fields = {
             "status": t.state.name,
             "error": t.user_attrs.get("error") if failed else None,
             "error_kind": t.user_attrs.get("error_kind") if failed else None,
         }
-        with contextlib.suppress(OSError):  # the disk may still be full: the next run retries
-            atomic_write_json(path, record)
+        missing = {
+            "params": dict(t.params),
+            "trial": {"number": t.number, "study_name": study.study_name},
+        }
+        # Not written when the disk is still full: the next run retries.
+        if close_running(run_dir, fields, trial=t.number, missing=missing):
             fixed.append(t.number)
     return fixed
 
@@ -361,11 +348,11 @@ def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
         name = t.user_attrs.get("dir")
         if not isinstance(name, str) or t.system_attrs.get(A_DISCARDED):
             continue
-        result = read_json(Path(sweep_dir) / name / RESULT)
+        result = read_result(Path(sweep_dir) / name)
         status = result.get("status") if result else None
         if status != t.state.name:
             problems.append(f"trial {t.number}: study {t.state.name}, {name}/result.json {status}")
-    summary = read_json(Path(sweep_dir) / "sweep.json")
+    summary = read_json(Path(sweep_dir) / SWEEP)
     counts = summary.get("counts") if summary else None
     if not isinstance(counts, dict):
         problems.append("sweep.json: missing or without counts")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpt.errors import UserError
+from hpt.result import ResultRecord, objective_records
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -135,7 +136,7 @@ def result_record(
     trial: Mapping[str, Any],
     duration_s: float,
     intermediate: Mapping[int, float] | None = None,
-) -> dict[str, Any]:
+) -> ResultRecord:
     """``result.json`` for a user app's trial, in the contract hpt's own runs follow.
 
     Args:
@@ -153,10 +154,7 @@ def result_record(
     """
     status, error, error_kind = verdict.status, verdict.error, verdict.error_kind
     values = verdict.values if status == "COMPLETE" else None
-    objectives = [
-        {"name": n, "value": values[i] if values is not None else None, "direction": d}
-        for i, (n, d) in enumerate(zip(names, directions, strict=True))
-    ]
+    objectives = objective_records(names, directions, values)
     steps = sorted(intermediate or {})
     return {
         "status": status,

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, open_dict
 
 from hpt import reporter as reporting
 from hpt.errors import one_line
-from hpt.rundir import RESULT, atomic_write_json
+from hpt.result import write_result
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -214,7 +214,7 @@ def _write_running(
         trial={"number": trial.number, "study_name": study.study_name},
         duration_s=0.0,
     )
-    atomic_write_json(run_dir / RESULT, record)
+    write_result(run_dir, record)
 
 
 def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> Any:

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from hpt.errors import error_kind, one_line
 from hpt.hydra_internals import job_failure
 from hpt.loggers import final_metrics
-from hpt.rundir import RESULT, atomic_write_json, read_json
+from hpt.result import read_result, update_result, write_if_missing, write_result
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.objective import Verdict, judge, result_record
 from hpt.sweep.spec import WorkerSpec
@@ -121,7 +121,7 @@ def finish_user_trial(
         duration_s=took,
         intermediate=frozen.intermediate_values,
     )
-    atomic_write_json(run_dir / RESULT, record)
+    write_result(run_dir, record)
     if verdict.status == "PRUNED":
         tell(study, trial, state=TrialState.PRUNED)
     elif verdict.status == "COMPLETE":
@@ -143,12 +143,10 @@ def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
     """
     from hpt.sweep.baseline import constraint_values, parse_constraints
 
-    result = read_json(run_dir / RESULT) or {}
-    values = constraint_values(result, parse_constraints(spec.constraints))
+    values = constraint_values(read_result(run_dir) or {}, parse_constraints(spec.constraints))
     for key, value in values.items():
         trial.set_constraint(key, value)
-    feasible = all(v <= 0 for v in values.values())
-    atomic_write_json(run_dir / RESULT, {**result, "constraints": values, "feasible": feasible})
+    update_result(run_dir, constraints=values, feasible=all(v <= 0 for v in values.values()))
 
 
 def fail(
@@ -163,11 +161,11 @@ def fail(
         kind: The error's kind (``config``, ``exception``, ``oom``, ...).
         run_dir: The trial's folder: a result.json is written there if the run left none.
     """
-    if run_dir is not None and not (run_dir / RESULT).exists():
+    if run_dir is not None:
         # The run never started: still leave a result.json so reports show why.
         trial_info = {"number": trial.number, "study_name": study.study_name}
-        atomic_write_json(
-            run_dir / RESULT,
+        write_if_missing(
+            run_dir,
             {
                 "status": "FAIL",
                 "error": error,

@@ -145,3 +145,50 @@ def test_hydras_private_api_is_used_only_in_hydra_internals() -> None:
         if name in path.read_text(encoding="utf-8")
     ]
     assert found == []
+
+
+# Calls that write a file: a function that makes one of them and names result.json (RESULT
+# or the literal) writes the run record. Read from the AST, so a path kept in a variable first
+# (``path = run_dir / RESULT``; ``atomic_write_json(path, ...)``) is seen too.
+FILE_WRITERS = {"atomic_write_json", "atomic_write_text", "write_text", "write_bytes", "dump"}
+
+
+def _result_writers(source: str) -> list[str]:
+    """The functions in ``source`` that both name result.json and call a file writer."""
+
+    def names_result(node: ast.AST) -> bool:
+        return any(
+            (isinstance(n, ast.Name) and n.id == "RESULT")
+            or (isinstance(n, ast.Attribute) and n.attr == "RESULT")
+            or (isinstance(n, ast.Constant) and n.value == "result.json")
+            for n in ast.walk(node)
+        )
+
+    def writes(node: ast.AST) -> bool:
+        calls = [n.func for n in ast.walk(node) if isinstance(n, ast.Call)]
+        return any(
+            (f.id if isinstance(f, ast.Name) else getattr(f, "attr", "")) in FILE_WRITERS
+            for f in calls
+        )
+
+    funcs = [
+        f
+        for f in ast.walk(ast.parse(source))
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    return [f.name for f in funcs if names_result(f) and writes(f)]
+
+
+def test_result_json_is_written_by_one_module_only() -> None:
+    """``hpt.result`` owns the run record: every other module calls its functions."""
+    found = {
+        module: writers
+        for module, path in MODULES.items()
+        if (writers := _result_writers(path.read_text(encoding="utf-8")))
+    }
+    assert found == {"hpt.result": ["write_result"]}
+    # The scan sees the ways this code base has written it (an old RunRecord, accounting's).
+    assert _result_writers("def f(d):\n    atomic_write_json(d / RESULT, {})\n") == ["f"]
+    assert _result_writers("def g(d):\n    p = d / RESULT\n    atomic_write_json(p, {})\n") == ["g"]
+    assert _result_writers("def h(d):\n    (d / 'result.json').write_text('')\n") == ["h"]
+    assert _result_writers("def r(d):\n    return read_json(d / RESULT)\n") == []

@@ -1,10 +1,12 @@
-"""What a trial's task function returned, as the study's objective values.
+"""What a trial's task function returned, as the study's objective values: its ``Verdict``.
 
 hpt's own task returns an ``Outcome`` (status, values, error) and writes its own
 ``result.json``. Any other Hydra app returns its objective the way hydra-optuna-sweeper
-expects: a number, or a sequence of numbers for a multi-objective study. The sweeper
-turns that into values, or into a failure with a reason, and writes the trial's
-``result.json`` in hpt's contract so ``hpt summarize`` reads a user's sweep like its own.
+expects: a number, or a sequence of numbers for a multi-objective study. Either becomes a
+``Verdict`` through one function, ``verdict_of``: values, pruned, or a failure with a reason.
+``hpt.sweep.verdict`` then records it (a user app's ``result.json`` is the sweeper's to
+write, in hpt's contract, so ``hpt summarize`` reads a user's sweep like its own) and tells
+the study.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hpt.errors import UserError
-from hpt.result import ResultRecord, objective_records
+from hpt.errors import UserError, error_kind, one_line
+from hpt.hydra_internals import job_failure
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+
+    from hpt.record import Outcome
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -63,12 +70,76 @@ def user_directions(direction: Any) -> tuple[list[str], list[str]]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A user app's trial, decided: COMPLETE with values, or FAIL with a reason."""
+    """A trial, decided: COMPLETE with values, PRUNED, or FAIL with a reason.
+
+    ``RUNNING`` is a user app's trial under way (the record the sweeper writes at its start).
+    """
 
     status: str
     values: list[float] | None = None
     error: str | None = None
     error_kind: str | None = None
+    # hpt's own run: the status its Outcome (and the result.json it wrote itself) gives; None
+    # for a user app's trial and for a run that raised instead of returning.
+    run_status: str | None = None
+
+
+def verdict_of(ret: JobReturn, n_objectives: int, user_app: bool) -> Verdict:
+    """What a trial's run came to, for either kind of task: the one judgment of a trial.
+
+    Args:
+        ret: Hydra's ``JobReturn`` of the trial's run.
+        n_objectives: The study's number of directions.
+        user_app: A user's Hydra app (its return value is the objective) rather than hpt's
+            own task (which returns an ``hpt.record.Outcome``).
+
+    Returns:
+        PRUNED when the run raised ``optuna.TrialPruned``; FAIL with the exception's one line
+        when it raised anything else; else what its return value says (``judge`` for a user
+        app, ``judge_outcome`` for hpt's own run).
+    """
+    import optuna
+    from hydra.core.utils import JobStatus
+
+    failure = job_failure(ret)
+    if isinstance(failure, optuna.TrialPruned):
+        return Verdict("PRUNED")
+    if ret.status != JobStatus.COMPLETED:
+        if failure is None:
+            return Verdict("FAIL", error="failed", error_kind="exception")
+        error = f"{type(failure).__name__}: {one_line(failure)}"
+        return Verdict("FAIL", error=error, error_kind=error_kind(failure))
+    if user_app:
+        return judge(ret.return_value, n_objectives)
+    return judge_outcome(ret.return_value, n_objectives)
+
+
+def judge_outcome(outcome: Outcome, n_objectives: int) -> Verdict:
+    """hpt's own run's ``Outcome`` as a verdict: pruned, its values, or failed.
+
+    Args:
+        outcome: What the run returned (it wrote its own result.json).
+        n_objectives: The study's number of directions.
+
+    Returns:
+        COMPLETE only with as many finite values as the study has directions; FAIL with the
+        run's own error, or why its values are not usable.
+    """
+    ran = outcome.status
+    if ran == "PRUNED":
+        return Verdict("PRUNED", run_status=ran)
+    values = outcome.values
+    if ran == "COMPLETE" and values and all(math.isfinite(v) for v in values):
+        if len(values) != n_objectives:
+            error = f"the run reported {len(values)} objective(s) but the study has {n_objectives}"
+            return Verdict("FAIL", error=error, error_kind="config", run_status=ran)
+        return Verdict("COMPLETE", values=values, run_status=ran)
+    return Verdict(
+        "FAIL",
+        error=outcome.error or "no finite objective value",
+        error_kind=outcome.error_kind or "exception",
+        run_status=ran,
+    )
 
 
 def _number(x: Any) -> float | None:
@@ -125,48 +196,3 @@ def judge(returned: Any, n_objectives: int) -> Verdict:
 def _config_error(error: str) -> Verdict:
     """A return value of the wrong shape: the app's code, not the trial's params, is at fault."""
     return Verdict("FAIL", error=error, error_kind="config")
-
-
-def result_record(
-    *,
-    verdict: Verdict,
-    names: list[str],
-    directions: list[str],
-    params: Mapping[str, Any],
-    trial: Mapping[str, Any],
-    duration_s: float,
-    intermediate: Mapping[int, float] | None = None,
-) -> ResultRecord:
-    """``result.json`` for a user app's trial, in the contract hpt's own runs follow.
-
-    Args:
-        verdict: The trial's status, with its values (recorded only when COMPLETE) and its
-            error, if any.
-        names: The objectives' names.
-        directions: The objectives' directions.
-        params: The trial's params.
-        trial: The trial's number and study name.
-        duration_s: How long the trial ran, in seconds.
-        intermediate: The values the trial reported, by step (epoch).
-
-    Returns:
-        The record, ready to be written as JSON.
-    """
-    status, error, error_kind = verdict.status, verdict.error, verdict.error_kind
-    values = verdict.values if status == "COMPLETE" else None
-    objectives = objective_records(names, directions, values)
-    steps = sorted(intermediate or {})
-    return {
-        "status": status,
-        "params": dict(params),
-        "trial": dict(trial),
-        "objective": objectives[0],
-        "objectives": objectives,
-        "epochs": len(steps) or None,
-        "final": {"step": steps[-1], names[0]: intermediate[steps[-1]]}
-        if intermediate and steps
-        else None,
-        "duration_s": round(duration_s, 3),
-        "error": error,
-        "error_kind": error_kind,
-    }

@@ -16,25 +16,22 @@ from omegaconf import DictConfig, open_dict
 
 from hpt import reporter as reporting
 from hpt.errors import one_line
-from hpt.result import write_result
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
-from hpt.sweep.objective import Verdict, result_record
+from hpt.sweep.objective import Verdict, verdict_of
 from hpt.sweep.samplers import apply_custom_space
 from hpt.sweep.space import SearchSpace, to_overrides
 from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.verdict import constrain, fail, finish_hpt_trial, finish_user_trial, tell
+from hpt.sweep.verdict import conclude, constrain, fail, mark_user_running, tell
 
 __all__ = [  # the verdict's steps lived here before hpt.sweep.verdict
     "A_EPOCH",
     "OptunaReporter",
     "constrain",
     "fail",
-    "finish_hpt_trial",
-    "finish_user_trial",
     "resume_override",
     "run_trial",
     "suggest",
@@ -144,7 +141,7 @@ def run_trial(
     )
     started = time.time()
     if spec.user_app:  # from now on its directory says what became of it, whatever dies
-        _write_running(study, trial, spec, params, sweep_dir / name)
+        mark_user_running(study, trial, spec, params, sweep_dir / name)
     try:
         with (
             heartbeat(study, tid, spec.heartbeat_interval, parent),
@@ -153,10 +150,8 @@ def run_trial(
             ret = _run_job(task.hydra_context, task.task_function, sweep_config)
     finally:
         reporting.set_current(None)
-    if spec.user_app:
-        finish_user_trial(study, trial, spec, ret, sweep_dir / name, time.time() - started)
-    else:
-        finish_hpt_trial(study, trial, spec, ret, sweep_dir / name)
+    verdict = verdict_of(ret, len(study.directions), spec.user_app)
+    conclude(study, trial, spec, verdict, sweep_dir / name, time.time() - started)
 
 
 def _compose(
@@ -183,7 +178,10 @@ def _compose(
             if type(exc).__module__.startswith(("hydra", "omegaconf", "hpt"))
             else "exception"
         )
-        fail(study, trial, f"{kind}: {type(exc).__name__}: {one_line(exc)}", kind, sweep_dir / name)
+        error = f"{kind}: {type(exc).__name__}: {one_line(exc)}"
+        conclude(
+            study, trial, spec, Verdict("FAIL", error=error, error_kind=kind), sweep_dir / name
+        )
         return None
 
 
@@ -196,25 +194,6 @@ def _name_job(
         sweep_config.hydra.job.num = trial.number
         sweep_config.hydra.sweep.subdir = name
     mask_config(sweep_config)  # a storage URL in a YAML file comes back with each composition
-
-
-def _write_running(
-    study: optuna.Study,
-    trial: optuna.Trial,
-    spec: WorkerSpec,
-    params: dict[str, Any],
-    run_dir: Path,
-) -> None:
-    """A user app's trial, started: its result.json says RUNNING until the sweeper's verdict."""
-    record = result_record(
-        verdict=Verdict("RUNNING"),
-        names=spec.objective_names,
-        directions=spec.directions,
-        params=params,
-        trial={"number": trial.number, "study_name": study.study_name},
-        duration_s=0.0,
-    )
-    write_result(run_dir, record)
 
 
 def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> Any:

@@ -1,133 +1,160 @@
-"""A trial's verdict, told to the study: hpt's own run's ``Outcome``, or a user app's return
-value (with the result.json the sweeper writes for it), its constraints, or its failure."""
+"""A trial's verdict (``hpt.sweep.objective.verdict_of``), recorded and told to the study.
+
+``conclude`` is the one ending of every trial, of hpt's own task and of a user app alike:
+its result.json first (whose record it is depends on who ran: hpt's run writes its own and
+the sweeper adds what only the sweep knows; a user app's is the sweeper's to write; a trial
+that never reported gets one saying why), then the study's ``tell``.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import optuna
-from hydra.core.utils import JobStatus
 from optuna.trial import TrialState
 
-from hpt.errors import error_kind, one_line
-from hpt.hydra_internals import job_failure
 from hpt.loggers import final_metrics
-from hpt.result import read_result, update_result, write_if_missing, write_result
+from hpt.result import (
+    ResultRecord,
+    objective_records,
+    read_result,
+    update_result,
+    write_if_missing,
+    write_result,
+)
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.objective import Verdict, judge, result_record
+from hpt.sweep.objective import Verdict
 from hpt.sweep.spec import WorkerSpec
 
 
-def finish_hpt_trial(
-    study: optuna.Study, trial: optuna.Trial, spec: WorkerSpec, ret: Any, run_dir: Path
+def conclude(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    verdict: Verdict,
+    run_dir: Path,
+    took: float | None = None,
 ) -> None:
-    """hpt's own trial: its ``Outcome`` (or its failure) told to the study.
-
-    The run wrote its own result.json; its final metrics are copied to the trial's user
-    attributes (optuna-dashboard shows them) and its constraints checked.
+    """Record the trial's verdict in its result.json, then tell the study.
 
     Args:
         study: The Optuna study.
         trial: The trial.
         spec: What every worker needs.
-        ret: Hydra's ``JobReturn`` of the trial's run.
+        verdict: What the trial came to (``verdict_of``, or a failure before it ran).
         run_dir: The trial's folder.
+        took: How long the run took, in seconds; None when it never started.
     """
-    if ret.status != JobStatus.COMPLETED:
-        # Hydra's public JobReturn.return_value re-raises a failed job's exception; read it.
-        failure = job_failure(ret)
-        if isinstance(failure, optuna.TrialPruned):
-            tell(study, trial, state=TrialState.PRUNED)
-            return
-        fail(
-            study,
-            trial,
-            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed",
-            error_kind(failure) if failure is not None else "exception",
-            run_dir,
-        )
-        return
-    outcome = ret.return_value
-    tid = internals.trial_id(trial)
-    for key, value in final_metrics(run_dir).items():  # shown by optuna-dashboard
-        internals.set_trial_user_attr(study, tid, key, value)
-    if spec.constraints and outcome.status == "COMPLETE":
-        constrain(trial, spec, run_dir)
-    _tell_outcome(study, trial, outcome)
-
-
-def _tell_outcome(study: optuna.Study, trial: optuna.Trial, outcome: Any) -> None:
-    """The study told what the run's ``Outcome`` says: pruned, its values, or failed."""
-    if outcome.status == "PRUNED":
-        tell(study, trial, state=TrialState.PRUNED)
-    elif (
-        outcome.status == "COMPLETE"
-        and outcome.values
-        and all(math.isfinite(v) for v in outcome.values)
-    ):
-        if len(outcome.values) != len(study.directions):
-            fail(
-                study,
-                trial,
-                f"the run reported {len(outcome.values)} objective(s) "
-                f"but the study has {len(study.directions)}",
-                "config",
-            )
-        else:
-            tell(study, trial, values=outcome.values)
-    else:
-        fail(
-            study,
-            trial,
-            outcome.error or "no finite objective value",
-            outcome.error_kind or "exception",
-        )
-
-
-def finish_user_trial(
-    study: optuna.Study, trial: optuna.Trial, spec: WorkerSpec, ret: Any, run_dir: Path, took: float
-) -> None:
-    """A user app's trial: its return value is the objective; the sweeper writes result.json.
-
-    Args:
-        study: The Optuna study.
-        trial: The trial.
-        spec: What every worker needs.
-        ret: Hydra's ``JobReturn`` of the trial's run.
-        run_dir: The trial's folder.
-        took: How long the run took, in seconds.
-    """
-    failure = job_failure(ret)
-    if isinstance(failure, optuna.TrialPruned):
-        verdict = Verdict("PRUNED")
-    elif ret.status != JobStatus.COMPLETED:
-        error = (
-            f"{type(failure).__name__}: {one_line(failure)}" if failure is not None else "failed"
-        )
-        verdict = Verdict(
-            "FAIL", error=error, error_kind=error_kind(failure) if failure else "exception"
-        )
-    else:
-        verdict = judge(ret.return_value, len(study.directions))
-    frozen = internals.frozen(study, trial)
-    record = result_record(
-        verdict=verdict,
-        names=spec.objective_names,
-        directions=spec.directions,
-        params=frozen.params,
-        trial={"number": trial.number, "study_name": study.study_name},
-        duration_s=took,
-        intermediate=frozen.intermediate_values,
-    )
-    write_result(run_dir, record)
+    _record(study, trial, spec, verdict, run_dir, took)
     if verdict.status == "PRUNED":
         tell(study, trial, state=TrialState.PRUNED)
     elif verdict.status == "COMPLETE":
         tell(study, trial, values=verdict.values)
     else:
         fail(study, trial, verdict.error or "failed", verdict.error_kind or "exception")
+
+
+def _record(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    verdict: Verdict,
+    run_dir: Path,
+    took: float | None,
+) -> None:
+    """The trial's result.json, by whoever owns it."""
+    if verdict.run_status is not None:
+        # hpt's run wrote its own record: its final metrics go to the trial's user attributes
+        # (optuna-dashboard shows them), and the constraints are checked on what it recorded.
+        tid = internals.trial_id(trial)
+        for key, value in final_metrics(run_dir).items():
+            internals.set_trial_user_attr(study, tid, key, value)
+        if spec.constraints and verdict.run_status == "COMPLETE":
+            constrain(trial, spec, run_dir)
+    elif spec.user_app and took is not None:
+        # A user app knows nothing of result.json: the sweeper writes it, whatever happened.
+        frozen = internals.frozen(study, trial)
+        info = {"number": trial.number, "study_name": study.study_name}
+        record = user_record(verdict, spec, frozen.params, info, took, frozen.intermediate_values)
+        write_result(run_dir, record)
+    elif verdict.status == "FAIL":
+        # The run never started, or raised before it could say: still leave a result.json so
+        # reports show why (one the run did write is kept).
+        info = {"number": trial.number, "study_name": study.study_name}
+        write_if_missing(
+            run_dir,
+            {
+                "status": "FAIL",
+                "error": verdict.error,
+                "error_kind": verdict.error_kind,
+                "params": dict(trial.params),
+                "trial": info,
+            },
+        )
+
+
+def mark_user_running(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    spec: WorkerSpec,
+    params: dict[str, Any],
+    run_dir: Path,
+) -> None:
+    """A user app's trial, started: its result.json says RUNNING until ``conclude``.
+
+    Args:
+        study: The Optuna study.
+        trial: The trial.
+        spec: What every worker needs (the objectives' names and directions).
+        params: The trial's sampled params.
+        run_dir: The trial's folder.
+    """
+    info = {"number": trial.number, "study_name": study.study_name}
+    write_result(run_dir, user_record(Verdict("RUNNING"), spec, params, info, 0.0))
+
+
+def user_record(
+    verdict: Verdict,
+    spec: WorkerSpec,
+    params: Mapping[str, Any],
+    trial: Mapping[str, Any],
+    duration_s: float,
+    intermediate: Mapping[int, float] | None = None,
+) -> ResultRecord:
+    """``result.json`` for a user app's trial, in the contract hpt's own runs follow.
+
+    Args:
+        verdict: The trial's status, with its values (recorded only when COMPLETE) and its
+            error, if any.
+        spec: What every worker needs (the objectives' names and directions).
+        params: The trial's params.
+        trial: The trial's number and study name.
+        duration_s: How long the trial ran, in seconds.
+        intermediate: The values the trial reported, by step (epoch).
+
+    Returns:
+        The record, ready to be written.
+    """
+    names = spec.objective_names
+    values = verdict.values if verdict.status == "COMPLETE" else None
+    objectives = objective_records(names, spec.directions, values)
+    steps = sorted(intermediate or {})
+    return {
+        "status": verdict.status,
+        "params": dict(params),
+        "trial": dict(trial),
+        "objective": objectives[0],
+        "objectives": objectives,
+        "epochs": len(steps) or None,
+        "final": {"step": steps[-1], names[0]: intermediate[steps[-1]]}
+        if intermediate and steps
+        else None,
+        "duration_s": round(duration_s, 3),
+        "error": verdict.error,
+        "error_kind": verdict.error_kind,
+    }
 
 
 def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
@@ -149,9 +176,7 @@ def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
     update_result(run_dir, constraints=values, feasible=all(v <= 0 for v in values.values()))
 
 
-def fail(
-    study: optuna.Study, trial: optuna.Trial, error: str, kind: str, run_dir: Path | None = None
-) -> None:
+def fail(study: optuna.Study, trial: optuna.Trial, error: str, kind: str) -> None:
     """Tell the study the trial failed, with the error in its user attributes.
 
     Args:
@@ -159,21 +184,7 @@ def fail(
         trial: The trial.
         error: The error, in one line (the first 1000 characters are kept).
         kind: The error's kind (``config``, ``exception``, ``oom``, ...).
-        run_dir: The trial's folder: a result.json is written there if the run left none.
     """
-    if run_dir is not None:
-        # The run never started: still leave a result.json so reports show why.
-        trial_info = {"number": trial.number, "study_name": study.study_name}
-        write_if_missing(
-            run_dir,
-            {
-                "status": "FAIL",
-                "error": error,
-                "error_kind": kind,
-                "params": dict(trial.params),
-                "trial": trial_info,
-            },
-        )
     tid = internals.trial_id(trial)
     internals.set_trial_user_attr(study, tid, "error", error[:1000])
     internals.set_trial_user_attr(study, tid, "error_kind", kind)

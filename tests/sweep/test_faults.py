@@ -12,10 +12,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import optuna
 import pytest
+from helpers.storage_workers import journal_worker
 from optuna.trial import FrozenTrial, TrialState
 
 from hpt import errors
@@ -279,33 +279,13 @@ def test_atomic_write_json_never_leaves_a_torn_file_when_the_writer_is_killed(
     ]
 
 
-def _journal_worker(spec: str, n_trials: int, out: Any) -> None:
-    errors: list[str] = []
-    mine: list[int] = []
-    try:
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        study = optuna.load_study(
-            study_name="hammer", storage=open_storage(spec), sampler=optuna.samplers.RandomSampler()
-        )
-        while accounting.budget_used(study.get_trials(deepcopy=False)) < n_trials:
-            trial = study.ask()
-            if not accounting.claim(study, trial, n_trials):
-                continue
-            accounting.mark_owner(study, trial)
-            study.tell(trial, trial.suggest_float("x", 0, 1) ** 2)
-            mine.append(trial.number)
-    except BaseException as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-    out.put((mine, errors))
-
-
 def hammer(spec: str, n_workers: int, n_trials: int) -> tuple[list[list[int]], list[str], float]:
     """``n_workers`` processes ask/claim/tell trivial trials on one storage until ``n_trials``."""
     optuna.create_study(study_name="hammer", storage=open_storage(spec))
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_journal_worker, args=(spec, n_trials, out)) for _ in range(n_workers)
+        ctx.Process(target=journal_worker, args=(spec, n_trials, out)) for _ in range(n_workers)
     ]
     started = time.monotonic()
     for p in procs:

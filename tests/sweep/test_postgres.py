@@ -13,12 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import optuna
 import pytest
 from helpers import pgserver
 from helpers.pgserver import PASSWORD, PgServer
+from helpers.storage_workers import ask_tell_worker, join_at_once
 from optuna.trial import TrialState
 
 from hpt.rundir import RESULT, read_json
@@ -159,25 +159,6 @@ def test_three_workers_in_one_shared_sweep_dir_never_reuse_a_trial_dir(
     _assert_no_password([d], outputs)
 
 
-def _ask_tell_worker(url: str, n_trials: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    try:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.load_study(
-            study_name="race", storage=open_storage(url), sampler=optuna.samplers.RandomSampler()
-        )
-        mine = []
-        while accounting.budget_used(study.get_trials(deepcopy=False)) < n_trials:
-            trial = study.ask()
-            if not accounting.claim(study, trial, n_trials):
-                continue
-            accounting.mark_owner(study, trial)
-            study.tell(trial, trial.suggest_float("x", 0, 1))
-            mine.append(trial.number)
-        out.put(("ok", mine))
-    except BaseException as exc:
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
-
-
 def test_claim_splits_budget_exactly_between_racing_processes_on_postgres(
     pg_server: PgServer,
 ) -> None:
@@ -187,7 +168,7 @@ def test_claim_splits_budget_exactly_between_racing_processes_on_postgres(
     n_trials = 40
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_ask_tell_worker, args=(url, n_trials, queue)) for _ in range(4)]
+    procs = [ctx.Process(target=ask_tell_worker, args=(url, n_trials, queue)) for _ in range(4)]
     started = time.monotonic()
     for p in procs:
         p.start()
@@ -207,22 +188,13 @@ def test_claim_splits_budget_exactly_between_racing_processes_on_postgres(
     assert time.monotonic() - started < 120
 
 
-def _join_at_once(url: str, barrier: Any, out: Any) -> None:
-    try:
-        barrier.wait(timeout=60)
-        optuna.create_study(study_name="joined", storage=open_storage(url), load_if_exists=True)
-        out.put("ok")
-    except BaseException as exc:
-        out.put(f"{type(exc).__name__}: {exc}"[:300])
-
-
 def test_workers_starting_together_on_an_empty_database_all_connect(pg_server: PgServer) -> None:
     """Six processes open the storage of a fresh database at the same instant: Optuna's
     schema creation races between them, and every one of them must still get in."""
     url = pg_server.new_database()
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(6), ctx.Queue()
-    procs = [ctx.Process(target=_join_at_once, args=(url, barrier, out)) for _ in range(6)]
+    procs = [ctx.Process(target=join_at_once, args=(url, barrier, out)) for _ in range(6)]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from hpt.errors import UserError, one_line
 from hpt.result import read_result, update_result
+from hpt.rules import is_number
 
 log = logging.getLogger("hpt.loggers")
 
@@ -301,15 +302,11 @@ def summary_metrics(
     best: Mapping[str, float] | None, test: Mapping[str, float] | None
 ) -> dict[str, float]:
     """The per-run metrics a tracker compares runs by: ``best/<metric>`` and ``test/<metric>``."""
-    out = {f"best/{k}": float(v) for k, v in (best or {}).items() if k != "epoch" and _number(v)}
+    out = {f"best/{k}": float(v) for k, v in (best or {}).items() if k != "epoch" and is_number(v)}
     if best and "epoch" in best:
         out["best/epoch"] = float(best["epoch"])
-    out.update({k: float(v) for k, v in (test or {}).items() if _number(v)})
+    out.update({k: float(v) for k, v in (test or {}).items() if is_number(v)})
     return out
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 __all__ = [

@@ -155,12 +155,6 @@ def build_model(model_cfg: Any, in_shape: list[int], out_features: int) -> nn.Mo
     return model
 
 
-def task_kind(cfg: DictConfig) -> str:
-    """``supervised`` unless the config selects a generative task (``task=gan``/``task=vae``)."""
-    node = cfg.get("task")
-    return str(node.get("name", "supervised")) if isinstance(node, DictConfig) else "supervised"
-
-
 def resolve_objectives(metric: Any, direction: Any, problem: str) -> list[Objective]:
     """The run's objectives, from ``objective.metric`` and ``objective.direction``.
 

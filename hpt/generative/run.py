@@ -6,6 +6,7 @@ run adds ``samples/epoch_XXX.png`` grids and, for the GAN, a ``scorer`` record i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from hpt.generative.build import GenerativeRun, build, params, resolve_objective
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loop import Callbacks, EpochPlan, FitResult, run_epochs
+from hpt.loop import Callbacks, EpochPlan, FitResult, Metrics, run_epochs
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, save_checkpoint
@@ -40,7 +41,9 @@ class GenerativeProgress(RunProgress):
 class Generative:
     """What the GAN and the VAE share: ``task.*`` settings, sample grids, one test at the end."""
 
-    kind = ""  # gan | vae: the subclass's
+    kind = ""  # gan | vae: the subclass's, as are its epoch and its test
+    epoch_fn: Callable[[GenerativeRun, Path, Callable[[int], None]], Callable[[int], Metrics]]
+    test: Callable[[GenerativeRun], Metrics]
     progress = GenerativeProgress
     resumable = False  # no checkpoints/last.pt is written
 
@@ -64,9 +67,8 @@ class Generative:
         self, cfg: DictConfig, built: GenerativeRun, hooks: Hooks, extra: dict[str, Any]
     ) -> tuple[FitResult, GenerativeRun]:
         """Every epoch through ``hpt.loop.run_epochs``; the best one kept by the objective."""
-        make_epoch = gan_epoch_fn if self.kind == "gan" else vae_epoch_fn
         s = built.settings
-        epoch_fn = make_epoch(built, hooks.run_dir, hooks.on_step)
+        epoch_fn = self.epoch_fn(built, hooks.run_dir, hooks.on_step)
         plan = EpochPlan(s.epochs, s.objective, s.maximize)
         fitted = run_epochs(built.model, epoch_fn, plan, Callbacks(hooks.reporter, hooks.on_epoch))
         return fitted, built
@@ -92,7 +94,7 @@ class Generative:
         if fitted.status == "COMPLETE":
             # The test split is seen once, with the weights chosen on validation.
             built.model.load_state_dict(fitted.best_state)
-            extra["test"] = gan_test(built) if self.kind == "gan" else vae_test(built)
+            extra["test"] = self.test(built)
         return None
 
     def derived(
@@ -106,9 +108,13 @@ class Gan(Generative):
     """``task=gan``: a GAN judged by an Inception-Score-like score (``hpt.generative.scorer``)."""
 
     kind = "gan"
+    epoch_fn = staticmethod(gan_epoch_fn)
+    test = staticmethod(gan_test)
 
 
 class Vae(Generative):
     """``task=vae``: a VAE judged by its negative ELBO on validation."""
 
     kind = "vae"
+    epoch_fn = staticmethod(vae_epoch_fn)
+    test = staticmethod(vae_test)

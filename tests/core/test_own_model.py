@@ -4,6 +4,7 @@ and one line for whatever goes wrong building it."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ class OutOnly(nn.Module):  # takes out_features only; its input size is its own 
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+@pytest.fixture(autouse=True)
+def _this_module_is_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The models above are named by ``_target_`` as ``test_own_model.X``, as a user names a
+    module of theirs; pytest imports this file by path, so the name is given to it here."""
+    monkeypatch.setitem(sys.modules, "test_own_model", sys.modules[__name__])
 
 
 def _cfg(target: str, **kwargs: object):  # type: ignore[no-untyped-def]

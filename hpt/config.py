@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from hpt.errors import UserError
-from hpt.rules import (
+from hpt.ranges import (
     AUTO_BOOL,
     BOOL,
     COUNT,
@@ -32,15 +32,14 @@ from hpt.rules import (
     NONNEG,
     OPEN_UNIT,
     POSITIVE,
-    RULES,
     UNIT,
     ListOf,
     Match,
     Num,
     OneOf,
     Rule,
-    problems,
 )
+from hpt.rules import RULES, problems
 from hpt.schema import (
     AugmentConfig,
     CompressConfig,

@@ -2,8 +2,9 @@
 
 Registered in Hydra's ConfigStore as ``<group>/base_<group>``; each YAML option lists its
 base first in its defaults, so ``trainer.epochs=abc`` or ``trainer.precision=fp8`` fails at
-composition with a clear message instead of deep inside training. Their ranges are in
-``hpt.rules``.
+composition with a clear message instead of deep inside training. A setting's allowed range
+is stated beside its field (``ruled``, in ``hpt.ranges``' language); ``hpt.rules`` checks them,
+and holds the ranges of the groups without a schema.
 """
 
 from __future__ import annotations
@@ -13,6 +14,21 @@ from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+
+from hpt.ranges import (
+    AUTO_BOOL,
+    BOOL,
+    COUNT,
+    FRACTION,
+    NATURAL,
+    NONNEG,
+    OPEN_UNIT,
+    POSITIVE,
+    Match,
+    Num,
+    OneOf,
+    ruled,
+)
 
 
 class Precision(str, Enum):
@@ -101,24 +117,24 @@ class TorchvisionDataConfig:
 
 @dataclass
 class AugmentConfig:
-    translate: int = 0
-    hflip: Any = False  # true | false (checked by RULES)
-    noise_std: float = 0.0
+    translate: int = ruled(0, Num(0, 16, integer=True))  # pixels
+    hflip: Any = ruled(False, BOOL)
+    noise_std: float = ruled(0.0, NONNEG)
 
 
 @dataclass
 class EarlyStoppingConfig:
-    patience: int | None = None
-    min_delta: float = 0.0
+    patience: int | None = ruled(None, Num(1, integer=True, optional=True))
+    min_delta: float = ruled(0.0, NONNEG)
 
 
 @dataclass
 class RegularizationConfig:
-    weight_decay: float = 0.0
-    l1: float = 0.0
-    dropout: float = 0.0
-    label_smoothing: float = 0.0
-    grad_clip_norm: float | None = None
+    weight_decay: float = ruled(0.0, NONNEG)
+    l1: float = ruled(0.0, NONNEG)
+    dropout: float = ruled(0.0, FRACTION)
+    label_smoothing: float = ruled(0.0, FRACTION)
+    grad_clip_norm: float | None = ruled(None, Num(0, lo_open=True, optional=True))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
@@ -132,34 +148,37 @@ class PruneMethod(str, Enum):
 
 @dataclass
 class CompressConfig:
-    method: PruneMethod = PruneMethod.none
-    amount: float = 0.5
-    scope: str = "global"  # global | layer (a str: `global` cannot name an Enum member)
-    finetune_epochs: int = 0
-    finetune_lr_factor: float = 0.1
-    quantize: Any = False  # true | false (checked by RULES)
-    latency_batch: int = 1
-    latency_threads: int = 1
+    method: PruneMethod = ruled(PruneMethod.none, OneOf(tuple(m.value for m in PruneMethod)))
+    amount: float = ruled(0.5, OPEN_UNIT)
+    # global | layer (a str: `global` cannot name an Enum member)
+    scope: str = ruled("global", OneOf(("global", "layer")))
+    finetune_epochs: int = ruled(0, NATURAL)
+    finetune_lr_factor: float = ruled(0.1, POSITIVE)
+    quantize: Any = ruled(False, BOOL)
+    latency_batch: int = ruled(1, COUNT)
+    latency_threads: int = ruled(1, COUNT)
 
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 5
-    batch_size: int = 128
-    eval_batch_size: int = 2048
-    precision: Precision = Precision.auto
-    device: str = "auto"
-    seed: int = 0
-    deterministic: Any = False  # true | false (checked by RULES)
-    compile: Any = False  # true | false (checked by RULES)
-    channels_last: Any = "auto"
-    val_split: float = 0.1
-    folds: int = 1
-    repeats: int = 1
-    data_on_device: Any = "auto"
-    num_workers: int = 2
-    quiet: Any = False  # true | false (checked by RULES)
-    save_last: Any = True  # true | false (checked by RULES)
+    epochs: int = ruled(5, COUNT)
+    batch_size: int = ruled(128, COUNT)
+    eval_batch_size: int = ruled(2048, COUNT)
+    precision: Precision = ruled(Precision.auto, OneOf(tuple(p.value for p in Precision)))
+    device: str = ruled(
+        "auto", Match(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:N")
+    )
+    seed: int = ruled(0, Num(0, integer=True))
+    deterministic: Any = ruled(False, BOOL)
+    compile: Any = ruled(False, BOOL)
+    channels_last: Any = ruled("auto", AUTO_BOOL)
+    val_split: float = ruled(0.1, OPEN_UNIT)
+    folds: int = ruled(1, COUNT)
+    repeats: int = ruled(1, COUNT)
+    data_on_device: Any = ruled("auto", AUTO_BOOL)
+    num_workers: int = ruled(2, NATURAL)
+    quiet: Any = ruled(False, BOOL)
+    save_last: Any = ruled(True, BOOL)
 
 
 def register() -> None:

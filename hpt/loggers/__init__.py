@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hpt.errors import UserError, one_line
+from hpt.ranges import is_number
 from hpt.result import read_result, update_result
-from hpt.rules import is_number
 
 log = logging.getLogger("hpt.loggers")
 

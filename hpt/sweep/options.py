@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.rules import Num, ruled
+from hpt.ranges import Num, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
 # them all before anything runs, in the same language as every other setting (``hpt.rules``).

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import UserError
-from hpt.rules import field_problems
+from hpt.ranges import field_problems
 from hpt.sweep.options import OPTIONS, HptSweeperConf, StopConf
 from hpt.sweep.space import SearchSpace
 

@@ -262,3 +262,21 @@ def test_cli_refuses_out_of_range_values_with_exit_2_and_one_line(
     lines = ran.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpt train: error: "), ran.stderr
     assert list(cwd.iterdir()) == [], "a refused run wrote files"
+
+
+def test_a_range_is_stated_once_beside_its_schema_field() -> None:
+    """trainer, regularization and compress have schemas: their ranges sit on the fields, and
+    the named table (for groups without one) does not state them again."""
+    import dataclasses
+
+    from hpt import rules
+    from hpt.schema import AugmentConfig, TrainerConfig
+
+    epochs = {f.name: f for f in dataclasses.fields(TrainerConfig)}["epochs"]
+    assert RULES["trainer.epochs"] is epochs.metadata["rule"]
+    translate = {f.name: f for f in dataclasses.fields(AugmentConfig)}["translate"]
+    assert RULES["regularization.augment.translate"] is translate.metadata["rule"]
+    stated_twice = [
+        k for k in rules._NAMED if k.startswith(("trainer.", "regularization.", "compress."))
+    ]
+    assert stated_twice == []

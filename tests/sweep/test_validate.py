@@ -9,7 +9,7 @@ import typing
 import pytest
 
 from hpt.errors import UserError
-from hpt.rules import Num
+from hpt.ranges import Num
 from hpt.sweep import options
 from hpt.sweep.validate import validate_settings
 

@@ -89,12 +89,18 @@ class Trained:
             raise UserError(f"{where}: the run failed ({result.get('error_kind')}): {why}")
         if not (self.run_dir / CHECKPOINT).is_file():
             raise UserError(f"{where} has no {CHECKPOINT}: the run did not finish an epoch")
+        kind = (result.get("params") or {}).get("task.name", "supervised")
+        if kind != "supervised":  # a generator is not a predictor: say so, not "train it again"
+            raise UserError(
+                f"{where} is a task={kind} run: predict, eval and export take supervised runs "
+                f"(its weights are {CHECKPOINT}, a state_dict of its task.model)"
+            )
         prep, spec = read_json(self.run_dir / PREPROCESSING), read_json(self.run_dir / MODEL)
         if prep is None or spec is None:
             missing = PREPROCESSING if prep is None else MODEL
             raise UserError(
-                f"{where} has no {missing} (a run trained before hpt saved it, or a task=gan/vae "
-                "run): train it again to use it"
+                f"{where} has no {missing} (a run trained before hpt saved it): "
+                "train it again to use it"
             )
         if prep.get("format") != FORMAT or spec.get("format") != FORMAT:
             raise UserError(f"{where}: {PREPROCESSING} is not in a format this hpt reads")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import torch
 from helpers import RESULT_KEYS, cli_env, compose_config
+from helpers.in_process import hpt
 
 from hpt.data import Split
 from hpt.errors import UserError
@@ -98,6 +99,12 @@ def test_vae_run_learns_and_writes_its_run_dir(tmp_path: Path) -> None:
         assert_png(tmp_path / "run" / "samples" / name)
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")
     assert any(k.startswith("encoder.") for k in state)
+    # predict/eval/export take supervised runs: a generative run says so in one line
+    for command in (["export", "-o", str(tmp_path / "m.onnx")], ["eval"]):
+        ran = hpt(command[0], str(tmp_path / "run"), *command[1:], cwd=tmp_path)
+        lines = ran.stderr.strip().splitlines()
+        assert ran.rc == 2 and len(lines) == 1 and "is a task=vae run" in lines[0], ran.stderr
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_gan_run_scores_samples_in_range(tmp_path: Path, quick_scorer: Path) -> None:

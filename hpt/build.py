@@ -24,35 +24,21 @@ from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
-from hpt.loop import LoopSettings
+from hpt.loop import Parts
 from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
+from hpt.schema import GROUPS
 from hpt.settings import Placement, loop_settings
-
-GROUPS = (
-    "data",
-    "model",
-    "optimizer",
-    "scheduler",
-    "regularization",
-    "loss",
-    "trainer",
-    "compress",
-)
 
 
 @dataclass
-class Run:
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    schedule: Schedule
-    data: Dataset
-    loss_fn: nn.Module
-    settings: LoopSettings
+class Run(Parts):
+    """A built run: what the loop fits (``Parts``) and what the rest of the run needs."""
+
     objectives: list[Objective]
     n_params: int
     compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none

@@ -22,7 +22,6 @@ from hpt.loop_types import (
     Callbacks,
     EpochPlan,
     FitResult,
-    Fittable,
     LoopSettings,
     Metrics,
     Parts,
@@ -288,7 +287,7 @@ def l1_weights(model: nn.Module, l1: float) -> list[torch.Tensor]:
 
 
 def fit(
-    run: Fittable,
+    run: Parts,
     calls: Callbacks | None = None,
     *,
     last: Path | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -73,26 +73,12 @@ class LoopSettings:
         return EpochPlan(self.epochs, self.objective, self.maximize, self.patience, self.min_delta)
 
 
-class Fittable(Protocol):
-    """What ``hpt.loop.fit`` trains: ``hpt.build.Run`` is one, ``Parts`` another."""
-
-    @property
-    def model(self) -> nn.Module: ...
-    @property
-    def optimizer(self) -> torch.optim.Optimizer: ...
-    @property
-    def schedule(self) -> Schedule: ...
-    @property
-    def data(self) -> Dataset: ...
-    @property
-    def loss_fn(self) -> nn.Module: ...
-    @property
-    def settings(self) -> LoopSettings: ...
-
-
 @dataclass
 class Parts:
-    """A ``Fittable`` from its parts, for callers without a built run (fine-tuning, tests)."""
+    """What ``hpt.loop.fit`` trains: a model, how it is optimised, on what, with which settings.
+
+    ``hpt.build.Run`` is one, with what the rest of a run needs besides.
+    """
 
     model: nn.Module
     optimizer: torch.optim.Optimizer

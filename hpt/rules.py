@@ -31,7 +31,7 @@ from hpt.ranges import (
     is_number,
     schema_rules,
 )
-from hpt.schema import CompressConfig, Problem, RegularizationConfig, TrainerConfig
+from hpt.schema import GROUPS, CompressConfig, Problem, RegularizationConfig, TrainerConfig
 
 # The ranges of the keys whose group has no schema (a `_target_`'s own arguments), and of
 # data's, whose keys several sources share, by dotted name. A key a group option does not have
@@ -121,20 +121,7 @@ _NAMED: dict[str, Rule] = {
 }
 
 # The order problems are reported in: each group's keys in their config's order.
-GROUP_ORDER = (
-    "data",
-    "model",
-    "optimizer",
-    "scheduler",
-    "regularization",
-    "loss",
-    "trainer",
-    "compress",
-    "lr_find",
-    "task",
-    "logger",
-    "objective",
-)
+GROUP_ORDER = (*GROUPS, "lr_find", "task", "logger", "objective")
 # Every numeric, boolean and enumerated key of every group: the schemas' own, and the table's.
 RULES: dict[str, Rule] = dict(
     sorted(

@@ -30,6 +30,19 @@ from hpt.ranges import (
     ruled,
 )
 
+# The config groups that define a supervised run, in the root config's order (conf/config.yaml):
+# their settings are a run's params (``hpt.build.run_params``) and order the range checks.
+GROUPS = (
+    "data",
+    "model",
+    "optimizer",
+    "scheduler",
+    "regularization",
+    "loss",
+    "trainer",
+    "compress",
+)
+
 
 class Precision(str, Enum):
     auto = "auto"

@@ -7,11 +7,9 @@ differs, and a hash of every file of the run (names and bytes) is the same after
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +18,6 @@ from helpers import run_in_process as hpt
 from hpt import resume
 
 BASE = ["data=mnist_tiny", "trainer.epochs=2", "trainer.device=cpu", "--quiet"]
-
-
-@contextlib.contextmanager
-def _in_dir(path: Path) -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def tree_hash(root: Path) -> dict[str, str]:

@@ -3,12 +3,10 @@ three seconds of interpreter start-up per call, with stdout, stderr and the file
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers import run_in_process
 
 
 @dataclass
@@ -19,32 +17,7 @@ class Ran:
     files: list[Path]  # everything the call left under its working directory
 
 
-@contextlib.contextmanager
-def in_dir(path: Path) -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def hpt(*argv: str, cwd: Path) -> Ran:
-    """``hpt ARGV`` in-process, in ``cwd``, with stdout/stderr captured."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hpt import cli
-
-    GlobalHydra.instance().clear()
-    out, err = io.StringIO(), io.StringIO()
-    env_before = os.environ.get("HYDRA_FULL_ERROR")
-    os.environ.pop("HYDRA_FULL_ERROR", None)
-    try:
-        with in_dir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(list(argv))
-    finally:
-        GlobalHydra.instance().clear()
-        if env_before is not None:
-            os.environ["HYDRA_FULL_ERROR"] = env_before
-    files = sorted(p for p in cwd.rglob("*"))
-    return Ran(rc, out.getvalue(), err.getvalue(), files)
+    """``hpt ARGV`` in-process, in ``cwd`` (``helpers.run_in_process``), and the files it left."""
+    rc, out, err = run_in_process(*argv, cwd=cwd)
+    return Ran(rc, out, err, sorted(cwd.rglob("*")))

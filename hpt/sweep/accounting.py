@@ -26,6 +26,7 @@ HOST, PID = socket.gethostname(), os.getpid()
 A_OWNER, A_BEAT = "hpt:owner", "hpt:heartbeat"
 A_DISCARDED, A_RETRIED, A_RETRY_OF = "hpt:discarded", "hpt:retried", "hpt:retry_of"
 A_WARM = "hpt:warm_start"  # a trial copied from an earlier study (hpt.sweep.warm)
+A_ONCE = "hpt:once"  # a point queued once per study (baseline, enqueue): which one
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -68,10 +69,13 @@ def finished(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
-    """After ``ask``: keep the trial only if fewer than ``n_trials`` counted trials precede it.
+    """After ``ask``: keep the trial only if fewer than ``n_trials`` counted trials precede it,
+    and it is not a second copy of a point queued once per study.
 
     Trial numbers are assigned atomically by the storage, so this is exact across workers
-    and hosts; the rare loser of a race is told FAIL and marked discarded.
+    and hosts; the rare loser of a race is told FAIL and marked discarded. Hosts that open
+    one study at once may each queue the baseline (or an ``enqueue`` point) before either
+    records it as queued; the copy with the higher number is the loser then.
 
     Args:
         study: The Optuna study.
@@ -82,8 +86,10 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
         Whether this worker runs the trial.
     """
     trials = study.get_trials(deepcopy=False)
-    before = sum(1 for t in trials if t.number < trial.number and counts(t))
-    if before < n_trials:
+    before = [t for t in trials if t.number < trial.number]
+    once = next((t.system_attrs.get(A_ONCE) for t in trials if t.number == trial.number), None)
+    copy = once is not None and any(t.system_attrs.get(A_ONCE) == once for t in before)
+    if not copy and sum(1 for t in before if counts(t)) < n_trials:
         return True
     internals.set_trial_system_attr(study, internals.trial_id(trial), A_DISCARDED, True)
     study.tell(trial, state=TrialState.FAIL)

@@ -123,3 +123,38 @@ def set_study_system_attr(study: optuna.Study, key: str, value: Any) -> None:
         value: Its value (JSON-serializable).
     """
     study._storage.set_study_system_attr(study._study_id, key, value)
+
+
+def enqueue_marked(
+    study: optuna.Study,
+    params: dict[str, Any],
+    user_attrs: dict[str, Any],
+    mark: dict[str, Any],
+    skip_if_exists: bool = False,
+) -> None:
+    """``Study.enqueue_trial`` with system attributes of hpt's own on the queued trial.
+
+    ``enqueue_trial`` takes only user attributes, and its "queue once" check is not atomic
+    (its docstring: hosts enqueueing at once may both add the point). The mark lets
+    ``hpt.sweep.accounting.claim`` drop the second copy. The body is ``enqueue_trial``'s own:
+    a WAITING trial whose ``fixed_params`` the sampler hands back when it is asked.
+
+    Args:
+        study: The Optuna study.
+        params: The point's parameter values.
+        user_attrs: The user attributes the trial shows.
+        mark: The system attributes to add.
+        skip_if_exists: Queue nothing when a trial has these params already (as
+            ``enqueue_trial``'s own flag).
+    """
+    from optuna.trial import create_trial
+
+    if skip_if_exists and study._should_skip_enqueue(params):
+        return
+    study.add_trial(
+        create_trial(
+            state=TrialState.WAITING,
+            system_attrs={"fixed_params": params, **mark},
+            user_attrs=user_attrs,
+        )
+    )

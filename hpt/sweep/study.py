@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from hpt.errors import UserError
 from hpt.storage import check_journal, is_url, open_storage
 from hpt.sweep import accounting
+from hpt.sweep import optuna_internals as internals
 from hpt.sweep.plan import Plan, who
 from hpt.sweep.space import SearchSpace
 from hpt.sweep.worker import A_STOP
@@ -160,8 +161,9 @@ def enqueue(study: Any, known: list[Any]) -> None:
     """
     if not known or accounting.study_attr(study, A_ENQUEUED):
         return
-    for params in known:  # each a mapping: hpt.sweep.validate checked them before the sweep
-        study.enqueue_trial(params, user_attrs={"enqueued": True})
+    for i, params in enumerate(known):  # mappings: hpt.sweep.validate checked them already
+        mark = {accounting.A_ONCE: f"enqueue:{i}"}  # a second host's copy is dropped (claim)
+        internals.enqueue_marked(study, dict(params), {"enqueued": True}, mark)
     accounting.set_study_attr(study, A_ENQUEUED, True)
 
 
@@ -181,5 +183,6 @@ def enqueue_baseline(study: Any, plan: Plan, config: DictConfig) -> None:
     for note in notes:
         print(f"{who(plan.user_app)}: {note}", file=sys.stderr)
     if params is not None:
-        study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+        mark = {accounting.A_ONCE: "baseline"}  # a second host's copy is dropped (claim)
+        internals.enqueue_marked(study, params, {"baseline": True}, mark, skip_if_exists=True)
     accounting.set_study_attr(study, A_BASELINE, params is not None)

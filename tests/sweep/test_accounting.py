@@ -6,6 +6,8 @@ import optuna
 from optuna.trial import TrialState
 
 from hpt.sweep import accounting
+from hpt.sweep import optuna_internals as internals
+from hpt.sweep.study import A_ENQUEUED, enqueue
 
 
 def _study() -> optuna.Study:
@@ -29,6 +31,28 @@ def test_claim_keeps_trials_up_to_the_budget_and_discards_the_rest() -> None:
     assert accounting.budget_used(trials) == 3
     assert [t.number for t in accounting.finished(trials)] == [0, 1, 2]
     assert accounting.state_counts(trials)["FAIL"] == 0  # a discarded ask is no failure
+
+
+def test_a_point_two_hosts_queue_at_once_runs_once_and_the_budget_stays_exact() -> None:
+    """Hosts opening one study together may both queue the ``enqueue`` points (and the
+    baseline) before either records them as queued; the later copy is discarded, not run."""
+    study = _study()
+    known = [{"x": 0.25}, {"x": 0.75}]
+    enqueue(study, known)  # host A
+    internals.set_study_system_attr(study, A_ENQUEUED, None)  # host B read the flag before A set it
+    enqueue(study, known)  # host B
+    ran = []
+    for _ in range(6):  # 4 queued (2 of them copies), then 2 sampled
+        trial = study.ask()
+        if accounting.claim(study, trial, n_trials=4):
+            ran.append(trial.suggest_float("x", 0, 1))
+            study.tell(trial, 1.0)
+    trials = study.get_trials(deepcopy=False)
+    assert ran[:2] == [0.25, 0.75] and len(set(ran)) == 4, ran
+    copies = [t for t in trials if t.system_attrs.get(accounting.A_DISCARDED)]
+    assert [t.number for t in copies] == [2, 3]
+    assert [t.user_attrs for t in copies] == [{"enqueued": True}] * 2
+    assert len(accounting.finished(trials)) == 4 and accounting.budget_used(trials) == 4
 
 
 def test_a_retried_trial_gives_its_budget_unit_to_its_queued_copy() -> None:

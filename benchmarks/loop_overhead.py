@@ -77,9 +77,16 @@ def hpt_epoch(data: Dataset) -> Callable[[], float]:
     """One ``fit`` call per epoch; returns hpt's own train-only seconds (from its throughput)."""
     model, opt = new_model()
     settings = LoopSettings(
-        epochs=1, batch_size=BATCH, eval_batch_size=EVAL_BATCH, precision="fp32", device=torch.device("cpu"),
-        problem="classification", objective="val/acc", maximize=True, seed=SEED,
-    )  # fmt: skip
+        epochs=1,
+        batch_size=BATCH,
+        eval_batch_size=EVAL_BATCH,
+        precision="fp32",
+        device=torch.device("cpu"),
+        problem="classification",
+        objective="val/acc",
+        maximize=True,
+        seed=SEED,
+    )
     schedule = constant(opt, steps_per_epoch=len(data.train) // BATCH, epochs=1)
     loss_fn = nn.CrossEntropyLoss()
 

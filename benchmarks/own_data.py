@@ -59,8 +59,15 @@ def write_data(folder: Path) -> tuple[Path, Path]:
 
 
 def hpt_epoch(overrides: list[str]) -> tuple[Callable[[], float], object]:
-    cfg = compose([*overrides, "trainer.device=cpu", "trainer.precision=fp32",
-                   "trainer.epochs=1", "trainer.quiet=true"])  # fmt: skip
+    cfg = compose(
+        [
+            *overrides,
+            "trainer.device=cpu",
+            "trainer.precision=fp32",
+            "trainer.epochs=1",
+            "trainer.quiet=true",
+        ]
+    )
     run = build(cfg)
     steps = len(run.data.train) // BATCH
 
@@ -122,12 +129,21 @@ def loader_epoch(root: Path, run: object, workers: int) -> Callable[[], float]:
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    tf = transforms.Compose([
-        transforms.Grayscale(), transforms.Resize((32, 32)), transforms.ToTensor(),
-        transforms.Normalize((0.5,), (0.5,)),
-    ])  # fmt: skip
-    loader = DataLoader(datasets.ImageFolder(str(root / "train"), transform=tf), batch_size=BATCH,
-                        shuffle=True, num_workers=workers, persistent_workers=workers > 0)  # fmt: skip
+    tf = transforms.Compose(
+        [
+            transforms.Grayscale(),
+            transforms.Resize((32, 32)),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5,), (0.5,)),
+        ]
+    )
+    loader = DataLoader(
+        datasets.ImageFolder(str(root / "train"), transform=tf),
+        batch_size=BATCH,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     model: nn.Module = copy.deepcopy(run.model)  # type: ignore[attr-defined]
     opt = _same_optimizer(run, model)
 
@@ -171,23 +187,35 @@ def main() -> int:
         a = measure({"hpt": table_epoch, "hand": hand_epoch(table_run)}, args.repeats)
 
         t0 = time.perf_counter()
-        image_epoch, image_run = hpt_epoch([
-            "data=image_folder", f"data.root={root}", "data.size=32", "data.test_split=0.1",
-            "trainer.val_split=0.01", "model=cnn", "model.channels=[16,32]",
-        ])  # fmt: skip
+        image_epoch, image_run = hpt_epoch(
+            [
+                "data=image_folder",
+                f"data.root={root}",
+                "data.size=32",
+                "data.test_split=0.1",
+                "trainer.val_split=0.01",
+                "model=cnn",
+                "model.channels=[16,32]",
+            ]
+        )
         decode_s = time.perf_counter() - t0
-        b = measure({
-            "hpt": image_epoch,
-            "loader nw=0": loader_epoch(root, image_run, 0),
-            "loader nw=2": loader_epoch(root, image_run, 2),
-        }, args.repeats)  # fmt: skip
+        b = measure(
+            {
+                "hpt": image_epoch,
+                "loader nw=0": loader_epoch(root, image_run, 0),
+                "loader nw=2": loader_epoch(root, image_run, 2),
+            },
+            args.repeats,
+        )
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"# hpt user-data benchmarks  {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"
     )
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), Python {platform.python_version()}, load avg {load:.2f}")  # fmt: skip
+    print(
+        f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), Python {platform.python_version()}, load avg {load:.2f}"
+    )
     print(f"# median of {args.repeats} epochs after one warm-up epoch each; CPU, fp32\n")
     n_tab = len(table_run.data.train)  # type: ignore[attr-defined]
     print(f"(a) data=table: {n_tab:,} train rows x 64 columns, MLP 64-256-256-10, batch {BATCH}")
@@ -198,8 +226,10 @@ def main() -> int:
     n_img = len(image_run.data.train)  # type: ignore[attr-defined]
     print(f"(b) data=image_folder: {n_img:,} PNGs at 32x32, CNN [16, 32], batch {BATCH}")
     print(f"    hpt first build (decode once + build) {decode_s:.2f} s")
-    print(f"    hpt epoch {b['hpt']:.3f} s   ImageFolder+DataLoader nw=0 {b['loader nw=0']:.3f} s   "
-          f"nw=2 {b['loader nw=2']:.3f} s (train only)")  # fmt: skip
+    print(
+        f"    hpt epoch {b['hpt']:.3f} s   ImageFolder+DataLoader nw=0 {b['loader nw=0']:.3f} s   "
+        f"nw=2 {b['loader nw=2']:.3f} s (train only)"
+    )
     print(
         f"    DataLoader / hpt: nw=0 {b['loader nw=0'] / b['hpt']:.2f}x   nw=2 {b['loader nw=2'] / b['hpt']:.2f}x"
     )

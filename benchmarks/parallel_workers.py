@@ -24,9 +24,21 @@ REPO = Path(__file__).resolve().parent.parent
 def sweep_seconds(
     n_jobs: int, trials: int, epochs: int, subset: int, work: Path, extra: list[str]
 ) -> float:
-    cmd = [sys.executable, "-m", "hpt", "sweep", "search=random", f"hydra.sweeper.n_trials={trials}", f"hydra.sweeper.n_jobs={n_jobs}",
-           f"hydra.sweeper.per_gpu={max(n_jobs, 1)}", f"trainer.epochs={epochs}", f"data.subset={subset}",
-           f"hydra.sweep.dir={work / f'jobs{n_jobs}'}", "hydra.sweeper.max_failure_rate=1.0", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "search=random",
+        f"hydra.sweeper.n_trials={trials}",
+        f"hydra.sweeper.n_jobs={n_jobs}",
+        f"hydra.sweeper.per_gpu={max(n_jobs, 1)}",
+        f"trainer.epochs={epochs}",
+        f"data.subset={subset}",
+        f"hydra.sweep.dir={work / f'jobs{n_jobs}'}",
+        "hydra.sweeper.max_failure_rate=1.0",
+        *extra,
+    ]
     t0 = time.perf_counter()
     subprocess.run(
         cmd, check=True, cwd=work, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}

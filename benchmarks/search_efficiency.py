@@ -37,9 +37,20 @@ def run(
 ) -> list[tuple[int, float]]:
     """(epochs trained, best val/acc of that trial) per trial, in trial order."""
     sweep_dir = work / f"{strategy}-{seed}"
-    cmd = [sys.executable, "-m", "hpt", "sweep", *STRATEGIES[strategy], f"hydra.sweeper.sampler.seed={seed}",
-           f"hydra.sweeper.n_trials={trials}", f"trainer.epochs={epochs}", f"data.subset={subset}", f"trainer.seed={seed}",
-           f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.max_failure_rate=1.0"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        *STRATEGIES[strategy],
+        f"hydra.sweeper.sampler.seed={seed}",
+        f"hydra.sweeper.n_trials={trials}",
+        f"trainer.epochs={epochs}",
+        f"data.subset={subset}",
+        f"trainer.seed={seed}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweeper.max_failure_rate=1.0",
+    ]
     subprocess.run(
         cmd, check=True, cwd=work, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}
     )
@@ -96,13 +107,18 @@ def main() -> None:
             ][:1]
             reach = next((e for e, b in res["tpe+hyperband"] if b >= r_best), None)
             rows.append((seed, r_best, r_epochs, res["tpe+hyperband"][-1], reach, res["grid"][-1]))
-            print(f"seed {seed}: random best {r_best:.4f} in {r_epochs} epochs | tpe+hb best {res['tpe+hyperband'][-1][1]:.4f} "
-                  f"in {res['tpe+hyperband'][-1][0]} epochs, reached random's best after {reach} epochs | "
-                  f"grid best {res['grid'][-1][1]:.4f} in {res['grid'][-1][0]} epochs", flush=True)  # fmt: skip
+            print(
+                f"seed {seed}: random best {r_best:.4f} in {r_epochs} epochs | tpe+hb best {res['tpe+hyperband'][-1][1]:.4f} "
+                f"in {res['tpe+hyperband'][-1][0]} epochs, reached random's best after {reach} epochs | "
+                f"grid best {res['grid'][-1][1]:.4f} in {res['grid'][-1][0]} epochs",
+                flush=True,
+            )
     import torch
 
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; real MNIST subset {a.subset} "
-          f"(val 10%), MLP, {a.trials} trials x <= {a.epochs} epochs, {a.seeds} seeds, {time.time() - t0:.0f} s")  # fmt: skip
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; real MNIST subset {a.subset} "
+        f"(val 10%), MLP, {a.trials} trials x <= {a.epochs} epochs, {a.seeds} seeds, {time.time() - t0:.0f} s"
+    )
     fractions = [r[4] / r[2] for r in rows if r[4] is not None]
     print(
         f"random: best {statistics.mean(r[1] for r in rows):.4f} mean, {statistics.mean(r[2] for r in rows):.0f} epochs"
@@ -113,8 +129,10 @@ def main() -> None:
     print(
         f"grid: best {statistics.mean(r[5][1] for r in rows):.4f} mean, {statistics.mean(r[5][0] for r in rows):.0f} epochs"
     )
-    print(f"tpe+hyperband reached random's best in {len(fractions)}/{len(rows)} seeds, "
-          f"using {', '.join(f'{f:.0%}' for f in fractions)} of random's epoch budget")  # fmt: skip
+    print(
+        f"tpe+hyperband reached random's best in {len(fractions)}/{len(rows)} seeds, "
+        f"using {', '.join(f'{f:.0%}' for f in fractions)} of random's epoch budget"
+    )
 
 
 if __name__ == "__main__":

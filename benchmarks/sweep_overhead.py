@@ -37,8 +37,19 @@ FIXED = [
 
 def run_hpt(n: int, work: Path, name: str = "hpt") -> float:
     args = [f"{k}={v}" for k, v in SPACE.items()]
-    cmd = [sys.executable, "-m", "hpt", "sweep", *FIXED, *args, "hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=0",
-           f"hydra.sweeper.n_trials={n}", f"hydra.sweep.dir={work / name}", "hydra.sweeper.max_failure_rate=1.0"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        *FIXED,
+        *args,
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.sampler.seed=0",
+        f"hydra.sweeper.n_trials={n}",
+        f"hydra.sweep.dir={work / name}",
+        "hydra.sweeper.max_failure_rate=1.0",
+    ]
     t0 = time.perf_counter()
     subprocess.run(
         cmd, check=True, cwd=work, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}

@@ -80,8 +80,15 @@ def direct_costs(cache: dict, tmp: Path) -> dict[str, float]:
     cfg = compose_config([*DATA, "trainer.device=cpu", "trainer.epochs=1"])
     built = build(cfg, cache)
     fit(built)
-    metrics = {"epoch": 1, "train/loss": 0.3, "val/loss": 0.2, "val/acc": 0.95, "lr": 1e-3,
-               "time/epoch_s": 1.0, "throughput/samples_per_s": 1e4}  # fmt: skip
+    metrics = {
+        "epoch": 1,
+        "train/loss": 0.3,
+        "val/loss": 0.2,
+        "val/acc": 0.95,
+        "lr": 1e-3,
+        "time/epoch_s": 1.0,
+        "throughput/samples_per_s": 1e4,
+    }
     out: dict[str, float] = {}
     for name in ("tensorboard", "mlflow", "csv"):
         loggers = open_loggers(VARIANTS[name][0], RunInfo(tmp / f"direct_{name}", {}, None, tmp))
@@ -133,10 +140,12 @@ def main() -> None:
     import mlflow
     import tensorboard
 
-    print(f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"tensorboard {tensorboard.__version__}, mlflow {mlflow.__version__}, "
-          f"load avg {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"tensorboard {tensorboard.__version__}, mlflow {mlflow.__version__}, "
+        f"load avg {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"# {args.rounds} rounds x {args.epochs} epochs per variant, real MNIST ({' '.join(DATA)}), MLP, fp32 CPU"
     )
@@ -146,8 +155,10 @@ def main() -> None:
         med = statistics.median(times[name])
         cost = f"{direct[name] * 1e3:.2f}" if name in direct else "-"
         print(f"| {name} | {med:.3f} | {med / base:.3f} | {cost} |")
-    print(f"# last.pt size {direct['last.pt MB']:.1f} MB; direct save cost / median none epoch = "
-          f"{direct['last.pt'] / base * 100:.2f}%")  # fmt: skip
+    print(
+        f"# last.pt size {direct['last.pt MB']:.1f} MB; direct save cost / median none epoch = "
+        f"{direct['last.pt'] / base * 100:.2f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -56,12 +56,16 @@ def test_a_peer_that_cannot_be_installed_is_reported_with_its_error(
 ) -> None:
     r = peers(
         *SMOKE,
-        "--tools", "hpt-1", "hydra-optuna",
-        "--pin", "hydra-optuna=hydra-optuna-sweeper==0.0.0",  # no such release
-        "--venvs", str(tmp_path / "venvs"),
+        "--tools",
+        "hpt-1",
+        "hydra-optuna",
+        "--pin",
+        "hydra-optuna=hydra-optuna-sweeper==0.0.0",  # no such release
+        "--venvs",
+        str(tmp_path / "venvs"),
         mnist_root=mnist_root,
         out=tmp_path / "peers.json",
-    )  # fmt: skip
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     runs = {run["tool"]: run for run in json.loads((tmp_path / "peers.json").read_text())["runs"]}
     assert runs["hpt-1"]["ok"]

@@ -15,10 +15,15 @@ from hpt.errors import UserError
 def test_train_returns_the_result_json_of_the_run(tmp_path: Path) -> None:
     wine = sk_data.shared_dir() / "wine.csv"
     result = train(
-        ["data=table", f"data.path={wine}", "data.target=target", "trainer.epochs=2",
-         "trainer.device=cpu"],
+        [
+            "data=table",
+            f"data.path={wine}",
+            "data.target=target",
+            "trainer.epochs=2",
+            "trainer.device=cpu",
+        ],
         run_dir=tmp_path / "run",
-    )  # fmt: skip
+    )
     assert result == json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "COMPLETE" and result["epochs"] == 2
     assert result["objective"]["name"] == "val/acc" and 0 <= result["objective"]["value"] <= 1

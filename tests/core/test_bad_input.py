@@ -268,10 +268,25 @@ def test_bad_input_on_the_real_command_line_is_one_line_and_exit_2(tmp_path: Pat
     for name, args in REAL_CLI_CASES.items():
         cwd = tmp_path / name
         cwd.mkdir()
-        procs[name] = (cwd, subprocess.Popen(
-            [sys.executable, "-m", "hpt", *args, "data=mnist_tiny", f"hydra.run.dir={cwd / 'run'}", f"hydra.sweep.dir={cwd / 'sweep'}"],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))  # fmt: skip
+        procs[name] = (
+            cwd,
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hpt",
+                    *args,
+                    "data=mnist_tiny",
+                    f"hydra.run.dir={cwd / 'run'}",
+                    f"hydra.sweep.dir={cwd / 'sweep'}",
+                ],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
     for name, (cwd, proc) in procs.items():
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 2, (name, stderr)
@@ -294,9 +309,14 @@ def real_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("real_sweep")
     sweep = base / "sweep"
     proc = _cli(
-        "sweep", *BASE, "hydra/sweeper/sampler=grid", "optimizer.lr=choice(0.01, 1e30, 0.001)",
-        "hydra.sweeper.n_trials=3", f"hydra.sweep.dir={sweep}", cwd=base,
-    )  # fmt: skip
+        "sweep",
+        *BASE,
+        "hydra/sweeper/sampler=grid",
+        "optimizer.lr=choice(0.01, 1e30, 0.001)",
+        "hydra.sweeper.n_trials=3",
+        f"hydra.sweep.dir={sweep}",
+        cwd=base,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(list(sweep.glob("trial_*"))) == 3
     return sweep

@@ -154,10 +154,17 @@ def test_a_bad_completion_request_is_one_line_and_exit_2(tmp_path: Path) -> None
 def test_multirun_prints_one_line_per_job_and_the_best(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     ran = hpt(
-        "train", "-m", "data=mnist_tiny", "data.subset=200", "trainer.epochs=1",
-        "trainer.device=cpu", "trainer.quiet=true", "model.width=0,8,16",
-        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
-    )  # fmt: skip
+        "train",
+        "-m",
+        "data=mnist_tiny",
+        "data.subset=200",
+        "trainer.epochs=1",
+        "trainer.device=cpu",
+        "trainer.quiet=true",
+        "model.width=0,8,16",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     lines = ran.stdout.strip().splitlines()
     assert len(lines) == 4, ran.stdout
     assert lines[0].startswith("job 0 [model.width=0]: failed: model.width=0: must be")
@@ -184,10 +191,25 @@ def test_sigterm_ends_a_run_with_143_and_records_it_as_interrupted(tmp_path: Pat
 
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hpt", "train", "data=mnist_tiny", "data.subset=200", "model.width=16", "trainer.epochs=100000",
-         "trainer.device=cpu", "trainer.quiet=true", f"hydra.run.dir={run}"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hpt",
+            "train",
+            "data=mnist_tiny",
+            "data.subset=200",
+            "model.width=16",
+            "trainer.epochs=100000",
+            "trainer.device=cpu",
+            "trainer.quiet=true",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while not (run / "metrics.jsonl").exists():  # training has begun: an epoch is written
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

@@ -174,8 +174,16 @@ def test_bad_settings_fail_before_training() -> None:
 
 def test_sweep_search_compress_completes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    args = ["sweep", "search=compress", *TINY, "data.subset=500", "trainer.epochs=1", "hydra.sweeper.n_trials=2",
-            "hydra.sweeper.sampler.population_size=2", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    args = [
+        "sweep",
+        "search=compress",
+        *TINY,
+        "data.subset=500",
+        "trainer.epochs=1",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.population_size=2",
+        f"hydra.sweep.dir={sweep}",
+    ]
     res = run_cli(args, tmp_path)
     assert res.rc == 0, res.stderr
     trials = sorted(sweep.glob("trial_*"))

@@ -55,9 +55,13 @@ def test_the_real_url_comes_from_hpt_storage(db_sweep: tuple[Path, str]) -> None
     sweep, url = db_sweep
     server = subprocess.Popen(
         [sys.executable, "-m", "hpt", "dashboard", str(sweep), "--port", "0"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(HPT_STORAGE=url), start_new_session=True,
-    )  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(HPT_STORAGE=url),
+        start_new_session=True,
+    )
     try:
         assert _served_studies(server.stdout.readline() if server.stdout else "") == ["s"]
     finally:
@@ -72,8 +76,12 @@ def test_without_it_and_no_terminal_it_is_one_line_exit_2_and_no_login(
     started = time.monotonic()
     ran = subprocess.run(
         [sys.executable, "-m", "hpt", "dashboard", str(sweep), "--port", "0"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=cli_env(), timeout=60,
-    )  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
     assert ran.returncode == 2, ran.stderr
     (line,) = ran.stderr.strip().splitlines()
     assert "HPT_STORAGE" in line and mask_url(url) in line and PASSWORD not in line
@@ -104,8 +112,12 @@ def test_at_a_terminal_it_asks_for_the_password(db_sweep: tuple[Path, str]) -> N
 
     server = subprocess.Popen(
         [sys.executable, "-m", "hpt", "dashboard", str(sweep), "--port", "0"],
-        stdin=child, stdout=child, stderr=child, env=cli_env(), preexec_fn=own_terminal,
-    )  # fmt: skip
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=cli_env(),
+        preexec_fn=own_terminal,
+    )
     os.close(child)
     try:
         assert b"password for " in _read_until(main, b"password for ")

@@ -20,9 +20,14 @@ def test_a_derived_data_setting_as_an_override_is_one_line_and_exit_2(
 ) -> None:
     extra = ["hydra.sweeper.dry_run=true", "optimizer.lr=interval(0.001, 0.1)"]
     rc, _out, err = hpt(
-        command, "data=mnist_tiny", override, f"hydra.run.dir={tmp_path / 'run'}",
-        f"hydra.sweep.dir={tmp_path / 'sweep'}", *(extra if command == "sweep" else []), cwd=tmp_path,
-    )  # fmt: skip
+        command,
+        "data=mnist_tiny",
+        override,
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        *(extra if command == "sweep" else []),
+        cwd=tmp_path,
+    )
     assert rc == 2, err
     (line,) = err.strip().splitlines()
     key = override.lstrip("+").split("=")[0]
@@ -32,7 +37,13 @@ def test_a_derived_data_setting_as_an_override_is_one_line_and_exit_2(
 
 def test_the_data_configs_own_values_still_run(tmp_path: Path) -> None:
     rc, _, err = hpt(
-        "train", "data=mnist_tiny", "data.subset=100", "trainer.epochs=1", "trainer.device=cpu",
-        "--quiet", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
-    )  # fmt: skip
+        "train",
+        "data=mnist_tiny",
+        "data.subset=100",
+        "trainer.epochs=1",
+        "trainer.device=cpu",
+        "--quiet",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
     assert rc == 0, err

@@ -28,21 +28,53 @@ def test_the_example_project_trains_sweeps_and_summarizes(tmp_path: Path) -> Non
     shutil.copytree(REPO / "examples" / "own_project", project)
     _run([sys.executable, "make_data.py"], project)
 
-    _run([HPT, "train", "model=tabnet", "data=wine", "trainer.epochs=3", "--quiet",
-          "hydra.run.dir=outputs/wine"], project)  # fmt: skip
+    _run(
+        [
+            HPT,
+            "train",
+            "model=tabnet",
+            "data=wine",
+            "trainer.epochs=3",
+            "--quiet",
+            "hydra.run.dir=outputs/wine",
+        ],
+        project,
+    )
     wine = json.loads((project / "outputs" / "wine" / "result.json").read_text())
     assert wine["status"] == "COMPLETE"
     assert wine["params"]["model._target_"] == "mynet.TabularNet"
     assert wine["objective"]["name"] == "val/acc"  # the 3 cultivars: classification, inferred
 
-    _run([HPT, "train", "model=cnn", "data=digits", "trainer.epochs=1", "--quiet",
-          "hydra.run.dir=outputs/digits"], project)  # fmt: skip
+    _run(
+        [
+            HPT,
+            "train",
+            "model=cnn",
+            "data=digits",
+            "trainer.epochs=1",
+            "--quiet",
+            "hydra.run.dir=outputs/digits",
+        ],
+        project,
+    )
     digits = json.loads((project / "outputs" / "digits" / "result.json").read_text())
     assert digits["status"] == "COMPLETE" and digits["test"]["test/acc"] > 0.2
 
     sweep = project / "outputs" / "sweeps" / "wine"
-    _run([HPT, "sweep", "model=tabnet", "data=wine", "search=tabnet", "hydra.sweeper.n_trials=4",
-          "trainer.epochs=2", "trainer.quiet=true", f"hydra.sweep.dir={sweep}"], project)  # fmt: skip
+    _run(
+        [
+            HPT,
+            "sweep",
+            "model=tabnet",
+            "data=wine",
+            "search=tabnet",
+            "hydra.sweeper.n_trials=4",
+            "trainer.epochs=2",
+            "trainer.quiet=true",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        project,
+    )
     trials = sorted(sweep.glob("trial_*/result.json"))
     assert len(trials) == 4
     results = [json.loads(p.read_text()) for p in trials]

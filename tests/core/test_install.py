@@ -95,11 +95,20 @@ def test_the_wheel_carries_the_configs_and_hpt_runs_from_an_unrelated_directory(
 
     sweep = tmp_path / "sweep"
     _run(
-        [hpt, "sweep", "search=random", "hydra.sweeper.n_trials=2", "data=mnist_tiny",
-         "data.subset=400", "trainer.epochs=1", f"hydra.sweep.dir={sweep}", "trainer.quiet=true"],
+        [
+            hpt,
+            "sweep",
+            "search=random",
+            "hydra.sweeper.n_trials=2",
+            "data=mnist_tiny",
+            "data.subset=400",
+            "trainer.epochs=1",
+            f"hydra.sweep.dir={sweep}",
+            "trainer.quiet=true",
+        ],
         tmp_path,
         env,
-    )  # fmt: skip
+    )
     done = [json.loads(p.read_text())["status"] for p in sweep.glob("trial_*/result.json")]
     assert done == ["COMPLETE", "COMPLETE"]
     report = _run([hpt, "summarize", str(sweep)], tmp_path, env).stdout

@@ -18,15 +18,27 @@ from helpers import cli_env, mounted_tmpfs
 
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
 
-TRAIN = [sys.executable, "-m", "hpt", "train", "data=mnist_tiny", "data.subset=300",
-         "trainer.device=cpu", "--quiet"]  # fmt: skip
+TRAIN = [
+    sys.executable,
+    "-m",
+    "hpt",
+    "train",
+    "data=mnist_tiny",
+    "data.subset=300",
+    "trainer.device=cpu",
+    "--quiet",
+]
 
 
 def _train(run_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*TRAIN, *extra, f"hydra.run.dir={run_dir}"], capture_output=True, text=True,
-        cwd=run_dir.parent, env=cli_env(), timeout=300,
-    )  # fmt: skip
+        [*TRAIN, *extra, f"hydra.run.dir={run_dir}"],
+        capture_output=True,
+        text=True,
+        cwd=run_dir.parent,
+        env=cli_env(),
+        timeout=300,
+    )
 
 
 def _one_line(stderr: str) -> str:
@@ -67,8 +79,12 @@ def test_a_run_dir_removed_mid_run_is_one_line_and_exit_1(tmp_path: Path) -> Non
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
         [*TRAIN, "trainer.epochs=400", "model.width=16", f"hydra.run.dir={run_dir}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env(),
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=cli_env(),
+    )
     _wait_for_epoch(run_dir, proc)
     run_dir.rename(tmp_path / "moved")  # gone at once (rmtree could race the run's writes)
     _, err = proc.communicate(timeout=300)
@@ -103,8 +119,12 @@ def test_a_file_system_turned_read_only_mid_run_is_one_line_and_exit_1(tmpfs: Pa
     run_dir = tmpfs / "run"
     proc = subprocess.Popen(
         [*TRAIN, "trainer.epochs=400", "model.width=16", f"hydra.run.dir={run_dir}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmpfs.parent, env=cli_env(),
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmpfs.parent,
+        env=cli_env(),
+    )
     _wait_for_epoch(run_dir, proc)
     deadline = time.monotonic() + 60
     while subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)]).returncode:

@@ -75,8 +75,14 @@ def test_train_says_what_it_runs_and_ends_with_the_test_metrics(tmp_path: Path) 
 
 def test_completion_offers_every_command(tmp_path: Path) -> None:
     env = {**os.environ, "COMP_LINE": "hpt ", "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "hpt", "-sc", "query=bash"], env=env,
-                       capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "hpt", "-sc", "query=bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     offered = r.stdout.split()
     for command in (
         "train",

@@ -16,8 +16,14 @@ from helpers import run_in_process as hpt
 
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
 
-JOBS = ["data=mnist_tiny", "data.subset=200", "trainer.epochs=1", "trainer.device=cpu",
-        "trainer.quiet=true", "model.width=8,16"]  # fmt: skip
+JOBS = [
+    "data=mnist_tiny",
+    "data.subset=200",
+    "trainer.epochs=1",
+    "trainer.device=cpu",
+    "trainer.quiet=true",
+    "model.width=8,16",
+]
 
 
 def test_two_multiruns_in_a_row_keep_both(tmp_path: Path) -> None:
@@ -52,8 +58,15 @@ def test_a_multirun_into_a_directory_holding_runs_is_refused_and_it_untouched(
 
 def test_a_run_into_an_earlier_runs_directory_is_refused_and_it_untouched(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    args = ["train", "data=mnist_tiny", "data.subset=200", "trainer.epochs=1", "trainer.device=cpu",
-            "trainer.quiet=true", f"hydra.run.dir={run}"]  # fmt: skip
+    args = [
+        "train",
+        "data=mnist_tiny",
+        "data.subset=200",
+        "trainer.epochs=1",
+        "trainer.device=cpu",
+        "trainer.quiet=true",
+        f"hydra.run.dir={run}",
+    ]
     rc, _, err = hpt(*args, cwd=tmp_path)
     assert rc == 0, err
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}

@@ -80,10 +80,13 @@ def test_bad_models_on_the_command_line_are_exit_2_and_one_line(tmp_path: Path) 
     cases = {
         "null": (["model=null"], "model=null: choose a model"),
         "custom without target": (["model=custom"], "model._target_ is not set"),
-        "not importable": (["model=custom", "model._target_=nopkg.Net"], "nopkg.Net cannot be imported"),
+        "not importable": (
+            ["model=custom", "model._target_=nopkg.Net"],
+            "nopkg.Net cannot be imported",
+        ),
         "rejects args": (["model._target_=test_own_model.NoShapes"], "could not be built"),
         "wrong data": (["model=cnn", "data=regression"], "needs image data"),
-    }  # fmt: skip
+    }
     here = Path(__file__).resolve()  # this module (the _target_s above) and the helpers it imports
     env = cli_env(PYTHONPATH=os.pathsep.join([str(here.parent), str(here.parents[1])]))
     jobs = {
@@ -101,8 +104,14 @@ def test_a_model_one_liner_trains(tmp_path: Path) -> None:
     from hpt.api import train
 
     result = train(
-        ["data=mnist_tiny", "data.subset=300", "model=custom", "model._target_=test_own_model.OutOnly",
-         "trainer.epochs=1", "trainer.device=cpu"],
+        [
+            "data=mnist_tiny",
+            "data.subset=300",
+            "model=custom",
+            "model._target_=test_own_model.OutOnly",
+            "trainer.epochs=1",
+            "trainer.device=cpu",
+        ],
         run_dir=tmp_path / "run",
-    )  # fmt: skip
+    )
     assert result["status"] == "COMPLETE" and result["model"]["n_params"] == 784 * 10 + 10

@@ -25,8 +25,14 @@ def test_the_readme_has_runnable_blocks() -> None:
 def test_a_runnable_readme_block_runs_as_written(block: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("HPT_DATA_DIR", "HYDRA_FULL_ERROR")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    r = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=600)  # fmt: skip
+    r = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     if "--html report.html" in block:
         html = (tmp_path / "report.html").read_text()

@@ -21,16 +21,26 @@ from helpers import cli_env, run_cli
 from hpt import resume
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
 
-ARGS = ["data=mnist_tiny", "trainer.epochs=4", "trainer.device=cpu", "trainer.deterministic=true",
-        "scheduler=cosine", "--quiet"]  # fmt: skip
+ARGS = [
+    "data=mnist_tiny",
+    "trainer.epochs=4",
+    "trainer.device=cpu",
+    "trainer.deterministic=true",
+    "scheduler=cosine",
+    "--quiet",
+]
 TIMING = ("time/epoch_s", "throughput/samples_per_s")
 
 
 def _train(run_dir: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "hpt", "train", *ARGS, f"hydra.run.dir={run_dir}"],
-        cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=cwd,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _saved_epoch(path: Path) -> int:
@@ -80,8 +90,18 @@ def test_a_run_killed_after_epoch_2_resumes_to_the_same_metrics(tmp_path: Path) 
 
 
 def test_last_pt_holds_the_whole_training_state_and_loads_with_weights_only(tmp_path: Path) -> None:
-    result = run_cli(["train", "data=mnist_tiny", "trainer.epochs=2", "trainer.device=cpu",
-                      "scheduler=onecycle", "optimizer=adamw", "--quiet"], tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "train",
+            "data=mnist_tiny",
+            "trainer.epochs=2",
+            "trainer.device=cpu",
+            "scheduler=onecycle",
+            "optimizer=adamw",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     assert result.rc == 0, result.stderr
     state = torch.load(result.run_dir / resume.LAST, map_location="cpu", weights_only=True)
     assert state["epoch"] == 2
@@ -145,12 +165,28 @@ def test_a_retried_sweep_trial_resumes_from_its_own_last_pt(tmp_path: Path) -> N
     from hpt.storage import JOURNAL_NAME, open_storage
 
     sweep_dir = tmp_path / "sweep"
-    args = ["hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=0", "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
-            "data=mnist_tiny", "model.width=32", "trainer.epochs=6", "trainer.device=cpu", "trainer.deterministic=true",
-            "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=r", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    args = [
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.sampler.seed=0",
+        "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
+        "data=mnist_tiny",
+        "model.width=32",
+        "trainer.epochs=6",
+        "trainer.device=cpu",
+        "trainer.deterministic=true",
+        "hydra.sweeper.n_trials=1",
+        "hydra.sweeper.study_name=r",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     sweep = [sys.executable, "-m", "hpt", "sweep", *args]
-    first = subprocess.Popen(sweep, cwd=tmp_path, env=cli_env(), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    first = subprocess.Popen(
+        sweep,
+        cwd=tmp_path,
+        env=cli_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     last = sweep_dir / "trial_0000" / resume.LAST
     deadline = time.monotonic() + 600
     while _saved_epoch(last) < 2:

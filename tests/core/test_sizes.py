@@ -1,5 +1,6 @@
 """The sizes issue 24 set for hpt's own code, kept: no function over 60 lines or 7 parameters,
-no module over 400 lines, no ``# fmt: skip`` (the formatter decides every line's shape).
+no module over 400 lines, and no formatter skip marker in any Python file of the repository, tests
+and benchmarks included (the formatter decides every line's shape).
 
 Read from the source with ``ast``; ``self``/``cls`` are not counted as parameters.
 """
@@ -11,6 +12,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(REPO / "hpt").rglob("*.py"), *(REPO / "hydra_plugins").rglob("*.py")])
+ALL_PYTHON = sorted(
+    p
+    for root in ("hpt", "hydra_plugins", "tests", "benchmarks")
+    for p in (REPO / root).rglob("*.py")
+    if ".venvs" not in p.parts  # the benchmark's peer environments are not ours
+)
 
 
 def _functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
@@ -55,4 +62,6 @@ def test_no_module_over_400_lines_and_no_fmt_skip() -> None:
         if (n := len(p.read_text().splitlines())) > 400
     ]
     assert big == []
-    assert [str(p.relative_to(REPO)) for p in SOURCES if "fmt: skip" in p.read_text()] == []
+    marker = "# fmt" + ": skip"  # spelled in two so that this file does not hold it
+    skipped = [str(p.relative_to(REPO)) for p in ALL_PYTHON if marker in p.read_text()]
+    assert len(ALL_PYTHON) > len(SOURCES) + 50 and skipped == []

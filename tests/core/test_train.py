@@ -269,9 +269,16 @@ def test_gpu_mixed_precision_channels_last_compiled_cnn_trains(
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
     outcome, _, rows = train_in_process(
-        tmp_path, "data=mnist_tiny", "model=cnn", "trainer.epochs=3", "trainer.device=cuda", f"trainer.precision={precision}",
-        "trainer.channels_last=true", "trainer.compile=true", "optimizer.lr=3e-3",
-    )  # fmt: skip
+        tmp_path,
+        "data=mnist_tiny",
+        "model=cnn",
+        "trainer.epochs=3",
+        "trainer.device=cuda",
+        f"trainer.precision={precision}",
+        "trainer.channels_last=true",
+        "trainer.compile=true",
+        "optimizer.lr=3e-3",
+    )
     assert outcome.status == "COMPLETE", outcome.error
     losses = [r["train/loss"] for r in rows]
     assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]

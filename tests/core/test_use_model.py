@@ -20,8 +20,13 @@ from hpt.preprocessing import Trained
 
 CULTIVARS = np.array(["barolo", "grignolino", "barbera"])
 HELD_BACK = 28
-WINE_TRAIN = ["data=table", "data.target=cultivar", "trainer.device=cpu", "trainer.epochs=30",
-              "trainer.batch_size=32"]  # fmt: skip
+WINE_TRAIN = [
+    "data=table",
+    "data.target=cultivar",
+    "trainer.device=cpu",
+    "trainer.epochs=30",
+    "trainer.batch_size=32",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +58,10 @@ def test_the_run_dir_holds_the_fitted_preprocessing_and_the_model_config(
     assert prep["classes"] == ["barbera", "barolo", "grignolino"]
     features = {f["name"]: f for f in prep["input"]["features"]}
     assert features["strength"] == {
-        "name": "strength", "kind": "categorical", "levels": ["light", "medium", "strong"],
-    }  # fmt: skip
+        "name": "strength",
+        "kind": "categorical",
+        "levels": ["light", "medium", "strong"],
+    }
     assert features["alcohol"]["kind"] == "numeric" and "fill" in features["alcohol"]
     assert prep["input"]["columns"][-3:] == ["strength=light", "strength=medium", "strength=strong"]
     assert len(prep["normalise"]["mean"]) == len(prep["input"]["columns"]) == 16
@@ -168,8 +175,14 @@ def test_predict_on_a_folder_of_images(tmp_path: Path, capsys: pytest.CaptureFix
     from helpers import sk_data
 
     root = sk_data.write_digits(tmp_path / "digits", limit=400)
-    overrides = ["data=image_folder", f"data.root={root}", "data.size=8", "trainer.device=cpu",
-                 "trainer.epochs=8", "trainer.batch_size=32"]  # fmt: skip
+    overrides = [
+        "data=image_folder",
+        f"data.root={root}",
+        "data.size=8",
+        "trainer.device=cpu",
+        "trainer.epochs=8",
+        "trainer.batch_size=32",
+    ]
     assert train(overrides, run_dir=tmp_path / "run")["status"] == "COMPLETE"
     code, _, err = hpt(capsys, "predict", tmp_path / "run", root / "test", "-o", tmp_path / "p.csv")
     assert code == 0, err
@@ -276,8 +289,11 @@ def test_export_runs_in_plain_torch_with_the_same_predictions_as_hpt_predict(
     (tmp_path / "plain.py").write_text(PLAIN_TORCH)
     ran = subprocess.run(
         [sys.executable, "plain.py", "wine.pt", "wine.json", "rows.csv"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ran.returncode == 0, ran.stderr
     plain = json.loads(ran.stdout)
     code, _, err = hpt(
@@ -314,8 +330,16 @@ def test_api_train_returns_the_run_dir_with_the_result(tmp_path: Path) -> None:
     from helpers import sk_data
 
     path = sk_data.shared_dir() / "breast_cancer.csv"
-    result = train(["data=table", f"data.path={path}", "data.target=target", "trainer.epochs=1",
-                    "trainer.device=cpu"], run_dir=tmp_path / "run")  # fmt: skip
+    result = train(
+        [
+            "data=table",
+            f"data.path={path}",
+            "data.target=target",
+            "trainer.epochs=1",
+            "trainer.device=cpu",
+        ],
+        run_dir=tmp_path / "run",
+    )
     assert result.run_dir == tmp_path / "run"
     assert result == json.loads((result.run_dir / "result.json").read_text())
     from hpt.api import load
@@ -375,10 +399,17 @@ def test_export_onnx_runs_in_onnx_runtime_like_hpt_predict(
     side = json.loads((tmp_path / "wine.json").read_text())
     new = pd.read_csv(wine["new"])
     raw = np.array(
-        [[float(row[c.partition("=")[0]] == c.partition("=")[2]) if "=" in c else float(row[c])
-          for c in side["inputs"]["columns"]] for _, row in new.iterrows()],
+        [
+            [
+                float(row[c.partition("=")[0]] == c.partition("=")[2])
+                if "=" in c
+                else float(row[c])
+                for c in side["inputs"]["columns"]
+            ]
+            for _, row in new.iterrows()
+        ],
         dtype=np.float32,
-    )  # fmt: skip
+    )
     probs = ort.InferenceSession(str(tmp_path / "wine.onnx")).run(None, {"x": raw})[0]
     from hpt.api import load
 

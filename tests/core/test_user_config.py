@@ -45,10 +45,22 @@ def test_a_conf_folder_in_the_current_directory_adds_a_model_importable_from_the
     env = cli_env()
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(
-        [HPT, "train", "data=mnist_tiny", "model=mynet", "trainer.epochs=1", "data.subset=300",
-         "--quiet", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            HPT,
+            "train",
+            "data=mnist_tiny",
+            "model=mynet",
+            "trainer.epochs=1",
+            "data.subset=300",
+            "--quiet",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "COMPLETE"
@@ -62,13 +74,16 @@ def test_user_groups_sit_beside_hpts_and_shadow_those_of_the_same_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _write(tmp_path / "conf" / "model" / "mlp.yaml", "_target_: hpt.models.MLP\nwidth: 7\n")
-    _write(tmp_path / "conf" / "search" / "mysearch.yaml", """\
+    _write(
+        tmp_path / "conf" / "search" / "mysearch.yaml",
+        """\
         # @package _global_
         hydra:
           sweeper:
             params:
               optimizer.lr: interval(0.001, 0.1)
-        """)  # fmt: skip
+        """,
+    )
     monkeypatch.chdir(tmp_path)
     cfg = compose_config(["search=mysearch"], hydra_config=True)
     assert cfg.model.width == 7 and "depth" not in cfg.model  # the user's mlp, not hpt's
@@ -88,8 +103,11 @@ def test_hpt_config_dir_and_config_dir_flag_layer_in_order(
     assert compose_config(["model=shared"]).model.width == 1
     assert compose_config(["model=only_b"]).model.width == 3
     # --config-dir comes first of all
-    res = run_cli(["train", "--cfg", "job", "--config-dir", str(b), "model=shared"], tmp_path,
-                  env=cli_env(HPT_CONFIG_DIR=str(a)))  # fmt: skip
+    res = run_cli(
+        ["train", "--cfg", "job", "--config-dir", str(b), "model=shared"],
+        tmp_path,
+        env=cli_env(HPT_CONFIG_DIR=str(a)),
+    )
     assert res.rc == 0, res.stderr
     assert "width: 2" in res.stdout
 

@@ -67,10 +67,12 @@ def test_a_numeric_target_with_many_values_is_regression_and_problem_overrides()
 
 def test_features_and_a_separate_test_file() -> None:
     run = built(
-        "data=table", table("bc_train.csv"), "data.target=target",
+        "data=table",
+        table("bc_train.csv"),
+        "data.target=target",
         f"data.test_path={sk_data.shared_dir() / 'bc_test.csv'}",
         "data.features=[mean radius,mean texture,worst area]",
-    )  # fmt: skip
+    )
     assert run.data.in_shape == [3]
     assert len(run.data.test) == 569 - 450 and len(run.data.train) + len(run.data.val) == 450
 
@@ -107,8 +109,13 @@ def test_a_user_function_returning_tensors_or_datasets() -> None:
 @pytest.mark.skipif(find_mnist_root() is None, reason="real MNIST not found: set HPT_DATA_DIR")
 def test_torchvision_by_class_name_reads_real_mnist() -> None:
     root = find_mnist_root()
-    data = built("data=torchvision", "data.name=MNIST", f"data.root={root}", "data.download=false",
-                 "data.subset=1000").data  # fmt: skip
+    data = built(
+        "data=torchvision",
+        "data.name=MNIST",
+        f"data.root={root}",
+        "data.download=false",
+        "data.subset=1000",
+    ).data
     assert data.in_shape == [1, 28, 28] and data.out_features == 10 and len(data.test) == 10000
 
 
@@ -131,17 +138,26 @@ def test_every_bad_data_input_is_exit_2_and_one_line_naming_the_key(tmp_path: Pa
     mixed = sk_data.write_digits(tmp_path / "mixed", limit=60)
     (mixed / "test" / "3").rename(mixed / "test" / "x3")
     cases = {
-        "missing file": (["data=table", "data.path=nope.csv", "data.target=y"], "data.path=nope.csv"),
-        "missing target": ([ "data=table", f"data.path={d / 'wine.csv'}", "data.target=nope"], "data.target=nope"),
+        "missing file": (
+            ["data=table", "data.path=nope.csv", "data.target=y"],
+            "data.path=nope.csv",
+        ),
+        "missing target": (
+            ["data=table", f"data.path={d / 'wine.csv'}", "data.target=nope"],
+            "data.target=nope",
+        ),
         "no target": (["data=table", f"data.path={d / 'wine.csv'}"], "data.target"),
         "no folder": (["data=image_folder", "data.root=nowhere"], "data.root=nowhere"),
         "empty folder": (["data=image_folder", f"data.root={empty}"], "no images"),
         "one class": (["data=image_folder", f"data.root={one}"], "only one class"),
         "other classes": (["data=image_folder", f"data.root={mixed}"], "test/ has classes"),
         "not importable": (["data=custom", "data._target_=nopkg.load"], "data._target_=nopkg.load"),
-        "wrong type": (["data=custom", "data._target_=helpers.sk_data.not_a_dataset"], "must return"),
+        "wrong type": (
+            ["data=custom", "data._target_=helpers.sk_data.not_a_dataset"],
+            "must return",
+        ),
         "not a class": (["data=torchvision", "data.name=Nope"], "data.name=Nope"),
-    }  # fmt: skip
+    }
     env = cli_env(PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     jobs = {name: (["train", *args, "trainer.epochs=1"], env) for name, (args, _) in cases.items()}
     results = run_cli_many(jobs, tmp_path / "cli")

@@ -46,9 +46,15 @@ def test_a_source_in_your_own_module_and_conf_runs_by_its_target_alone(tmp_path:
     )
     run_dir = tmp_path / "run"
     rc, _, err = hpt(
-        "train", "--config-dir", str(tmp_path / "conf"), "data=rows", "data.rows=250", *FAST,
-        f"hydra.run.dir={run_dir}", cwd=tmp_path,
-    )  # fmt: skip
+        "train",
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "data=rows",
+        "data.rows=250",
+        *FAST,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
     assert rc == 0, err
     result = json.loads((run_dir / "result.json").read_text())
     assert result["status"] == "COMPLETE"

@@ -17,10 +17,9 @@ from hpt.api import train
 def _diabetes(tmp_path: Path, *overrides: str) -> dict:  # type: ignore[type-arg]
     path = sk_data.shared_dir() / "diabetes.csv"
     return train(
-        ["data=table", f"data.path={path}", "data.target=target", "trainer.device=cpu",
-         *overrides],
+        ["data=table", f"data.path={path}", "data.target=target", "trainer.device=cpu", *overrides],
         run_dir=tmp_path / "run",
-    )  # fmt: skip
+    )
 
 
 def _test_variance() -> float:

@@ -47,10 +47,27 @@ def mlflow_server(base: Path) -> Iterator[MlflowServer]:
     port = free_port()
     log = open(base / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{base / 'server.db'}", "--default-artifact-root", str(base / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, cwd=base, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{base / 'server.db'}",
+            "--default-artifact-root",
+            str(base / "artifacts"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=base,
+        start_new_session=True,
+    )
     try:
         server = MlflowServer(f"http://127.0.0.1:{port}", proc)
         wait_http(f"{server.uri}/health", proc)

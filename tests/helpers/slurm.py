@@ -39,8 +39,13 @@ class Cluster:
                 os.kill(pid, signal.SIGTERM)
 
     def squeue(self) -> list[str]:
-        out = subprocess.run(["squeue", "-h", "-o", "%i %T"], env=self.env, capture_output=True,
-                             text=True, timeout=30).stdout  # fmt: skip
+        out = subprocess.run(
+            ["squeue", "-h", "-o", "%i %T"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         return [line for line in out.splitlines() if line.strip()]
 
     def drained(self, timeout: float = 60.0) -> list[str]:
@@ -91,8 +96,12 @@ def _start_munge() -> None:
         os.chown(folder, munge.pw_uid, munge.pw_gid)
     os.chown(MUNGE_KEY, munge.pw_uid, munge.pw_gid)
     MUNGE_KEY.chmod(0o400)
-    subprocess.Popen(["su", "-s", "/bin/sh", "munge", "-c", "exec munged --foreground"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    subprocess.Popen(
+        ["su", "-s", "/bin/sh", "munge", "-c", "exec munged --foreground"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 20
     while time.time() < deadline and not _munge_running():
         time.sleep(0.2)

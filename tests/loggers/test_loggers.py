@@ -229,8 +229,18 @@ def test_train_logs_every_epoch_row_to_all_three_trackers(tmp_path: Path) -> Non
 
     from hpt.rundir import read_json, read_jsonl
 
-    result = run_cli(["train", "data=mnist_tiny", "data.subset=400", "trainer.epochs=2", "trainer.device=cpu",
-                      "logger=[tensorboard,mlflow,csv]", "--quiet"], tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "train",
+            "data=mnist_tiny",
+            "data.subset=400",
+            "trainer.epochs=2",
+            "trainer.device=cpu",
+            "logger=[tensorboard,mlflow,csv]",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     assert result.rc == 0, result.stderr
     rows = read_jsonl(result.run_dir / "metrics.jsonl")
     acc = EventAccumulator(str(result.run_dir / "tensorboard"), size_guidance={"scalars": 0})
@@ -254,9 +264,22 @@ def test_vae_sample_grids_reach_tensorboard_as_images(tmp_path: Path) -> None:
     from helpers import run_cli
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    result = run_cli(["train", "task=vae", "task.model.width=64", "task.model.latent_dim=8", "task.grid=16",
-                      "data=mnist_tiny", "data.subset=400", "trainer.epochs=2", "trainer.device=cpu",
-                      "logger=tensorboard", "--quiet"], tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "train",
+            "task=vae",
+            "task.model.width=64",
+            "task.model.latent_dim=8",
+            "task.grid=16",
+            "data=mnist_tiny",
+            "data.subset=400",
+            "trainer.epochs=2",
+            "trainer.device=cpu",
+            "logger=tensorboard",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     assert result.rc == 0, result.stderr
     acc = EventAccumulator(str(result.run_dir / "tensorboard"), size_guidance={"images": 0})
     acc.Reload()
@@ -272,10 +295,21 @@ def test_train_with_an_uninstalled_logger_exits_2_with_the_install_command(tmp_p
         "from hpt.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, "train", "data=mnist_tiny", "trainer.device=cpu", "logger=tensorboard",
-         f"hydra.run.dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            code,
+            "train",
+            "data=mnist_tiny",
+            "trainer.device=cpu",
+            "logger=tensorboard",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpt train: error: logger=tensorboard needs")
@@ -339,10 +373,17 @@ def test_a_users_logger_by_target_in_a_training_run(tmp_path: Path, tracker_modu
 
     wine = sk_data.shared_dir() / "wine.csv"
     result = train(
-        ["data=table", f"data.path={wine}", "data.target=target", "trainer.epochs=2",
-         "trainer.device=cpu", f"+logger.mine._target_={tracker_module}", "+logger.mine.prefix=q"],
+        [
+            "data=table",
+            f"data.path={wine}",
+            "data.target=target",
+            "trainer.epochs=2",
+            "trainer.device=cpu",
+            f"+logger.mine._target_={tracker_module}",
+            "+logger.mine.prefix=q",
+        ],
         run_dir=tmp_path / "run",
-    )  # fmt: skip
+    )
     assert result["status"] == "COMPLETE"
     lines = _lines(tmp_path / "run")
     assert lines[0]["params"]["trainer.epochs"] == 2

@@ -29,10 +29,23 @@ def test_an_unreachable_tracking_server_is_one_line_and_exit_2_within_seconds(
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     started = time.monotonic()
     ran = subprocess.run(
-        [sys.executable, "-m", "hpt", "train", "data=mnist_tiny", "trainer.device=cpu", "logger=mlflow",
-         f"logger.mlflow.tracking_uri={uri}", f"hydra.run.dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, cwd=tmp_path, env=cli_env(), timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hpt",
+            "train",
+            "data=mnist_tiny",
+            "trainer.device=cpu",
+            "logger=mlflow",
+            f"logger.mlflow.tracking_uri={uri}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=cli_env(),
+        timeout=300,
+    )
     elapsed = time.monotonic() - started
     assert ran.returncode == 2, ran.stderr
     (line,) = ran.stderr.strip().splitlines()
@@ -72,10 +85,25 @@ def test_hpt_train_with_its_tracking_server_killed_mid_run_exits_0(tmp_path: Pat
     run_dir = tmp_path / "run"
     with mlflow_server(tmp_path) as server:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hpt", "train", "data=mnist_tiny", "trainer.device=cpu", "trainer.epochs=30",
-             "logger=mlflow", f"logger.mlflow.tracking_uri={server.uri}", f"hydra.run.dir={run_dir}", "--quiet"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env(),
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "hpt",
+                "train",
+                "data=mnist_tiny",
+                "trainer.device=cpu",
+                "trainer.epochs=30",
+                "logger=mlflow",
+                f"logger.mlflow.tracking_uri={server.uri}",
+                f"hydra.run.dir={run_dir}",
+                "--quiet",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=cli_env(),
+        )
         deadline = time.monotonic() + 300
         while (
             not (run_dir / "metrics.jsonl").exists()
@@ -157,9 +185,21 @@ def test_a_real_sweep_logged_to_mlflow_ends_its_parent_run(tmp_path: Path) -> No
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     sweep = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "trainer.epochs=1", "model.width=8",
-           "model.depth=choice(1, 2)", "hydra/sweeper/sampler=grid", "hydra.sweeper.n_jobs=2",
-           "logger=mlflow", f"logger.mlflow.tracking_uri={uri}", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "data=mnist_tiny",
+        "trainer.epochs=1",
+        "model.width=8",
+        "model.depth=choice(1, 2)",
+        "hydra/sweeper/sampler=grid",
+        "hydra.sweeper.n_jobs=2",
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={uri}",
+        f"hydra.sweep.dir={sweep}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -28,9 +28,16 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("real_run")
     run = base / "run"
     ran = hpt(
-        "train", "data=mnist_tiny", "data.subset=200", "trainer.epochs=2", "trainer.device=cpu",
-        "model.width=16", "trainer.quiet=true", f"hydra.run.dir={run}", cwd=base,
-    )  # fmt: skip
+        "train",
+        "data=mnist_tiny",
+        "data.subset=200",
+        "trainer.epochs=2",
+        "trainer.device=cpu",
+        "model.width=16",
+        "trainer.quiet=true",
+        f"hydra.run.dir={run}",
+        cwd=base,
+    )
     assert ran.rc == 0, ran.stderr
     return run
 
@@ -55,10 +62,21 @@ def _damage(run: Path, how: str) -> None:
         metrics.unlink()
         metrics.mkdir()
     elif how == "result_wrong_types":
-        result.write_text(json.dumps({
-            "status": "COMPLETE", "objective": [1, 2], "objectives": "x", "epochs": "two",
-            "best": 5, "final": ["a"], "model": "big", "trial": "3", "params": [1],
-        }))  # fmt: skip
+        result.write_text(
+            json.dumps(
+                {
+                    "status": "COMPLETE",
+                    "objective": [1, 2],
+                    "objectives": "x",
+                    "epochs": "two",
+                    "best": 5,
+                    "final": ["a"],
+                    "model": "big",
+                    "trial": "3",
+                    "params": [1],
+                }
+            )
+        )
     elif how == "metrics_wrong_types":
         metrics.write_text(
             '{"epoch": "one", "val/acc": [1], "train/loss": {"a": 1}}\n[1, 2]\n"text"\n'

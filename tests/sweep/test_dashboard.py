@@ -12,8 +12,15 @@ from pathlib import Path
 
 from helpers import cli_env, run_cli
 
-TINY = ["data=mnist_tiny", "data.subset=600", "trainer.epochs=2", "trainer.device=cpu",
-        "trainer.eval_batch_size=512", "search=random", "hydra.sweeper.n_trials=2"]  # fmt: skip
+TINY = [
+    "data=mnist_tiny",
+    "data.subset=600",
+    "trainer.epochs=2",
+    "trainer.device=cpu",
+    "trainer.eval_batch_size=512",
+    "search=random",
+    "hydra.sweeper.n_trials=2",
+]
 
 
 def _get(url: str) -> dict:
@@ -27,8 +34,12 @@ def test_dashboard_serves_the_study_with_objective_names_and_trial_metrics(tmp_p
     assert swept.rc == 0, swept.stderr
     server = subprocess.Popen(
         [sys.executable, "-m", "hpt", "dashboard", str(sweep_dir), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        start_new_session=True,
+    )
     try:
         line = server.stdout.readline() if server.stdout else ""
         assert line.startswith("optuna-dashboard: http://127.0.0.1:"), server.stderr

@@ -27,9 +27,19 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _sweep(cwd: Path, sweep_dir: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "trainer.epochs=2", "model.width=128",
-           "optimizer.lr=tag(log, interval(1e-3, 1e-1))", "hydra.sweeper.n_trials=4",
-           "hydra.sweeper.study_name=full", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "data=mnist_tiny",
+        "trainer.epochs=2",
+        "model.width=128",
+        "optimizer.lr=tag(log, interval(1e-3, 1e-1))",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.study_name=full",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=400)
 

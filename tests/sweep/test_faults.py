@@ -407,8 +407,12 @@ def test_sweeper_settings_are_validated_before_anything_runs(
 
 
 def test_hyperband_reduction_factor_below_2_is_refused(tmp_path: Path) -> None:
-    r = sphere_sweep(tmp_path, tmp_path / "s", "hydra/sweeper/pruner=hyperband",
-                     "hydra.sweeper.pruner.reduction_factor=1")  # fmt: skip
+    r = sphere_sweep(
+        tmp_path,
+        tmp_path / "s",
+        "hydra/sweeper/pruner=hyperband",
+        "hydra.sweeper.pruner.reduction_factor=1",
+    )
     assert r.returncode == 2 and "reduction_factor=1 must be >= 2" in r.stderr, r.stderr
 
 
@@ -502,8 +506,13 @@ def _alive(pid: int) -> bool:
 def test_sigterm_to_the_sweep_process_acts_as_ctrl_c_and_exits_143(tmp_path: Path) -> None:
     """`kill PID` of the sweep alone (not its group): the workers are told, trials re-queued."""
     sweep_dir = tmp_path / "sweep"
-    args = [*SLOW_TRIALS, "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=2",
-            "hydra.sweeper.study_name=term", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    args = [
+        *SLOW_TRIALS,
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.study_name=term",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     sweep = Sweep(args, tmp_path)
     _wait_for_running_trial(sweep, sweep_dir, "term")
     workers = _children(sweep.proc.pid)
@@ -523,8 +532,13 @@ def test_sigterm_to_the_sweep_process_acts_as_ctrl_c_and_exits_143(tmp_path: Pat
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker pids from /proc")
 def test_workers_orphaned_by_kill_9_of_the_sweep_stop_and_run_no_new_trials(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    args = [*SLOW_TRIALS, "hydra.sweeper.n_trials=40", "hydra.sweeper.n_jobs=2",
-            "hydra.sweeper.study_name=orphan", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    args = [
+        *SLOW_TRIALS,
+        "hydra.sweeper.n_trials=40",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.study_name=orphan",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     sweep = Sweep(args, tmp_path)
     _wait_for_running_trial(sweep, sweep_dir, "orphan")
     workers = _children(sweep.proc.pid)

@@ -43,8 +43,9 @@ HOS = REPO / "tests" / "apps" / "hos"  # upstream's plugin root: example/ and te
 def run_python_script(cmd: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """hydra.test_utils.run_python_script: the app in a fresh interpreter, from the plugin root."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, *cmd], cwd=HOS, env=env, capture_output=True, text=True,
-                       timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, *cmd], cwd=HOS, env=env, capture_output=True, text=True, timeout=300
+    )
     if check:
         assert r.returncode == 0, r.stderr
     return r
@@ -324,8 +325,12 @@ def test_warnings(
     # Upstream builds its sweeper class with each combination and calls its private
     # _process_searchspace_config; here each combination runs the example app, and the
     # warning is the line hpt prints on stderr.
-    cmd = ["example/sphere.py", "--multirun", f"hydra.sweep.dir={tmp_path}",
-           "hydra.sweeper.n_trials=1"]  # fmt: skip
+    cmd = [
+        "example/sphere.py",
+        "--multirun",
+        f"hydra.sweep.dir={tmp_path}",
+        "hydra.sweeper.n_trials=1",
+    ]
     cmd.append("hydra.sweeper.params=null" if params is None else f"hydra.sweeper.params={params}")
     if search_space is not None:
         cmd.append(f"hydra.sweeper.search_space={search_space}")

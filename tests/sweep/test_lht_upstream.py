@@ -39,17 +39,27 @@ PRUNE = [
 
 def command(tmp_path: Path, *args: str) -> list[str]:
     return [
-        sys.executable, str(LHT / "src" / "train.py"), "-m", "hparams_search=mnist_optuna",
-        f"hydra.sweep.dir={tmp_path / 'sweep'}", f"paths.data_dir={tmp_path / 'data'}",
-        "data.train_val_test_split=[1500,500,500]", "data.num_workers=0", "callbacks=none",
-        "test=false", "extras.print_config=false", *PRUNE, *args,
-    ]  # fmt: skip
+        sys.executable,
+        str(LHT / "src" / "train.py"),
+        "-m",
+        "hparams_search=mnist_optuna",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+        "data.train_val_test_split=[1500,500,500]",
+        "data.num_workers=0",
+        "callbacks=none",
+        "test=false",
+        "extras.print_config=false",
+        *PRUNE,
+        *args,
+    ]
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(command(tmp_path, *args), cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=400)  # fmt: skip
+    return subprocess.run(
+        command(tmp_path, *args), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400
+    )
 
 
 def load(tmp_path: Path) -> optuna.Study:
@@ -67,9 +77,13 @@ def test_lht_prunes_with_the_shipped_callback_resumes_and_summarizes(
 ) -> None:
     # Every trial below val/acc 0.99 after its first epoch is pruned by Optuna's
     # ThresholdPruner: the callback reported, the pruner answered, Lightning stopped.
-    pruned = run(tmp_path, "trainer.max_epochs=2", "hydra.sweeper.n_trials=2",
-                 "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner",
-                 "+hydra.sweeper.pruner.lower=0.99")  # fmt: skip
+    pruned = run(
+        tmp_path,
+        "trainer.max_epochs=2",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner",
+        "+hydra.sweeper.pruner.lower=0.99",
+    )
     assert pruned.returncode == 0, pruned.stderr[-3000:]
     trials = load(tmp_path).trials
     assert [t.state.name for t in trials] == ["PRUNED", "PRUNED"]
@@ -88,8 +102,11 @@ def test_lht_prunes_with_the_shipped_callback_resumes_and_summarizes(
     assert [r["status"] for r in records] == ["PRUNED", "PRUNED", "COMPLETE"]
     summary = subprocess.run(
         [sys.executable, "-m", "hpt", "summarize", str(tmp_path / "sweep")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
     assert summary.returncode == 0, summary.stderr
     assert "3 runs" in summary.stdout and "COMPLETE 1" in summary.stdout
 
@@ -99,8 +116,14 @@ def test_lht_two_workers_killed_mid_trial_exit_143_and_resume_to_the_budget(
 ) -> None:
     args = ("trainer.max_epochs=3", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(command(tmp_path, *args), cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        command(tmp_path, *args),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:  # inside Lightning's fit loop

@@ -266,9 +266,12 @@ def test_a_password_on_the_command_line_is_in_no_file_the_sweep_writes(
     ):
         proc = subprocess.run(
             [*cmd, f"hydra.sweeper.storage={url}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-            cwd=tmp_path, env={**_env(), "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+            cwd=tmp_path,
+            env={**_env(), "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
             timeout=240,
-        )  # fmt: skip
+        )
         assert proc.returncode == 0, proc.stderr
         assert PASSWORD not in proc.stdout + proc.stderr
     written = [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -37,8 +37,18 @@ def _sweep(tmp_path: Path, model: str, *args: str) -> subprocess.CompletedProces
     (tmp_path / "mypkg").mkdir(exist_ok=True)
     (tmp_path / "mypkg" / "__init__.py").write_text("")
     (tmp_path / "mypkg" / "net.py").write_text(NET)
-    cmd = [sys.executable, "-m", "hpt", "sweep", "search=tpe", "data=mnist_tiny", "model=custom",
-           f"model._target_=mypkg.net.{model}", f"hydra.sweep.dir={tmp_path / 's'}", *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "search=tpe",
+        "data=mnist_tiny",
+        "model=custom",
+        f"model._target_=mypkg.net.{model}",
+        f"hydra.sweep.dir={tmp_path / 's'}",
+        *args,
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 

@@ -57,9 +57,21 @@ def _budget_exact(study: optuna.Study, n: int) -> list[optuna.trial.FrozenTrial]
 
 def test_hpt_sweep_runs_its_budget_as_a_slurm_job_array(cluster: Cluster, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "s"
-    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "trainer.epochs=1", "model.width=16",
-           "optimizer.lr=tag(log, interval(1e-3, 1e-1))", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=2",
-           "hydra.sweeper.study_name=slurm", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "data=mnist_tiny",
+        "trainer.epochs=1",
+        "model.width=16",
+        "optimizer.lr=tag(log, interval(1e-3, 1e-1))",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.study_name=slurm",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     r = subprocess.run(
         cmd, cwd=tmp_path, env=_env(cluster), capture_output=True, text=True, timeout=600
     )
@@ -79,8 +91,15 @@ def test_a_user_app_under_hpts_sweeper_runs_as_slurm_workers(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     sweep_dir = tmp_path / "s"
-    cmd = [sys.executable, str(APPS / "sphere" / "sphere.py"), "-m", "hydra.sweeper.n_trials=6",
-           "hydra.sweeper.n_jobs=2", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(APPS / "sphere" / "sphere.py"),
+        "-m",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_jobs=2",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     r = subprocess.run(
         cmd, cwd=tmp_path, env=_env(cluster), capture_output=True, text=True, timeout=600
     )
@@ -108,10 +127,23 @@ def _wait_running(
 
 def test_scancel_of_a_worker_mid_trial_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "s"
-    cmd = [sys.executable, str(APPS / "sleepy" / "sleepy.py"), "-m", "hydra.sweeper.n_trials=3",
-           "sleep=8", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(cluster), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(APPS / "sleepy" / "sleepy.py"),
+        "-m",
+        "hydra.sweeper.n_trials=3",
+        "sleep=8",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=_env(cluster),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         victim = _wait_running(sweep_dir, "sleepy", proc)
         owner = victim.system_attrs[accounting.A_OWNER]
@@ -135,10 +167,23 @@ def test_scancel_of_a_worker_mid_trial_loses_nothing(cluster: Cluster, tmp_path:
 
 def test_ctrl_c_of_the_submitter_cancels_the_array(cluster: Cluster, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "s"
-    cmd = [sys.executable, str(APPS / "sleepy" / "sleepy.py"), "-m", "hydra.sweeper.n_trials=6",
-           "sleep=30", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(cluster), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(APPS / "sleepy" / "sleepy.py"),
+        "-m",
+        "hydra.sweeper.n_trials=6",
+        "sleep=30",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=_env(cluster),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_running(sweep_dir, "sleepy", proc)
         proc.send_signal(signal.SIGINT)
@@ -154,8 +199,15 @@ def test_detach_returns_after_submission_and_the_sweep_finishes(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     sweep_dir = tmp_path / "s"
-    cmd = [sys.executable, str(APPS / "sphere" / "sphere.py"), "-m", "hydra.sweeper.n_trials=4",
-           "hydra.sweeper.detach=true", "hydra/launcher=submitit_slurm", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(APPS / "sphere" / "sphere.py"),
+        "-m",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.detach=true",
+        "hydra/launcher=submitit_slurm",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     r = subprocess.run(
         cmd, cwd=tmp_path, env=_env(cluster), capture_output=True, text=True, timeout=300
     )

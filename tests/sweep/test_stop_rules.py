@@ -46,15 +46,23 @@ def test_no_baseline_when_asked_or_when_the_base_choice_is_not_an_option(tmp_pat
     r = sphere(tmp_path, "hydra.sweeper.n_trials=2")  # the example's y: choice(-5, 0, 5), y=1
     assert r.returncode == 0, r.stderr
     assert "no baseline trial: y=1 is not one of choice(-5 ,0 ,5)" in r.stderr
-    r = sphere(tmp_path / "off" if (tmp_path / "off").mkdir() is None else tmp_path,
-               "hydra.sweeper.n_trials=2", "y=choice(-5, 0, 1, 5)", "hydra.sweeper.baseline=false")  # fmt: skip
+    r = sphere(
+        tmp_path / "off" if (tmp_path / "off").mkdir() is None else tmp_path,
+        "hydra.sweeper.n_trials=2",
+        "y=choice(-5, 0, 1, 5)",
+        "hydra.sweeper.baseline=false",
+    )
     assert r.returncode == 0, r.stderr
     assert not any(t.user_attrs.get("baseline") for t in trials(tmp_path / "off"))
 
 
 def test_stop_target_ends_the_sweep_early_with_its_reason(tmp_path: Path) -> None:
-    r = sphere(tmp_path, "hydra.sweeper.n_trials=30", "y=choice(-5, 0, 1, 5)",
-               "hydra.sweeper.stop.target=2.5")  # fmt: skip  # the baseline (2.0) reaches it
+    r = sphere(
+        tmp_path,
+        "hydra.sweeper.n_trials=30",
+        "y=choice(-5, 0, 1, 5)",
+        "hydra.sweeper.stop.target=2.5",
+    )  # the baseline (2.0) reaches it
     assert r.returncode == 0, r.stderr
     assert "sweep stopped early: trial 0 reached the target 2.5 (2)" in r.stdout
     assert len(trials(tmp_path)) == 1
@@ -74,10 +82,21 @@ def test_stop_stagnation_ends_the_sweep_after_n_trials_without_a_new_best(tmp_pa
 
 def test_constraints_mark_infeasible_trials_which_never_win(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "trainer.epochs=1",
-           "model.width=choice(8, 64)", "hydra/sweeper/sampler=grid", "hydra.sweeper.n_trials=2",
-           "hydra.sweeper.baseline=false", "hydra.sweeper.study_name=c", f"hydra.sweep.dir={tmp_path / 's'}",
-           "hydra.sweeper.constraints={model/n_params: '<=20000'}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "data=mnist_tiny",
+        "trainer.epochs=1",
+        "model.width=choice(8, 64)",
+        "hydra/sweeper/sampler=grid",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.baseline=false",
+        "hydra.sweeper.study_name=c",
+        f"hydra.sweep.dir={tmp_path / 's'}",
+        "hydra.sweeper.constraints={model/n_params: '<=20000'}",
+    ]
     r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     by_width = {t.params["model.width"]: t for t in trials(tmp_path, "c")}

@@ -31,8 +31,12 @@ def test_four_workers_sweep_through_the_proxy_to_the_exact_budget(
 ) -> None:
     url, port = pg_server.new_database(), free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proxy = subprocess.Popen([sys.executable, "-m", "hpt", "storage-proxy", url, "--port", str(port)],
-                             env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "hpt", "storage-proxy", url, "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proxy.stderr is not None
         line = proxy.stderr.readline()
@@ -43,9 +47,15 @@ def test_four_workers_sweep_through_the_proxy_to_the_exact_budget(
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        cmd = [sys.executable, str(REPO / "tests" / "apps" / "sphere" / "sphere.py"), "-m",
-               "hydra.sweeper.n_trials=12", "hydra.sweeper.n_jobs=4", f"hydra.sweep.dir={tmp_path / 's'}",
-               f"hydra.sweeper.storage=grpc://127.0.0.1:{port}"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(REPO / "tests" / "apps" / "sphere" / "sphere.py"),
+            "-m",
+            "hydra.sweeper.n_trials=12",
+            "hydra.sweeper.n_jobs=4",
+            f"hydra.sweep.dir={tmp_path / 's'}",
+            f"hydra.sweeper.storage=grpc://127.0.0.1:{port}",
+        ]
         r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
         assert r.returncode == 0, r.stderr[-3000:]
     finally:
@@ -61,8 +71,13 @@ def test_four_workers_sweep_through_the_proxy_to_the_exact_budget(
 
 def test_storage_proxy_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "hpt", "storage-proxy", str(tmp_path / "x.journal")],
-                       env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "hpt", "storage-proxy", str(tmp_path / "x.journal")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"hpt storage-proxy: error: hpt storage-proxy {tmp_path / 'x.journal'}: give the database URL the proxy serves"

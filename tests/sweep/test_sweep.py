@@ -84,10 +84,15 @@ def test_each_sampler_runs_a_real_sweep_with_contract_run_dirs(tmp_path: Path, s
 
 def test_aggressive_pruner_prunes_and_pruned_runs_keep_their_epochs(tmp_path: Path) -> None:
     r = sweep(
-        tmp_path, "search=random", "hydra/sweeper/pruner=percentile", "hydra.sweeper.pruner.percentile=90",
-        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
-        "hydra.sweeper.n_trials=5", "trainer.epochs=3",
-    )  # fmt: skip
+        tmp_path,
+        "search=random",
+        "hydra/sweeper/pruner=percentile",
+        "hydra.sweeper.pruner.percentile=90",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+        "hydra.sweeper.pruner.n_warmup_steps=0",
+        "hydra.sweeper.n_trials=5",
+        "trainer.epochs=3",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     runs = results(tmp_path / "sweep")
     pruned = [n for n, res in runs.items() if res["status"] == "PRUNED"]
@@ -147,9 +152,14 @@ def test_nan_and_exception_trials_fail_with_reasons_while_the_sweep_completes(
 ) -> None:
     # lr 1e6 diverges to NaN; batch_size 0 raises inside the run; the rest train normally.
     r = sweep(
-        tmp_path, "optimizer.lr=choice(1e6, 1e-3)", "trainer.batch_size=choice(0, 64)",
-        "hydra/sweeper/sampler=grid", "hydra.sweeper.n_trials=4", "hydra.sweeper.max_failure_rate=1.0", "optimizer=sgd",
-    )  # fmt: skip
+        tmp_path,
+        "optimizer.lr=choice(1e6, 1e-3)",
+        "trainer.batch_size=choice(0, 64)",
+        "hydra/sweeper/sampler=grid",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.max_failure_rate=1.0",
+        "optimizer=sgd",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     runs = results(tmp_path / "sweep")
     by_params = {
@@ -263,8 +273,14 @@ def test_rerunning_the_same_command_resumes_in_the_default_sweep_dir(tmp_path: P
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "hpt", "sweep", *TINY, "search=random", "trainer.device=cpu"]
     for budget in (2, 3):  # no hydra.sweep.dir: the default is named for the study, not the time
-        r = subprocess.run([*cmd, f"hydra.sweeper.n_trials={budget}"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=240)  # fmt: skip
+        r = subprocess.run(
+            [*cmd, f"hydra.sweeper.n_trials={budget}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert r.returncode == 0, r.stderr
     sweep_dir = tmp_path / "outputs" / "sweeps" / "random"
     assert [d.name for d in (tmp_path / "outputs" / "sweeps").iterdir()] == ["random"]
@@ -275,8 +291,19 @@ def test_sweep_help_documents_the_settings_and_the_grammar() -> None:
     from hpt.sweep.command import HELP, sweep_main
 
     assert sweep_main(["--help"]) == 0
-    for word in ("n_trials", "n_jobs", "storage", "pruner", "sampler", "interval(", "tag(log",
-                 "choice(", "range(", "trial_timeout", "max_failure_rate"):  # fmt: skip
+    for word in (
+        "n_trials",
+        "n_jobs",
+        "storage",
+        "pruner",
+        "sampler",
+        "interval(",
+        "tag(log",
+        "choice(",
+        "range(",
+        "trial_timeout",
+        "max_failure_rate",
+    ):
         assert word in HELP
 
 
@@ -290,7 +317,13 @@ def test_sweep_help_documents_the_settings_and_the_grammar() -> None:
 )
 def test_hydra_flags_work_in_any_position(tmp_path: Path, argv: list[str]) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "hpt", "sweep", *argv], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "hpt", "sweep", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "width: 48" in r.stdout

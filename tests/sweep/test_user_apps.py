@@ -58,8 +58,11 @@ def test_hydra_sphere_example_returns_a_float_objective_and_records_every_trial(
     assert rec["duration_s"] >= 0 and rec["error"] is None
     summary = subprocess.run(
         [sys.executable, "-m", "hpt", "summarize", str(tmp_path / "sweep")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
     assert summary.returncode == 0, summary.stderr
     assert "5 runs" in summary.stdout and "COMPLETE 5" in summary.stdout
 
@@ -103,8 +106,13 @@ def test_hpt_report_outside_a_sweep_does_nothing() -> None:
 
 
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    r = run_app(tmp_path, "sphere/sphere.py", "+fail_above=0", "hydra.sweeper.n_trials=6",
-                "hydra.sweeper.max_failure_rate=1")  # fmt: skip
+    r = run_app(
+        tmp_path,
+        "sphere/sphere.py",
+        "+fail_above=0",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.max_failure_rate=1",
+    )
     assert r.returncode == 0, r.stderr
     recs = results(tmp_path / "sweep")
     assert len(recs) == 6
@@ -160,8 +168,12 @@ def test_custom_search_space_relative_to_the_app_and_a_random_sampler_block(tmp_
     ["CmaEsSampler", "QMCSampler", "GPSampler", "NSGAIISampler", "RandomSampler", "GridSampler"],
 )
 def test_sampler_target_blocks_build_each_optuna_sampler(tmp_path: Path, target: str) -> None:
-    r = run_app(tmp_path, "sphere/sphere.py", f"hydra.sweeper.sampler._target_=optuna.samplers.{target}",
-                "hydra.sweeper.dry_run=true")  # fmt: skip
+    r = run_app(
+        tmp_path,
+        "sphere/sphere.py",
+        f"hydra.sweeper.sampler._target_=optuna.samplers.{target}",
+        "hydra.sweeper.dry_run=true",
+    )
     assert r.returncode == 0, r.stderr
     assert f"sampler: {target}" in r.stdout
 
@@ -170,9 +182,14 @@ def test_legacy_search_space_runs_with_a_deprecation_line_naming_its_params_form
     tmp_path: Path,
 ) -> None:
     # hydra-optuna-sweeper 1.2/1.3 still read the old form, with a deprecation warning.
-    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=4", "hydra.sweeper.params=null",
-                "+hydra.sweeper.search_space={x:{type:float,low:-5.5,high:5.5,step:0.5},"
-                "y:{type:int,low:1,high:100,log:true}}")  # fmt: skip
+    r = run_app(
+        tmp_path,
+        "sphere/sphere.py",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.params=null",
+        "+hydra.sweeper.search_space={x:{type:float,low:-5.5,high:5.5,step:0.5},"
+        "y:{type:int,low:1,high:100,log:true}}",
+    )
     assert r.returncode == 0, r.stderr
     assert "deprecated" in r.stderr and "Traceback" not in r.stderr
     assert "x: range(-5.5, 5.5, step=0.5); y: tag(log, int(interval(1, 100)))" in r.stderr
@@ -227,8 +244,13 @@ def test_a_user_task_return_value_becomes_values_or_a_reasoned_failure(
 
 def test_max_failure_rate_zero_stops_at_the_first_failure_with_its_error(tmp_path: Path) -> None:
     # The old plugin's default and its sphere example's setting: 0.0 means no failure at all.
-    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.max_failure_rate=0.0",
-                "hydra.sweeper.n_trials=10", "+fail_above=-10")  # fmt: skip
+    r = run_app(
+        tmp_path,
+        "sphere/sphere.py",
+        "hydra.sweeper.max_failure_rate=0.0",
+        "hydra.sweeper.n_trials=10",
+        "+fail_above=-10",
+    )
     assert r.returncode == 1
     assert len(study(tmp_path / "sweep", "sphere").trials) == 1
     assert "1 of 1 finished trials failed" in r.stderr
@@ -248,8 +270,9 @@ def test_plus_key_searches_a_key_the_config_does_not_have(tmp_path: Path) -> Non
 def test_an_unguarded_script_with_two_workers_is_an_error_naming_the_main_guard(
     tmp_path: Path,
 ) -> None:
-    r = run_app(tmp_path, "unguarded/unguarded.py", "hydra.sweeper.n_jobs=2",
-                "hydra.sweeper.n_trials=2")  # fmt: skip
+    r = run_app(
+        tmp_path, "unguarded/unguarded.py", "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=2"
+    )
     assert r.returncode == 2
     assert "every worker process died on start" in r.stderr.splitlines()[-1]
     assert 'if __name__ == "__main__":' in r.stderr.splitlines()[-1]

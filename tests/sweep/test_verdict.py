@@ -83,9 +83,17 @@ def _study_trial(directions: int = 1) -> tuple[optuna.Study, optuna.Trial]:
 
 def _spec(user_app: bool) -> WorkerSpec:
     return WorkerSpec(
-        "", "s", SearchSpace([], []), 1, "", None, None, user_app=user_app,
-        objective_names=["objective"], directions=["minimize"],
-    )  # fmt: skip
+        "",
+        "s",
+        SearchSpace([], []),
+        1,
+        "",
+        None,
+        None,
+        user_app=user_app,
+        objective_names=["objective"],
+        directions=["minimize"],
+    )
 
 
 def test_conclude_writes_a_user_apps_record_and_tells_the_study(tmp_path: Path) -> None:

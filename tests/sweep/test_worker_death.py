@@ -32,8 +32,14 @@ def _kill_the_last_trials_worker(
     cmd: list[str], sweep_dir: Path, name: str, last: int
 ) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, cwd=sweep_dir.parent, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        cwd=sweep_dir.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline, victim = time.time() + 180, None
         while victim is None and time.time() < deadline and proc.poll() is None:
@@ -81,10 +87,22 @@ def test_sigkill_of_a_user_app_worker_on_the_last_trial_keeps_the_budget(tmp_pat
 
 def test_sigkill_of_an_hpt_worker_on_the_last_trial_keeps_the_budget(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "hpt", "sweep", "data=mnist_tiny", "model.width=16",
-           "trainer.epochs=12", "trainer.device=cpu", "hydra/sweeper/sampler=random",
-           "optimizer.lr=tag(log, interval(1e-3, 1e-2))", "hydra.sweeper.n_trials=2",
-           "hydra.sweeper.n_jobs=2", "hydra.sweeper.study_name=last", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "hpt",
+        "sweep",
+        "data=mnist_tiny",
+        "model.width=16",
+        "trainer.epochs=12",
+        "trainer.device=cpu",
+        "hydra/sweeper/sampler=random",
+        "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.study_name=last",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     rc, out = _kill_the_last_trials_worker(cmd, sweep_dir, "last", last=1)
     assert rc == 0, out[-3000:]
     _assert_budget_exact_and_records_agree(sweep_dir, "last", 2, last=1)

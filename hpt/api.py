@@ -9,9 +9,10 @@
 
 The overrides are exactly those of ``hpt train`` (same configs, including the user's
 ``./conf``, ``HPT_CONFIG_DIR`` and ``config_dir=``), and the return value is the run's
-``result.json`` as a dict, whose ``run_dir`` attribute is the run directory. A bad override or bad input raises ``hpt.errors.UserError``
-with the same one line ``hpt train`` prints; a run that fails while training is returned
-with ``status == "FAIL"`` and its ``error``, as the CLI records it.
+``result.json`` as a dict, whose ``run_dir`` attribute is the run directory. A bad override
+or bad input raises ``hpt.errors.UserError`` with the same one line ``hpt train`` prints; a
+run that fails while training is returned with ``status == "FAIL"`` and its ``error``, as the
+CLI records it.
 """
 
 from __future__ import annotations

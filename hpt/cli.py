@@ -1,4 +1,5 @@
-"""The ``hpt`` command. Imports nothing heavy until a subcommand needs it, so ``--help`` is instant."""
+"""The ``hpt`` command. Imports nothing heavy until a subcommand needs it, so ``--help`` is
+instant."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ HELP = """usage: hpt COMMAND [overrides or options ...]
 Tune PyTorch models from the command line.
 
 commands:
-  train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05  [--quiet]
+  train       run one experiment:      hpt train model=cnn optimizer=sgd optimizer.lr=0.05 [--quiet]
               continue a killed run:   hpt train --resume outputs/runs/<run>
   sweep       run a search (Optuna):   hpt sweep search=tpe hydra.sweeper.n_trials=20
   summarize   report on run dirs:      hpt summarize outputs/sweeps/<sweep> [--top 10]
@@ -19,7 +20,7 @@ commands:
   dashboard   optuna-dashboard:        hpt dashboard outputs/sweeps/<sweep> [--port 8080]
   storage-proxy  gRPC proxy for many workers: hpt storage-proxy postgresql://... [--port 13000]
   predict     use a run's model:       hpt predict outputs/runs/<run> new.csv -o predictions.csv
-  eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=labelled.csv] [--json F]
+  eval        its test metrics again:  hpt eval outputs/runs/<run> [data.path=new.csv] [--json F]
   export      a file without hpt:      hpt export outputs/runs/<run> -o model.pt [--format onnx]
 
 Overrides use Hydra's grammar (group=option, key=value, +new_key=value).
@@ -47,7 +48,8 @@ USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "export": "hpt.export",
     "storage-proxy": "hpt.storage_proxy",  # Optuna's gRPC proxy in front of a study database
 }
-TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m] [--resume RUN_DIR]
+TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]
+                 [--resume RUN_DIR]
 
 Train one model on the composed config and write its run dir (outputs/runs/...).
 -m runs every combination of comma-separated values (model=mlp,cnn optimizer.lr=0.1,0.01)

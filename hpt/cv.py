@@ -23,7 +23,8 @@ def check_plan(folds: int, repeats: int) -> None:
         )
     if folds > 1 and repeats > 1:
         raise UserError(
-            "trainer.folds and trainer.repeats cannot both be > 1: use one (repeated k-fold is not supported)"
+            "trainer.folds and trainer.repeats cannot both be > 1: use one "
+            "(repeated k-fold is not supported)"
         )
 
 

@@ -1,10 +1,12 @@
-"""``hpt dashboard PATH``: optuna-dashboard on a sweep's study storage (pip install 'hpt[dashboard]').
+"""``hpt dashboard PATH``: optuna-dashboard on a sweep's study storage (pip install
+'hpt[dashboard]').
 
 PATH is a sweep directory (its ``study.journal``, or the database its sweep.json names), a
 journal file, or a database URL. sweep.json keeps a database URL with its password masked
 (``user:***@host``): the real one comes from ``HPT_STORAGE`` when that names the same
-database, else the password is asked for at a terminal. The server listens on ``--host``/``--port`` (127.0.0.1:8080
-by default; ``--port 0`` picks a free one), prints its address and serves until Ctrl-C.
+database, else the password is asked for at a terminal. The server listens on
+``--host``/``--port`` (127.0.0.1:8080 by default; ``--port 0`` picks a free one), prints its
+address and serves until Ctrl-C.
 Studies carry their objective names, and each trial its final metrics as user attributes.
 """
 
@@ -70,7 +72,8 @@ def serve(spec: str, host: str, port: int) -> None:
         from optuna_dashboard import wsgi
     except ImportError:
         raise UserError(
-            "hpt dashboard needs optuna-dashboard: pip install 'hpt[dashboard]' (from a checkout: '.[dashboard]')"
+            "hpt dashboard needs optuna-dashboard: pip install 'hpt[dashboard]' "
+            "(from a checkout: '.[dashboard]')"
         ) from None
     from hpt.storage import open_storage
 

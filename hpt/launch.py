@@ -229,7 +229,8 @@ def job_function(
     @functools.wraps(task_function)  # Hydra names the job after the wrapped function
     def single_run(cfg: Any) -> Any:
         # Hydra writes "Error executing job with overrides: ..." to stderr when a single run's
-        # task raises: keep the exception from it and re-raise it later, so the error stays one line.
+        # task raises: keep the exception from it and re-raise it later, so the error stays
+        # one line.
         try:
             return checked(cfg)
         except Exception as exc:

@@ -42,5 +42,6 @@ def check_fits(loss: nn.Module, problem: str) -> None:
     if fits is not None and fits[0] != problem:
         usual = FITS[USUAL[problem]][1] if problem in USUAL else "auto"
         raise UserError(
-            f"loss={fits[1]} does not fit a {problem} task (data.problem={problem}); use loss=auto or loss={usual}"
+            f"loss={fits[1]} does not fit a {problem} task (data.problem={problem}); "
+            f"use loss=auto or loss={usual}"
         )

@@ -41,7 +41,8 @@ def resolve(metric: Any, direction: Any, default: str) -> list[Objective]:
     directions = _as_list(direction) or [direction] * len(metrics)
     if len(directions) != len(metrics):
         raise UserError(
-            f"objective.direction has {len(directions)} entries but objective.metric has {len(metrics)}"
+            f"objective.direction has {len(directions)} entries but objective.metric has "
+            f"{len(metrics)}"
         )
     out = []
     for m, d in zip(metrics, directions):

@@ -28,11 +28,13 @@ def resolve_device(spec: str) -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise UserError(
-                f"trainer.device={spec} but no CUDA device is available: use trainer.device=cpu or auto"
+                f"trainer.device={spec} but no CUDA device is available: "
+                "use trainer.device=cpu or auto"
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise UserError(
-                f"trainer.device={spec} but only {torch.cuda.device_count()} CUDA device(s) are visible"
+                f"trainer.device={spec} but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible"
             )
     elif device.type != "cpu":
         raise UserError(f"trainer.device={spec!r} is not supported: use auto, cpu, cuda or cuda:N")

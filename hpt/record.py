@@ -104,7 +104,8 @@ class RunRecord:
     def guard(
         self, fit: Callable[[], FitResult], objectives: list[Objective], extra: dict[str, Any]
     ) -> FitResult | Outcome:
-        """``fit()``, or the recorded FAIL outcome when it raises (Ctrl-C is recorded, then re-raised)."""
+        """``fit()``, or the recorded FAIL outcome when it raises (Ctrl-C is recorded, then
+        re-raised)."""
         try:
             return fit()
         except KeyboardInterrupt as exc:
@@ -145,7 +146,8 @@ def derived_values(history: Sequence[Mapping[str, float]], n_params: int) -> dic
 def outcome_of(
     fitted: FitResult, objectives: list[Objective], derived: Mapping[str, float], run_dir: Path
 ) -> Outcome:
-    """The run's outcome: each objective read from the best epoch's metrics or the derived values."""
+    """The run's outcome: each objective read from the best epoch's metrics or the derived
+    values."""
     values = None
     if fitted.best is not None and fitted.status != "FAIL":
         known = {**derived, **fitted.best}

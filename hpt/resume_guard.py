@@ -94,8 +94,8 @@ def check(cfg: DictConfig) -> None:
 
 
 def _on_cpu(cfg: DictConfig) -> DictConfig:
-    """A copy of ``cfg`` that builds on the CPU, in fp32, uncompiled: shapes and states are the same,
-    and the check uploads nothing to an accelerator the run is about to use."""
+    """A copy of ``cfg`` that builds on the CPU, in fp32, uncompiled: shapes and states are the
+    same, and the check uploads nothing to an accelerator the run is about to use."""
     import copy
 
     from omegaconf import OmegaConf

@@ -112,7 +112,8 @@ def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The parsed object, or None when the file is missing, unreadable, not UTF-8 or not an object."""
+    """The parsed object, or None when the file is missing, unreadable, not UTF-8 or not an
+    object."""
     try:
         with open(path, "rb") as f:
             data = json.loads(f.read())  # bytes: json detects UTF-8/16/32 itself

@@ -38,7 +38,8 @@ def _tensors(part: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
             ) from None
     else:
         raise UserError(
-            f"{what} must be an (x, y) pair of tensors or a torch Dataset, got {type(part).__name__}"
+            f"{what} must be an (x, y) pair of tensors or a torch Dataset, got "
+            f"{type(part).__name__}"
         )
     if len(x) != len(y):
         raise UserError(f"{what}: x has {len(x)} rows but y has {len(y)}")

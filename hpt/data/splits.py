@@ -152,7 +152,8 @@ def split(
     elif val is not None:
         return Dataset(train, val, test, problem, num_classes)
     else:
-        # A fixed permutation per seed keeps the split reproducible and independent of the run order.
+        # A fixed permutation per seed keeps the split reproducible and independent of the run
+        # order.
         perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(how.seed))
         n_val = max(1, round(len(train) * how.val_split))
         if n_val >= len(train):

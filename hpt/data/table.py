@@ -52,7 +52,8 @@ def read_table(path_text: str, key: str) -> Any:
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise UserError(
-                    f"{key}={path_text}: reading Parquet needs pyarrow (pip install 'hpt[parquet]' (from a checkout: '.[parquet]'))"
+                    f"{key}={path_text}: reading Parquet needs pyarrow (pip install 'hpt[parquet]' "
+                    "(from a checkout: '.[parquet]'))"
                 ) from None
             frame = pd.read_parquet(path)
         else:
@@ -140,7 +141,8 @@ def load_table(
     train = read_table(path, "data.path")
     if target not in train.columns:
         raise UserError(
-            f"data.target={target} is not a column of {path}{_columns_hint(str(target), train.columns)}"
+            f"data.target={target} is not a column of "
+            f"{path}{_columns_hint(str(target), train.columns)}"
         )
     columns = _features(features, train, path, target)
     if train[target].isna().any():
@@ -281,7 +283,8 @@ def _targets(
     unseen = sorted({str(v) for v in test.dropna().unique() if v not in index})
     if unseen:
         raise UserError(
-            f"data.target={name}: test rows have classes not in the training rows: {', '.join(unseen[:5])}"
+            f"data.target={name}: test rows have classes not in the training rows: "
+            f"{', '.join(unseen[:5])}"
         )
     y_train = torch.tensor([index[v] for v in train], dtype=torch.long)
     y_test = torch.tensor([index[v] for v in test], dtype=torch.long)

@@ -111,7 +111,8 @@ class GAN(nn.Module):
             raise UserError("task.model.latent_dim and task.model.width must be >= 1")
         if len(image_shape) != 3 or (arch == "conv" and (image_shape[1] % 4 or image_shape[2] % 4)):
             raise UserError(
-                f"task=gan needs images of shape [C, H, W] (H, W divisible by 4 for conv), got {list(image_shape)}"
+                "task=gan needs images of shape [C, H, W] (H, W divisible by 4 for conv), got "
+                f"{list(image_shape)}"
             )
         self.latent_dim = latent_dim
         self.generator = Generator(arch, latent_dim, width, image_shape)
@@ -158,7 +159,8 @@ class VAE(nn.Module):
     def forward(
         self, x: torch.Tensor, eps: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Logits of the reconstruction, mu, logvar. ``eps`` fixes the reparameterisation noise (evaluation)."""
+        """Logits of the reconstruction, mu, logvar. ``eps`` fixes the reparameterisation noise
+        (evaluation)."""
         mu, logvar = self.encode(x)
         if eps is None:
             eps = torch.randn_like(mu)

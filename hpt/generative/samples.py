@@ -1,4 +1,5 @@
-"""Sample image grids in the run directory: ``samples/epoch_XXX.png`` (and ``_recon`` for the VAE)."""
+"""Sample image grids in the run directory: ``samples/epoch_XXX.png`` (and ``_recon`` for the
+VAE)."""
 
 from __future__ import annotations
 

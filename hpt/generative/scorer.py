@@ -55,7 +55,8 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
 
 
 def inception_score(probs: torch.Tensor) -> dict[str, float]:
-    """``score``, ``confidence`` (mean top-class probability) and ``diversity`` of class probabilities (N, K)."""
+    """``score``, ``confidence`` (mean top-class probability) and ``diversity`` of class
+    probabilities (N, K)."""
     probs = probs.double().clamp_min(1e-12)
     marginal = probs.mean(0)
     kl = (probs * (probs.log() - marginal.log())).sum(1).mean()

@@ -58,7 +58,8 @@ def evaluate_vae(model: VAE, split: Split, s: GenSettings, prefix: str) -> Metri
 
 @torch.no_grad()
 def save_vae_grids(model: VAE, split: Split, s: GenSettings, run_dir: Path, epoch: int) -> None:
-    """Decoded prior samples (``epoch_XXX.png``) and originals above their reconstructions (``_recon``)."""
+    """Decoded prior samples (``epoch_XXX.png``) and originals above their reconstructions
+    (``_recon``)."""
     model.eval()
     gen = torch.Generator(device=s.device).manual_seed(s.seed * 1000 + PRIOR_NOISE)
     z = torch.randn(s.grid, model.latent_dim, device=s.device, generator=gen)

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover - depends on what the user installed
         from pytorch_lightning import Callback  # type: ignore[assignment]
     except ImportError as exc:
         raise ImportError(
-            "hpt.integrations.lightning needs Lightning: pip install 'hpt[lightning]' (from a checkout: '.[lightning]')"
+            "hpt.integrations.lightning needs Lightning: pip install 'hpt[lightning]' "
+            "(from a checkout: '.[lightning]')"
         ) from exc
 
 from hpt.reporter import report

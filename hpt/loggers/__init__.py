@@ -1,4 +1,5 @@
-"""Experiment trackers: ``logger=none|tensorboard|mlflow|csv|wandb`` or a list, ``logger=[tensorboard,csv]``.
+"""Experiment trackers: ``logger=none|tensorboard|mlflow|csv|wandb``, or a list of them:
+``logger=[tensorboard,csv]``.
 
 Each ``conf/logger/<name>.yaml`` names its class by ``_target_`` (a user's own tracker is
 ``+logger.mine._target_=mypkg.MyLogger``, or a ``logger/mine.yaml`` of their own), which is
@@ -79,7 +80,8 @@ class Loggers:
                 call(lg)
                 kept.append((name, lg))
             except Exception as exc:  # the tracker stops; the run goes on
-                text = f"logger={name} failed and was stopped, the run goes on: {type(exc).__name__}: {one_line(exc)}"
+                why = f"{type(exc).__name__}: {one_line(exc)}"
+                text = f"logger={name} failed and was stopped, the run goes on: {why}"
                 self.warnings.append(text[:500])
                 log.warning("hpt: warning: %s", text[:500])
         self.names, self.loggers = [n for n, _ in kept], [lg for _, lg in kept]
@@ -102,7 +104,8 @@ def selection_of(node: Any) -> dict[str, Any]:
     """The composed ``logger`` config node as a plain ``{name: options}``."""
     from omegaconf import OmegaConf
 
-    return dict(OmegaConf.to_container(node, resolve=True)) if node else {}  # type: ignore[arg-type]
+    plain = OmegaConf.to_container(node, resolve=True) if node else {}
+    return dict(plain)  # type: ignore[arg-type]
 
 
 def run_info(

@@ -118,7 +118,8 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
         import pyarrow  # noqa: F401
     except ImportError as exc:
         raise ExportError(
-            "--format parquet needs pyarrow (pip install 'hpt[parquet]' (from a checkout: '.[parquet]'))"
+            "--format parquet needs pyarrow (pip install 'hpt[parquet]' "
+            "(from a checkout: '.[parquet]'))"
         ) from exc
     buffer = io.BytesIO()
     normalize(frame).to_parquet(buffer, index=False)

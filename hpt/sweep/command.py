@@ -22,7 +22,8 @@ sweeper settings (hydra.sweeper.KEY=VALUE):
   study_name          default: the search config's name
   storage             default: study.journal in the sweep dir; or postgresql://user:pw@host/db
   sampler / pruner    hydra/sweeper/sampler=tpe|random|grid|gp|cmaes|qmc|nsgaii|bruteforce,
-                      hydra/sweeper/pruner=none|median|percentile|successive_halving|hyperband|wilcoxon;
+                      hydra/sweeper/pruner=none|median|percentile|successive_halving|
+                        hyperband|wilcoxon;
                       their own arguments as hydra.sweeper.sampler.seed=0, ...
   max_failure_rate    stop once this share of finished trials failed (0.5) ...
   min_failures        ... and at least this many (3)

@@ -139,8 +139,10 @@ class HptSweeperConf:
     defaults: list[Any] = field(
         default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "none"}]
     )
-    sampler: Any = MISSING  # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce
-    pruner: Any = MISSING  # group hydra/sweeper/pruner: none, median, percentile, successive_halving, hyperband, wilcoxon
+    # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce
+    sampler: Any = MISSING
+    # group hydra/sweeper/pruner: none, median, percentile, successive_halving, hyperband, wilcoxon
+    pruner: Any = MISSING
     # "maximize" / "minimize", a list of them for multi-objective, or null: the run's objective.
     direction: Any = None
     study_name: str | None = None  # default: the search config's name, else "hpt"

@@ -79,7 +79,8 @@ def build_sampler(conf: Any, space: SearchSpace) -> optuna.samplers.BaseSampler:
     seed = int(conf["seed"])
 
     def make(number: int) -> optuna.samplers.BaseSampler:
-        return _instantiate({**conf, "seed": trial_seed(seed, number)}, "sampler")  # type: ignore[no-any-return]
+        sampler = _instantiate({**conf, "seed": trial_seed(seed, number)}, "sampler")
+        return sampler  # type: ignore[no-any-return]
 
     return PerTrialSeed(make)
 

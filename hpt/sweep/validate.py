@@ -62,7 +62,8 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
     """Every sweeper setting checked before anything runs: one line, exit 2.
 
     The ranges are the ones stated beside each field of ``hpt.sweep.options`` (the sweeper's,
-    the stop rules', and the chosen sampler's and pruner's), checked by ``hpt.ranges.field_problems``.
+    the stop rules', and the chosen sampler's and pruner's), checked by
+    ``hpt.ranges.field_problems``.
 
     Args:
         conf: The sweeper's settings (``hydra.sweeper``), as plain data.

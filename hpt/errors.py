@@ -111,10 +111,6 @@ class SweepAbortedError(Exception):
     """The sweep stopped itself (too many failures): exit code 1, not a usage error."""
 
 
-class NonFiniteError(ArithmeticError):
-    """A loss or objective became NaN or infinite: the trial fails with kind ``nan``."""
-
-
 def error_kind(exc: BaseException) -> str:
     """The ``error_kind`` of a failed run or trial, by exception type (one place for
     ``hpt train`` and the sweeper): interrupted, timeout, config, nan, oom or exception."""
@@ -124,7 +120,7 @@ def error_kind(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, UserError):
         return "config"
-    if isinstance(exc, (NonFiniteError, FloatingPointError)):
+    if isinstance(exc, FloatingPointError):  # a user app's numpy/torch overflow checks raise it
         return "nan"
     if isinstance(exc, MemoryError) or _is_cuda_oom(exc):
         return "oom"

@@ -334,7 +334,6 @@ def test_sqlite_under_the_same_load_for_comparison(tmp_path: Path) -> None:
         (KeyboardInterrupt(), "interrupted"),
         (errors.TrialTimeoutError("late"), "timeout"),
         (errors.UserError("typo"), "config"),
-        (errors.NonFiniteError("nan loss"), "nan"),
         (FloatingPointError("overflow"), "nan"),
         (MemoryError(), "oom"),
         (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), "oom"),

@@ -5,12 +5,24 @@ Tests that need real MNIST take the ``mnist_root`` fixture, which skips when the
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import CliResult, compose_config, find_mnist_root, run_cli
 from omegaconf import DictConfig
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach the processes the tests start, however pytest itself was started.
+
+    A shell starts a background job (``make test &``, ``nohup``) with SIGINT ignored, and an
+    ignored signal stays ignored in every child: ``hpt`` would then never see the Ctrl-C that
+    the interrupt tests send it. A handled signal is reset to the default in a child.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

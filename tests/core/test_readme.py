@@ -1,5 +1,6 @@
 """The README's quick start runs as written: every shell block marked ``<!-- runnable ... -->``
-is run with bash in an empty folder, on the CPU, with the installed ``hpt`` on PATH."""
+is run with bash in an empty folder, on the CPU, with the installed ``hpt`` on PATH. And the
+files the docs point readers to exist."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ REPO = Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(
     r"<!-- runnable[^>]*-->\n```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S
 )
+
+
+def test_every_source_or_test_file_the_docs_name_exists() -> None:
+    docs = [
+        p
+        for p in REPO.rglob("*.md")
+        if not {".venv", ".venvs", "node_modules", ".git"} & set(p.relative_to(REPO).parts)
+    ]
+    named = {
+        (doc.relative_to(REPO).as_posix(), path)
+        for doc in docs
+        for path in re.findall(
+            r"\b((?:hpt|tests|hydra_plugins|benchmarks)/[\w/]+\.py)\b", doc.read_text()
+        )
+    }
+    assert len(named) > 10
+    assert sorted((doc, path) for doc, path in named if not (REPO / path).exists()) == []
 
 
 def test_the_readme_has_runnable_blocks() -> None:

@@ -20,7 +20,6 @@ from torch import nn
 
 from hpt import objectives
 from hpt.compress import checked as checked_compress
-from hpt.config import CompressConfig, plain
 from hpt.cv import check_plan
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
@@ -31,7 +30,7 @@ from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
-from hpt.schema import GROUPS
+from hpt.schema import GROUPS, CompressConfig, plain
 from hpt.settings import Placement, loop_settings
 
 

@@ -5,8 +5,8 @@ run dir exists; and for each job of `hpt train -m`), so a bad value is one line 
 never a run: every setting against its range (``hpt.rules.RULES``), every key against its group's
 schema (``hpt.schema``), and the run or sweep dir against earlier runs.
 
-The schemas and the rules live in ``hpt.schema`` and ``hpt.rules``; every name of theirs is
-importable from here as well (conf/config.yaml names ``hpt.config.Validate``).
+The schemas live in ``hpt.schema``, the ranges in ``hpt.ranges`` and the rules in ``hpt.rules``;
+import their names from there.
 """
 
 from __future__ import annotations
@@ -21,87 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from hpt.errors import UserError
-from hpt.ranges import (
-    AUTO_BOOL,
-    BOOL,
-    COUNT,
-    DECAY,
-    FRACTION,
-    INT_MAX,
-    NATURAL,
-    NONNEG,
-    OPEN_UNIT,
-    POSITIVE,
-    UNIT,
-    ListOf,
-    Match,
-    Num,
-    OneOf,
-    Rule,
-)
-from hpt.rules import RULES, problems
-from hpt.schema import (
-    AugmentConfig,
-    CompressConfig,
-    DataConfig,
-    EarlyStoppingConfig,
-    ImageFolderDataConfig,
-    Precision,
-    Problem,
-    PruneMethod,
-    RegularizationConfig,
-    TableDataConfig,
-    TorchvisionDataConfig,
-    TrainerConfig,
-    plain,
-    register,
-)
-
-__all__ = [
-    "AUTO_BOOL",
-    "BOOL",
-    "COUNT",
-    "DECAY",
-    "DERIVED_DATA",
-    "FRACTION",
-    "INT_MAX",
-    "NATURAL",
-    "NONNEG",
-    "OPEN_UNIT",
-    "POSITIVE",
-    "ROOT_KEYS",
-    "RULES",
-    "UNIT",
-    "AugmentConfig",
-    "CompressConfig",
-    "DataConfig",
-    "EarlyStoppingConfig",
-    "ImageFolderDataConfig",
-    "ListOf",
-    "Match",
-    "Num",
-    "OneOf",
-    "Precision",
-    "Problem",
-    "PruneMethod",
-    "RegularizationConfig",
-    "Rejected",
-    "Rule",
-    "TableDataConfig",
-    "TorchvisionDataConfig",
-    "TrainerConfig",
-    "Validate",
-    "check_choices",
-    "check_derived_overrides",
-    "check_no_runs",
-    "check_output_dir",
-    "plain",
-    "problems",
-    "register",
-    "unknown_keys",
-    "validate",
-]
-
+from hpt.rules import problems
+from hpt.schema import DataConfig
 
 # Keys of the root config (conf/config.yaml) besides the groups Hydra lists as choices
 # (a group chosen as a list, logger=[tensorboard,csv], is not listed); +from_sweep: hpt sweep's.

@@ -73,9 +73,9 @@ def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
     """
     from hydra.utils import instantiate
 
-    from hpt.config import plain
     from hpt.loop import LoopSettings
     from hpt.precision import resolve_device, resolve_precision
+    from hpt.schema import plain
 
     t, problem = cfg.trainer, trained.problem
     device = resolve_device(str(t.device))

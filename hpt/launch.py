@@ -359,7 +359,7 @@ def run_hydra(
         The exit code: 0 done, 1 the run failed, 2 bad input (one line on stderr), 130/143
         interrupted.
     """
-    from hpt.config import register
+    from hpt.schema import register
 
     register()
     try:

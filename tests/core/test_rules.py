@@ -1,5 +1,5 @@
 """Every numeric, boolean and enumerated setting of every config group has an allowed range
-(``hpt.config.RULES``), and any value outside it is refused with one line naming the key.
+(``hpt.rules.RULES``), and any value outside it is refused with one line naming the key.
 
 The range checks run in-process on configs composed once per group option (a compose costs
 a quarter of a second; an override applied the way Hydra applies it costs a millisecond);
@@ -24,8 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from hpt.app import config_dir
-from hpt.config import RULES, ListOf, Match, Num, OneOf, problems, validate
+from hpt.config import validate
 from hpt.errors import UserError, one_line
+from hpt.ranges import ListOf, Match, Num, OneOf
+from hpt.rules import RULES, problems
 
 CONF = config_dir()
 # search/* sets the sweeper's space (tests/test_sweep*), hydra/* is Hydra's own
@@ -98,7 +100,7 @@ def test_every_setting_of_every_option_has_a_rule_and_its_default_passes(
 ) -> None:
     cfg = composed(group, option)
     missing = sorted(set(settings_of(cfg)) - set(RULES))
-    assert missing == [], f"{group}={option}: add these keys to hpt.config.RULES"
+    assert missing == [], f"{group}={option}: add these keys to hpt.rules.RULES"
     assert problems(cfg) == []
 
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from hpt import objectives
 from hpt.compress import checked as checked_compress
-from hpt.cv import check_plan
+from hpt.cv import check_plan, fold_count
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
 from hpt.loop import Parts
@@ -233,7 +233,7 @@ def _trainer(t: DictConfig) -> tuple[torch.device, str, int]:
             "trainer.epochs, trainer.batch_size and trainer.eval_batch_size must be >= 1"
         )
     configure_backends(device, bool(t.deterministic), int(t.seed))
-    folds = int(t.get("folds", 1))
+    folds = fold_count(t.get("folds", 1))
     check_plan(folds, int(t.get("repeats", 1)))
     return device, precision, folds
 

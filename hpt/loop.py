@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from hpt.precision import autocast, grad_scaler
 from hpt.reporter import NullReporter
 from hpt.resume import LastCheckpoint, Progress
 from hpt.schedulers import Schedule
+from hpt.selection import better, tie_rule
 
 
 def batches(
@@ -74,10 +75,11 @@ def evaluate(
         prefix: ``val``, ``test``...: the metrics are named ``<prefix>/loss`` and so on.
 
     Returns:
-        ``<prefix>/loss`` and ``<prefix>/acc``, or ``/mse`` and ``/mae`` for regression.
+        ``<prefix>/loss`` and ``<prefix>/acc``, or ``/mse``, ``/rmse``, ``/mae`` and ``/r2``
+        for regression.
     """
     model.eval()
-    sums = torch.zeros(4, device=s.device)  # loss, correct, |err|, err^2
+    sums = torch.zeros(6, device=s.device)  # loss, correct, |err|, err^2, y, y^2
     target_std = (  # a standardised regression target: errors are reported in its units
         torch.tensor(s.target_scale[1], device=s.device)
         if s.target_scale is not None and s.problem == "regression"
@@ -96,14 +98,20 @@ def evaluate(
             err = out - y if target_std is None else (out - y) * target_std
             sums[2] += err.abs().sum()
             sums[3] += (err**2).sum()
+            yu = y if target_std is None else y * target_std  # the mean shift cancels in R²
+            sums[4] += yu.sum()
+            sums[5] += (yu**2).sum()
     model.train()
     n = len(split)
-    loss, correct, abs_err, sq_err = sums.tolist()  # the one host sync of the evaluation
+    loss, correct, abs_err, sq_err, y_sum, y_sq = sums.tolist()  # the one host sync
     metrics = {f"{prefix}/loss": loss / n}
     if s.problem == "regression":
-        # The loss may be L1 or SmoothL1: report MSE and MAE whatever it is.
+        # Whatever the loss, MSE, RMSE, MAE and R² (as scikit-learn's r2_score) in target units.
         metrics[f"{prefix}/mse"] = sq_err / n
+        metrics[f"{prefix}/rmse"] = math.sqrt(sq_err / n)
         metrics[f"{prefix}/mae"] = abs_err / n
+        total = y_sq - y_sum * y_sum / n  # summed over columns of a multi-output target
+        metrics[f"{prefix}/r2"] = 1.0 - sq_err / total if total > 0 else float("nan")
     else:
         metrics[f"{prefix}/acc"] = correct / n
     return metrics
@@ -157,12 +165,6 @@ class Update:
 EpochFn = Callable[[int], Metrics]
 
 
-def _improved(value: float, best: float | None, maximize: bool, min_delta: float) -> bool:
-    if best is None:
-        return True
-    return value > best + min_delta if maximize else value < best - min_delta
-
-
 def run_epochs(
     model: nn.Module,
     epoch_fn: EpochFn,
@@ -207,7 +209,7 @@ def run_epochs(
         if error is not None:
             return track.result("FAIL", error, "nan")
         value = metrics[objective]  # select, prune, stop
-        track.select(model, metrics, value, plan.maximize, plan.min_delta)
+        track.select(model, metrics, value, plan)
         if checkpoint is not None:  # checkpoints/last.pt, for hpt train --resume
             checkpoint.save(track.progress(epoch))
         if reporter.report(epoch, value, metrics):
@@ -235,11 +237,17 @@ class _Track:
     best_state: dict[str, torch.Tensor] | None = None
     stale: int = 0  # epochs since the last improvement
 
-    def select(
-        self, model: nn.Module, metrics: Metrics, value: float, maximize: bool, min_delta: float
-    ) -> None:
-        """Keep this epoch (and a copy of its weights) when its finite ``value`` improved."""
-        if math.isfinite(value) and _improved(value, self.best_value, maximize, min_delta):
+    def select(self, model: nn.Module, metrics: Metrics, value: float, plan: EpochPlan) -> None:
+        """Keep this epoch (and a copy of its weights) when its finite ``value`` improved by
+        more than ``min_delta``, or tied the best with a lower tie-break (``hpt.selection``)."""
+        key = metrics.get(plan.tie_break) if plan.tie_break else None
+        best = None
+        if self.best_value is not None:
+            best_key = self.best.get(plan.tie_break) if self.best and plan.tie_break else None
+            best = (self.best_value, best_key)
+        if math.isfinite(value) and better(
+            value, key, best, plan.maximize, plan.tie, plan.min_delta
+        ):
             self.best_value, self.best, self.stale = value, dict(metrics), 0
             state = unwrap(model).state_dict()
             self.best_state = {k: v.detach().clone() for k, v in state.items()}
@@ -319,7 +327,9 @@ def fit(
     weights = l1_weights(model, s.l1)
     on_step = calls.on_step if calls is not None else None
     epoch_fn = _TrainEpoch(model, run.loss_fn, run.data, s, update, schedule, gen, weights, on_step)
-    return run_epochs(model, epoch_fn, s.plan, calls, checkpoint=checkpoint, start=start)
+    tie, tie_break = tie_rule(s.objective, len(run.data.val))
+    plan = replace(s.plan, tie=tie, tie_break=tie_break)
+    return run_epochs(model, epoch_fn, plan, calls, checkpoint=checkpoint, start=start)
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,6 +31,11 @@ class EpochPlan:
     maximize: bool
     patience: int | None = None  # stop after this many epochs without an improvement
     min_delta: float = 0.0  # the least change that counts as an improvement
+    # Values of the objective within ``tie`` of each other are a tie, broken by ``tie_break``
+    # (minimized): an accuracy moves in steps of one validation row, so two epochs often
+    # share it while one of them fits the rows far better (``hpt.selection.tie_rule``).
+    tie: float = 0.0
+    tie_break: str | None = None
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 from hpt.errors import UserError
 
 # Metrics where more is better; every other metric (losses, errors, sizes, times) is minimised.
-HIGHER_IS_BETTER = ("acc", "/score", "/confidence", "/diversity")
+HIGHER_IS_BETTER = ("acc", "/r2", "/score", "/confidence", "/diversity")
 
 
 @dataclass

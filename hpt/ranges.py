@@ -134,7 +134,21 @@ class Match:
         return self.text
 
 
-Rule = Num | OneOf | ListOf | Match
+@dataclass(frozen=True)
+class AutoOr:
+    """``auto`` (hpt decides from the data) or a value ``inner`` allows."""
+
+    inner: Num
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` is ``auto`` or within ``inner``."""
+        return value == "auto" or self.inner.allows(value)
+
+    def __str__(self) -> str:
+        return f"auto or {self.inner}"
+
+
+Rule = Num | OneOf | ListOf | Match | AutoOr
 
 COUNT = Num(1, integer=True)  # 1, 2, ...
 NATURAL = Num(0, integer=True)  # 0, 1, ...
@@ -146,6 +160,7 @@ UNIT = Num(0, 1)  # [0, 1]
 DECAY = Num(0, 1, lo_open=True)  # (0, 1]: a multiplicative lr decay
 BOOL = OneOf((True, False))
 AUTO_BOOL = OneOf(("auto", True, False))
+AUTO_COUNT = AutoOr(COUNT)
 
 
 def field_problems(schema: type, values: Mapping[str, Any], prefix: str) -> list[str]:

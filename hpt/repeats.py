@@ -39,7 +39,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt.build import Run, build
-from hpt.cv import check_plan
+from hpt.cv import check_plan, fold_count
 from hpt.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
 from hpt.reporter import NullReporter, Reporter
 
@@ -65,7 +65,7 @@ class Member:
 
 def counts(cfg: DictConfig) -> tuple[int, int]:
     """``(trainer.folds, trainer.repeats)``, 1 where unset."""
-    return int(cfg.trainer.get("folds", 1)), int(cfg.trainer.get("repeats", 1))
+    return fold_count(cfg.trainer.get("folds", 1)), int(cfg.trainer.get("repeats", 1))
 
 
 def plan(cfg: DictConfig) -> list[Member]:

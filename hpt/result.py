@@ -48,6 +48,8 @@ class ResultRecord(TypedDict, total=False):
     error: str | None  # one line, for FAIL
     error_kind: str | None  # config, exception, oom, nan, timeout, interrupted, worker_died ...
     stopped_early: bool
+    diverged: bool  # the training loss ended far above its start (``hpt.selection.diverged``)
+    rows: dict[str, int]  # the train / val / test rows the run saw
     test: dict[str, float]  # the test split's metrics, looked at once
     warnings: list[str]  # trackers that failed and were stopped (``hpt.loggers``)
     constraints: dict[str, float]  # hydra.sweeper.constraints, Optuna's convention (<= 0)

@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 
 from hpt.ranges import (
     AUTO_BOOL,
+    AUTO_COUNT,
     BOOL,
     COUNT,
     FRACTION,
@@ -186,7 +187,7 @@ class TrainerConfig:
     compile: Any = ruled(False, BOOL)
     channels_last: Any = ruled("auto", AUTO_BOOL)
     val_split: float = ruled(0.1, OPEN_UNIT)
-    folds: int = ruled(1, COUNT)
+    folds: Any = ruled("auto", AUTO_COUNT)  # auto: hpt.cv.auto_folds
     repeats: int = ruled(1, COUNT)
     data_on_device: Any = ruled("auto", AUTO_BOOL)
     num_workers: int = ruled(2, NATURAL)

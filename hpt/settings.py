@@ -96,5 +96,5 @@ def _known_metrics(problem: str) -> tuple[str, ...]:
     return (
         (*base, "val/acc")
         if problem in ("classification", "binary")
-        else (*base, "val/mse", "val/mae")
+        else (*base, "val/mse", "val/rmse", "val/mae", "val/r2")
     )

@@ -7,22 +7,27 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
+from torch import nn
 
 from hpt import compress as compressing
 from hpt import preprocessing, resume
-from hpt.build import Run, build, data_problem, resolve_objectives, run_params
+from hpt import reporter as reporting
+from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
 from hpt.config import validate
+from hpt.cv import SMALL_TABLE, auto_folds
 from hpt.loop import Callbacks, FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
 from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
 from hpt.repeats import fit_members, plan
 from hpt.rundir import CHECKPOINT
+from hpt.selection import diverged
 from hpt.task import Hooks
 
 
@@ -45,6 +50,7 @@ class Supervised:
         # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
         # are checked here, so one out of range fails that trial as a config error.
         validate(cfg)
+        resolve_folds(cfg)
         return build(cfg)
 
     def info(self, cfg: DictConfig, built: Run) -> dict[str, Any]:
@@ -90,6 +96,10 @@ class Supervised:
 
         Returns the recorded outcome when compression fails (the trained run is kept).
         """
+        d = built.data
+        extra["rows"] = {"train": len(d.train), "val": len(d.val), "test": len(d.test)}
+        # a sweep never chooses a run whose training diverged (hpt.selection)
+        extra["diverged"] = diverged(fitted.history, chance_loss(built))
         if fitted.best_state is not None:
             failed = _keep_best(cfg, built, fitted, record, extra, cwd)
             if failed is not None:
@@ -102,6 +112,45 @@ class Supervised:
         derived = derived_values(fitted.history, built.n_params)
         derived.update(compressing.objective_values(extra.get("compress", {})))
         return derived
+
+
+_said_folds = False  # the auto k-fold line is said once per process
+
+
+def resolve_folds(cfg: DictConfig) -> None:
+    """``trainer.folds=auto`` becomes a number, from the data (``hpt.cv.auto_folds``)."""
+    global _said_folds
+    if cfg.trainer.get("folds", 1) != "auto":
+        return
+    src = load_source(cfg.data)
+    rows = len(src.train_x) + (len(src.val_x) if src.val_x is not None else 0)
+    subset = cfg.data.get("subset")
+    rows = min(rows, int(subset)) if subset else rows
+    folds = auto_folds(rows, src.train_x.dim() == 2, reporting.current_trial() is not None)
+    with open_dict(cfg):
+        cfg.trainer.folds = folds
+    if folds > 1 and not _said_folds:
+        _said_folds = True
+        print(
+            f"trainer.folds=auto: {folds}-fold cross-validation, the table has {rows} rows "
+            f"(< {SMALL_TABLE}: a holdout that small cannot separate trials; trainer.folds=1 "
+            "turns it off)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def chance_loss(built: Run) -> float | None:
+    """The training loss of a model that predicts the prior, where the loss says what it is:
+    ``ln C`` (cross-entropy), ``ln 2`` (BCE), 1 (MSE on a standardised target)."""
+    loss, d = built.loss_fn, built.data
+    if isinstance(loss, nn.CrossEntropyLoss) and d.num_classes > 1:
+        return math.log(d.num_classes)
+    if isinstance(loss, nn.BCEWithLogitsLoss):
+        return math.log(2)
+    if isinstance(loss, nn.MSELoss) and d.target_scale is not None:
+        return 1.0
+    return None
 
 
 def _announce(cfg: DictConfig, built: Run) -> None:

@@ -16,7 +16,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpt.rundir import SWEEP, atomic_write_json, atomic_write_text
 from hpt.sweep import accounting
+from hpt.sweep.chosen import baseline_trial, chosen
 from hpt.sweep.trial import A_EPOCH
+from hpt.sweep.verdict import A_DIVERGED, A_SE
 from hpt.sweep.worker import A_STOP
 
 
@@ -31,19 +33,19 @@ def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTr
         The best trial, or the front sorted by number; empty before any trial completed.
         Warm-start trials of an earlier sweep never count.
     """
-    complete = [  # infeasible trials (hydra.sweeper.constraints) never win
+    complete = [  # infeasible (hydra.sweeper.constraints) or diverged trials never win
         t
         for t in trials
         if t.state == TrialState.COMPLETE
         and t.values is not None
         and accounting.feasible(t)
         and accounting.counts(t)  # not a warm-start trial of an earlier sweep
+        and not t.user_attrs.get(A_DIVERGED)
     ]
     if not complete:
         return []
     if len(study.directions) == 1:
-        sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
-        return [max(complete, key=lambda t: sign * t.values[0])]
+        return [chosen(complete, study.direction == optuna.study.StudyDirection.MAXIMIZE)]
     front = [t for t in study.best_trials if accounting.counts(t)]  # the (feasible) Pareto set
     return sorted(front, key=lambda t: t.number)
 
@@ -57,12 +59,15 @@ def trial_record(t: FrozenTrial) -> dict[str, Any]:
     Returns:
         Its number, values, params and folder.
     """
-    return {
+    record = {
         "number": t.number,
         "values": t.values,
         "params": t.params,
         "dir": t.user_attrs.get("dir"),
     }
+    if isinstance(t.user_attrs.get(A_SE), int | float):
+        record["se"] = t.user_attrs[A_SE]  # the objective's standard error (hpt.selection)
+    return record
 
 
 OPTIMIZATION_RESULTS = "optimization_results.yaml"
@@ -133,6 +138,7 @@ class Monitor:
             "n_trials": self.n_trials,
             "counts": counts,
             "best": [trial_record(t) for t in best],
+            "baseline": baseline_trial(trials, trial_record),
             "running": [
                 {
                     "number": t.number,

@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from hpt.errors import SweepAbortedError
 from hpt.storage import mask_config
 from hpt.sweep import accounting
+from hpt.sweep.chosen import noise_line
 from hpt.sweep.dry_run import budget_note, dry_run
 from hpt.sweep.monitor import format_best
 from hpt.sweep.plan import Plan, make_plan
@@ -97,7 +98,7 @@ def run_sweep(
         _report(
             study,
             snap,
-            plan.names,
+            (plan.names, plan.dirs),
             sweep_dir,
             local=plan.cluster is None,
             grace_period=float(conf["grace_period"]),
@@ -152,16 +153,21 @@ def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) 
 def _report(
     study: Any,
     snap: dict[str, Any],
-    names: list[str],
+    objectives: tuple[list[str], list[str]],
     sweep_dir: Path,
     *,
     local: bool = True,
     grace_period: float = 60.0,
 ) -> None:
-    """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
-    ``SweepAbortedError`` carrying the failed trials' own errors."""
+    """Print the best trial(s), how it compares with the baseline, and the sweep dir; a sweep
+    stopped by its failure rate ends in ``SweepAbortedError`` carrying the failed trials' own
+    errors."""
+    names, directions = objectives
     for line in format_best(snap, names):
         print(line)
+    against = noise_line(snap, names, directions)
+    if against is not None:
+        print(against)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
     lost = [  # a dead worker's trial that could not be re-queued (cluster workers and other

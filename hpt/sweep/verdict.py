@@ -24,9 +24,13 @@ from hpt.result import (
     write_if_missing,
     write_result,
 )
+from hpt.selection import standard_error
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.objective import Verdict
 from hpt.sweep.spec import WorkerSpec
+
+A_DIVERGED = "hpt:diverged"  # the run's training diverged: never chosen
+A_SE = "hpt:se"  # the standard error of its objective, where known
 
 
 def conclude(
@@ -71,6 +75,12 @@ def _record(
         tid = internals.trial_id(trial)
         for key, value in final_metrics(run_dir).items():
             internals.set_trial_user_attr(study, tid, key, value)
+        result = read_result(run_dir) or {}
+        # what choosing between trials needs besides the value (hpt.selection)
+        internals.set_trial_user_attr(study, tid, A_DIVERGED, bool(result.get("diverged")))
+        se = standard_error(result)
+        if se is not None:
+            internals.set_trial_user_attr(study, tid, A_SE, se)
         if spec.constraints and verdict.run_status == "COMPLETE":
             constrain(trial, spec, run_dir)
     elif spec.user_app and took is not None:

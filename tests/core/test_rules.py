@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from hpt.app import config_dir
 from hpt.config import validate
 from hpt.errors import UserError, one_line
-from hpt.ranges import ListOf, Match, Num, OneOf
+from hpt.ranges import AutoOr, ListOf, Match, Num, OneOf
 from hpt.rules import RULES, problems
 
 CONF = config_dir()
@@ -164,6 +164,8 @@ def invalid(rule: Any) -> st.SearchStrategy[Any]:
         )
         with_bad = one_bad.map(lambda t: [t[0] if i == t[1] else 1 for i in range(n)])
         return st.one_of(words, wrong_length, with_bad)
+    if isinstance(rule, AutoOr):
+        return outside(rule.inner).filter(lambda v: v != "auto")
     assert isinstance(rule, Match)
     return st.one_of(words, st.integers())
 

@@ -235,6 +235,8 @@ def _trainer(t: DictConfig) -> tuple[torch.device, str, int]:
     configure_backends(device, bool(t.deterministic), int(t.seed))
     folds = fold_count(t.get("folds", 1))
     check_plan(folds, int(t.get("repeats", 1)))
+    if t.get("refit", False) and folds > 1:
+        raise UserError("trainer.refit=true trains one model on every row: use trainer.folds=1")
     return device, precision, folds
 
 
@@ -248,8 +250,15 @@ def _data(
     """The run's data, and whether it is held on the device (then it is moved there)."""
     t = cfg.trainer
     src = load_source(cfg.data)
+    refit = bool(t.get("refit", False))
     data = prepare(
-        src, cfg.data, val_split=float(t.val_split), seed=int(t.seed), folds=folds, fold=fold
+        src,
+        cfg.data,
+        val_split=float(t.val_split),
+        seed=int(t.seed),
+        folds=folds,
+        fold=fold,
+        refit=refit,
     )
     on_device = (
         fits_on_device(data.nbytes, device)
@@ -271,6 +280,7 @@ def _cache_key(cfg: DictConfig, device: torch.device, folds: int, fold: int) -> 
         str(device),
         folds,
         fold,
+        bool(t.get("refit", False)),
     )
 
 

@@ -238,15 +238,15 @@ class _Track:
     stale: int = 0  # epochs since the last improvement
 
     def select(self, model: nn.Module, metrics: Metrics, value: float, plan: EpochPlan) -> None:
-        """Keep this epoch (and a copy of its weights) when its finite ``value`` improved by
-        more than ``min_delta``, or tied the best with a lower tie-break (``hpt.selection``)."""
+        """Keep this epoch and its weights when it beats the best (``hpt.selection.better``)."""
         key = metrics.get(plan.tie_break) if plan.tie_break else None
         best = None
         if self.best_value is not None:
             best_key = self.best.get(plan.tie_break) if self.best and plan.tie_break else None
             best = (self.best_value, best_key)
-        if math.isfinite(value) and better(
-            value, key, best, plan.maximize, plan.tie, plan.min_delta
+        if plan.keep_last or (
+            math.isfinite(value)
+            and better(value, key, best, plan.maximize, plan.tie, plan.min_delta)
         ):
             self.best_value, self.best, self.stale = value, dict(metrics), 0
             state = unwrap(model).state_dict()

@@ -36,6 +36,7 @@ class EpochPlan:
     # share it while one of them fits the rows far better (``hpt.selection.tie_rule``).
     tie: float = 0.0
     tie_break: str | None = None
+    keep_last: bool = False  # a refit: no selection, the last epoch is the model
 
 
 @dataclass
@@ -71,10 +72,13 @@ class LoopSettings:
     # regression on a standardised target (data.target_scaling): its (mean, std), so that
     # val/mse and val/mae are in the target's own units; the loss stays the training loss
     target_scale: tuple[list[float], list[float]] | None = None
+    refit: bool = False  # trainer.refit: every epoch runs and the last one is kept
 
     @property
     def plan(self) -> EpochPlan:
         """The epoch driver's stopping and selection rule."""
+        if self.refit:
+            return EpochPlan(self.epochs, self.objective, self.maximize, keep_last=True)
         return EpochPlan(self.epochs, self.objective, self.maximize, self.patience, self.min_delta)
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpt.errors import UserError
-from hpt.rundir import CHECKPOINT, RESULT, atomic_write_json, read_json
+from hpt.rundir import CHECKPOINT, RESULT, atomic_write_json, read_json, run_of
 
 if TYPE_CHECKING:
     import torch
@@ -77,8 +77,8 @@ class Trained:
     """A run directory's preprocessing, model description and result, checked for use."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        self.run_dir = Path(run_dir)
-        where = str(run_dir)
+        self.run_dir = run_of(run_dir)  # a sweep dir stands for its refit model (best/)
+        where = str(self.run_dir)
         if not self.run_dir.is_dir():
             raise UserError(f"{where}: no such run directory")
         result = read_json(self.run_dir / RESULT)

@@ -162,3 +162,24 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` is a run directory (it holds ``result.json`` or ``manifest.json``)."""
     return (path / RESULT).is_file() or (path / MANIFEST).is_file()
+
+
+def run_of(path: str | os.PathLike[str]) -> Path:
+    """The run directory ``path`` stands for: itself, or for a sweep dir (it holds
+    ``sweep.json``) its refit model ``best/``, else the trial the sweep chose.
+
+    Args:
+        path: A run directory or a sweep directory.
+
+    Returns:
+        The run directory to use; ``path`` itself when it is no sweep dir (or chose nothing:
+        the caller then says what is missing).
+    """
+    where = Path(path)
+    if not (where / SWEEP).is_file():
+        return where
+    if (where / "best" / RESULT).is_file():
+        return where / "best"
+    best = (read_json(where / SWEEP) or {}).get("best") or []
+    chosen = best[0].get("dir") if best and isinstance(best[0], dict) else None
+    return where / str(chosen) if chosen else where

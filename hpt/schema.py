@@ -189,6 +189,7 @@ class TrainerConfig:
     val_split: float = ruled(0.1, OPEN_UNIT)
     folds: Any = ruled("auto", AUTO_COUNT)  # auto: hpt.cv.auto_folds
     repeats: int = ruled(1, COUNT)
+    refit: Any = ruled(False, BOOL)
     data_on_device: Any = ruled("auto", AUTO_BOOL)
     num_workers: int = ruled(2, NATURAL)
     quiet: Any = ruled(False, BOOL)

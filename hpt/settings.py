@@ -73,6 +73,7 @@ def loop_settings(
         data_on_device=placement.data_on_device,
         num_workers=int(t.num_workers),
         target_scale=target_scale,
+        refit=bool(t.get("refit", False)),
     )
     if settings.objective not in _known_metrics(problem):
         raise UserError(

@@ -122,6 +122,10 @@ def resolve_folds(cfg: DictConfig) -> None:
     global _said_folds
     if cfg.trainer.get("folds", 1) != "auto":
         return
+    if cfg.trainer.get("refit", False):  # one model on every row
+        with open_dict(cfg):
+            cfg.trainer.folds = 1
+        return
     src = load_source(cfg.data)
     rows = len(src.train_x) + (len(src.val_x) if src.val_x is not None else 0)
     subset = cfg.data.get("subset")

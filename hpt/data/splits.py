@@ -106,6 +106,9 @@ class SplitSettings:
         subset: Keep only the first ``subset`` training rows (None: all).
         folds: k of a k-fold partition; 1 for a single held-out share.
         fold: Which fold validates (0-based) when ``folds > 1``.
+        refit: Train on the validation rows too (``trainer.refit``): they stay the
+            validation split, so the loop still reports on them, but they are no longer
+            held out.
     """
 
     val_split: float
@@ -113,6 +116,7 @@ class SplitSettings:
     subset: int | None = None
     folds: int = 1
     fold: int = 0
+    refit: bool = False
 
 
 def split(
@@ -150,6 +154,8 @@ def split(
 
         train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed)
     elif val is not None:
+        if how.refit:
+            train = Split(torch.cat([train.x, val.x]), torch.cat([train.y, val.y]))
         return Dataset(train, val, test, problem, num_classes)
     else:
         # A fixed permutation per seed keeps the split reproducible and independent of the run
@@ -159,6 +165,8 @@ def split(
         if n_val >= len(train):
             raise UserError(f"too few training rows ({len(train)}) to carve a validation split")
         val_idx, train_idx = perm[:n_val], perm[n_val:]
+    if how.refit:  # every training row trains; the carved rows are still reported on
+        train_idx = torch.cat([train_idx, val_idx])
     return Dataset(
         Split(train.x[train_idx], train.y[train_idx]),
         Split(train.x[val_idx], train.y[val_idx]),
@@ -287,7 +295,14 @@ def normalise(
 
 
 def prepare(
-    src: Loaded, d: Any, *, val_split: float, seed: int, folds: int = 1, fold: int = 0
+    src: Loaded,
+    d: Any,
+    *,
+    val_split: float,
+    seed: int,
+    folds: int = 1,
+    fold: int = 0,
+    refit: bool = False,
 ) -> Dataset:
     """A run's splits of what its source loaded: carved, normalised, targets scaled, described.
 
@@ -301,12 +316,13 @@ def prepare(
         seed: Seeds the validation split (or the folds).
         folds: k of a k-fold partition; 1 for a single held-out share.
         fold: Which fold validates when ``folds > 1``.
+        refit: Train on the validation rows too (``SplitSettings.refit``).
 
     Returns:
         The splits and their ``preprocessing`` description.
     """
     val = Split(src.val_x, src.val_y) if src.val_x is not None and src.val_y is not None else None
-    how = SplitSettings(val_split, seed, d.get("subset"), folds, fold)
+    how = SplitSettings(val_split, seed, d.get("subset"), folds, fold, refit)
     train, test = Split(src.train_x, src.train_y), Split(src.test_x, src.test_y)
     data = split(train, test, val, src.problem, src.num_classes, how)
     data, stats = normalise(data, src.norm, src.columns)

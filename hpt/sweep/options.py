@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.ranges import Num, ruled
+from hpt.ranges import BOOL, Num, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
 # them all before anything runs, in the same language as every other setting (``hpt.rules``).
@@ -176,6 +176,8 @@ class HptSweeperConf:
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
     # the base config (what a plain run with the same overrides trains) as a trial first
     baseline: bool = True
+    # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end
+    refit: Any = ruled(True, BOOL)
     # an earlier sweep dir or storage URL: its finished trials that fit this space seed the sampler
     warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win

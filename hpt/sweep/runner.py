@@ -103,9 +103,26 @@ def run_sweep(
             local=plan.cluster is None,
             grace_period=float(conf["grace_period"]),
         )
+        if not plan.user_app and conf.get("refit", True) and len(plan.names) == 1:
+            _refit(sweep_dir, snap)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state)
+
+
+def _refit(sweep_dir: Path, snap: dict[str, Any]) -> None:
+    """The chosen trial's config trained on every training row into ``SWEEP/best/``."""
+    from hpt.sweep.refit import add_to_sweep_json, refit
+
+    if not snap.get("best"):
+        return
+    record = refit(sweep_dir, snap["best"][0])
+    if record is None:
+        return
+    add_to_sweep_json(sweep_dir, record)
+    test = "  ".join(f"{k}={v:.4g}" for k, v in record["test"].items() if isinstance(v, float))
+    print(f"best model: {sweep_dir / record['dir']}  {test}")
+    print(f"use it: hpt predict {sweep_dir} NEW.csv -o predictions.csv  (also eval, export)")
 
 
 def _end_tracker_runs(sweep_dir: Path, state: str) -> None:

@@ -52,7 +52,8 @@ def refit_command(sweep_dir: Path, trial_dir: str, epochs: int) -> list[str] | N
     recorded = sweep_dir / trial_dir / ".hydra" / "overrides.yaml"
     if not recorded.is_file():
         return None
-    overrides = [str(o) for o in OmegaConf.to_container(OmegaConf.load(recorded)) or []]  # type: ignore[union-attr]
+    loaded = OmegaConf.to_container(OmegaConf.load(recorded))
+    overrides = [str(o) for o in loaded] if isinstance(loaded, list) else []
     kept = [o for o in overrides if not o.lstrip("+~").startswith(_OWN)]
     flag = config_dir_flag() or os.environ.get("HPT_CONFIG_DIR")
     return [

@@ -27,7 +27,7 @@ from hpt.loop import Parts
 from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
-from hpt.precision import configure_backends, resolve_device, resolve_precision
+from hpt.precision import configure_backends, cpu_threads, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
 from hpt.schema import GROUPS, CompressConfig, plain
@@ -204,6 +204,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         "out_features": data.out_features,
     }
     n_params = count_parameters(model)
+    cpu_threads(device, n_params, int(t.batch_size))  # one thread for a small step on a CPU
     channels_last = _channels_last(t, model, device)
     model = model.to(device)
     if channels_last:

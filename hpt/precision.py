@@ -78,3 +78,19 @@ def configure_backends(device: torch.device, deterministic: bool, seed: int) -> 
         torch.backends.cudnn.benchmark = not deterministic
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+# A CPU step smaller than this (parameters x batch rows, about its multiply-adds) runs on one
+# thread: a table's MLP (20k parameters, batch 32) took 0.6 ms a step on one thread and 11 ms
+# on two on this 2-core machine under load, where OpenMP's threads wait for busy cores
+# (BENCHMARKS.md, "threads for small models"). Larger steps keep torch's own thread count.
+SMALL_STEP = 4_000_000
+_DEFAULT_THREADS = torch.get_num_threads()  # as the process started (OMP_NUM_THREADS)
+
+
+def cpu_threads(device: torch.device, n_params: int, batch_size: int) -> int:
+    """Set and return the intra-op threads of a CPU run: 1 for a small step, else the default."""
+    threads = 1 if device.type == "cpu" and n_params * batch_size < SMALL_STEP else _DEFAULT_THREADS
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads

@@ -101,6 +101,9 @@ class TableDataConfig:
     max_classes: int = 50
     target_scaling: str = "standard"  # regression: standard | none
     subset: int | None = None
+    # trainer.epochs / batch_size unless set: a table wants more, smaller steps than images
+    epochs: int = ruled(30, COUNT)
+    batch_size: int = ruled(32, COUNT)
 
 
 @dataclass

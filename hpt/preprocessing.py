@@ -150,7 +150,7 @@ class Trained:
         import numpy as np
         import torch
 
-        from hpt.data.table import is_numeric
+        from hpt.data.table import MISSING, is_numeric, text_values
 
         features = self.prep["input"]["features"]
         missing = [f["name"] for f in features if f["name"] not in frame.columns]
@@ -164,8 +164,8 @@ class Trained:
                     raise UserError(f"{what}: column {f['name']} is not numeric")
                 parts.append(col.astype(float).fillna(f["fill"]).to_numpy()[:, None])
             else:
-                values = col.astype(str).to_numpy()
-                unknown = sorted(set(values) - set(f["levels"]))
+                values = text_values(col)  # a missing cell never seen in training: all zeros
+                unknown = sorted(set(values) - set(f["levels"]) - {MISSING})
                 if unknown:
                     raise UserError(
                         f"{what}: column {f['name']} has categories not seen in training: "

@@ -82,6 +82,23 @@ def is_numeric(series: Any) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
 
 
+# A text cell with no value (pandas reads it as NaN) is a category of its own, as scikit-learn's
+# OneHotEncoder treats a missing value: training learns what a missing colour predicts.
+MISSING = "(missing)"
+
+
+def text_values(series: Any) -> np.ndarray:
+    """A text column's values as strings, a missing cell as ``MISSING``.
+
+    Args:
+        series: A pandas Series.
+
+    Returns:
+        An array of str, one per row.
+    """
+    return np.array([MISSING if v is None or v != v else str(v) for v in series], dtype=object)
+
+
 def _infer(series: Any, max_classes: int) -> str:
     values = series.dropna()
     if not is_numeric(values):
@@ -242,10 +259,10 @@ def _encode(
             parts_test.append(test_col.astype(float).fillna(median).to_numpy()[:, None])
             mask.append(True)
         else:
-            cats = sorted(train[col].astype(str).unique())
+            tr, te = text_values(train[col]), text_values(test[col])
+            cats = sorted(set(tr))
             features.append({"name": str(col), "kind": "categorical", "levels": cats})
             columns.extend(f"{col}={c}" for c in cats)
-            tr, te = train[col].astype(str).to_numpy(), test[col].astype(str).to_numpy()
             parts_train.append(np.stack([tr == c for c in cats], axis=1).astype(float))
             parts_test.append(np.stack([te == c for c in cats], axis=1).astype(float))
             mask.extend([False] * len(cats))

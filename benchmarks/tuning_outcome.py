@@ -184,11 +184,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tuning_outcome.jsonl")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
+    done = (
+        [json.loads(line) for line in args.out.read_text().splitlines()]
+        if args.out.exists()
+        else []
+    )
     have = {(r["dataset"], r["seed"]) for r in done}
-    for name in args.datasets:
-        frame, problem = dataset(name)
-        for seed in range(args.seeds):
+    frames = {name: dataset(name) for name in args.datasets}
+    for seed in range(args.seeds):  # every dataset at each seed first: a cut run stays broad
+        for name, (frame, problem) in frames.items():
             if (name, seed) in have:
                 continue
             with tempfile.TemporaryDirectory() as tmp:

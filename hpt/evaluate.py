@@ -181,7 +181,7 @@ def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str
         split, source, prefix = test_split(cfg, trained), "test split", "test"
     model = trained.model().to(s.device)
     metrics: Metrics = evaluate(model, split.to(s.device), loss_fn, s, prefix)
-    return {"run_dir": str(run_dir), "source": source, "n": len(split), "metrics": metrics}
+    return {"run_dir": str(trained.run_dir), "source": source, "n": len(split), "metrics": metrics}
 
 
 def main(argv: list[str]) -> int:

@@ -81,3 +81,25 @@ def noise_line(snap: dict[str, Any], names: list[str], directions: list[str]) ->
     if within_noise(value, base_value, se, maximize):
         return f"{head}: not distinguishable from the baseline (within one standard error)"
     return f"{head}: better than the baseline by more than one standard error"
+
+
+def handed_over(snap: dict[str, Any], select: str, maximize: bool) -> dict[str, Any] | None:
+    """The trial the sweep hands over (its refit): the best, or with ``select=1se`` the
+    baseline when the best does not beat it by more than one standard error.
+
+    Args:
+        snap: The monitor's snapshot (``best``, ``baseline``).
+        select: ``best`` or ``1se``.
+        maximize: The objective's direction.
+
+    Returns:
+        The trial as ``sweep.json`` lists it; None before any trial completed.
+    """
+    best, base = (snap.get("best") or [None])[0], snap.get("baseline")
+    if best is None or select != "1se" or base is None or not best.get("values"):
+        return best
+    se = best.get("se")
+    noisy = isinstance(se, int | float) and within_noise(
+        float(best["values"][0]), float(base["values"][0]), float(se), maximize
+    )
+    return base if noisy else best

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.ranges import BOOL, Num, ruled
+from hpt.ranges import BOOL, Num, OneOf, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
 # them all before anything runs, in the same language as every other setting (``hpt.rules``).
@@ -178,6 +178,9 @@ class HptSweeperConf:
     baseline: bool = True
     # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end
     refit: Any = ruled(True, BOOL)
+    # which trial the refit takes: best, or 1se (the baseline unless the best beats it by more
+    # than one standard error; hpt.sweep.chosen.handed_over, BENCHMARKS.md "Tuning outcome")
+    select: str = ruled("best", OneOf(("best", "1se")))
     # an earlier sweep dir or storage URL: its finished trials that fit this space seed the sampler
     warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win

@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from hpt.errors import SweepAbortedError
 from hpt.storage import mask_config
 from hpt.sweep import accounting
-from hpt.sweep.chosen import noise_line
+from hpt.sweep.chosen import handed_over, noise_line
 from hpt.sweep.dry_run import budget_note, dry_run
 from hpt.sweep.monitor import format_best
 from hpt.sweep.plan import Plan, make_plan
@@ -104,19 +104,20 @@ def run_sweep(
             grace_period=float(conf["grace_period"]),
         )
         if not plan.user_app and conf.get("refit", True) and len(plan.names) == 1:
-            _refit(sweep_dir, snap)
+            trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
+            _refit(sweep_dir, trial)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state)
 
 
-def _refit(sweep_dir: Path, snap: dict[str, Any]) -> None:
-    """The chosen trial's config trained on every training row into ``SWEEP/best/``."""
+def _refit(sweep_dir: Path, trial: dict[str, Any] | None) -> None:
+    """The handed-over trial's config trained on every training row into ``SWEEP/best/``."""
     from hpt.sweep.refit import add_to_sweep_json, refit
 
-    if not snap.get("best"):
+    if trial is None:
         return
-    record = refit(sweep_dir, snap["best"][0])
+    record = refit(sweep_dir, trial)
     if record is None:
         return
     add_to_sweep_json(sweep_dir, record)

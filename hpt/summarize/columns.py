@@ -43,6 +43,7 @@ BASE_COLUMNS = (
     "status",
     "objective",
     "value",
+    "se",
     "direction",
     "epochs",
     "duration_s",

@@ -247,17 +247,22 @@ def rank_runs(frame: pd.DataFrame, *, by_status: bool = True) -> pd.DataFrame:
     if frame.empty:
         return frame
     primary = primary_objective(frame)
+    # a tie on the value goes to the lower validation loss, as the sweep chooses (hpt.selection)
+    losses = frame["best.val/loss"] if "best.val/loss" in frame.columns else [math.nan] * len(frame)
     keys = []
-    for status, objective, value, direction in zip(
-        frame["status"], frame["objective"], frame["value"], frame["direction"]
+    for status, objective, value, direction, loss in zip(
+        frame["status"], frame["objective"], frame["value"], frame["direction"], losses
     ):
         s = score(value, direction)
+        loss = _number(loss)
+        loss = math.inf if loss is None or math.isnan(loss) else loss
         keys.append(
             (
                 STATUS_ORDER.get(status, 9) if by_status else 0,
                 0 if objective == primary else 1,
                 1 if math.isnan(s) else 0,
                 -s if not math.isnan(s) else 0.0,
+                loss,
             )
         )
     order = sorted(range(len(keys)), key=keys.__getitem__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from hpt.summarize.collect import (
     Collection,
     varying_params,
 )
-from hpt.summarize.query import primary_objective, rank_runs
+from hpt.summarize.query import is_missing, primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
 from hpt.summarize.sections import ARROWS, header_name
 from hpt.summarize.sections import failures_section as failures_section
@@ -58,9 +59,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _cell(column: str, value: Any) -> str:
+def _cell(column: str, value: Any, row: Any = None) -> str:
     if column == "duration_s":
         return fmt_duration(value)
+    se = row.get("se") if row is not None and column == "value" else None
+    if isinstance(se, float) and math.isfinite(se) and not is_missing(value):
+        return f"{fmt(value)} ± {fmt(se)}"  # the objective's standard error (hpt.selection)
     return fmt(value)
 
 
@@ -148,7 +152,7 @@ def top_runs_section(
         )
     rows = []
     for rank, (_, row) in enumerate(shown.iterrows(), start=1):
-        rows.append([str(rank), str(row["name"]), *(_cell(c, row[c]) for c in order)])
+        rows.append([str(rank), str(row["name"]), *(_cell(c, row[c], row) for c in order)])
     how = f"sorted by {options.sort}" if options.sort else f"ranked by {objective or 'objective'}"
     count = len(shown)
     title = (

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hpt.rundir import MANIFEST, METRICS, RESULT, STATUSES, flatten, read_json, read_jsonl
+from hpt.selection import standard_error
 from hpt.summarize.columns import (
     CORRUPT,
     METRIC_SECTIONS,
@@ -122,6 +123,7 @@ def _read_objectives(
     row["objective"] = primary.get("name")
     row["value"] = to_float(primary.get("value"))
     row["direction"] = primary.get("direction")
+    row["se"] = standard_error(result)  # across folds, or binomial for a holdout accuracy
     for obj in objectives or [primary]:
         if isinstance(obj.get("name"), str) and obj.get("direction") in ("maximize", "minimize"):
             directions.setdefault(obj["name"], obj["direction"])

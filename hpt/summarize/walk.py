@@ -103,6 +103,8 @@ def walk_runs(root: Path, warnings: list[str]) -> Iterator[Found]:
                 warnings.append(f"{child}: cannot list directory, skipped")
                 continue
             sub_files, sub_dirs = sub
+            if here_sweep is path and _is_refit(name, sub_files):
+                continue
             # A trial directory of a sweep without any contract file yet is a trial that
             # has just started (or died before writing anything): list it, don't hide it.
             is_trial = here_sweep is path and TRIAL_DIR.match(name) is not None
@@ -115,6 +117,12 @@ def walk_runs(root: Path, warnings: list[str]) -> Iterator[Found]:
             else:
                 children.append((child, sub_files, sub_dirs, here_sweep))
         stack.extend(reversed(children))
+
+
+def _is_refit(name: str, files: set[str]) -> bool:
+    """A sweep's refit model (``hpt.sweep.refit``: ``best/``): its validation rows trained too,
+    so its validation score is not comparable with the trials' and it is not ranked."""
+    return name == "best.tmp" or (name == "best" and "refit.json" in files)
 
 
 def _has_subfolders(dirs: Iterable[str]) -> bool:

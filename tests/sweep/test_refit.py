@@ -131,3 +131,31 @@ def test_trainer_folds_1_keeps_the_holdout(tmp_path: Path) -> None:
     result = json.loads((tmp_path / "sweep" / "trial_0000" / "result.json").read_text())
     assert "cv" not in result and "trainer.folds=auto" not in r.stderr
     assert not (tmp_path / "sweep" / "best").exists()
+
+
+def test_summarize_ranks_the_trials_with_their_error_and_leaves_the_refit_out(
+    swept: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    sweep, _, _ = swept
+    r = run_cli(["summarize", str(sweep), "--format", "csv", "-o", "runs.csv"], tmp_path)
+    assert r.rc == 0, r.stderr
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert "best" not in set(runs["run"]) and len(runs) == 3  # its validation rows trained
+    done = runs[runs["status"] == "COMPLETE"]
+    assert (done["se"] > 0).all()  # across the five folds
+
+
+def test_summarize_breaks_a_tie_on_the_value_by_the_validation_loss() -> None:
+    from hpt.summarize.query import rank_runs
+
+    frame = pd.DataFrame(
+        {
+            "run": ["a", "b", "c"],
+            "status": ["COMPLETE"] * 3,
+            "objective": ["val/acc"] * 3,
+            "value": [0.95, 0.95, 0.90],
+            "direction": ["maximize"] * 3,
+            "best.val/loss": [0.40, 0.20, 0.01],
+        }
+    )
+    assert list(rank_runs(frame)["run"]) == ["b", "a", "c"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.ranges import BOOL, Num, OneOf, ruled
+from hpt.ranges import AUTO_BOOL, Num, OneOf, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
 # them all before anything runs, in the same language as every other setting (``hpt.rules``).
@@ -176,8 +176,9 @@ class HptSweeperConf:
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
     # the base config (what a plain run with the same overrides trains) as a trial first
     baseline: bool = True
-    # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end
-    refit: Any = ruled(True, BOOL)
+    # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end;
+    # auto: when its trials were cross-validated (its own checkpoint is one fold's model)
+    refit: Any = ruled("auto", AUTO_BOOL)
     # which trial the refit takes: best, or 1se (the baseline unless the best beats it by more
     # than one standard error; hpt.sweep.chosen.handed_over, BENCHMARKS.md "Tuning outcome")
     select: str = ruled("best", OneOf(("best", "1se")))

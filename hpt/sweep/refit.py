@@ -1,6 +1,7 @@
 """The refit, as scikit-learn's ``refit=True``: after a sweep of hpt's own task, the chosen
 trial's config is trained once more on every training row (its validation rows too) for the
-epochs its validation chose, into ``SWEEP/best/``, a normal run dir.
+epochs its validation chose, into ``SWEEP/best/``, a normal run dir. ``hydra.sweeper.refit``:
+``auto`` (when the trials were cross-validated), ``true`` or ``false``.
 
 Why: the chosen trial's weights saw only part of the training rows (90% with a holdout, 80%
 per fold with k-fold, where ``best.pt`` is one fold's model). The refit's model saw them all,
@@ -32,6 +33,11 @@ BEST = "best"  # SWEEP/best/: the refit model's run dir
 REFIT = "refit.json"  # SWEEP/best/refit.json: which trial it refits, for how many epochs
 # Overrides the refit sets itself, whatever the trial had.
 _OWN = ("trainer.epochs", "trainer.folds", "trainer.refit", "trainer.quiet", "hydra.")
+
+
+def cross_validated(sweep_dir: Path, trial: dict[str, Any]) -> bool:
+    """Whether the trial was scored by k-fold validation: its checkpoint is one fold's model."""
+    return isinstance((read_result(sweep_dir / str(trial.get("dir"))) or {}).get("cv"), dict)
 
 
 def chosen_epochs(result: dict[str, Any]) -> int | None:

@@ -103,19 +103,20 @@ def run_sweep(
             local=plan.cluster is None,
             grace_period=float(conf["grace_period"]),
         )
-        if not plan.user_app and conf.get("refit", True) and len(plan.names) == 1:
+        if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
             trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
-            _refit(sweep_dir, trial)
+            _refit(sweep_dir, trial, forced=conf.get("refit") is True)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state)
 
 
-def _refit(sweep_dir: Path, trial: dict[str, Any] | None) -> None:
-    """The handed-over trial's config trained on every training row into ``SWEEP/best/``."""
-    from hpt.sweep.refit import add_to_sweep_json, refit
+def _refit(sweep_dir: Path, trial: dict[str, Any] | None, *, forced: bool) -> None:
+    """The handed-over trial's config trained on every training row into ``SWEEP/best/``
+    (with ``refit=auto``: only when its trials were cross-validated)."""
+    from hpt.sweep.refit import add_to_sweep_json, cross_validated, refit
 
-    if trial is None:
+    if trial is None or not (forced or cross_validated(sweep_dir, trial)):
         return
     record = refit(sweep_dir, trial)
     if record is None:

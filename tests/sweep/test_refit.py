@@ -115,14 +115,13 @@ def test_a_rerun_of_a_finished_sweep_keeps_its_refit(
     assert "best model:" in r.stdout and "refit:" not in r.stdout
 
 
-def test_trainer_folds_1_keeps_the_holdout(tmp_path: Path) -> None:
+def test_trainer_folds_1_keeps_the_holdout_and_its_own_model(tmp_path: Path) -> None:
     tables = shared_dir()
     args = [
         *SWEEP[:-2],
         "hydra.sweeper.n_trials=1",
         "trainer.epochs=1",
         "trainer.folds=1",
-        "hydra.sweeper.refit=false",
         f"data.path={tables / 'bc_train.csv'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]
@@ -130,7 +129,11 @@ def test_trainer_folds_1_keeps_the_holdout(tmp_path: Path) -> None:
     assert r.rc == 0, r.stderr
     result = json.loads((tmp_path / "sweep" / "trial_0000" / "result.json").read_text())
     assert "cv" not in result and "trainer.folds=auto" not in r.stderr
-    assert not (tmp_path / "sweep" / "best").exists()
+    assert not (tmp_path / "sweep" / "best").exists()  # refit=auto: the trial's model is whole
+    r = run_cli(
+        ["predict", str(tmp_path / "sweep"), str(tables / "bc_test.csv"), "-o", "p.csv"], tmp_path
+    )
+    assert r.rc == 0, r.stderr  # the sweep dir stands for its chosen trial
 
 
 def test_summarize_ranks_the_trials_with_their_error_and_leaves_the_refit_out(

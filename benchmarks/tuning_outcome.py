@@ -5,7 +5,8 @@ For each dataset and split seed, the table is split 75/25 (stratified for classe
 scikit-learn's ``train_test_split`` and written to CSV; then, on the same files:
 
   default    ``hpt train data=table`` with hpt's defaults
-  tuned      ``hpt sweep search=table`` (``--trials`` trials), the refit model (SWEEP/best/)
+  tuned      ``hpt sweep search=table`` (``--trials`` trials): the model it hands over (its
+             refit SWEEP/best/, or the chosen trial's own model when it made none)
   chosen     the chosen trial's own test metric (mean over its folds' models)
   baseline   the sweep's baseline trial's own test metric (the base config)
   linear     scaled LogisticRegression (classes) / Ridge (regression)
@@ -145,7 +146,12 @@ def hpt_scores(where: Path, problem: str, trials: int) -> dict[str, Any]:
     noise = [line for line in ran.stdout.splitlines() if "baseline" in line]
     return {
         "default": metric(default, problem),
-        "tuned": metric(record["refit"]["test"], problem),
+        # the refit when the sweep made one (refit=auto: cross-validated trials), else the
+        # chosen trial's own model, which is what predict/eval/export use then
+        "tuned": metric(record["refit"]["test"], problem)
+        if "refit" in record
+        else trial_test(best),
+        "refit": "refit" in record,
         "chosen": trial_test(best),
         "baseline": trial_test(base),
         "within_noise": bool(noise and "not distinguishable" in noise[-1]),

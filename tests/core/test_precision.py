@@ -46,3 +46,16 @@ def test_autocast_runs_matmuls_in_bf16_and_fp32_stays_untouched() -> None:
 def test_the_loss_scaler_is_on_only_for_fp16() -> None:
     assert not grad_scaler("fp32", CPU).is_enabled()
     assert not grad_scaler("bf16", CPU).is_enabled()  # bf16 has fp32's exponent range
+
+
+def test_a_small_cpu_step_runs_on_one_thread_and_a_large_one_keeps_torchs_count() -> None:
+    import torch
+
+    from hpt.precision import _DEFAULT_THREADS, SMALL_STEP, cpu_threads
+
+    cpu = torch.device("cpu")
+    try:
+        assert cpu_threads(cpu, 20_000, 32) == 1 == torch.get_num_threads()  # a table's MLP
+        assert cpu_threads(cpu, SMALL_STEP, 1) == _DEFAULT_THREADS == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(_DEFAULT_THREADS)

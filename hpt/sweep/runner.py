@@ -98,14 +98,19 @@ def run_sweep(
         _report(
             study,
             snap,
-            (plan.names, plan.dirs),
+            plan.names,
             sweep_dir,
             local=plan.cluster is None,
             grace_period=float(conf["grace_period"]),
         )
         if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
             trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
+            if trial is not None and trial is not snap["best"][0]:
+                print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
             _refit(sweep_dir, trial, forced=conf.get("refit") is True)
+        against = noise_line(snap, plan.names, plan.dirs)
+        if against is not None:  # the last word: is the choice better than the base config?
+            print(against)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state)
@@ -172,21 +177,16 @@ def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) 
 def _report(
     study: Any,
     snap: dict[str, Any],
-    objectives: tuple[list[str], list[str]],
+    names: list[str],
     sweep_dir: Path,
     *,
     local: bool = True,
     grace_period: float = 60.0,
 ) -> None:
-    """Print the best trial(s), how it compares with the baseline, and the sweep dir; a sweep
-    stopped by its failure rate ends in ``SweepAbortedError`` carrying the failed trials' own
-    errors."""
-    names, directions = objectives
+    """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
+    ``SweepAbortedError`` carrying the failed trials' own errors."""
     for line in format_best(snap, names):
         print(line)
-    against = noise_line(snap, names, directions)
-    if against is not None:
-        print(against)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)
     lost = [  # a dead worker's trial that could not be re-queued (cluster workers and other

@@ -145,3 +145,18 @@ def test_auto_folds_cross_validate_a_small_table_in_a_sweep_only() -> None:
     assert auto_folds(426, features=True, in_sweep=False) == 1  # hpt train keeps its holdout
     assert auto_folds(1_500, features=True, in_sweep=True) == 1  # enough rows to hold out
     assert auto_folds(600, features=False, in_sweep=True) == 1  # images: five CNN fits cost
+
+
+def test_select_1se_hands_over_the_baseline_unless_the_best_beats_it_by_one_error() -> None:
+    from hpt.sweep.chosen import handed_over, noise_line
+
+    base = {"number": 0, "values": [0.95], "dir": "trial_0000"}
+    close = {"number": 7, "values": [0.96], "se": 0.02, "dir": "trial_0007"}
+    far = {"number": 9, "values": [0.99], "se": 0.02, "dir": "trial_0009"}
+    assert handed_over({"best": [close], "baseline": base}, "1se", True) is base
+    assert handed_over({"best": [far], "baseline": base}, "1se", True) is far
+    assert handed_over({"best": [close], "baseline": base}, "best", True) is close
+    line = noise_line({"best": [close], "baseline": base}, ["val/acc"], ["maximize"])
+    assert line is not None and "not distinguishable from the baseline" in line
+    line = noise_line({"best": [far], "baseline": base}, ["val/acc"], ["maximize"])
+    assert line is not None and "better than the baseline by more than one standard error" in line

@@ -283,7 +283,10 @@ def batch_loss(
     weights: list[torch.Tensor],
 ) -> torch.Tensor:
     """The supervised training loss of one batch, with the L1 penalty on ``weights``."""
-    loss = loss_fn(model(_prepare(x, s)).float(), y)
+    out = model(_prepare(x, s)).float()
+    if out.dim() == 3:  # an ensemble's members (TabM): the mean of their losses, as it trains
+        out, y = out.flatten(0, 1), y.repeat_interleave(out.shape[1], dim=0)
+    loss = loss_fn(out, y)
     if weights:
         loss = loss + s.l1 * sum(w.abs().sum() for w in weights)
     return loss

@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.install-stamp
 PYTHON ?= python3
+# PyTorch's build for this machine, picked by uv from PyTorch's own index: cpu, cu126, ..., auto
+# (empty: the default index's torch, a CUDA build on Linux). `make install TORCH_BACKEND=cpu`.
+TORCH_BACKEND ?=
 # Real MNIST lives here on the development machines; elsewhere torchvision downloads it.
 export HPT_DATA_DIR ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),$(HOME)/.cache/hpt/data)
 
@@ -23,13 +26,15 @@ $(STAMP): pyproject.toml setup.py
 	if [ -z "$$UV" ]; then $(PY) -m pip install -q uv >/dev/null 2>&1 && UV=$(VENV)/bin/uv || true; fi; \
 	if [ -n "$$UV" ]; then \
 	  echo "installing with $$UV"; \
-	  $$UV pip install -q --compile-bytecode --python $(PY) -e '.[dev]'; \
+	  $$UV pip install -q --compile-bytecode --python $(PY) \
+	    $(if $(TORCH_BACKEND),--torch-backend=$(TORCH_BACKEND)) -e '.[dev]'; \
 	else \
 	  echo "uv unavailable: installing with pip (slower)"; \
+	  $(if $(TORCH_BACKEND),echo "pip cannot pick TORCH_BACKEND=$(TORCH_BACKEND): install uv";) \
 	  $(PY) -m pip install -q --upgrade pip; \
 	  $(PY) -m pip install -q -e '.[dev]'; \
 	fi
-	@$(PY) -c "import torch, torchvision, hydra, optuna; print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| optuna', optuna.__version__)"
+	@$(PY) -m hpt.torch_check  # one line and exit 1 when torchvision was built for another torch
 	@touch $(STAMP)
 
 # Real MNIST when it is there; else the same demo on the 2,000 real images hpt ships (offline).

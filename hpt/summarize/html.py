@@ -25,6 +25,7 @@ from hpt.summarize.charts import (
     timeline_figure,
 )
 from hpt.summarize.collect import Collection, log_searched, tuned_params
+from hpt.summarize.mixed import sweep_labels
 from hpt.summarize.query import primary_objective
 from hpt.summarize.render import Section, render_html
 
@@ -214,7 +215,7 @@ def write_html(
     """
     require_plotly()
     charts = build_charts(collection, frame, importance, study)
-    names = sorted({str(s) for s in frame["sweep"].dropna().tolist()})
+    names = sorted(sweep_labels(frame["sweep_dir"].dropna().tolist()).values())  # folders
     title = "hpt report: " + (", ".join(names) if names else "runs")
     atomic_write_text(path, render_page(title, sections, charts))
     return [c.key for c in charts]

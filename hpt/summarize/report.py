@@ -18,6 +18,7 @@ from hpt.summarize.collect import (
     Collection,
     varying_params,
 )
+from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
 from hpt.summarize.sections import ARROWS, header_name
@@ -107,7 +108,10 @@ def _priority(column: str, searched: set[str]) -> int:
 
 
 def top_runs_section(
-    frame: pd.DataFrame, options: ReportOptions, directions: Mapping[str, str]
+    frame: pd.DataFrame,
+    options: ReportOptions,
+    directions: Mapping[str, str],
+    label: str | None = None,
 ) -> Section:
     """The ranked (or ``--sort``-ed) runs table, ``options.top`` rows.
 
@@ -115,6 +119,7 @@ def top_runs_section(
         frame: The selected runs, in display order.
         options: What the user asked for (rows, columns, sort, searched names).
         directions: Objective name -> direction (for the headers' arrows).
+        label: The sweep these runs are (its folder), when the summary ranks per sweep.
 
     Returns:
         The table; columns a narrow terminal can drop are marked optional.
@@ -156,7 +161,7 @@ def top_runs_section(
         if count < len(frame)
         else f"{_plural(len(frame), 'run')}, {how}"
     )
-    return Section(title, columns=columns, rows=rows)
+    return Section(f"{label}: {title}" if label else title, columns=columns, rows=rows)
 
 
 def summary_section(collection: Collection, frame: pd.DataFrame, options: ReportOptions) -> Section:
@@ -195,24 +200,54 @@ def summary_section(collection: Collection, frame: pd.DataFrame, options: Report
         lines.append("where: " + " and ".join(options.filters))
     section = Section("Summary", lines=lines)
     if len(sweeps) > 1:
-        section.columns = [
-            Column("sweep"),
-            Column("runs", right=True),
-            *(Column(s, right=True) for s in counts),
-            Column("best", right=True),
-        ]
-        for sweep_dir in sweeps:
-            sub = frame[frame["sweep_dir"] == sweep_dir]
-            sub_counts = analysis.state_counts(sub)
-            best = rank_runs(analysis.finished(sub))
-            best_text = fmt(best["value"].iloc[0]) if len(best) else "-"
-            name = (
-                collection.sweeps[sweep_dir].name if sweep_dir in collection.sweeps else sweep_dir
-            )
-            section.rows.append(
-                [name, str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), best_text]
-            )
+        _per_sweep_rows(section, frame, collection.directions, counts)
     return section
+
+
+def _per_sweep_rows(
+    section: Section, frame: pd.DataFrame, directions: Mapping[str, str], counts: Mapping
+) -> None:
+    """One row per sweep, labelled by its folder, with its best value in the column of its
+    objective: every ``best`` header names the metric and its direction."""
+    labels = sweep_labels(frame["sweep_dir"].dropna().tolist())
+    objectives = sorted({str(o) for o in frame["objective"].dropna().tolist()})
+    section.columns = [
+        Column("sweep"),
+        Column("runs", right=True),
+        *(Column(s, right=True) for s in counts),
+        *(
+            Column(f"best {o} {ARROWS.get(directions.get(o, ''), '')}".strip(), right=True)
+            for o in objectives
+        ),
+    ]
+    for sweep_dir in sorted(labels, key=labels.__getitem__):
+        sub = frame[frame["sweep_dir"] == sweep_dir]
+        sub_counts = analysis.state_counts(sub)
+        best = rank_runs(analysis.finished(sub))
+        bests = [
+            fmt(best["value"].iloc[0]) if len(best) and best["objective"].iloc[0] == o else "-"
+            for o in objectives
+        ]
+        section.rows.append(
+            [labels[sweep_dir], str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), *bests]
+        )
+
+
+def _ranked_sections(
+    collection: Collection, frame: pd.DataFrame, options: ReportOptions
+) -> list[Section | None]:
+    """The ranked table and the best config: once, or per sweep when the sweeps differ in
+    their data or objective (one ranking would mix values on different scales)."""
+    if not is_mixed(frame):
+        return [
+            top_runs_section(frame, options, collection.directions),
+            best_config_section(collection, frame),
+        ]
+    sections: list[Section | None] = []
+    for label, sub in per_sweep(frame):
+        sections.append(top_runs_section(sub, options, collection.directions, label))
+        sections.append(best_config_section(collection, sub))
+    return sections
 
 
 def build_report(
@@ -237,15 +272,22 @@ def build_report(
         for sweep_dir in set(frame["sweep_dir"].dropna().tolist()):
             if sweep_dir in collection.sweeps:
                 options.searched |= set(collection.sweeps[sweep_dir].search_space)
+    mixed = is_mixed(frame)
+    summary = summary_section(collection, frame, options)
+    if mixed:
+        summary.lines.append(
+            "the sweeps differ in their data or objective: each is ranked on its own"
+        )
+    ranked = _ranked_sections(collection, frame, options)
     sections: list[Section | None] = [
-        summary_section(collection, frame, options),
-        top_runs_section(frame, options, directions),
+        summary,
+        ranked[0],
         pareto_section(frame, directions),
         seeds_section(frame),
         group_section(frame, options.group_by) if options.group_by else None,
-        best_config_section(collection, frame),
+        *ranked[1:],
     ]
-    if importance is not None:
+    if importance is not None and not mixed:  # importance across different problems: none
         result = importance(frame)
         if result is not None:
             sections.append(importance_section(result))

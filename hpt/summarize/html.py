@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 from hpt.rundir import atomic_write_text
 from hpt.summarize import analysis
 from hpt.summarize.charts import (
-    curves_figure,
-    history_figure,
     importance_figure,
     parallel_figure,
     pareto_figure,
     timeline_figure,
 )
 from hpt.summarize.collect import Collection, log_searched, tuned_params
+from hpt.summarize.curves import curves_figure, history_figure
 from hpt.summarize.mixed import sweep_labels
 from hpt.summarize.query import primary_objective
 from hpt.summarize.render import Section, render_html
+from hpt.summarize.use import TITLE as USE_TITLE
 
 if TYPE_CHECKING:
     import optuna
@@ -67,6 +67,7 @@ table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }
 th.num, td.num { text-align: right; }
 p.note { color: #666; font-size: 13px; }
+pre.commands { background: #f5f5f5; padding: 8px 12px; font-size: 13px; overflow-x: auto; }
 .hpt-chart { margin: 24px 0; }
 .hpt-section { overflow-x: auto; }
 """
@@ -173,7 +174,7 @@ def render_page(title: str, sections: list[Section], charts: list[Chart]) -> str
         _ERROR_HOOK,
         "</head><body>",
         f"<h1>{escape(title)}</h1>",
-        render_html(sections),
+        render_html([s for s in sections if not s.title.startswith(USE_TITLE)]),
     ]
     for n, chart in enumerate(charts):
         div = pio.to_html(
@@ -188,6 +189,8 @@ def render_page(title: str, sections: list[Section], charts: list[Chart]) -> str
         if chart.note:
             parts.append(f'<p class="note">{escape(chart.note)}</p>')
         parts += [div, "</section>"]
+    closing = [s for s in sections if s.title.startswith(USE_TITLE)]  # after the charts
+    parts.append(render_html(closing))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

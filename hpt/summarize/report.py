@@ -16,10 +16,13 @@ from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     Collection,
+    is_searched,
+    searched_names,
     varying_params,
+    without_redundant_targets,
 )
 from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
-from hpt.summarize.query import primary_objective, rank_runs
+from hpt.summarize.query import is_missing, primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
 from hpt.summarize.sections import ARROWS, header_name
 from hpt.summarize.sections import failures_section as failures_section
@@ -27,6 +30,7 @@ from hpt.summarize.sections import group_section as group_section
 from hpt.summarize.sections import importance_section as importance_section
 from hpt.summarize.sections import pareto_section as pareto_section
 from hpt.summarize.sections import seeds_section as seeds_section
+from hpt.summarize.use import use_best_section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,12 +88,21 @@ def _default_columns(frame: pd.DataFrame, all_params: bool) -> tuple[list[str], 
         test = "test.test/" + objective[len("val/") :]
         if test in frame.columns and frame[test].notna().any():
             fixed.append(test)
-    params = (
-        [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
-        if all_params
-        else varying_params(frame)
-    )
-    return fixed, params
+    if all_params:
+        return fixed, [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
+    return fixed, _informative(frame, without_redundant_targets(varying_params(frame)))
+
+
+def _informative(frame: pd.DataFrame, params: list[str]) -> list[str]:
+    """The searched params, and the others that take two values: AdamW's ``betas`` and
+    ``eps`` vary only in being missing from the SGD trials, and say nothing there."""
+    searched = searched_names(frame)
+    kept = []
+    for column in params:
+        values = {fmt(v) for v in frame[column].tolist() if not is_missing(v)}
+        if is_searched(column, searched) or len(values) > 1:
+            kept.append(column)
+    return kept
 
 
 def _priority(column: str, searched: set[str]) -> int:
@@ -235,19 +248,22 @@ def _per_sweep_rows(
 
 def _ranked_sections(
     collection: Collection, frame: pd.DataFrame, options: ReportOptions
-) -> list[Section | None]:
-    """The ranked table and the best config: once, or per sweep when the sweeps differ in
-    their data or objective (one ranking would mix values on different scales)."""
+) -> tuple[list[Section | None], list[Section | None]]:
+    """The ranked table and the best config, then the closing "use the best model" block:
+    once, or per sweep when the sweeps differ in their data or objective (one ranking would
+    mix values on different scales)."""
     if not is_mixed(frame):
         return [
             top_runs_section(frame, options, collection.directions),
             best_config_section(collection, frame),
-        ]
+        ], [use_best_section(frame)]
     sections: list[Section | None] = []
+    closing: list[Section | None] = []
     for label, sub in per_sweep(frame):
         sections.append(top_runs_section(sub, options, collection.directions, label))
         sections.append(best_config_section(collection, sub))
-    return sections
+        closing.append(use_best_section(sub, label))
+    return sections, closing
 
 
 def build_report(
@@ -278,7 +294,7 @@ def build_report(
         summary.lines.append(
             "the sweeps differ in their data or objective: each is ranked on its own"
         )
-    ranked = _ranked_sections(collection, frame, options)
+    ranked, closing = _ranked_sections(collection, frame, options)
     sections: list[Section | None] = [
         summary,
         ranked[0],
@@ -291,5 +307,5 @@ def build_report(
         result = importance(frame)
         if result is not None:
             sections.append(importance_section(result))
-    sections.append(failures_section(frame))
+    sections += [failures_section(frame), *closing]
     return [s for s in sections if s is not None]

@@ -95,7 +95,16 @@ def test_terminal_report_content(sweep: Path, capsys: pytest.CaptureFixture[str]
     assert "overrides: optimizer=adamw optimizer.lr=0.002" in out
     assert "Hyperparameter importance" in out and "method: table-based" in out
     assert re.search(r"nan\s+2\s+loss is NaN\s+trial_0005, trial_0006", out)
-    assert all(len(line) <= 100 for line in out.splitlines())
+    # It closes with the commands that use the best run, each on one line to copy as it is.
+    best = sweep / "trial_0001"
+    use = out[out.index("Use the best model") :].splitlines()
+    assert use[1] == "best: trial_0001 (val/acc = 0.981)"
+    assert use[-3:] == [
+        f"hpt eval {best}",
+        f"hpt predict {best} INPUT -o predictions.csv",
+        f"hpt export {best} -o model.pt",
+    ]
+    assert all(len(line) <= 100 for line in out.splitlines() if not line.startswith("hpt "))
 
 
 def test_report_renders_into_a_fixed_width_console(sweep: Path) -> None:
@@ -116,7 +125,8 @@ def test_narrow_terminal_hides_param_columns_but_keeps_the_ranking(
     assert "column(s) hidden to fit 60 chars" in out
     top = out.split("ranked by val/acc")[1].split("\n\n")[0]
     assert "trial_0001" in top and "0.981" in top
-    assert all(len(line) <= 60 for line in out.splitlines())
+    # (the closing commands are never wrapped: each pastes as one line)
+    assert all(len(line) <= 60 for line in out.splitlines() if not line.startswith("hpt "))
 
 
 def test_top_sort_columns_and_all_params(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,6 +49,7 @@ from hpt.errors import (
     one_line,
     sigterm_as_interrupt,
 )
+from hpt.rundir import discard_refused
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
 
@@ -275,6 +276,8 @@ def launch(
     if failures:
         raise failures[0]
     if jobs and not args.multirun and jobs[-1].error is not None:
+        if isinstance(jobs[-1].error, _user_error_types()):  # refused: no run dir is left
+            discard_refused(Path(jobs[-1].run_dir))
         raise jobs[-1].error  # a single run's error: classified by exit_code like any other
 
 

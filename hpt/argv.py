@@ -132,6 +132,9 @@ def did_you_mean(exc: BaseException) -> str | None:
     from omegaconf import DictConfig
     from omegaconf.errors import OmegaConfBaseException
 
+    option = unknown_option(str(exc))
+    if option:
+        return option
     found = re.search(r"Could not override '([^']+)'", str(exc))
     cause = exc.__cause__
     if found is None or not isinstance(cause, OmegaConfBaseException):
@@ -145,6 +148,30 @@ def did_you_mean(exc: BaseException) -> str | None:
         return None
     head = path[: len(path) - len(missing)]  # `trainer.` of trainer.epoch
     return f"{key} is not a setting: did you mean {head}{close[0]}{key[len(path) :]}?"
+
+
+def unknown_option(message: str) -> str | None:
+    """Hydra's "Could not find 'data/tabel'" as one line: the options a user can type
+    (not hpt's internal ``base_*`` schemas, nor the config search path), the closest first.
+
+    Args:
+        message: Hydra's error text.
+
+    Returns:
+        The line, or None for another error.
+    """
+    import difflib
+    import re
+
+    found = re.search(r"Could not find '([^'/]+)/([^']+)'\s+Available options in '[^']+':", message)
+    if found is None:
+        return None
+    group, name = found.groups()
+    listed = message[found.end() :].split("Config search path:")[0].split()
+    options = [o for o in listed if not o.startswith("base_")]
+    close = difflib.get_close_matches(name, options, n=1)
+    hint = f"did you mean {group}={close[0]}? " if close else ""
+    return f"{group}={name}: no option {group}/{name}; {hint}options: {', '.join(options)}"
 
 
 def multirun_dir(root: str = "outputs/multiruns") -> str:

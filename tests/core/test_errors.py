@@ -37,6 +37,10 @@ BAD_INPUTS: dict[str, tuple[list[str], list[str]]] = {
     "negative_lr": (["train", "optimizer.lr=-1", *TINY], ["optimizer.lr=-1", "> 0"]),
     "loss_for_another_task": (["train", "loss=mse", *TINY], ["loss=mse", "classification"]),
     "unknown_command": (["nope"], ["nope", "train", "sweep"]),
+    "misspelled_option": (
+        ["train", "data=tabel", "trainer.epochs=1", "trainer.quiet=true"],
+        ["data=tabel", "did you mean data=table?", "image_folder", "mnist_tiny"],
+    ),
     "wrong_column": (
         [
             "train",
@@ -85,6 +89,14 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(
     assert "Traceback" not in res.stderr and "error" in lines[0]
     for word in BAD_INPUTS[name][1]:
         assert word in lines[0]
+
+
+def test_an_unknown_option_lists_only_what_a_user_can_type(
+    results: dict[str, CliResult],
+) -> None:
+    line = results["misspelled_option"].stderr
+    assert "base_" not in line  # hpt's internal schemas (base_table, ...) are no options
+    assert "search path" not in line and "provider=" not in line
 
 
 def test_a_refused_train_leaves_no_run_dir(results: dict[str, CliResult]) -> None:

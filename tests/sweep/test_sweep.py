@@ -150,6 +150,12 @@ def test_resume_with_a_changed_search_space_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_a_refused_sweep_leaves_no_sweep_dir(tmp_path: Path) -> None:
+    r = sweep(tmp_path)  # no search space: refused after the sweep dir's checks
+    assert r.returncode == 2 and "nothing to search" in r.stderr
+    assert not (tmp_path / "sweep").exists()
+
+
 def test_nan_and_exception_trials_fail_with_reasons_while_the_sweep_completes(
     tmp_path: Path,
 ) -> None:

@@ -48,6 +48,7 @@ from hpt.errors import (
     UserError,
     one_line,
     sigterm_as_interrupt,
+    was_reported,
 )
 from hpt.rundir import discard_refused
 
@@ -309,7 +310,8 @@ def exit_code(
         return EXIT_USAGE
     if isinstance(exc, KeyboardInterrupt):
         terminated = isinstance(exc, Terminated)
-        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        if not was_reported(exc):  # a sweep has said so, and how to resume
+            print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if isinstance(exc, BrokenPipeError) or not isinstance(exc, Exception):
         return None  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly

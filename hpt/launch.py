@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 from hpt import hydra_internals
 from hpt.argv import (
     did_you_mean,
+    flag_hint,
     importable_cwd,
     multirun_dir,
     renamed_overrides,
@@ -173,7 +174,8 @@ def parse_command_line(
     parser.prog = prog
 
     def usage_error(message: str) -> NoReturn:  # argparse's default prints a 7-line usage block
-        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        hint = flag_hint(argv, prog) or f"see {prog} --help"  # --epochs 3: trainer.epochs=3
+        print(f"{prog}: error: {message}; {hint}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
     parser.error = usage_error  # type: ignore[method-assign]

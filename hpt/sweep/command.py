@@ -98,7 +98,7 @@ def sweep_main(argv: list[str]) -> int:
         The exit code.
     """
     if any(a in ("-h", "--help") for a in argv):
-        print(HELP, end="")
+        print(HELP + search_configs(), end="")
         return 0
     from hpt import train
     from hpt.app import run_hydra
@@ -109,6 +109,33 @@ def sweep_main(argv: list[str]) -> int:
     has_sweeper = any(a.split("=", 1)[0].lstrip("+~") == "hydra/sweeper" for a in argv)
     args = flags_first(argv if has_sweeper else ["hydra/sweeper=hpt", *argv])
     return run_hydra(train.task, with_sweep_dir(args), prog="hpt sweep", multirun=True)
+
+
+def search_configs() -> str:
+    """The ``search=NAME`` options for ``hpt sweep --help``: hpt's and those of ``./conf/search``
+    (or another config dir), each with the sampler and pruner its file selects."""
+    import re
+
+    from hpt.app import config_dir, user_config_dirs
+
+    found: dict[str, str] = {}
+    try:
+        dirs = [*user_config_dirs(), config_dir()]
+    except Exception:  # a missing HPT_CONFIG_DIR folder: hpt's own are still listed
+        dirs = [config_dir()]
+    for folder in dirs:
+        for path in sorted((folder / "search").glob("*.yaml")):
+            text = path.read_text()
+            parts = [
+                f"{what} {m.group(1)}"
+                for what in ("sampler", "pruner")
+                if (m := re.search(rf"/hydra/sweeper/{what}:\s*(\w+)", text))
+            ]
+            found.setdefault(path.stem, ", ".join(parts))
+    width = max((len(name) for name in found), default=0)
+    lines = [f"  {name:<{width}}  {about}".rstrip() for name, about in sorted(found.items())]
+    head = "\nsearch configs (search=NAME; conf/search/*.yaml, yours in ./conf/search/):\n"
+    return head + "\n".join(lines) + "\n"
 
 
 def with_sweep_dir(argv: list[str]) -> list[str]:

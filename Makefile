@@ -38,6 +38,11 @@ $(STAMP): pyproject.toml setup.py
 	@touch $(STAMP)
 
 # Real MNIST when it is there; else the same demo on the 2,000 real images hpt ships (offline).
+# DEMO adds overrides to the run and the sweep, DEMO_TRIALS / DEMO_JOBS set the sweep's budget
+# and workers (tests/core/test_demo.py runs it smaller: DEMO_TRIALS=3 DEMO_JOBS=1 DEMO=...).
+DEMO ?=
+DEMO_TRIALS ?= 8
+DEMO_JOBS ?= 2
 demo: install  ## train, sweep and summarize (real MNIST, else data=mnist_tiny)
 	@set -e; \
 	if [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte" ] || [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte.gz" ]; then \
@@ -46,8 +51,8 @@ demo: install  ## train, sweep and summarize (real MNIST, else data=mnist_tiny)
 	  echo "MNIST not found under HPT_DATA_DIR=$(HPT_DATA_DIR): running the demo on data=mnist_tiny (bundled)"; \
 	  DATA="data=mnist_tiny"; \
 	fi; \
-	$(VENV)/bin/hpt train $${DATA/data.subset=12000/}; \
-	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 $$DATA hydra.sweep.dir=outputs/sweeps/demo; \
+	$(VENV)/bin/hpt train $${DATA/data.subset=12000/} $(DEMO); \
+	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=$(DEMO_TRIALS) hydra.sweeper.n_jobs=$(DEMO_JOBS) trainer.epochs=2 $$DATA $(DEMO) hydra.sweep.dir=outputs/sweeps/demo; \
 	$(VENV)/bin/hpt summarize outputs/sweeps/demo
 
 test: install  ## the test suite, CPU (GPU and slow tests skipped)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from hpt.errors import UserError
+from hpt.storage import check_journal
 from hpt.sweep.command import with_sweep_dir
 from hpt.sweep.naming import default_sweep_dir, free_sibling
 
@@ -54,3 +58,11 @@ def test_a_named_dir_or_study_is_left_as_given(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
     (tmp_path / "s-2").mkdir()
     assert free_sibling(tmp_path / "s") == tmp_path / "s-3"
+
+
+def test_a_lost_study_record_names_a_free_dir_for_the_new_sweep(tmp_path: Path) -> None:
+    sweep = tmp_path / "tpe-mnist-1a2b3c4d"
+    (sweep / "trial_0000").mkdir(parents=True)
+    (sweep / "study.journal").write_text("")
+    with pytest.raises(UserError, match=f"hydra.sweep.dir={sweep}-2$"):
+        check_journal(sweep / "study.journal", sweep)

@@ -24,7 +24,7 @@ from hpt.summarize.charts import (
 )
 from hpt.summarize.collect import Collection, log_searched, tuned_params
 from hpt.summarize.curves import curves_figure, history_figure
-from hpt.summarize.mixed import sweep_labels
+from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import primary_objective
 from hpt.summarize.render import Section, render_html
 from hpt.summarize.use import TITLE as USE_TITLE
@@ -97,8 +97,15 @@ def build_charts(
         study: The sweep's study when exactly one is loaded (Optuna's Pareto plot).
 
     Returns:
-        The charts, in page order.
+        The charts, in page order; one set per sweep when the sweeps differ in their data or
+        objective (``hpt.summarize.mixed``), as the tables are.
     """
+    if is_mixed(frame):
+        return [
+            Chart(f"{chart.key}-{n}", f"{label}: {chart.title}", chart.figure, chart.note)
+            for n, (label, sub) in enumerate(per_sweep(frame))
+            for chart in build_charts(collection, sub, None)
+        ]
     directions = collection.directions
     objective = primary_objective(frame) or "objective"
     log = log_searched(frame) or set()

@@ -116,3 +116,16 @@ def test_the_page_renders_readable_axes_a_lean_table_and_the_commands(tmp_path: 
     best = sweep / "trial_0003"
     for command in (f"hpt eval {best}", f"hpt predict {best} INPUT", f"hpt export {best} -o"):
         assert command in page.dom[closing:]
+
+
+def test_sweeps_of_other_data_get_charts_of_their_own(tmp_path: Path) -> None:
+    regression_sweep(tmp_path / "sweeps" / "tpe-house-1a2b3c4d")
+    other = write_sweep(tmp_path / "sweeps" / "tpe-mnist-5e6f7a8b", study_name="tpe")
+    for number, value in enumerate((0.91, 0.95, 0.93)):
+        write_run(other / f"trial_{number:04d}", trial=number, study_name="tpe", value=value)
+    collection = collect_runs([tmp_path / "sweeps"])
+    charts = build_charts(collection, collection.frame, None)
+    titles = [c.title for c in charts]
+    assert "tpe-house-1a2b3c4d: Optimisation history (val/loss)" in titles
+    assert "tpe-mnist-5e6f7a8b: Optimisation history (val/acc)" in titles
+    assert len({c.key for c in charts}) == len(charts)  # one element id each

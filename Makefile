@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.install-stamp
 PYTHON ?= python3
+# PyTorch's build for this machine, picked by uv from PyTorch's own index: cpu, cu126, ..., auto
+# (empty: the default index's torch, a CUDA build on Linux). `make install TORCH_BACKEND=cpu`.
+TORCH_BACKEND ?=
 # Real MNIST lives here on the development machines; elsewhere torchvision downloads it.
 export HPT_DATA_DIR ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),$(HOME)/.cache/hpt/data)
 
@@ -23,16 +26,23 @@ $(STAMP): pyproject.toml setup.py
 	if [ -z "$$UV" ]; then $(PY) -m pip install -q uv >/dev/null 2>&1 && UV=$(VENV)/bin/uv || true; fi; \
 	if [ -n "$$UV" ]; then \
 	  echo "installing with $$UV"; \
-	  $$UV pip install -q --compile-bytecode --python $(PY) -e '.[dev]'; \
+	  $$UV pip install -q --compile-bytecode --python $(PY) \
+	    $(if $(TORCH_BACKEND),--torch-backend=$(TORCH_BACKEND)) -e '.[dev]'; \
 	else \
 	  echo "uv unavailable: installing with pip (slower)"; \
+	  $(if $(TORCH_BACKEND),echo "pip cannot pick TORCH_BACKEND=$(TORCH_BACKEND): install uv";) \
 	  $(PY) -m pip install -q --upgrade pip; \
 	  $(PY) -m pip install -q -e '.[dev]'; \
 	fi
-	@$(PY) -c "import torch, torchvision, hydra, optuna; print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| optuna', optuna.__version__)"
+	@$(PY) -m hpt.torch_check  # one line and exit 1 when torchvision was built for another torch
 	@touch $(STAMP)
 
 # Real MNIST when it is there; else the same demo on the 2,000 real images hpt ships (offline).
+# DEMO adds overrides to the run and the sweep, DEMO_TRIALS / DEMO_JOBS set the sweep's budget
+# and workers (tests/core/test_demo.py runs it smaller: DEMO_TRIALS=3 DEMO_JOBS=1 DEMO=...).
+DEMO ?=
+DEMO_TRIALS ?= 8
+DEMO_JOBS ?= 2
 demo: install  ## train, sweep and summarize (real MNIST, else data=mnist_tiny)
 	@set -e; \
 	if [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte" ] || [ -f "$(HPT_DATA_DIR)/MNIST/raw/train-images-idx3-ubyte.gz" ]; then \
@@ -41,8 +51,8 @@ demo: install  ## train, sweep and summarize (real MNIST, else data=mnist_tiny)
 	  echo "MNIST not found under HPT_DATA_DIR=$(HPT_DATA_DIR): running the demo on data=mnist_tiny (bundled)"; \
 	  DATA="data=mnist_tiny"; \
 	fi; \
-	$(VENV)/bin/hpt train $${DATA/data.subset=12000/}; \
-	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=8 hydra.sweeper.n_jobs=2 trainer.epochs=2 $$DATA hydra.sweep.dir=outputs/sweeps/demo; \
+	$(VENV)/bin/hpt train $${DATA/data.subset=12000/} $(DEMO); \
+	$(VENV)/bin/hpt sweep search=tpe hydra.sweeper.n_trials=$(DEMO_TRIALS) hydra.sweeper.n_jobs=$(DEMO_JOBS) trainer.epochs=2 $$DATA $(DEMO) hydra.sweep.dir=outputs/sweeps/demo; \
 	$(VENV)/bin/hpt summarize outputs/sweeps/demo
 
 test: install  ## the test suite, CPU (GPU and slow tests skipped)

@@ -132,6 +132,9 @@ def did_you_mean(exc: BaseException) -> str | None:
     from omegaconf import DictConfig
     from omegaconf.errors import OmegaConfBaseException
 
+    option = unknown_option(str(exc)) or unknown_function(str(exc))
+    if option:
+        return option
     found = re.search(r"Could not override '([^']+)'", str(exc))
     cause = exc.__cause__
     if found is None or not isinstance(cause, OmegaConfBaseException):
@@ -145,6 +148,108 @@ def did_you_mean(exc: BaseException) -> str | None:
         return None
     head = path[: len(path) - len(missing)]  # `trainer.` of trainer.epoch
     return f"{key} is not a setting: did you mean {head}{close[0]}{key[len(path) :]}?"
+
+
+def unknown_option(message: str) -> str | None:
+    """Hydra's "Could not find 'data/tabel'" as one line: the options a user can type
+    (not hpt's internal ``base_*`` schemas, nor the config search path), the closest first.
+
+    Args:
+        message: Hydra's error text.
+
+    Returns:
+        The line, or None for another error.
+    """
+    import difflib
+    import re
+
+    found = re.search(r"Could not find '([^'/]+)/([^']+)'\s+Available options in '[^']+':", message)
+    if found is None:
+        return None
+    group, name = found.groups()
+    listed = message[found.end() :].split("Config search path:")[0].split()
+    options = [o for o in listed if not o.startswith("base_")]
+    close = difflib.get_close_matches(name, options, n=1)
+    hint = f"did you mean {group}={close[0]}? " if close else ""
+    return f"{group}={name}: no option {group}/{name}; {hint}options: {', '.join(options)}"
+
+
+# Other libraries' distributions, as Hydra's override grammar writes them (hpt.sweep.space).
+_GRAMMAR = {
+    "loguniform": "tag(log, interval({}))",
+    "log_uniform": "tag(log, interval({}))",
+    "uniform": "interval({})",
+    "randint": "int(interval({}))",
+    "intuniform": "int(interval({}))",
+    "categorical": "choice({})",
+    "choices": "choice({})",
+    "oneof": "choice({})",
+}
+
+
+def unknown_function(message: str) -> str | None:
+    """Hydra's "Unknown function 'loguniform'" in a search expression as one line with the
+    expression in Hydra's grammar (``tag(log, interval(a, b))``).
+
+    Args:
+        message: Hydra's (or hpt's search-space) error text.
+
+    Returns:
+        The line, or None for another error or a function with no counterpart.
+    """
+    import re
+
+    found = re.search(r"Unknown function '(\w+)'", message)
+    if found is None or found.group(1).lower() not in _GRAMMAR:
+        return None
+    name = found.group(1)
+    used = re.search(rf"'([^'=]+)=\s*{name}\((.*?)\)'", message)
+    key, args = (used.group(1), used.group(2)) if used else ("KEY", "a, b")
+    written = _GRAMMAR[name.lower()].format(", ".join(a.strip() for a in args.split(",")))
+    return (
+        f"{key}={name}(...): Hydra's search grammar has no {name}(); write "
+        f"{key}='{written}' (hpt sweep --help lists the grammar)"
+    )
+
+
+# Flags people type from other tools, and the override each one is in hpt.
+_FLAG_KEYS = {
+    "epochs": "trainer.epochs",
+    "lr": "optimizer.lr",
+    "learning_rate": "optimizer.lr",
+    "batch_size": "trainer.batch_size",
+    "seed": "trainer.seed",
+    "device": "trainer.device",
+    "weight_decay": "regularization.weight_decay",
+    "dropout": "regularization.dropout",
+    "n_trials": "hydra.sweeper.n_trials",
+    "trials": "hydra.sweeper.n_trials",
+    "n_jobs": "hydra.sweeper.n_jobs",
+    "data": "data",
+    "model": "model",
+    "optimizer": "optimizer",
+}
+
+
+def flag_hint(argv: list[str], prog: str) -> str | None:
+    """For ``--epochs 3``: settings are overrides, ``trainer.epochs=3``.
+
+    Args:
+        argv: The command's arguments.
+        prog: The command (``hpt train``), for its ``--help``.
+
+    Returns:
+        The pointer for the first ``--flag`` that is a setting's name, else None.
+    """
+    for i, arg in enumerate(argv):
+        name, eq, value = arg[2:].partition("=")
+        key = _FLAG_KEYS.get(name.replace("-", "_")) if arg.startswith("--") else None
+        if key is None:
+            continue
+        if not eq and i + 1 < len(argv) and "=" not in argv[i + 1]:
+            value = argv[i + 1] if not argv[i + 1].startswith("-") else ""
+        return f"settings are overrides: write {key}={value or 'VALUE'} ({prog} --help lists them)"
+    return None
 
 
 def multirun_dir(root: str = "outputs/multiruns") -> str:

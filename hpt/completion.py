@@ -77,9 +77,13 @@ def _script(action: str, train_task: Callable[[Any], Any]) -> int:
 
 # Hydra's script completes with `-o nospace` (a key stops at `=` for its value), so a completed
 # command word would run into the next one (`hpt trainmodel=`): give the command its space.
+# And a folder completed from the file names (`hpt summarize outp` -> `outputs/`) ends with `/`
+# (readline marks folders only for `-o filenames`, which would mangle `key=value` words).
 _SPACE = (
     "        if (( COMP_CWORD == 1 && ${#COMPREPLY[@]} == 1 )); then "
     'COMPREPLY=("${COMPREPLY[0]} "); fi  # hpt: a completed command word ends with a space\n'
+    '        for i in "${!COMPREPLY[@]}"; do [[ -d "${COMPREPLY[i]}" && "${COMPREPLY[i]}" != */ ]]'
+    ' && COMPREPLY[i]="${COMPREPLY[i]}/"; done  # hpt: a folder ends with /\n'
 )
 
 

@@ -36,6 +36,17 @@ def sigterm_as_interrupt() -> Any:
     return signal.signal(signal.SIGTERM, terminated)
 
 
+def mark_reported(exc: BaseException) -> BaseException:
+    """Note that the user has been told about ``exc`` (an interrupt the sweep explained)."""
+    exc.hpt_reported = True  # type: ignore[attr-defined]
+    return exc
+
+
+def was_reported(exc: BaseException) -> bool:
+    """Whether :func:`mark_reported` was called on ``exc``: the command adds no line."""
+    return bool(getattr(exc, "hpt_reported", False))
+
+
 class UserError(Exception):
     """Bad input the user can fix (a typo, a missing dataset, an impossible setting)."""
 

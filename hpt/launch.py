@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 from hpt import hydra_internals
 from hpt.argv import (
     did_you_mean,
+    flag_hint,
     importable_cwd,
     multirun_dir,
     renamed_overrides,
@@ -48,7 +49,9 @@ from hpt.errors import (
     UserError,
     one_line,
     sigterm_as_interrupt,
+    was_reported,
 )
+from hpt.rundir import discard_refused
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
 
@@ -171,7 +174,8 @@ def parse_command_line(
     parser.prog = prog
 
     def usage_error(message: str) -> NoReturn:  # argparse's default prints a 7-line usage block
-        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        hint = flag_hint(argv, prog) or f"see {prog} --help"  # --epochs 3: trainer.epochs=3
+        print(f"{prog}: error: {message}; {hint}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
     parser.error = usage_error  # type: ignore[method-assign]
@@ -275,6 +279,8 @@ def launch(
     if failures:
         raise failures[0]
     if jobs and not args.multirun and jobs[-1].error is not None:
+        if isinstance(jobs[-1].error, _user_error_types()):  # refused: no run dir is left
+            discard_refused(Path(jobs[-1].run_dir))
         raise jobs[-1].error  # a single run's error: classified by exit_code like any other
 
 
@@ -306,7 +312,8 @@ def exit_code(
         return EXIT_USAGE
     if isinstance(exc, KeyboardInterrupt):
         terminated = isinstance(exc, Terminated)
-        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        if not was_reported(exc):  # a sweep has said so, and how to resume
+            print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if isinstance(exc, BrokenPipeError) or not isinstance(exc, Exception):
         return None  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly

@@ -183,3 +183,27 @@ def run_of(path: str | os.PathLike[str]) -> Path:
     best = (read_json(where / SWEEP) or {}).get("best") or []
     chosen = best[0].get("dir") if best and isinstance(best[0], dict) else None
     return where / str(chosen) if chosen else where
+
+
+def discard_refused(run_dir: Path) -> bool:
+    """Remove the folder of a run refused before it trained (bad data, a model that cannot
+    be built): it holds only Hydra's config and a FAIL result.json, and a refused ``hpt
+    train`` leaves no run dir. Empty parents it leaves (``outputs/runs``) go too.
+
+    Args:
+        run_dir: The run's folder, made by this run (``hpt.config`` refuses an existing one).
+
+    Returns:
+        Whether it was removed: not when anything else is in it (metrics, checkpoints, ...).
+    """
+    import shutil
+
+    known = {HYDRA_DIR, RESULT, "train.log", "hpt.log"}
+    if not run_dir.is_dir() or any(p.name not in known for p in run_dir.iterdir()):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    parent, here = run_dir.parent, Path.cwd()
+    while parent != here and parent.is_relative_to(here) and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+    return True

@@ -214,6 +214,7 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
     from optuna.storages.journal import JournalFileOpenLock
 
     from hpt.errors import UserError
+    from hpt.sweep.naming import free_sibling
 
     if not path.exists():
         return None
@@ -227,7 +228,8 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
             if any(sweep_dir.glob("trial_*")):
                 raise UserError(
                     f"storage {path} is empty but {sweep_dir} already has trial directories: "
-                    "the study's record is lost; start a new sweep with another hydra.sweep.dir"
+                    "the study's record is lost; start a new sweep with "
+                    f"hydra.sweep.dir={free_sibling(sweep_dir)}"
                 )
             return None
         good, tail = _readable_prefix(path, data)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hpt.summarize import analysis
+from hpt.summarize.axes import value_axis
 from hpt.summarize.collect import OBJECTIVE_PREFIX, PARAM_PREFIX, log_searched, metric_history
 from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
 from hpt.summarize.render import fmt
@@ -82,11 +83,30 @@ def history_plot(frame: pd.DataFrame, directions: Mapping[str, str]) -> Figure |
             label="pruned (value where pruned)",
         )
     ax.step(xs, best, where="post", color="tab:green", label="best so far")
+    _fit_y(ax, list(zip(xs, ys)), objective)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{objective} ({direction})")
     ax.set_title("Optimization history")
     ax.legend(fontsize=8)
     return fig
+
+
+def _fit_y(ax: Any, points: list[tuple[float, float]], metric: str, mark: bool = True) -> None:
+    """The y axis of ``hpt.summarize.axes``: log for losses spanning decades, far outliers
+    left off the range (with ``mark``: drawn as triangles at its edge)."""
+    axis = value_axis([y for _, y in points], metric)
+    if axis.log:
+        ax.set_yscale("log")
+    if axis.lo is None or axis.hi is None:
+        return
+    ax.set_ylim(axis.lo, axis.hi)
+    for side, marker in (("above", "^"), ("below", "v")) if mark else ():
+        off = [x for x, y in points if axis.side(y) == side]
+        if off:
+            edge = [axis.edge(side)] * len(off)
+            ax.scatter(
+                off, edge, marker=marker, color="black", clip_on=False, label="off the chart"
+            )
 
 
 def _stopped_at(row: pd.Series, objective: str) -> float:
@@ -274,15 +294,18 @@ def intermediate_plot(frame: pd.DataFrame) -> Figure | None:
     plt = pyplot()
     metric = _metric_key(frame)
     fig, ax = plt.subplots(figsize=(7, 4))
+    drawn: list[tuple[float, float]] = []
     for row, records in histories:
         epochs = [r.get("epoch", i) for i, r in enumerate(records)]
         values = [_num(r.get(metric)) for r in records]
+        drawn += [(float(x), y) for x, y in zip(epochs, values) if math.isfinite(y)]
         pruned = row["status"] == "PRUNED"
         ax.plot(epochs, values, color="tab:red" if pruned else "tab:blue", alpha=0.5, lw=1)
         if pruned:
             ax.plot(epochs[-1], values[-1], "x", color="tab:red", ms=8)
     ax.set(xlabel="epoch", ylabel=metric, title="Intermediate values (red x: pruned here)")
     _integer_epochs(ax)
+    _fit_y(ax, drawn, metric, mark=False)  # a line leaving the chart shows where it goes
     return fig
 
 

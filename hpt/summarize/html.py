@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING
 from hpt.rundir import atomic_write_text
 from hpt.summarize import analysis
 from hpt.summarize.charts import (
-    curves_figure,
-    history_figure,
     importance_figure,
     parallel_figure,
     pareto_figure,
     timeline_figure,
 )
 from hpt.summarize.collect import Collection, log_searched, tuned_params
+from hpt.summarize.curves import curves_figure, history_figure
+from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import primary_objective
 from hpt.summarize.render import Section, render_html
+from hpt.summarize.use import TITLE as USE_TITLE
 
 if TYPE_CHECKING:
     import optuna
@@ -66,6 +67,7 @@ table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }
 th.num, td.num { text-align: right; }
 p.note { color: #666; font-size: 13px; }
+pre.commands { background: #f5f5f5; padding: 8px 12px; font-size: 13px; overflow-x: auto; }
 .hpt-chart { margin: 24px 0; }
 .hpt-section { overflow-x: auto; }
 """
@@ -95,8 +97,15 @@ def build_charts(
         study: The sweep's study when exactly one is loaded (Optuna's Pareto plot).
 
     Returns:
-        The charts, in page order.
+        The charts, in page order; one set per sweep when the sweeps differ in their data or
+        objective (``hpt.summarize.mixed``), as the tables are.
     """
+    if is_mixed(frame):
+        return [
+            Chart(f"{chart.key}-{n}", f"{label}: {chart.title}", chart.figure, chart.note)
+            for n, (label, sub) in enumerate(per_sweep(frame))
+            for chart in build_charts(collection, sub, None)
+        ]
     directions = collection.directions
     objective = primary_objective(frame) or "objective"
     log = log_searched(frame) or set()
@@ -172,7 +181,7 @@ def render_page(title: str, sections: list[Section], charts: list[Chart]) -> str
         _ERROR_HOOK,
         "</head><body>",
         f"<h1>{escape(title)}</h1>",
-        render_html(sections),
+        render_html([s for s in sections if not s.title.startswith(USE_TITLE)]),
     ]
     for n, chart in enumerate(charts):
         div = pio.to_html(
@@ -187,6 +196,8 @@ def render_page(title: str, sections: list[Section], charts: list[Chart]) -> str
         if chart.note:
             parts.append(f'<p class="note">{escape(chart.note)}</p>')
         parts += [div, "</section>"]
+    closing = [s for s in sections if s.title.startswith(USE_TITLE)]  # after the charts
+    parts.append(render_html(closing))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -214,7 +225,7 @@ def write_html(
     """
     require_plotly()
     charts = build_charts(collection, frame, importance, study)
-    names = sorted({str(s) for s in frame["sweep"].dropna().tolist()})
+    names = sorted(sweep_labels(frame["sweep_dir"].dropna().tolist()).values())  # folders
     title = "hpt report: " + (", ".join(names) if names else "runs")
     atomic_write_text(path, render_page(title, sections, charts))
     return [c.key for c in charts]

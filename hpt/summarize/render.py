@@ -43,6 +43,7 @@ class Section:
     columns: list[Column] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     note: str | None = None
+    commands: list[str] = field(default_factory=list)  # shell lines, never wrapped
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -142,6 +143,8 @@ def render_rich(sections: list[Section], console: Console) -> None:
             console.print(Text(section.title, style="bold"))
         for line in section.lines:
             console.print(Text(line))
+        for command in section.commands:  # one line each, so a copy pastes as it runs
+            console.print(Text(command), soft_wrap=True)
         if section.columns and section.rows:
             keep, hidden_note = _fit(section, console.width)
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
@@ -178,6 +181,8 @@ def render_markdown(sections: list[Section]) -> str:
             out += [f"### {_md_cell(section.title)}", ""]
         if section.lines:
             out += [f"{line}  " for line in section.lines] + [""]
+        if section.commands:
+            out += ["```bash", *section.commands, "```", ""]
         if section.columns and section.rows:
             out.append("| " + " | ".join(_md_cell(c.header) for c in section.columns) + " |")
             out.append("|" + "|".join("---:" if c.right else "---" for c in section.columns) + "|")
@@ -207,6 +212,8 @@ def render_html(sections: list[Section]) -> str:
         if section.title:
             out.append(f"<h2>{escape(section.title)}</h2>")
         out += [f"<p>{escape(line)}</p>" for line in section.lines]
+        if section.commands:
+            out.append(f'<pre class="commands">{escape(chr(10).join(section.commands))}</pre>')
         if section.columns and section.rows:
             out.append("<table><thead><tr>")
             out += [

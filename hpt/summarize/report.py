@@ -17,8 +17,12 @@ from hpt.summarize.collect import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     Collection,
+    is_searched,
+    searched_names,
     varying_params,
+    without_redundant_targets,
 )
+from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import is_missing, primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
 from hpt.summarize.sections import ARROWS, header_name
@@ -27,6 +31,7 @@ from hpt.summarize.sections import group_section as group_section
 from hpt.summarize.sections import importance_section as importance_section
 from hpt.summarize.sections import pareto_section as pareto_section
 from hpt.summarize.sections import seeds_section as seeds_section
+from hpt.summarize.use import use_best_section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,12 +92,21 @@ def _default_columns(frame: pd.DataFrame, all_params: bool) -> tuple[list[str], 
         test = "test.test/" + objective[len("val/") :]
         if test in frame.columns and frame[test].notna().any():
             fixed.append(test)
-    params = (
-        [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
-        if all_params
-        else varying_params(frame)
-    )
-    return fixed, params
+    if all_params:
+        return fixed, [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
+    return fixed, _informative(frame, without_redundant_targets(varying_params(frame)))
+
+
+def _informative(frame: pd.DataFrame, params: list[str]) -> list[str]:
+    """The searched params, and the others that take two values: AdamW's ``betas`` and
+    ``eps`` vary only in being missing from the SGD trials, and say nothing there."""
+    searched = searched_names(frame)
+    kept = []
+    for column in params:
+        values = {fmt(v) for v in frame[column].tolist() if not is_missing(v)}
+        if is_searched(column, searched) or len(values) > 1:
+            kept.append(column)
+    return kept
 
 
 def _priority(column: str, searched: set[str]) -> int:
@@ -111,7 +125,10 @@ def _priority(column: str, searched: set[str]) -> int:
 
 
 def top_runs_section(
-    frame: pd.DataFrame, options: ReportOptions, directions: Mapping[str, str]
+    frame: pd.DataFrame,
+    options: ReportOptions,
+    directions: Mapping[str, str],
+    label: str | None = None,
 ) -> Section:
     """The ranked (or ``--sort``-ed) runs table, ``options.top`` rows.
 
@@ -119,6 +136,7 @@ def top_runs_section(
         frame: The selected runs, in display order.
         options: What the user asked for (rows, columns, sort, searched names).
         directions: Objective name -> direction (for the headers' arrows).
+        label: The sweep these runs are (its folder), when the summary ranks per sweep.
 
     Returns:
         The table; columns a narrow terminal can drop are marked optional.
@@ -160,7 +178,7 @@ def top_runs_section(
         if count < len(frame)
         else f"{_plural(len(frame), 'run')}, {how}"
     )
-    return Section(title, columns=columns, rows=rows)
+    return Section(f"{label}: {title}" if label else title, columns=columns, rows=rows)
 
 
 def summary_section(collection: Collection, frame: pd.DataFrame, options: ReportOptions) -> Section:
@@ -199,24 +217,57 @@ def summary_section(collection: Collection, frame: pd.DataFrame, options: Report
         lines.append("where: " + " and ".join(options.filters))
     section = Section("Summary", lines=lines)
     if len(sweeps) > 1:
-        section.columns = [
-            Column("sweep"),
-            Column("runs", right=True),
-            *(Column(s, right=True) for s in counts),
-            Column("best", right=True),
-        ]
-        for sweep_dir in sweeps:
-            sub = frame[frame["sweep_dir"] == sweep_dir]
-            sub_counts = analysis.state_counts(sub)
-            best = rank_runs(analysis.finished(sub))
-            best_text = fmt(best["value"].iloc[0]) if len(best) else "-"
-            name = (
-                collection.sweeps[sweep_dir].name if sweep_dir in collection.sweeps else sweep_dir
-            )
-            section.rows.append(
-                [name, str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), best_text]
-            )
+        _per_sweep_rows(section, frame, collection.directions, counts)
     return section
+
+
+def _per_sweep_rows(
+    section: Section, frame: pd.DataFrame, directions: Mapping[str, str], counts: Mapping
+) -> None:
+    """One row per sweep, labelled by its folder, with its best value in the column of its
+    objective: every ``best`` header names the metric and its direction."""
+    labels = sweep_labels(frame["sweep_dir"].dropna().tolist())
+    objectives = sorted({str(o) for o in frame["objective"].dropna().tolist()})
+    section.columns = [
+        Column("sweep"),
+        Column("runs", right=True),
+        *(Column(s, right=True) for s in counts),
+        *(
+            Column(f"best {o} {ARROWS.get(directions.get(o, ''), '')}".strip(), right=True)
+            for o in objectives
+        ),
+    ]
+    for sweep_dir in sorted(labels, key=labels.__getitem__):
+        sub = frame[frame["sweep_dir"] == sweep_dir]
+        sub_counts = analysis.state_counts(sub)
+        best = rank_runs(analysis.finished(sub))
+        bests = [
+            fmt(best["value"].iloc[0]) if len(best) and best["objective"].iloc[0] == o else "-"
+            for o in objectives
+        ]
+        section.rows.append(
+            [labels[sweep_dir], str(len(sub)), *(str(sub_counts.get(s, 0)) for s in counts), *bests]
+        )
+
+
+def _ranked_sections(
+    collection: Collection, frame: pd.DataFrame, options: ReportOptions
+) -> tuple[list[Section | None], list[Section | None]]:
+    """The ranked table and the best config, then the closing "use the best model" block:
+    once, or per sweep when the sweeps differ in their data or objective (one ranking would
+    mix values on different scales)."""
+    if not is_mixed(frame):
+        return [
+            top_runs_section(frame, options, collection.directions),
+            best_config_section(collection, frame),
+        ], [use_best_section(frame)]
+    sections: list[Section | None] = []
+    closing: list[Section | None] = []
+    for label, sub in per_sweep(frame):
+        sections.append(top_runs_section(sub, options, collection.directions, label))
+        sections.append(best_config_section(collection, sub))
+        closing.append(use_best_section(sub, label))
+    return sections, closing
 
 
 def build_report(
@@ -241,17 +292,24 @@ def build_report(
         for sweep_dir in set(frame["sweep_dir"].dropna().tolist()):
             if sweep_dir in collection.sweeps:
                 options.searched |= set(collection.sweeps[sweep_dir].search_space)
+    mixed = is_mixed(frame)
+    summary = summary_section(collection, frame, options)
+    if mixed:
+        summary.lines.append(
+            "the sweeps differ in their data or objective: each is ranked on its own"
+        )
+    ranked, closing = _ranked_sections(collection, frame, options)
     sections: list[Section | None] = [
-        summary_section(collection, frame, options),
-        top_runs_section(frame, options, directions),
+        summary,
+        ranked[0],
         pareto_section(frame, directions),
         seeds_section(frame),
         group_section(frame, options.group_by) if options.group_by else None,
-        best_config_section(collection, frame),
+        *ranked[1:],
     ]
-    if importance is not None:
+    if importance is not None and not mixed:  # importance across different problems: none
         result = importance(frame)
         if result is not None:
             sections.append(importance_section(result))
-    sections.append(failures_section(frame))
+    sections += [failures_section(frame), *closing]
     return [s for s in sections if s is not None]

@@ -6,7 +6,8 @@ HELP = """\
 usage: hpt sweep [search=NAME] [KEY=VALUE ...] [KEY='SEARCH EXPRESSION' ...] [hydra flags]
 
 Run an Optuna study over hpt's training task; each trial is a run dir under the sweep dir
-(default outputs/sweeps/<study name>, so running the same command again resumes).
+(default outputs/sweeps/<search>-<data>-<hash of the settings>, printed at the start: running
+the same command again resumes it; another command, e.g. on other data, gets its own).
 
 search space (Hydra's override grammar; on the command line or under hydra.sweeper.params):
   interval(a, b)               a float in [a, b]
@@ -19,7 +20,7 @@ sweeper settings (hydra.sweeper.KEY=VALUE):
   n_jobs              worker processes on this host; 0 = one per GPU x per_gpu (1)
   per_gpu             workers sharing one GPU (1)
   direction           minimize / maximize, or a list for multi-objective (from objective.*)
-  study_name          default: the search config's name
+  study_name          default: the search config's name (given: the dir is named for it)
   storage             default: study.journal in the sweep dir; or postgresql://user:pw@host/db
   sampler / pruner    hydra/sweeper/sampler=tpe|random|grid|gp|cmaes|qmc|nsgaii|bruteforce,
                       hydra/sweeper/pruner=none|median|percentile|successive_halving|
@@ -97,7 +98,7 @@ def sweep_main(argv: list[str]) -> int:
         The exit code.
     """
     if any(a in ("-h", "--help") for a in argv):
-        print(HELP, end="")
+        print(HELP + search_configs(), end="")
         return 0
     from hpt import train
     from hpt.app import run_hydra
@@ -107,4 +108,65 @@ def sweep_main(argv: list[str]) -> int:
     argv = [a for a in argv if a not in ("-m", "--multirun")]
     has_sweeper = any(a.split("=", 1)[0].lstrip("+~") == "hydra/sweeper" for a in argv)
     args = flags_first(argv if has_sweeper else ["hydra/sweeper=hpt", *argv])
-    return run_hydra(train.task, args, prog="hpt sweep", multirun=True)
+    return run_hydra(train.task, with_sweep_dir(args), prog="hpt sweep", multirun=True)
+
+
+def search_configs() -> str:
+    """The ``search=NAME`` options for ``hpt sweep --help``: hpt's and those of ``./conf/search``
+    (or another config dir), each with the sampler and pruner its file selects."""
+    import re
+
+    from hpt.app import config_dir, user_config_dirs
+
+    found: dict[str, str] = {}
+    try:
+        dirs = [*user_config_dirs(), config_dir()]
+    except Exception:  # a missing HPT_CONFIG_DIR folder: hpt's own are still listed
+        dirs = [config_dir()]
+    for folder in dirs:
+        for path in sorted((folder / "search").glob("*.yaml")):
+            text = path.read_text()
+            parts = [
+                f"{what} {m.group(1)}"
+                for what in ("sampler", "pruner")
+                if (m := re.search(rf"/hydra/sweeper/{what}:\s*(\w+)", text))
+            ]
+            found.setdefault(path.stem, ", ".join(parts))
+    width = max((len(name) for name in found), default=0)
+    lines = [f"  {name:<{width}}  {about}".rstrip() for name, about in sorted(found.items())]
+    head = "\nsearch configs (search=NAME; conf/search/*.yaml, yours in ./conf/search/):\n"
+    return head + "\n".join(lines) + "\n"
+
+
+def with_sweep_dir(argv: list[str]) -> list[str]:
+    """The command line with the default sweep dir named for the sweep (``hpt.sweep.naming``).
+
+    Left as it is when it names the dir (``hydra.sweep.dir``) or the study
+    (``hydra.sweeper.study_name``: the dir is then named for the study, conf/config.yaml).
+
+    Args:
+        argv: The command line after ``hpt sweep``, flags first.
+
+    Returns:
+        The same arguments, with ``hydra.sweep.dir=outputs/sweeps/<search>-<data>-<hash>``.
+    """
+    from hpt.sweep.naming import default_sweep_dir
+
+    overrides = [a for a in argv if _is_override(a)]
+    named = {"hydra.sweep.dir", "hydra.sweeper.study_name"}
+    if any(o.split("=", 1)[0].lstrip("+~") in named for o in overrides):
+        return argv
+    return [*argv, f"hydra.sweep.dir={default_sweep_dir(overrides, _default_data())}"]
+
+
+def _default_data() -> str:
+    """The ``data`` option of hpt's config.yaml defaults list (``mnist``)."""
+    from omegaconf import OmegaConf
+
+    from hpt.app import config_dir
+
+    root = OmegaConf.to_container(OmegaConf.load(config_dir() / "config.yaml"))
+    for entry in root.get("defaults", []) if isinstance(root, dict) else []:
+        if isinstance(entry, dict) and "data" in entry:
+            return str(entry["data"])
+    return "data"

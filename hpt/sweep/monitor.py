@@ -265,12 +265,13 @@ def trial_line(t: FrozenTrial, best: dict[str, Any], names: list[str]) -> str:
 
     Args:
         t: The trial.
-        best: The best trial's params (the line shows those that differ).
+        best: The best trial's params (the line shows those that differ, or all of them on
+            the best trial's own line).
         names: The objectives' names.
 
     Returns:
         Number, state, objective values (or the step pruned at, or the error), duration and
-        the params that differ from the best.
+        the params that differ from the best; the best's own params on its line.
     """
     took = (
         f"  {(t.datetime_complete - t.datetime_start).total_seconds():.1f}s"
@@ -287,10 +288,15 @@ def trial_line(t: FrozenTrial, best: dict[str, Any], names: list[str]) -> str:
     else:
         what = str(t.user_attrs.get("error") or "")[:160]
     differ = {k: v for k, v in t.params.items() if best.get(k) != v}
+    # The best trial (nothing differs) shows its own settings; another, where it differs.
+    is_best = bool(t.params) and not differ and t.state == TrialState.COMPLETE
     shown = " ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in differ.items()
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in (t.params if is_best else differ).items()
     )
-    return f"trial {t.number} {t.state.name} {what}{took}" + (f"  [{shown}]" if shown else "")
+    label = "best so far: " if is_best else "vs best: "
+    line = f"trial {t.number} {t.state.name} {what}{took}"
+    return line + (f"  [{label}{shown}]" if shown else "")
 
 
 def format_best(snap: dict[str, Any], objectives: list[str]) -> list[str]:

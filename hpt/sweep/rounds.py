@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hpt.errors import Terminated, UserError, sigterm_as_interrupt
+from hpt.errors import Terminated, UserError, mark_reported, sigterm_as_interrupt
 from hpt.sweep import accounting
 from hpt.sweep.monitor import Monitor
 from hpt.sweep.plan import Plan, who
@@ -72,7 +72,7 @@ def run_workers(
             f"the study is consistent, rerun the same command to resume ({sweep_dir})",
             file=sys.stderr,
         )
-        raise interrupted
+        raise mark_reported(interrupted)  # said once: hpt sweep adds no second line
     return snap
 
 

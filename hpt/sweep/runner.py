@@ -9,6 +9,7 @@ exported from here too, where they were defined before.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
-from hpt.errors import SweepAbortedError
+from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
@@ -83,7 +84,14 @@ def run_sweep(
 
     conf = {k: plain(v) for k, v in conf.items()}
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-    plan = make_plan(conf, arguments, task_function, config, sweep_dir)
+    existed = sweep_dir.exists()
+    try:
+        plan = make_plan(conf, arguments, task_function, config, sweep_dir)
+    except UserError:
+        if not existed:  # refused before anything ran: no empty sweep dir is left behind
+            with contextlib.suppress(OSError):
+                sweep_dir.rmdir()
+        raise
     if conf.get("dry_run"):
         dry_run(plan.space, conf, plan.meta)
         return

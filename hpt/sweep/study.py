@@ -15,6 +15,7 @@ from hpt.errors import UserError
 from hpt.storage import check_journal, is_url, open_storage
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
+from hpt.sweep.naming import free_sibling
 from hpt.sweep.plan import Plan, who
 from hpt.sweep.space import SearchSpace
 from hpt.sweep.worker import A_STOP
@@ -43,6 +44,7 @@ def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictCo
     """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     study = _create(plan, sweep_dir)
+    announce(study, plan, sweep_dir)
     if conf.get("warm_start"):
         _warm_start(study, plan, str(conf["warm_start"]))
     enqueue(study, conf.get("enqueue") or [])
@@ -78,12 +80,35 @@ def _create(plan: Plan, sweep_dir: Path) -> Any:
         directions=plan.dirs,  # type: ignore[arg-type]  # validated: "maximize" | "minimize"
         load_if_exists=True,
     )
-    check_resume(study, plan.space, plan.dirs)
+    check_resume(study, plan.space, plan.dirs, sweep_dir)
     if study.metric_names is None:
         with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still there in 5
             warnings.simplefilter("ignore")
             study.set_metric_names(plan.names)  # optuna-dashboard labels the objectives with these
     return study
+
+
+def announce(study: Any, plan: Plan, sweep_dir: Path) -> None:
+    """Say, before any worker starts, whether the sweep is new, resumed or already done.
+
+    Args:
+        study: The opened study.
+        plan: The sweep to run.
+        sweep_dir: The sweep's folder.
+    """
+    trials = study.get_trials(deepcopy=False)
+    done, name = len(accounting.finished(trials)), who(plan.user_app)
+    if not trials:
+        line = f"{name}: new sweep in {sweep_dir} (the same command again resumes it)"
+    elif done >= plan.n_trials:
+        line = (
+            f"{name}: {sweep_dir} is done ({done} of {plan.n_trials} trials); raise "
+            "hydra.sweeper.n_trials to run more, or start another sweep with "
+            f"hydra.sweep.dir={free_sibling(sweep_dir)}"
+        )
+    else:
+        line = f"{name}: resuming {sweep_dir}: {done} of {plan.n_trials} trials done"
+    print(line, file=sys.stderr, flush=True)
 
 
 def _warm_start(study: Any, plan: Plan, source: str) -> None:
@@ -119,7 +144,9 @@ def save_search(plan: Plan, conf: dict[str, Any], path: Path) -> None:
     OmegaConf.save(OmegaConf.create(record), path)
 
 
-def check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
+def check_resume(
+    study: Any, space: SearchSpace, dirs: list[str], sweep_dir: Path | None = None
+) -> None:
     """A resumed study must search the same space; otherwise results would not be comparable.
 
     A new study records the space's fingerprint instead.
@@ -128,6 +155,7 @@ def check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
         study: The Optuna study.
         space: The parsed search space.
         dirs: The objectives' directions.
+        sweep_dir: The sweep's folder, named in the refusal with a free one to use instead.
 
     Raises:
         UserError: The study was created with another space, fixed overrides or directions.
@@ -137,18 +165,23 @@ def check_resume(study: Any, space: SearchSpace, dirs: list[str]) -> None:
     if previous is None:
         study.set_user_attr(A_SPACE, current)
         return
+    where = f"in {sweep_dir} " if sweep_dir else ""
+    new_sweep = (
+        f"hydra.sweep.dir={free_sibling(sweep_dir)}" if sweep_dir else "another hydra.sweep.dir"
+    )
     if previous.get("fingerprint") != current["fingerprint"]:
         searched = len(previous.get("space") or {})
         raise UserError(
-            f"study {study.study_name!r} in this sweep dir was created with a different "
+            f"study {study.study_name!r} {where}was created with a different "
             f"search space or fixed overrides (then: fixed {previous.get('fixed')}, "
             f"{searched} searched params); resume with the same ones, or start a new "
-            "sweep with another hydra.sweep.dir or hydra.sweeper.study_name"
+            f"sweep with {new_sweep}"
         )
     if [d.name.lower() for d in study.directions] != dirs:
         raise UserError(
-            f"study {study.study_name!r} optimizes "
-            f"{[d.name.lower() for d in study.directions]}, not {dirs}"
+            f"study {study.study_name!r} {where}optimizes "
+            f"{[d.name.lower() for d in study.directions]}, not {dirs}; start a new sweep "
+            f"with {new_sweep}"
         )
 
 

@@ -220,3 +220,69 @@ def test_sigterm_ends_a_run_with_143_and_records_it_as_interrupted(tmp_path: Pat
     assert stderr.strip().splitlines()[-1] == "hpt train: terminated"
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "FAIL" and result["error_kind"] == "interrupted"
+
+
+# -- habits from other tools ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "pointer"),
+    [
+        (["train", "--epochs", "3", "data=mnist_tiny"], "write trainer.epochs=3"),
+        (["train", "--lr=0.1"], "write optimizer.lr=0.1"),
+        (["sweep", "--n-trials", "5"], "write hydra.sweeper.n_trials="),
+    ],
+)
+def test_a_flag_from_another_tool_points_at_its_override(
+    argv: list[str], pointer: str, tmp_path: Path
+) -> None:
+    ran = hpt(*argv, cwd=tmp_path)
+    assert ran.rc == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+    assert pointer in ran.stderr and "settings are overrides" in ran.stderr
+
+
+def test_another_library_s_distribution_points_at_hydra_s_grammar(tmp_path: Path) -> None:
+    ran = hpt(
+        "sweep",
+        "data=mnist_tiny",
+        "optimizer.lr=loguniform(1e-4, 1e-1)",
+        f"hydra.sweep.dir={tmp_path / 's'}",
+        cwd=tmp_path,
+    )
+    assert ran.rc == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+    assert "write optimizer.lr='tag(log, interval(1e-4, 1e-1))'" in ran.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_sweep_help_lists_the_search_configs_with_their_sampler_and_pruner(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conf" / "search").mkdir(parents=True)
+    (tmp_path / "conf" / "search" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /hydra/sweeper/sampler: random\n"
+    )
+    text = _help("sweep", "--help", tmp_path=tmp_path)
+    listed = text.split("search configs (search=NAME")[1].splitlines()[1:]
+    names = {line.split()[0] for line in listed if line.strip()}
+    assert names == {p.stem for p in (config_dir() / "search").glob("*.yaml")} | {"mine"}
+    assert any(line.split() == ["tpe", "sampler", "tpe,", "pruner", "hyperband"] for line in listed)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_a_completed_folder_ends_with_a_slash_in_a_real_shell(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "hpt").write_text(f'#!/bin/sh\nexec {sys.executable} -m hpt "$@"\n')
+    (bin_dir / "hpt").chmod(0o755)
+    (tmp_path / "outputs" / "sweeps").mkdir(parents=True)
+    script = (
+        'eval "$(hpt -sc install=bash)"\n'
+        'COMP_LINE="hpt summarize outp"; COMP_WORDS=(hpt summarize outp); COMP_CWORD=2\n'
+        'COMP_POINT=${#COMP_LINE}; hydra_bash_completion; echo "[${COMPREPLY[@]}]"\n'
+        'COMP_LINE="hpt summarize outputs/sw"; COMP_WORDS=(hpt summarize outputs/sw)\n'
+        'COMP_POINT=${#COMP_LINE}; hydra_bash_completion; echo "[${COMPREPLY[@]}]"\n'
+    )
+    env = {**cli_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["[outputs/]", "[outputs/sweeps/]"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, cli_env, has_cuda, run_cli_many
+from helpers import REPO, CliResult, cli_env, has_cuda, run_cli_many
 
 from hpt.rundir import read_json
 
@@ -37,6 +37,20 @@ BAD_INPUTS: dict[str, tuple[list[str], list[str]]] = {
     "negative_lr": (["train", "optimizer.lr=-1", *TINY], ["optimizer.lr=-1", "> 0"]),
     "loss_for_another_task": (["train", "loss=mse", *TINY], ["loss=mse", "classification"]),
     "unknown_command": (["nope"], ["nope", "train", "sweep"]),
+    "misspelled_option": (
+        ["train", "data=tabel", "trainer.epochs=1", "trainer.quiet=true"],
+        ["data=tabel", "did you mean data=table?", "image_folder", "mnist_tiny"],
+    ),
+    "wrong_column": (
+        [
+            "train",
+            "data=table",
+            f"data.path={REPO / 'benchmarks' / 'curves' / 'mnist_mlp.csv'}",
+            "data.target=val_accuracy",
+            "trainer.quiet=true",
+        ],
+        ["data.target=val_accuracy", "val_acc"],
+    ),
 }
 if not has_cuda():
     BAD_INPUTS["cuda_without_cuda"] = (
@@ -77,10 +91,20 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(
         assert word in lines[0]
 
 
-def test_failed_build_is_recorded_in_result_json(results: dict[str, CliResult]) -> None:
-    result = read_json(results["loss_for_another_task"].run_dir / "result.json")
-    assert result is not None
-    assert result["status"] == "FAIL" and result["error_kind"] == "config"
+def test_an_unknown_option_lists_only_what_a_user_can_type(
+    results: dict[str, CliResult],
+) -> None:
+    line = results["misspelled_option"].stderr
+    assert "base_" not in line  # hpt's internal schemas (base_table, ...) are no options
+    assert "search path" not in line and "provider=" not in line
+
+
+def test_a_refused_train_leaves_no_run_dir(results: dict[str, CliResult]) -> None:
+    # Found before the run dir exists (a value out of range) or after, while building the
+    # data or the loss (a wrong column, a loss for another task): either way none is left.
+    for name, (args, _) in BAD_INPUTS.items():
+        if args[0] == "train":
+            assert not results[name].run_dir.exists(), name
 
 
 def test_a_value_out_of_range_is_refused_before_the_run_dir_exists(

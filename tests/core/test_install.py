@@ -123,3 +123,45 @@ def test_the_editable_checkout_and_the_wheel_ship_the_same_config_files(installe
     in_repo = {p.relative_to(REPO / "conf") for p in (REPO / "conf").rglob("*.yaml")}
     assert shipped == in_repo and len(in_repo) > 40
     assert os.access(installed / "hpt", os.X_OK)
+
+
+def _torch_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "hpt.torch_check"]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_torch_check_passes_on_this_matching_pair() -> None:
+    proc = _torch_check(_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "they match" in proc.stdout and proc.stderr == ""
+
+
+def test_a_torchvision_built_for_another_torch_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    # A torchvision whose compiled operators are missing, as when it comes from another index
+    # than torch: its first operator raises what the real mismatch raises.
+    ops = tmp_path / "torchvision" / "ops"
+    ops.mkdir(parents=True)
+    (tmp_path / "torchvision" / "__init__.py").write_text("__version__ = '0.0.1'\n")
+    (ops / "__init__.py").write_text(
+        "def nms(*args):\n    raise RuntimeError('operator torchvision::nms does not exist')\n"
+    )
+    env = {**_env(), "PYTHONPATH": str(tmp_path)}
+    proc = _torch_check(env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert "torchvision 0.0.1 do not match (operator torchvision::nms does not exist)" in line
+    assert "make install TORCH_BACKEND=cpu" in line
+
+
+def test_make_install_passes_the_torch_backend_to_uv_and_checks_the_pair() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    cmd = ["make", "-n", "-B", "install", "TORCH_BACKEND=cpu"]
+    plan = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60).stdout
+    assert "--torch-backend=cpu -e '.[dev]'" in plan
+    assert "-m hpt.torch_check" in plan
+    default = subprocess.run(cmd[:-1], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert "--torch-backend" not in default.stdout  # opt-in: the default index otherwise
+    # The README's CPU command: this uv (the one make install uses) knows the option.
+    options = _run([_uv(), "pip", "install", "--help"], REPO, _env()).stdout
+    assert "--torch-backend" in options and "cpu" in options

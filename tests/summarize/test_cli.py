@@ -95,7 +95,16 @@ def test_terminal_report_content(sweep: Path, capsys: pytest.CaptureFixture[str]
     assert "overrides: optimizer=adamw optimizer.lr=0.002" in out
     assert "Hyperparameter importance" in out and "method: table-based" in out
     assert re.search(r"nan\s+2\s+loss is NaN\s+trial_0005, trial_0006", out)
-    assert all(len(line) <= 100 for line in out.splitlines())
+    # It closes with the commands that use the best run, each on one line to copy as it is.
+    best = sweep / "trial_0001"
+    use = out[out.index("Use the best model") :].splitlines()
+    assert use[1] == "best: trial_0001 (val/acc = 0.981)"
+    assert use[-3:] == [
+        f"hpt eval {best}",
+        f"hpt predict {best} INPUT -o predictions.csv",
+        f"hpt export {best} -o model.pt",
+    ]
+    assert all(len(line) <= 100 for line in out.splitlines() if not line.startswith("hpt "))
 
 
 def test_report_renders_into_a_fixed_width_console(sweep: Path) -> None:
@@ -116,7 +125,8 @@ def test_narrow_terminal_hides_param_columns_but_keeps_the_ranking(
     assert "column(s) hidden to fit 60 chars" in out
     top = out.split("ranked by val/acc")[1].split("\n\n")[0]
     assert "trial_0001" in top and "0.981" in top
-    assert all(len(line) <= 60 for line in out.splitlines())
+    # (the closing commands are never wrapped: each pastes as one line)
+    assert all(len(line) <= 60 for line in out.splitlines() if not line.startswith("hpt "))
 
 
 def test_top_sort_columns_and_all_params(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,7 +280,45 @@ def test_several_sweeps_get_a_per_sweep_table(
     code, out, _ = run_cli(capsys, str(tmp_path / "outputs"), "--width", "120")
     assert code == 0
     assert "10 runs in 2 sweep(s)" in out
-    assert re.search(r"^alpha\s+6\s", out, re.M) and re.search(r"^beta\s+4\s", out, re.M)
+    # Labelled by folder, not by study name (every search=tpe sweep's study is "tpe").
+    assert re.search(r"^a\s+6\s", out, re.M) and re.search(r"^b\s+4\s", out, re.M)
+    assert re.search(r"best val/acc ↑", out)  # the best column names its metric
+    assert "ranked on its own" not in out  # same data, same objective: one ranking
+
+
+def test_sweeps_on_other_data_or_objectives_are_ranked_per_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweeps = tmp_path / "outputs" / "sweeps"
+    for folder, metric, direction, values, data in (
+        ("tpe-mnist-1a2b3c4d", "val/acc", "maximize", (0.90, 0.97, 0.95), "mnist"),
+        ("tpe-house-5e6f7a8b", "val/loss", "minimize", (0.30, 0.20, 0.90), "table"),
+    ):
+        write_sweep(sweeps / folder, study_name="tpe", directions=[direction], objectives=[metric])
+        for i, value in enumerate(values):
+            write_run(
+                sweeps / folder / f"trial_{i:04d}",
+                value=value,
+                objective=metric,
+                direction=direction,
+                trial=i,
+                study_name="tpe",
+                params={"optimizer.lr": 0.001 * (i + 1), "data.name": data},
+            )
+    code, out, _ = run_cli(capsys, str(sweeps), "--width", "160", "--no-color")
+    assert code == 0
+    assert "each is ranked on its own" in out
+    head = out.split("\n\n")[0]
+    assert re.search(r"best val/acc ↑\s+best val/loss ↓", head)
+    assert re.search(r"^tpe-house-5e6f7a8b\s+3\s.*-\s+0\.2$", head, re.M)
+    assert re.search(r"^tpe-mnist-1a2b3c4d\s+3\s.*0\.97\s+-$", head, re.M)
+    house = out[out.index("tpe-house-5e6f7a8b: 3 runs, ranked by val/loss") :]
+    assert "val/loss ↓" in house.splitlines()[1]
+    assert re.findall(r"tpe-house-5e6f7a8b/trial_(\d{4})", house)[:3] == ["0001", "0000", "0002"]
+    mnist = out[out.index("tpe-mnist-1a2b3c4d: 3 runs, ranked by val/acc") :]
+    assert "val/acc ↑" in mnist.splitlines()[1]
+    assert re.findall(r"tpe-mnist-1a2b3c4d/trial_(\d{4})", mnist)[:3] == ["0001", "0002", "0000"]
+    assert "Hyperparameter importance" not in out  # one ranking of two problems: none
 
 
 def test_corrupt_runs_warn_one_line_each_and_still_report(

@@ -15,6 +15,7 @@ from hpt.storage import open_storage
 from hpt.summarize.cli import main
 from hpt.summarize.collect import collect_runs
 from hpt.summarize.html import build_charts
+from hpt.summarize.query import rank_runs
 from hpt.summarize.study import load_study, study_importance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +119,7 @@ def test_charts_name_the_objective_and_show_pruned_trials(tmp_path: Path) -> Non
     assert set(charts) == SINGLE
 
     history = charts["history"].figure
+    best = rank_runs(collection.frame[collection.frame["status"] == "COMPLETE"]).iloc[0]["name"]
     assert history.layout.yaxis.title.text == "val/acc (maximize)"
     names = [t.name for t in history.data]
     assert "pruned (value where pruned)" in names
@@ -133,7 +135,8 @@ def test_charts_name_the_objective_and_show_pruned_trials(tmp_path: Path) -> Non
 
     marks = [t for t in charts["curves"].figure.data if t.name == "pruned here"]
     assert sorted(float(t.x[0]) for t in marks) == [2.0, 2.0]  # at the pruning epoch
-    assert sum(1 for t in charts["curves"].figure.data if t.showlegend) == 3  # not one per run
+    legend = [t.name for t in charts["curves"].figure.data if t.showlegend]  # not one per run
+    assert sorted(legend) == sorted(["complete", "pruned", "pruned here", f"best: {best}"])
 
     timeline = charts["timeline"].figure
     assert {y for t in timeline.data for y in t.y} == {"testhost:100", "testhost:101"}

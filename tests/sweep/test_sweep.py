@@ -144,7 +144,16 @@ def test_resume_with_a_changed_search_space_is_refused(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "different search space" in r.stderr
+    # The refusal names the sweep's folder and a free one to start the new sweep in.
+    assert f"in {tmp_path / 'sweep'} was created" in r.stderr
+    assert f"start a new sweep with hydra.sweep.dir={tmp_path / 'sweep'}-2" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_refused_sweep_leaves_no_sweep_dir(tmp_path: Path) -> None:
+    r = sweep(tmp_path)  # no search space: refused after the sweep dir's checks
+    assert r.returncode == 2 and "nothing to search" in r.stderr
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_nan_and_exception_trials_fail_with_reasons_while_the_sweep_completes(
@@ -272,19 +281,38 @@ def test_staged_search_starts_from_the_earlier_best(tmp_path: Path) -> None:
 def test_rerunning_the_same_command_resumes_in_the_default_sweep_dir(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "hpt", "sweep", *TINY, "search=random", "trainer.device=cpu"]
-    for budget in (2, 3):  # no hydra.sweep.dir: the default is named for the study, not the time
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
         r = subprocess.run(
-            [*cmd, f"hydra.sweeper.n_trials={budget}"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
+            [*cmd, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
         )
         assert r.returncode == 0, r.stderr
-    sweep_dir = tmp_path / "outputs" / "sweeps" / "random"
-    assert [d.name for d in (tmp_path / "outputs" / "sweeps").iterdir()] == ["random"]
+        return r
+
+    first = run("hydra.sweeper.n_trials=2")  # no hydra.sweep.dir: named for the sweep
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").iterdir()
+    assert sweep_dir.name.startswith("random-mnist_tiny-")
+    assert f"hpt sweep: new sweep in {sweep_dir}" in first.stderr
+    second = run("hydra.sweeper.n_trials=3")  # a bigger budget is the same sweep
+    assert f"hpt sweep: resuming {sweep_dir}: 2 of 3 trials done" in second.stderr
+    assert [d.name for d in (tmp_path / "outputs" / "sweeps").iterdir()] == [sweep_dir.name]
     assert [t.number for t in load(sweep_dir, "random").trials] == [0, 1, 2]
+    done = run("hydra.sweeper.n_trials=3")  # said before any worker starts
+    line = f"hpt sweep: {sweep_dir} is done (3 of 3 trials); raise hydra.sweeper.n_trials"
+    assert line in done.stderr and f"hydra.sweep.dir={sweep_dir}-2" in done.stderr
+    assert "trial 3" not in done.stdout + done.stderr
+
+
+def test_the_same_search_on_other_data_is_a_sweep_of_its_own(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "hpt", "sweep", "search=random", "hydra.sweeper.n_trials=1"]
+    for data in (TINY, ["data=binary", "trainer.epochs=1"]):
+        r = subprocess.run(
+            [*cmd, *data], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+        )
+        assert r.returncode == 0, r.stderr  # not refused by the first sweep's study
+    names = sorted(d.name for d in (tmp_path / "outputs" / "sweeps").iterdir())
+    assert [n.rsplit("-", 1)[0] for n in names] == ["random-binary", "random-mnist_tiny"]
 
 
 def test_sweep_help_documents_the_settings_and_the_grammar() -> None:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpt.errors import UserError
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.space import SearchSpace, has_key
 
 _ABSENT = object()
 
@@ -47,6 +47,8 @@ def base_params(space: SearchSpace, config: DictConfig) -> tuple[dict[str, Any] 
             if dim.name in choices
             else OmegaConf.select(config, dim.name, default=_ABSENT)
         )
+        if value is _ABSENT and has_key(config, dim.name):  # x: ??? - the sweep supplies it
+            return None, [f"no baseline trial: {dim.name} is ??? (no value) in the base config"]
         if value is _ABSENT or OmegaConf.is_config(value):
             return None, [f"no baseline trial: {dim.name} has no plain value in the base config"]
         inside = _inside(dim.dist, value)

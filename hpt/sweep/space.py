@@ -142,6 +142,27 @@ def grid_values(d: Dim) -> list[Any]:
     raise UserError(f"the grid sampler needs choice() or range() for {d.name}, not {d.expr}")
 
 
+def has_key(config: Any, key: str) -> bool:
+    """Whether the config has ``key``, ``???`` (MISSING) values included: ``x: ???`` is
+    Hydra's way to say "the sweep supplies this", so it is a key to search like any other.
+
+    Args:
+        config: The run's composed config.
+        key: A dotted key.
+
+    Returns:
+        True when the key exists, whatever its value.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import MissingMandatoryValue
+
+    absent = object()
+    try:
+        return OmegaConf.select(config, key, default=absent, throw_on_missing=True) is not absent
+    except MissingMandatoryValue:
+        return True
+
+
 def _number(x: Any) -> float | int:
     return float(x) if isinstance(x, decimal.Decimal) else x
 

@@ -69,6 +69,14 @@ class NSGAIISamplerConf:
 
 
 @dataclass
+class MOTPESamplerConf:
+    # hydra-optuna-sweeper 1.2/1.3's ``motpe``: Optuna 4 removed MOTPESampler, whose work
+    # TPESampler now does for several objectives; hpt.sweep.samplers runs TPE in its place
+    _target_: str = "optuna.samplers.MOTPESampler"
+    seed: int | None = ruled(None, SEED)
+
+
+@dataclass
 class BruteForceSamplerConf:
     _target_: str = "optuna.samplers.BruteForceSampler"
     seed: int | None = ruled(None, SEED)
@@ -139,7 +147,7 @@ class HptSweeperConf:
     defaults: list[Any] = field(
         default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "none"}]
     )
-    # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce
+    # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce, motpe
     sampler: Any = MISSING
     # group hydra/sweeper/pruner: none, median, percentile, successive_halving, hyperband, wilcoxon
     pruner: Any = MISSING
@@ -197,6 +205,7 @@ OPTIONS: dict[str, type] = {
         GPSamplerConf,
         QMCSamplerConf,
         NSGAIISamplerConf,
+        MOTPESamplerConf,
         BruteForceSamplerConf,
         NopPrunerConf,
         MedianPrunerConf,

@@ -35,3 +35,31 @@ def test_a_missing_key_is_searched_and_the_baseline_skips_it_in_one_line(tmp_pat
     done = trials(tmp_path, "missing")
     assert len(done) == 4 and all(t.state.name == "COMPLETE" for t in done)
     assert all(t.value == (t.params["x"] - 2) ** 2 + 1 for t in done)
+
+
+def test_the_motpe_sampler_runs_tpe_over_two_objectives_with_one_note(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "motpe/motpe.py")
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if "motpe" in line]
+    assert notes == [
+        "hpt sweeper: sampler motpe: Optuna 4 removed MOTPESampler; "
+        "TPESampler, which handles several objectives, runs in its place"
+    ]
+    done = trials(tmp_path, "motpe")
+    assert len(done) == 5 and all(len(t.values) == 2 for t in done)
+    search = (tmp_path / "s" / "search.yaml").read_text()
+    assert "optuna.samplers.TPESampler" in search and "n_ei_candidates: 12" in search
+
+
+def test_every_sampler_name_of_hydra_optuna_sweeper_resolves(tmp_path: Path) -> None:
+    # hydra-optuna-sweeper 1.2/1.3's config.py stores: tpe random cmaes nsgaii motpe grid
+    for name in ("tpe", "random", "cmaes", "nsgaii", "motpe", "grid"):
+        r = run_app(
+            tmp_path,
+            "missing/missing.py",
+            f"hydra/sweeper/sampler={name}",
+            "hydra.sweeper.dry_run=true",
+        )
+        assert r.returncode == 0, (name, r.stderr)
+        built = {"tpe": "TPE", "motpe": "TPE", "cmaes": "CmaEs", "nsgaii": "NSGAII"}
+        assert f"sampler: {built.get(name, name.title())}Sampler" in r.stdout, (name, r.stdout)

@@ -4,6 +4,7 @@ small app of tests/apps/ as its users run it, only the sweeper line changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,57 @@ def test_every_sampler_name_of_hydra_optuna_sweeper_resolves(tmp_path: Path) -> 
         assert r.returncode == 0, (name, r.stderr)
         built = {"tpe": "TPE", "motpe": "TPE", "cmaes": "CmaEs", "nsgaii": "NSGAII"}
         assert f"sampler: {built.get(name, name.title())}Sampler" in r.stdout, (name, r.stdout)
+
+
+def test_job_dirs_follow_hydras_default_subdir_and_summarize_finds_them(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "missing/missing.py")
+    assert r.returncode == 0, r.stderr
+    dirs = sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_dir())
+    assert dirs == ["0", "1", "2", "3"]  # ${hydra.job.num}, as the old plugin's jobs
+    for t in trials(tmp_path, "missing"):
+        record = json.loads((tmp_path / "s" / str(t.number) / "result.json").read_text())
+        assert t.user_attrs["dir"] == str(t.number) and record["status"] == "COMPLETE"
+    summary = subprocess.run(
+        [sys.executable, "-m", "hpt", "summarize", str(tmp_path / "s"), "--format", "csv"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.count("COMPLETE") == 4
+
+
+def test_a_custom_subdir_holds_each_trial_through_pruning_resume_and_summarize(
+    tmp_path: Path,
+) -> None:
+    # hydra.sweep.subdir: experiments/${hydra.job.override_dirname}, a median pruner
+    assert run_app(tmp_path, "subdir/subdir.py", "hydra.sweeper.n_trials=4").returncode == 0
+    r = run_app(tmp_path, "subdir/subdir.py")  # n_trials=6: resumes with 2 more
+    assert r.returncode == 0, r.stderr
+    done = trials(tmp_path, "subdir")
+    assert [t.number for t in done] == list(range(6))
+    assert any(t.state.name == "PRUNED" for t in done)
+    for t in done:
+        name = t.user_attrs["dir"]
+        assert name.startswith(f"experiments/lr={round(t.params['lr'], 1)}")  # -N if it existed
+        record = json.loads((tmp_path / "s" / name / "result.json").read_text())
+        assert record["status"] == t.state.name and record["trial"]["number"] == t.number
+    summary = subprocess.run(
+        [sys.executable, "-m", "hpt", "summarize", str(tmp_path / "s")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert "6 runs in 1 sweep(s)" in summary.stdout and "experiments/lr=" in summary.stdout
+
+
+def test_a_subdir_that_exists_gets_the_trial_number_never_the_same_dir(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "subdir/subdir.py", "hydra.sweeper.n_trials=2", "lr=choice(0.1)")
+    assert r.returncode == 0, r.stderr
+    assert [t.user_attrs["dir"] for t in trials(tmp_path, "subdir")] == [
+        "experiments/lr=0.1",
+        "experiments/lr=0.1-1",
+    ]

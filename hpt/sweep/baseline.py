@@ -2,11 +2,12 @@
 never reports a best that broke the user's bounds.
 
 The baseline is the base config's value of every searched setting (what ``hpt train`` with
-the same fixed overrides runs; for a user app, its config), queued as a trial once per study
-after any ``enqueue`` entries, so a sweep never ends below its starting point. A base value
-outside its search range is moved to the nearest value inside it, said in one line; a base
-choice that is not among the options, or a searched key the config does not have
-(``+key``), leaves the sweep without a baseline, also said.
+the same fixed overrides runs; for a user app, its config, when ``baseline: true`` opts in),
+queued as a trial once per study after any ``enqueue`` entries, so a sweep never ends below
+its starting point. A base value outside its search range is moved to the nearest value
+inside it, said in one line; a base choice that is not among the options, a searched key the
+config does not have (``+key``) or whose value is ``???``, leaves the sweep without a
+baseline, also said.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.ranges import Num, ruled
+from hpt.ranges import Num, OneOf, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
 # them all before anything runs, in the same language as every other setting (``hpt.rules``).
@@ -182,8 +182,12 @@ class HptSweeperConf:
         False  # with hydra/launcher=submitit_slurm: return once the workers are submitted
     )
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
-    # the base config (what a plain run with the same overrides trains) as a trial first
-    baseline: bool = True
+    # the base config (what a plain run with the same overrides trains) as a trial first;
+    # null: on for hpt sweep, off for a user's app (the old plugin ran n_trials sampled points)
+    baseline: bool | None = ruled(None, OneOf((True, False, None)))
+    # a rerun into the same storage: "resume" runs up to n_trials in all, "extend" runs
+    # n_trials more than had finished (hydra-optuna-sweeper's rerun with a kept storage)
+    rerun: str = ruled("resume", OneOf(("resume", "extend")))
     # an earlier sweep dir or storage URL: its finished trials that fit this space seed the sampler
     warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win

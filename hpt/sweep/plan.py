@@ -144,7 +144,8 @@ def _check_task(
     conf: dict[str, Any], space: SearchSpace, config: DictConfig, user_app: bool
 ) -> None:
     """hpt's own task: searched settings it would never read dropped, and a search space
-    required; ``min_failures`` defaulted (3 for hpt's task, opt-in for a user's app)."""
+    required; ``min_failures`` and ``baseline`` defaulted (on for hpt's task, opt-in for a
+    user's app)."""
     if not user_app:  # hpt's own settings that only reach the run through another group
         from hpt.sweep.reach import prune_unreached
 
@@ -157,6 +158,8 @@ def _check_task(
         )  # a user app with no params runs n_trials jobs of its base config, as the old plugin
     if conf.get("min_failures") is None:  # opt-in for user apps (the old plugin had none)
         conf["min_failures"] = 0 if user_app else 3
+    if conf.get("baseline") is None:  # opt-in for user apps: n_trials sampled points, as before
+        conf["baseline"] = not user_app
 
 
 def _objectives(

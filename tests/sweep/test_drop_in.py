@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 
 from hpt.storage import open_storage
 
@@ -64,6 +65,41 @@ def test_every_sampler_name_of_hydra_optuna_sweeper_resolves(tmp_path: Path) -> 
         assert r.returncode == 0, (name, r.stderr)
         built = {"tpe": "TPE", "motpe": "TPE", "cmaes": "CmaEs", "nsgaii": "NSGAII"}
         assert f"sampler: {built.get(name, name.title())}Sampler" in r.stdout, (name, r.stdout)
+
+
+def test_the_baseline_is_opt_in_for_a_user_app_so_n_trials_are_all_sampled(tmp_path: Path) -> None:
+    r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=3", "y=choice(0, 1)")
+    assert r.returncode == 0, r.stderr
+    assert not any(t.user_attrs.get("baseline") for t in trials(tmp_path, "sphere"))
+    assert "baseline" not in r.stderr
+
+
+@pytest.mark.parametrize(("rerun", "total"), [("resume", 3), ("extend", 5)])
+def test_rerun_resume_runs_up_to_n_trials_and_extend_runs_n_trials_more(
+    tmp_path: Path, rerun: str, total: int
+) -> None:
+    first = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=3")
+    assert first.returncode == 0, first.stderr
+    again = run_app(
+        tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=2", f"hydra.sweeper.rerun={rerun}"
+    )
+    assert again.returncode == 0, again.stderr
+    assert len(trials(tmp_path, "sphere")) == total
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("hydra.sweeper.rerun=more", "hydra.sweeper.rerun='more' must be resume or extend"),
+        ("hydra.sweeper.sampler.seed=-1", "hydra.sweeper.sampler.seed=-1 must be"),
+    ],
+)
+def test_a_bad_rerun_setting_is_one_line_and_exit_2(
+    tmp_path: Path, override: str, says: str
+) -> None:
+    r = run_app(tmp_path, "motpe/motpe.py", override)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_job_dirs_follow_hydras_default_subdir_and_summarize_finds_them(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
 from hpt.sweep.objective import Verdict, verdict_of
 from hpt.sweep.samplers import apply_custom_space
-from hpt.sweep.space import SearchSpace, to_overrides
+from hpt.sweep.space import SearchSpace, on_step, to_overrides
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.verdict import conclude, constrain, fail, mark_user_running, tell
 
@@ -83,7 +83,8 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     for dim in space.dims:
         if dim.when is None or chosen.get(dim.when[0]) == dim.when[1]:
-            chosen[dim.name] = internals.suggest(trial, dim.name, dim.dist)
+            # the app gets 2.3 where Optuna's stepped float is 0 + 23 * 0.1 = 2.3000000000000003
+            chosen[dim.name] = on_step(dim.dist, internals.suggest(trial, dim.name, dim.dist))
     return chosen
 
 

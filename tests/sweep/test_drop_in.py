@@ -102,6 +102,32 @@ def test_a_bad_rerun_setting_is_one_line_and_exit_2(
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def _overrides(sweep_dir: Path) -> list[str]:
+    files = sweep_dir.glob("**/.hydra/overrides.yaml")
+    return sorted(line for f in files for line in f.read_text().splitlines())
+
+
+def test_a_grid_is_hydras_expansion_with_the_inclusive_range_end_and_exact_floats(
+    tmp_path: Path,
+) -> None:
+    r = run_app(tmp_path, "grid/grid.py")
+    assert r.returncode == 0, r.stderr
+    assert "the grid has 10 points; n_trials=100 capped to 10" in r.stderr
+    # shuffle(range(1, 3)) is Hydra's expansion (1, 2); range(2.0, 2.4, step=0.1) keeps its
+    # end, as every hpt range; each float is the range's own decimal, never 2.3000000000000003
+    xs = [f"- x={v}" for v in ("2.0", "2.1", "2.2", "2.3", "2.4")]
+    assert _overrides(tmp_path / "s") == sorted([*xs, *xs, *["- n=1"] * 5, *["- n=2"] * 5])
+
+
+def test_a_sampled_float_step_reaches_the_app_on_the_steps_decimals(tmp_path: Path) -> None:
+    r = run_app(
+        tmp_path, "sphere/sphere.py", "hydra.sweeper.n_trials=12", "x=range(0, 3, step=0.1)"
+    )
+    assert r.returncode == 0, r.stderr
+    xs = [line for line in _overrides(tmp_path / "s") if line.startswith("- x=")]
+    assert len(xs) == 12 and all(len(x.split(".")[-1]) == 1 for x in xs), xs
+
+
 def test_job_dirs_follow_hydras_default_subdir_and_summarize_finds_them(tmp_path: Path) -> None:
     r = run_app(tmp_path, "missing/missing.py")
     assert r.returncode == 0, r.stderr

@@ -88,7 +88,10 @@ class OneOf:
         return any(type(value) is type(c) and value == c for c in self.choices)
 
     def __str__(self) -> str:
-        names = [str(c).lower() if isinstance(c, bool) else str(c) for c in self.choices]
+        names = [
+            "null" if c is None else str(c).lower() if isinstance(c, bool) else str(c)
+            for c in self.choices
+        ]
         return "one of " + ", ".join(names) if len(names) > 2 else " or ".join(names)
 
 

@@ -22,7 +22,8 @@ Optional: ``cv`` (trainer.folds), ``repeats`` (trainer.repeats) and ``compress``
 result.json, ``checkpoints/compressed.pt``, ``samples/*.png`` (task=gan|vae).
 
 A sweep directory holds ``sweep.json``, ``search.yaml``, the study storage
-(``study.journal`` by default) and one ``trial_NNNN`` run directory per Optuna trial.
+(``study.journal`` by default) and one run directory per Optuna trial: ``trial_NNNN`` for
+``hpt sweep``, a user app's ``hydra.sweep.subdir`` (Hydra's ``N`` by default) otherwise.
 
 This module is imported by ``summarize``: it must not import torch, optuna or pandas.
 """

@@ -225,7 +225,7 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
     try:
         data = path.read_bytes()
         if not data.strip():
-            if any(sweep_dir.glob("trial_*")):
+            if any(sweep_dir.glob("trial_*")) or any(sweep_dir.glob("*/result.json")):
                 raise UserError(
                     f"storage {path} is empty but {sweep_dir} already has trial directories: "
                     "the study's record is lost; start a new sweep with "

@@ -178,6 +178,9 @@ def read_run(
     if result is None:
         _unread(found, row, warnings)
         return row
+    number = (result.get("trial") or {}).get("number") if isinstance(result, dict) else None
+    if row["trial"] is None and isinstance(number, int):  # a job subdir named by the app
+        row["trial"] = number
     _read_status(path, result, row, warnings)
     _read_objectives(result, row, directions)
     _read_details(result, row)

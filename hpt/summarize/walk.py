@@ -1,9 +1,9 @@
 """Find the run directories under a path: one ``os.scandir`` per directory, nothing read.
 
 A run directory holds ``result.json`` or ``manifest.json``, or is a sweep's ``trial_N``
-folder with no contract file yet (a trial that has just started or died early). Hidden
-folders, checkpoints and tool caches are never entered, and symlinked folders are not
-followed (they can form loops).
+(or, in a user's app, Hydra's ``N``) folder with no contract file yet (a trial that has
+just started or died early). Hidden folders, checkpoints and tool caches are never entered,
+and symlinked folders are not followed (they can form loops).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from hpt.rundir import MANIFEST, RESULT, SWEEP
 # Never descend into these: they belong to a run and can be large (checkpoints) or are
 # tool caches; hidden directories (``.hydra``, ``.git``) are skipped by the dot rule.
 SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "node_modules", "wandb", "lightning_logs"})
-#: A sweep's trial folder; the group is the trial number.
-TRIAL_DIR = re.compile(r"^trial_(\d+)$")
+#: A sweep's trial folder (hpt's ``trial_N``, or Hydra's default job subdir ``N`` in a user's
+#: app); the group is the trial number.
+TRIAL_DIR = re.compile(r"^(?:trial_)?(\d+)$")
 
 
 @dataclass

@@ -2,11 +2,12 @@
 never reports a best that broke the user's bounds.
 
 The baseline is the base config's value of every searched setting (what ``hpt train`` with
-the same fixed overrides runs; for a user app, its config), queued as a trial once per study
-after any ``enqueue`` entries, so a sweep never ends below its starting point. A base value
-outside its search range is moved to the nearest value inside it, said in one line; a base
-choice that is not among the options, or a searched key the config does not have
-(``+key``), leaves the sweep without a baseline, also said.
+the same fixed overrides runs; for a user app, its config, when ``baseline: true`` opts in),
+queued as a trial once per study after any ``enqueue`` entries, so a sweep never ends below
+its starting point. A base value outside its search range is moved to the nearest value
+inside it, said in one line; a base choice that is not among the options, a searched key the
+config does not have (``+key``) or whose value is ``???``, leaves the sweep without a
+baseline, also said.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpt.errors import UserError
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.space import SearchSpace, has_key
 
 _ABSENT = object()
 
@@ -47,6 +48,8 @@ def base_params(space: SearchSpace, config: DictConfig) -> tuple[dict[str, Any] 
             if dim.name in choices
             else OmegaConf.select(config, dim.name, default=_ABSENT)
         )
+        if value is _ABSENT and has_key(config, dim.name):  # x: ??? - the sweep supplies it
+            return None, [f"no baseline trial: {dim.name} is ??? (no value) in the base config"]
         if value is _ABSENT or OmegaConf.is_config(value):
             return None, [f"no baseline trial: {dim.name} has no plain value in the base config"]
         inside = _inside(dim.dist, value)

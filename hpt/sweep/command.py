@@ -32,6 +32,8 @@ sweeper settings (hydra.sweeper.KEY=VALUE):
   enqueue             known params to try first: [{optimizer.lr: 0.01}]
   custom_search_space module.fn(cfg, trial) for define-by-run spaces
   dry_run             print the space, sampler, pruner and grid size; train nothing
+  baseline            queue the base config as a trial first (true for hpt sweep)
+  rerun               resume: run up to n_trials in all; extend: n_trials more (resume)
   heartbeat_interval, grace_period   liveness of workers on other hosts (5, 60 seconds)
 
 hydra flags (any position): -m, --cfg job|hydra|all, --resolve, -cn NAME, -cp PATH, -cd DIR,

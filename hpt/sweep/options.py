@@ -69,6 +69,14 @@ class NSGAIISamplerConf:
 
 
 @dataclass
+class MOTPESamplerConf:
+    # hydra-optuna-sweeper 1.2/1.3's ``motpe``: Optuna 4 removed MOTPESampler, whose work
+    # TPESampler now does for several objectives; hpt.sweep.samplers runs TPE in its place
+    _target_: str = "optuna.samplers.MOTPESampler"
+    seed: int | None = ruled(None, SEED)
+
+
+@dataclass
 class BruteForceSamplerConf:
     _target_: str = "optuna.samplers.BruteForceSampler"
     seed: int | None = ruled(None, SEED)
@@ -139,7 +147,7 @@ class HptSweeperConf:
     defaults: list[Any] = field(
         default_factory=lambda: ["_self_", {"sampler": "tpe"}, {"pruner": "none"}]
     )
-    # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce
+    # group hydra/sweeper/sampler: tpe, random, grid, cmaes, gp, qmc, nsgaii, bruteforce, motpe
     sampler: Any = MISSING
     # group hydra/sweeper/pruner: none, median, percentile, successive_halving, hyperband, wilcoxon
     pruner: Any = MISSING
@@ -174,14 +182,18 @@ class HptSweeperConf:
         False  # with hydra/launcher=submitit_slurm: return once the workers are submitted
     )
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
-    # the base config (what a plain run with the same overrides trains) as a trial first
-    baseline: bool = True
     # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end;
     # auto: when its trials were cross-validated (its own checkpoint is one fold's model)
     refit: Any = ruled("auto", AUTO_BOOL)
     # which trial the refit takes: best, or 1se (the baseline unless the best beats it by more
     # than one standard error; hpt.sweep.chosen.handed_over, BENCHMARKS.md "Tuning outcome")
     select: str = ruled("best", OneOf(("best", "1se")))
+    # the base config (what a plain run with the same overrides trains) as a trial first;
+    # null: on for hpt sweep, off for a user's app (the old plugin ran n_trials sampled points)
+    baseline: bool | None = ruled(None, OneOf((True, False, None)))
+    # a rerun into the same storage: "resume" runs up to n_trials in all, "extend" runs
+    # n_trials more than had finished (hydra-optuna-sweeper's rerun with a kept storage)
+    rerun: str = ruled("resume", OneOf(("resume", "extend")))
     # an earlier sweep dir or storage URL: its finished trials that fit this space seed the sampler
     warm_start: str | None = None
     # a recorded metric -> bound, e.g. {"model/n_params": "<=1e5"}: infeasible trials never win
@@ -203,6 +215,7 @@ OPTIONS: dict[str, type] = {
         GPSamplerConf,
         QMCSamplerConf,
         NSGAIISamplerConf,
+        MOTPESamplerConf,
         BruteForceSamplerConf,
         NopPrunerConf,
         MedianPrunerConf,

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from hpt.errors import UserError
 from hpt.storage import is_url, mask_url, resolve_spec
 from hpt.sweep.objective import is_hpt_task, user_directions
-from hpt.sweep.samplers import build_pruner, build_sampler, custom_space
+from hpt.sweep.samplers import build_pruner, build_sampler, custom_space, motpe_as_tpe
 from hpt.sweep.space import SearchSpace, legacy_notice, legacy_params, parse
 from hpt.sweep.validate import (
     check_creatable,
@@ -79,8 +79,8 @@ def make_plan(
     Raises:
         UserError: The first mistake found (exit code 2).
     """
-    space = _space(conf, arguments, config, sweep_dir)
     user_app = not is_hpt_task(task_function)
+    space = _space(conf, arguments, config, sweep_dir, who(user_app))
     _check_task(conf, space, config, user_app)
     names, dirs = _objectives(conf, config, user_app)
     _apply_staged(conf, space, config)
@@ -118,10 +118,12 @@ def make_plan(
 
 
 def _space(
-    conf: dict[str, Any], arguments: list[str], config: DictConfig, sweep_dir: Path
+    conf: dict[str, Any], arguments: list[str], config: DictConfig, sweep_dir: Path, name: str
 ) -> SearchSpace:
     """The settings' own checks, then the search space parsed and checked against the
-    config and the enqueued points; the sweep dir made (or, for a dry run, checked)."""
+    config and the enqueued points; the sweep dir made (or, for a dry run, checked). The
+    old plugin's ``motpe`` runs as TPE, said (as ``name``) once the settings are good."""
+    conf["sampler"], note = motpe_as_tpe(conf.get("sampler"))
     validate_settings(conf)
     if conf.get("search_space") is not None:  # the old plugin's form, read as it read it
         print(legacy_notice(conf["search_space"], conf.get("params")), file=sys.stderr)
@@ -133,6 +135,8 @@ def _space(
     check_enqueued(space, conf.get("enqueue") or [])
     check_keys(space, config)
     check_creatable(sweep_dir, "hydra.sweep.dir", create=not conf.get("dry_run"))
+    if note:
+        print(f"{name}: {note}", file=sys.stderr)
     return space
 
 
@@ -140,7 +144,8 @@ def _check_task(
     conf: dict[str, Any], space: SearchSpace, config: DictConfig, user_app: bool
 ) -> None:
     """hpt's own task: searched settings it would never read dropped, and a search space
-    required; ``min_failures`` defaulted (3 for hpt's task, opt-in for a user's app)."""
+    required; ``min_failures`` and ``baseline`` defaulted (on for hpt's task, opt-in for a
+    user's app)."""
     if not user_app:  # hpt's own settings that only reach the run through another group
         from hpt.sweep.reach import prune_unreached
 
@@ -153,6 +158,8 @@ def _check_task(
         )  # a user app with no params runs n_trials jobs of its base config, as the old plugin
     if conf.get("min_failures") is None:  # opt-in for user apps (the old plugin had none)
         conf["min_failures"] = 0 if user_app else 3
+    if conf.get("baseline") is None:  # opt-in for user apps: n_trials sampled points, as before
+        conf["baseline"] = not user_app
 
 
 def _objectives(

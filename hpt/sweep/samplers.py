@@ -64,6 +64,30 @@ def _instantiate(conf: Mapping[str, Any], what: str) -> Any:
         raise UserError(f"hydra.sweeper.{what}: {cls.__name__}: {one_line(exc)}") from None
 
 
+def motpe_as_tpe(conf: Any) -> tuple[Any, str | None]:
+    """hydra-optuna-sweeper 1.2/1.3's ``motpe`` (``optuna.samplers.MOTPESampler``), which
+    Optuna 4 removed, as the TPESampler that replaced it for several objectives.
+
+    Args:
+        conf: The sampler's config block (or None).
+
+    Returns:
+        The block to build (MOTPE's ``n_ehvi_candidates`` renamed ``n_ei_candidates``, hpt's
+        TPE default ``constant_liar`` added), and the one-line note to print (None: unchanged).
+    """
+    if conf is None or not str(conf.get("_target_", "")).endswith("MOTPESampler"):
+        return conf, None
+    tpe = {"_target_": "optuna.samplers.TPESampler", "constant_liar": True}
+    for key, value in conf.items():
+        if key != "_target_":
+            tpe["n_ei_candidates" if key == "n_ehvi_candidates" else key] = value
+    note = (
+        "sampler motpe: Optuna 4 removed MOTPESampler; "
+        "TPESampler, which handles several objectives, runs in its place"
+    )
+    return tpe, note
+
+
 def build_sampler(conf: Any, space: SearchSpace) -> optuna.samplers.BaseSampler:
     """Optuna's sampler from its config; the grid comes from the search space. A seeded
     sampler is seeded per trial (``PerTrialSeed``)."""

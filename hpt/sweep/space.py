@@ -4,7 +4,9 @@
 ``int(interval(a, b))`` (hydra-optuna-sweeper's form) or ``tag(int, interval(a, b))`` is an
 integer. ``range(a, b[, step])`` includes *both* ends for every sampler, the grid too
 (Optuna's convention; Hydra's basic sweeper and hydra-optuna-sweeper's grid exclude the
-end); a range with any float bound or step gives floats. ``choice(x, y)`` and
+end); a range with any float bound or step gives floats, on the step's decimals.
+``shuffle(range(a, b))`` is the categorical of Hydra's own expansion of the range (its end
+excluded, as Hydra and the old plugin expand it). ``choice(x, y)`` and
 ``shuffle(...)`` are categorical and may pick config-group options
 (``optimizer: choice(sgd, adamw)``). ``+key=EXPR`` searches a key the config does not have:
 the parameter keeps the ``+`` in its name and reaches the trial as ``+key=value``.
@@ -138,8 +140,51 @@ def grid_values(d: Dim) -> list[Any]:
         return list(range(dist.low, dist.high + 1, dist.step))
     if isinstance(dist, FloatDistribution) and dist.step is not None:
         n = round((dist.high - dist.low) / dist.step)
-        return [round(dist.low + i * dist.step, 12) for i in range(n + 1)]
+        return [on_step(dist, dist.low + i * dist.step) for i in range(n + 1)]
     raise UserError(f"the grid sampler needs choice() or range() for {d.name}, not {d.expr}")
+
+
+def on_step(dist: BaseDistribution, value: Any) -> Any:
+    """A stepped float as the range writes it: ``0 + 23 * 0.1`` is ``2.3``, not Optuna's
+    ``2.3000000000000003``, rounded to the decimals of the range's start and step.
+
+    Args:
+        dist: The dimension's distribution.
+        value: A value Optuna drew from it.
+
+    Returns:
+        The value, rounded when the distribution is a stepped float range.
+    """
+    if not isinstance(dist, FloatDistribution) or dist.step is None:
+        return value
+    places = max(_decimals(dist.low), _decimals(dist.step))
+    return float(round(float(value), places))
+
+
+def _decimals(x: float) -> int:
+    exponent = decimal.Decimal(repr(float(x))).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 12
+
+
+def has_key(config: Any, key: str) -> bool:
+    """Whether the config has ``key``, ``???`` (MISSING) values included: ``x: ???`` is
+    Hydra's way to say "the sweep supplies this", so it is a key to search like any other.
+
+    Args:
+        config: The run's composed config.
+        key: A dotted key.
+
+    Returns:
+        True when the key exists, whatever its value.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import MissingMandatoryValue
+
+    absent = object()
+    try:
+        return OmegaConf.select(config, key, default=absent, throw_on_missing=True) is not absent
+    except MissingMandatoryValue:
+        return True
 
 
 def _number(x: Any) -> float | int:
@@ -239,11 +284,20 @@ def _categorical(name: str, options: list[Any], expr: str) -> CategoricalDistrib
 
 
 def _range_values(name: str, value: Any, expr: str) -> list[Any]:
-    """The points of ``shuffle(range(...))``, both ends included like every hpt range."""
+    """The points of ``shuffle(range(...))``: Hydra's own expansion of the range (its end
+    excluded, as Python's ``range``), floats on the decimals of its start and step."""
     import dataclasses
 
-    dist = to_distribution(name, dataclasses.replace(value, shuffle=False), expr)
-    return grid_values(Dim(name, dist, expr))
+    from hydra.errors import HydraException
+
+    try:
+        points = list(dataclasses.replace(value, shuffle=False).range())
+    except HydraException as exc:
+        raise UserError(f"{name}: {exc} in {expr!r}") from None
+    if all(isinstance(p, int) for p in points):
+        return points
+    places = max(_decimals(_number(value.start)), _decimals(_number(value.step)))
+    return [float(round(float(p), places)) for p in points]
 
 
 def _plain(v: Any) -> Any:

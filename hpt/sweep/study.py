@@ -44,11 +44,13 @@ def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictCo
     """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     study = _create(plan, sweep_dir)
+    if conf.get("rerun") == "extend":  # n_trials more than this study had finished
+        plan.n_trials += len(accounting.finished(study.get_trials(deepcopy=False)))
     announce(study, plan, sweep_dir)
     if conf.get("warm_start"):
         _warm_start(study, plan, str(conf["warm_start"]))
     enqueue(study, conf.get("enqueue") or [])
-    if conf.get("baseline", True):
+    if conf.get("baseline"):
         enqueue_baseline(study, plan, config)
     # A new invocation may finish what a stopped one left.
     accounting.set_study_attr(study, A_STOP, None)

@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 from hydra.core.utils import JobReturn, JobStatus, run_job
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt import reporter as reporting
 from hpt.errors import one_line
@@ -23,7 +23,7 @@ from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
 from hpt.sweep.objective import Verdict, verdict_of
 from hpt.sweep.samplers import apply_custom_space
-from hpt.sweep.space import SearchSpace, to_overrides
+from hpt.sweep.space import SearchSpace, on_step, to_overrides
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.verdict import conclude, constrain, fail, mark_user_running, tell
 
@@ -32,6 +32,7 @@ __all__ = [  # the verdict's steps lived here before hpt.sweep.verdict
     "OptunaReporter",
     "constrain",
     "fail",
+    "job_dir",
     "resume_override",
     "run_trial",
     "suggest",
@@ -82,7 +83,8 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     for dim in space.dims:
         if dim.when is None or chosen.get(dim.when[0]) == dim.when[1]:
-            chosen[dim.name] = internals.suggest(trial, dim.name, dim.dist)
+            # the app gets 2.3 where Optuna's stepped float is 0 + 23 * 0.1 = 2.3000000000000003
+            chosen[dim.name] = on_step(dim.dist, internals.suggest(trial, dim.name, dim.dist))
     return chosen
 
 
@@ -103,6 +105,38 @@ def trial_dir(sweep_dir: Path, number: int) -> str:
         name = f"{name}-{accounting.HOST}-{accounting.PID}"
         (sweep_dir / name).mkdir(parents=True, exist_ok=False)
     return name
+
+
+def job_dir(sweep_dir: Path, number: int, user_app: bool, config: DictConfig | None = None) -> str:
+    """The trial's folder, made atomically: never one that exists.
+
+    A user's app gets Hydra's ``hydra.sweep.subdir`` resolved for the trial (its default
+    ``${hydra.job.num}`` gives ``0/``, ``1/``, ...; ``${hydra.job.override_dirname}`` the
+    trial's overrides), as its scripts expect; ``NAME-N`` when that exists (two trials with
+    the same overrides), then ``NAME-N-HOST-PID``. hpt's own task keeps ``trial_NNNN``.
+
+    Args:
+        sweep_dir: The sweep's folder.
+        number: The trial's number.
+        user_app: The sweep runs a user's own task function.
+        config: The trial's composed config (None: its subdir could not be composed).
+
+    Returns:
+        The folder's path relative to ``sweep_dir``.
+    """
+    if not user_app:
+        return trial_dir(sweep_dir, number)
+    wanted = str(number)
+    if config is not None:
+        wanted = str(OmegaConf.select(config, "hydra.sweep.subdir", default=None) or number)
+    tail = f"-{number}"
+    for name in (wanted, wanted + tail, f"{wanted}{tail}-{accounting.HOST}-{accounting.PID}"):
+        try:
+            (sweep_dir / name).mkdir(parents=True, exist_ok=False)
+            return name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{sweep_dir / wanted}: every name for trial {number} exists")
 
 
 def run_trial(
@@ -129,13 +163,10 @@ def run_trial(
         KeyboardInterrupt: The trial was interrupted (the caller re-queues it).
     """
     tid = internals.trial_id(trial)
-    name = trial_dir(sweep_dir, trial.number)
-    internals.set_trial_user_attr(study, tid, "dir", name)
-    composed = _compose(study, trial, spec, task.config, composer, sweep_dir, name)
+    composed = _compose(study, trial, spec, task.config, composer, sweep_dir)
     if composed is None:
         return
-    params, sweep_config = composed
-    _name_job(sweep_config, study, trial, name)
+    params, sweep_config, name = composed
     reporting.set_current(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
     )
@@ -161,18 +192,26 @@ def _compose(
     config: DictConfig,
     composer: TrialComposer,
     sweep_dir: Path,
-    name: str,
-) -> tuple[dict[str, Any], DictConfig] | None:
-    """The trial's params sampled and its config composed; None when that failed (the
-    trial is then failed alone, with a result.json saying why)."""
+) -> tuple[dict[str, Any], DictConfig, str] | None:
+    """The trial's params sampled, its config composed and its folder made (the name is
+    recorded in the study); None when that failed (the trial is then failed alone, with a
+    result.json saying why). hpt's own task names its folder first, before composing, so a
+    worker killed meanwhile leaves it named; a user app's is its composed subdir."""
+    name = None if spec.user_app else _made_dir(study, trial, sweep_dir, False)
     try:
         params = suggest(trial, spec.space)
         if spec.custom_search_space:
             params.update(apply_custom_space(spec.custom_search_space, config, trial, params))
         overrides = [*spec.space.fixed, *to_overrides(params), *spec.extra_overrides]
         overrides += resume_override(study, trial, sweep_dir)
-        return params, composer.compose(overrides)
+        cfg = composer.compose(overrides)
+        _name_job(cfg, study, trial)
+        name = name or _made_dir(study, trial, sweep_dir, True, cfg)
+        with open_dict(cfg):
+            cfg.hydra.sweep.subdir = name  # the folder made: Hydra's run_job goes there
+        return params, cfg, name
     except Exception as exc:  # a sampled combination that does not compose fails alone
+        name = name or _made_dir(study, trial, sweep_dir, spec.user_app)
         kind = (
             "config"
             if type(exc).__module__.startswith(("hydra", "omegaconf", "hpt"))
@@ -185,14 +224,24 @@ def _compose(
         return None
 
 
-def _name_job(
-    sweep_config: DictConfig, study: optuna.Study, trial: optuna.Trial, name: str
-) -> None:
-    """The trial's job id, number and folder in its config; no password left in it."""
+def _made_dir(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    sweep_dir: Path,
+    user_app: bool,
+    config: DictConfig | None = None,
+) -> str:
+    """The trial's folder made (``job_dir``) and its name recorded in the study."""
+    name = job_dir(sweep_dir, trial.number, user_app, config)
+    internals.set_trial_user_attr(study, internals.trial_id(trial), "dir", name)
+    return name
+
+
+def _name_job(sweep_config: DictConfig, study: optuna.Study, trial: optuna.Trial) -> None:
+    """The trial's job id and number in its config; no password left in it."""
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{study.study_name}_{trial.number}"
         sweep_config.hydra.job.num = trial.number
-        sweep_config.hydra.sweep.subdir = name
     mask_config(sweep_config)  # a storage URL in a YAML file comes back with each composition
 
 

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from hpt.errors import UserError
 from hpt.ranges import field_problems
 from hpt.sweep.options import OPTIONS, HptSweeperConf, StopConf
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.space import SearchSpace, has_key
 
 
 def plain(x: Any) -> Any:
@@ -163,10 +163,7 @@ def check_keys(space: SearchSpace, config: DictConfig) -> None:
         key = name.lstrip("~")
         if name.startswith(("+", "~")) or key in choices or key.split(".", 1)[0] in groups:
             continue  # (Hydra applied a ~deletion to this config already: the key is gone)
-        if (
-            key.startswith("hydra.")
-            or OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT
-        ):
+        if key.startswith("hydra.") or has_key(config, key):
             continue
         if known is None:
             known = _config_keys(config)

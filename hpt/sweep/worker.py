@@ -2,7 +2,8 @@
 
 Several workers (processes, possibly on several hosts) run this loop against one storage;
 each trial is composed by Hydra from the base config plus the sampled overrides and run
-by Hydra's ``run_job`` in its own ``trial_NNNN`` directory (``hpt.sweep.trial``). A spawned
+by Hydra's ``run_job`` in its own directory (``trial_NNNN``, or a user app's
+``hydra.sweep.subdir``: ``hpt.sweep.trial``). A spawned
 worker process enters through ``hpt.sweep.process``; heartbeats and the orphan check are in
 ``hpt.sweep.liveness``.
 """

@@ -22,6 +22,7 @@ from hpt.sweep.options import (
     HptSweeperConf,
     HyperbandPrunerConf,
     MedianPrunerConf,
+    MOTPESamplerConf,
     NopPrunerConf,
     NSGAIISamplerConf,
     PercentilePrunerConf,
@@ -71,6 +72,7 @@ SAMPLERS: dict[str, type] = {
     "qmc": QMCSamplerConf,
     "nsgaii": NSGAIISamplerConf,
     "bruteforce": BruteForceSamplerConf,
+    "motpe": MOTPESamplerConf,  # hydra-optuna-sweeper 1.2/1.3's name: TPE runs (one line says)
 }
 PRUNERS: dict[str, type] = {
     "none": NopPrunerConf,

@@ -478,7 +478,7 @@ def test_an_empty_journal_beside_trial_dirs_is_refused(tmp_path: Path) -> None:
     (sweep_dir / JOURNAL_NAME).write_bytes(b"")
     r = sphere_sweep(tmp_path, sweep_dir, "hydra.sweeper.n_trials=2")
     assert r.returncode == 2 and "is empty but" in r.stderr, r.stderr
-    assert len(list(sweep_dir.glob("trial_*"))) == 2
+    assert len(list(sweep_dir.glob("*/result.json"))) == 2  # Hydra's job subdirs 0/ and 1/
 
 
 def _children(pid: int) -> list[int]:

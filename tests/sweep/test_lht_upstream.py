@@ -97,7 +97,8 @@ def test_lht_prunes_with_the_shipped_callback_resumes_and_summarizes(
     results = (tmp_path / "sweep" / "optimization_results.yaml").read_text()
     assert "name: optuna" in results and f"best_value: {study.best_value}" in results
     records = [
-        json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("trial_*/result.json"))
+        json.loads(p.read_text())  # the template's own hydra.sweep.subdir: ${hydra.job.num}
+        for p in sorted((tmp_path / "sweep").glob("*/result.json"))
     ]
     assert [r["status"] for r in records] == ["PRUNED", "PRUNED", "COMPLETE"]
     summary = subprocess.run(

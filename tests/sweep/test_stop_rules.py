@@ -14,6 +14,7 @@ from hpt.storage import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
 SPHERE = REPO / "tests" / "apps" / "sphere" / "sphere.py"
+BASELINE = "hydra.sweeper.baseline=true"  # opt-in for a user's app (issue 31)
 
 
 def sphere(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +29,7 @@ def trials(tmp_path: Path, name: str = "sphere") -> list[optuna.trial.FrozenTria
 
 
 def test_the_base_config_is_trial_0(tmp_path: Path) -> None:
-    r = sphere(tmp_path, "hydra.sweeper.n_trials=3", "y=choice(-5, 0, 1, 5)")
+    r = sphere(tmp_path, "hydra.sweeper.n_trials=3", "y=choice(-5, 0, 1, 5)", BASELINE)
     assert r.returncode == 0, r.stderr
     first = trials(tmp_path)[0]
     assert first.params == {"x": 1.0, "y": 1} and first.user_attrs["baseline"] is True
@@ -36,14 +37,16 @@ def test_the_base_config_is_trial_0(tmp_path: Path) -> None:
 
 
 def test_a_base_value_outside_its_range_is_moved_inside_and_said(tmp_path: Path) -> None:
-    r = sphere(tmp_path, "hydra.sweeper.n_trials=2", "x=interval(2, 3)", "y=choice(-5, 0, 1, 5)")
+    r = sphere(
+        tmp_path, "hydra.sweeper.n_trials=2", "x=interval(2, 3)", "y=choice(-5, 0, 1, 5)", BASELINE
+    )
     assert r.returncode == 0, r.stderr
     assert "baseline trial: x=2.0 (1 is outside interval(2, 3))" in r.stderr
     assert trials(tmp_path)[0].params == {"x": 2.0, "y": 1}
 
 
 def test_no_baseline_when_asked_or_when_the_base_choice_is_not_an_option(tmp_path: Path) -> None:
-    r = sphere(tmp_path, "hydra.sweeper.n_trials=2")  # the example's y: choice(-5, 0, 5), y=1
+    r = sphere(tmp_path, "hydra.sweeper.n_trials=2", BASELINE)  # y: choice(-5, 0, 5), y=1
     assert r.returncode == 0, r.stderr
     assert "no baseline trial: y=1 is not one of choice(-5 ,0 ,5)" in r.stderr
     r = sphere(
@@ -62,6 +65,7 @@ def test_stop_target_ends_the_sweep_early_with_its_reason(tmp_path: Path) -> Non
         "hydra.sweeper.n_trials=30",
         "y=choice(-5, 0, 1, 5)",
         "hydra.sweeper.stop.target=2.5",
+        BASELINE,
     )  # the baseline (2.0) reaches it
     assert r.returncode == 0, r.stderr
     assert "sweep stopped early: trial 0 reached the target 2.5 (2)" in r.stdout

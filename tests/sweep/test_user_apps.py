@@ -34,7 +34,9 @@ def study(sweep_dir: Path, name: str) -> optuna.Study:
 
 
 def results(sweep_dir: Path) -> list[dict]:
-    return [json.loads((d / "result.json").read_text()) for d in sorted(sweep_dir.glob("trial_*"))]
+    # Hydra's job subdirs, as the old plugin's: 0/, 1/, ... (hydra.sweep.subdir)
+    found = sorted(sweep_dir.glob("*/result.json"), key=lambda p: int(p.parent.name))
+    return [json.loads(p.read_text()) for p in found]
 
 
 def test_hydra_sphere_example_returns_a_float_objective_and_records_every_trial(
@@ -215,7 +217,7 @@ def test_bad_sweeper_settings_of_a_user_app_are_one_line_and_exit_2(
     r = run_app(tmp_path, "sphere/sphere.py", override)
     assert r.returncode == 2, r.stderr
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert not list((tmp_path / "sweep").glob("trial_*"))
+    assert not list((tmp_path / "sweep").glob("*/result.json"))
 
 
 @pytest.mark.parametrize(
@@ -263,7 +265,7 @@ def test_plus_key_searches_a_key_the_config_does_not_have(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     for t in study(tmp_path / "sweep", "sphere").trials:
         assert t.state == optuna.trial.TrialState.COMPLETE and t.params["+extra"] in (1, 2)
-    overrides = (tmp_path / "sweep" / "trial_0000" / ".hydra" / "overrides.yaml").read_text()
+    overrides = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
     assert "+extra=" in overrides
 
 
@@ -281,5 +283,5 @@ def test_an_unguarded_script_with_two_workers_is_an_error_naming_the_main_guard(
 def test_spawned_workers_keep_the_apps_job_name(tmp_path: Path) -> None:
     r = run_app(tmp_path, "sphere/sphere.py", "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=2")
     assert r.returncode == 0, r.stderr
-    for hydra_yaml in (tmp_path / "sweep").glob("trial_*/.hydra/hydra.yaml"):
+    for hydra_yaml in (tmp_path / "sweep").glob("*/.hydra/hydra.yaml"):
         assert "name: sphere\n" in hydra_yaml.read_text()

@@ -36,18 +36,9 @@ from hpt.selection import better, tie_rule
 def batches(
     split: Split, batch_size: int, s: LoopSettings, *, train: bool, gen: torch.Generator | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The batches of a split: slices of device tensors, or a DataLoader's when off the device.
-
-    Args:
-        split: The rows.
-        batch_size: Rows per batch.
-        s: The loop's settings (where the data is, workers, seed).
-        train: Shuffle, and drop a last smaller batch.
-        gen: Drives the shuffle of device tensors (None: torch's default generator).
-
-    Returns:
-        An iterator of ``(x, y)`` batches on the device.
-    """
+    """The ``(x, y)`` batches of a split on the device: slices of device tensors, or a
+    DataLoader's when off the device. ``train``: shuffle (by ``gen`` on the device; None: torch's
+    default generator) and drop a last smaller batch; ``s``: where the data is, workers, seed."""
     if s.data_on_device:
         return tensor_batches(split, batch_size, shuffle=train, generator=gen, drop_last=train)
     return loader_batches(

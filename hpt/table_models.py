@@ -71,34 +71,19 @@ class TabM(nn.Module):
 
 class FTTransformer(nn.Module):
     """The FT-Transformer on a table's encoded columns, every column a token
-    (``rtdl_revisiting_models.FTTransformer``; its paper's default block by default)."""
+    (``rtdl_revisiting_models.FTTransformer``). ``block`` holds the rest of its block's
+    arguments (``attention_n_heads``, ``attention_dropout``, ``ffn_d_hidden_multiplier``,
+    ``ffn_dropout``, ``residual_dropout``), its paper's defaults where not given."""
 
     def __init__(
-        self,
-        in_shape: Sequence[int],
-        out_features: int,
-        n_blocks: int = 3,
-        d_block: int = 192,
-        attention_n_heads: int = 8,
-        attention_dropout: float = 0.2,
-        ffn_d_hidden_multiplier: float = 4 / 3,
-        ffn_dropout: float = 0.1,
-        residual_dropout: float = 0.0,
+        self, in_shape: Sequence[int], out_features: int, n_blocks: int = 3, **block: Any
     ) -> None:
         super().__init__()
         rtdl = _extra("rtdl_revisiting_models")
+        kwargs = {**rtdl.FTTransformer.get_default_kwargs(), **block, "n_blocks": n_blocks}
+        kwargs.pop("_is_default", None)
         self.net = rtdl.FTTransformer(
-            n_cont_features=math.prod(in_shape),
-            cat_cardinalities=[],
-            d_out=out_features,
-            n_blocks=n_blocks,
-            d_block=d_block,
-            attention_n_heads=attention_n_heads,
-            attention_dropout=attention_dropout,
-            ffn_d_hidden=None,
-            ffn_d_hidden_multiplier=ffn_d_hidden_multiplier,
-            ffn_dropout=ffn_dropout,
-            residual_dropout=residual_dropout,
+            n_cont_features=math.prod(in_shape), cat_cardinalities=[], d_out=out_features, **kwargs
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

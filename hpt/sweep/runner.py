@@ -62,9 +62,8 @@ def run_sweep(
     task_function: TaskFunction,
     config: DictConfig,
 ) -> None:
-    """Run the sweep to its end, as hydra-optuna-sweeper's ``sweep``.
-
-    The results are in the study, ``sweep.json`` and ``optimization_results.yaml``.
+    """Run the sweep to its end, as hydra-optuna-sweeper's ``sweep`` (its record: the study,
+    ``sweep.json`` and ``optimization_results.yaml``), then hand over its model.
 
     Args:
         conf: The sweeper's settings (``hydra.sweeper``).
@@ -111,17 +110,23 @@ def run_sweep(
             local=plan.cluster is None,
             grace_period=float(conf["grace_period"]),
         )
-        if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
-            trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
-            if trial is not None and trial is not snap["best"][0]:
-                print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
-            _refit(sweep_dir, trial, forced=conf.get("refit") is True)
-        against = noise_line(snap, plan.names, plan.dirs)
-        if against is not None:  # the last word: is the choice better than the base config?
-            print(against)
+        _hand_over(snap, conf, plan, sweep_dir)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state)
+
+
+def _hand_over(snap: dict[str, Any], conf: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
+    """The model the sweep hands over (its refit, ``hpt.sweep.refit``), and the last line: is
+    the choice better than the base config?"""
+    if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
+        trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
+        if trial is not None and trial is not snap["best"][0]:
+            print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
+        _refit(sweep_dir, trial, forced=conf.get("refit") is True)
+    against = noise_line(snap, plan.names, plan.dirs)
+    if against is not None:
+        print(against)
 
 
 def _refit(sweep_dir: Path, trial: dict[str, Any] | None, *, forced: bool) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpt.errors import UserError
-from hpt.predict import Parser, guarded, image_files
+from hpt.predict import Parser, guarded, image_files, trust_flag
 from hpt.preprocessing import Trained
 
 if TYPE_CHECKING:
@@ -159,25 +159,31 @@ def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
     )
 
 
-def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, overrides: Sequence[str] = (), *, trust_code: bool = False
+) -> dict[str, Any]:
     """The metrics of a run's best checkpoint.
 
     Args:
         run_dir: The run's directory.
         overrides: ``key=value`` items; a ``data.*`` one evaluates on that data instead of the
             run's test split.
+        trust_code: Import from the run's recorded project folder and call any ``_target_``
+            it names (``hpt.trust``).
 
     Returns:
         ``{"run_dir", "source", "n", "metrics"}``.
     """
     from hpt.loop import evaluate
 
-    trained = Trained(run_dir)
+    trained = Trained(run_dir, trust_code=trust_code)
     cfg = configured(trained, list(overrides))
+    trained.checked(cfg.loss, "loss")
     s, loss_fn = settings(cfg, trained)
     if any(o.lstrip("+").startswith("data.") for o in overrides):
         split, source, prefix = *labelled(cfg, trained), "eval"
     else:
+        trained.checked(cfg.data, "data")  # its source is called to rebuild the split
         split, source, prefix = test_split(cfg, trained), "test split", "test"
     model = trained.model().to(s.device)
     metrics: Metrics = evaluate(model, split.to(s.device), loss_fn, s, prefix)
@@ -194,12 +200,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("overrides", nargs="*", help="data.path=..., trainer.device=cpu, ...")
     parser.add_argument("--json", metavar="FILE", help="also write the metrics to FILE as JSON")
+    trust_flag(parser)
 
     def body() -> int:
         from hpt.rundir import atomic_write_json
 
         args = parser.parse_args(argv)
-        report = evaluate_run(args.run_dir, args.overrides)
+        report = evaluate_run(args.run_dir, args.overrides, trust_code=args.trust_code)
         print(f"{report['source']}: {report['n']} inputs")
         for name, value in report["metrics"].items():
             print(f"  {name} = {value:.6g}")

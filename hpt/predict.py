@@ -44,6 +44,16 @@ def guarded(prog: str, body: Callable[[], int]) -> int:
         return EXIT_USAGE
 
 
+def trust_flag(parser: argparse.ArgumentParser) -> None:
+    """``--trust-code``: the run's own code may run (``hpt.trust``)."""
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="import from the run's recorded project folder and call any _target_ it names "
+        "(only for a run dir whose author you trust: a run dir is data, not code)",
+    )
+
+
 def image_files(path: Path) -> list[Path]:
     """An image file, or every image under a folder (sorted)."""
     from hpt.data.image_folder import EXTENSIONS
@@ -151,13 +161,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("input", help="a .csv/.tsv/.parquet table, an image, or a folder of them")
     parser.add_argument("-o", "--output", required=True, help="the predictions: .csv or .parquet")
+    trust_flag(parser)
 
     def body() -> int:
         args = parser.parse_args(argv)
         out = Path(args.output)
         if out.suffix.lower() not in OUTPUTS:
             raise UserError(f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file")
-        trained = Trained(args.run_dir)
+        trained = Trained(args.run_dir, trust_code=args.trust_code)
         frame = predict(trained, trained.model(), args.input)
         write_table(frame, out)
         print(f"{len(frame)} predictions written to {out}")

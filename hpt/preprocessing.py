@@ -19,8 +19,8 @@ At the end of training a supervised run writes, atomically, beside ``checkpoints
 
 ``checkpoints/best.json`` — how to rebuild the model: its constructor config (``model``, the
 ``_target_`` and its arguments), the ``in_shape`` and ``out_features`` hpt passed, the folder
-the run started in (``cwd``, where your own model's module is imported from), and the run's
-whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
+the run started in (``cwd``: imported from only with ``--trust-code``, see ``hpt.trust``), and
+the run's whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
 
 Images: /255, then ``(x - mean) / std`` per channel. Tables: numeric columns are filled with
 ``fill`` when missing and categorical ones one-hot encoded over ``levels``, in ``columns``
@@ -31,7 +31,6 @@ for ``binary``: the probability of ``classes[1]`` is its sigmoid).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +75,9 @@ def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
 class Trained:
     """A run directory's preprocessing, model description and result, checked for use."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, *, trust_code: bool = False) -> None:
         self.run_dir = Path(run_dir)
+        self.trust_code = trust_code  # import and call what the run names (hpt.trust)
         where = str(run_dir)
         if not self.run_dir.is_dir():
             raise UserError(f"{where}: no such run directory")
@@ -128,13 +128,14 @@ class Trained:
         from hpt.build import build_model
         from hpt.record import load_checkpoint
 
-        cwd = self.spec.get("cwd")
-        if cwd and cwd not in sys.path:  # your own model's module, as when it was trained
-            sys.path.append(cwd)
+        self.checked(self.spec["model"], "model")
         model = build_model(
             OmegaConf.create(self.spec["model"]), self.spec["in_shape"], self.spec["out_features"]
         )
-        path = self.run_dir / "checkpoints" / (checkpoint or self.spec["checkpoint"])
+        name = str(checkpoint or self.spec["checkpoint"])
+        if Path(name).name != name:
+            raise UserError(f"{self.run_dir / MODEL}: checkpoint {name!r} is not a file name")
+        path = self.run_dir / "checkpoints" / name
         try:
             model.load_state_dict(load_checkpoint(path))
         except Exception as exc:
@@ -142,6 +143,21 @@ class Trained:
 
             raise UserError(f"{path}: cannot load the weights: {one_line(exc)}") from None
         return model.eval()
+
+    def checked(self, node: Any, key: str) -> None:
+        """Refuse a ``_target_`` in ``node`` (the run's ``model``, ``loss`` or ``data``) that
+        loading this run may not import or call (``hpt.trust``), before anything is."""
+        from omegaconf import OmegaConf
+
+        from hpt import trust
+
+        if OmegaConf.is_config(node):  # eval's config, overrides applied
+            node = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
+        recorded = self.spec.get("cwd")
+        recorded = str(recorded) if recorded else None
+        trust.allow_recorded(recorded, self.trust_code)
+        if not self.trust_code:
+            trust.check(node, key, run_dir=self.run_dir, recorded=recorded)
 
     # inputs -> the tensors the model takes
 

@@ -119,13 +119,17 @@ def sidecar(trained: Trained, file: Path, fmt: str, x: torch.Tensor) -> dict[str
     }
 
 
-def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> Path:
+def export(
+    run_dir: str | Path, file: str | Path, fmt: str = "torchscript", *, trust_code: bool = False
+) -> Path:
     """Write the run's model as ``file`` and its sidecar JSON.
 
     Args:
         run_dir: The run's directory.
         file: Where the model goes; the sidecar is the same name with ``.json``.
         fmt: ``torchscript`` or ``onnx``.
+        trust_code: Import from the run's recorded project folder and call any ``_target_``
+            it names (``hpt.trust``).
 
     Returns:
         The sidecar's path.
@@ -139,7 +143,7 @@ def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> P
     side = out.with_suffix(".json")
     if side == out:
         raise UserError(f"-o {out}: the sidecar is {side.name}; name the model file otherwise")
-    trained = Trained(run_dir)
+    trained = Trained(run_dir, trust_code=trust_code)
     module = Standalone(trained, trained.model()).eval()
     x = example(trained)
     buf = io.BytesIO()

@@ -203,9 +203,12 @@ def main(argv: list[str]) -> int:
     trust_flag(parser)
 
     def body() -> int:
+        from hpt.outputs import refuse_record
         from hpt.rundir import atomic_write_json
 
         args = parser.parse_args(argv)
+        if args.json:
+            refuse_record(args.json, "--json", (args.run_dir,))
         report = evaluate_run(args.run_dir, args.overrides, trust_code=args.trust_code)
         print(f"{report['source']}: {report['n']} inputs")
         for name, value in report["metrics"].items():

@@ -2,11 +2,12 @@
 
 INPUT is a table (CSV, TSV or Parquet; the target column may be there or not, other extra
 columns are passed through), an image file, or a folder of images (searched recursively).
-OUTPUT (CSV, TSV or Parquet) has one row per input: its identity (``row``, the row's position,
-then the input's columns; or ``path``), ``prediction`` in the target's own labels or units,
-and for classification ``p_<class>``, the probability of each class. Inputs are encoded with
-the run's saved preprocessing (``preprocessing.json``): images are resized as in training;
-an unknown category, a missing column or an unreadable image ends with exit 2 and one line.
+OUTPUT (CSV, TSV or Parquet; ``-`` writes CSV to stdout) has one row per input: its identity
+(``row``, the row's position, then the input's columns; or ``path``), ``prediction`` in the
+target's own labels or units, and for classification ``p_<class>``, the probability of each
+class. Inputs are encoded with the run's saved preprocessing (``preprocessing.json``): images
+are resized as in training; an unknown category, a missing column or an unreadable image ends
+with exit 2 and one line, as does an OUTPUT that would replace INPUT or a run's own files.
 """
 
 from __future__ import annotations
@@ -160,18 +161,31 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("input", help="a .csv/.tsv/.parquet table, an image, or a folder of them")
-    parser.add_argument("-o", "--output", required=True, help="the predictions: .csv or .parquet")
+    parser.add_argument(
+        "-o", "--output", required=True, help="the predictions: .csv, .tsv, .parquet, or - (stdout)"
+    )
     trust_flag(parser)
 
     def body() -> int:
+        from hpt.outputs import refuse_record
+
         args = parser.parse_args(argv)
         out = Path(args.output)
-        if out.suffix.lower() not in OUTPUTS:
-            raise UserError(f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file")
+        stdout = args.output == "-"
+        if not stdout and out.suffix.lower() not in OUTPUTS:
+            raise UserError(
+                f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file, or - (CSV to stdout)"
+            )
+        if not stdout:
+            refuse_record(out, "-o", (args.input,))
         trained = Trained(args.run_dir, trust_code=args.trust_code)
         frame = predict(trained, trained.model(), args.input)
-        write_table(frame, out)
-        print(f"{len(frame)} predictions written to {out}")
+        if stdout:
+            sys.stdout.write(frame.to_csv(index=False))
+            print(f"{len(frame)} predictions written to stdout", file=sys.stderr)
+        else:
+            write_table(frame, out)
+            print(f"{len(frame)} predictions written to {out}")
         return 0
 
     return guarded("hpt predict", body)

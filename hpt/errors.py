@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import Any
 
+from hpt.masking import mask_url
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -84,7 +86,8 @@ def _lines(text: str) -> list[str]:
 
 
 def one_line(exc: BaseException) -> str:
-    """Collapse an exception and its causes into one line, keeping the informative parts."""
+    """Collapse an exception and its causes into one line, keeping the informative parts, with
+    any password in a URL masked (``user:***@host``)."""
     parts: list[str] = []
     seen: set[BaseException] = set()
     current: BaseException | None = exc
@@ -100,7 +103,7 @@ def one_line(exc: BaseException) -> str:
             None if current.__suppress_context__ else current.__context__
         )
     text = " ".join(p if p.endswith((".", ":", "?")) else p + "." for p in parts)
-    return text or type(exc).__name__
+    return mask_url(text) or type(exc).__name__  # a URL's password never reaches a message
 
 
 class TrialTimeoutError(Exception):

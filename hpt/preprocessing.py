@@ -55,10 +55,13 @@ def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
 
     from omegaconf import OmegaConf
 
+    from hpt.masking import mask_strings
+
     config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(config, dict)
     config.pop("hydra", None)
     config.pop("resume", None)
+    config = mask_strings(config)  # a tracking_uri's password is the user's, not the run's
     atomic_write_json(run_dir / PREPROCESSING, built.data.preprocessing)
     atomic_write_json(
         run_dir / MODEL,

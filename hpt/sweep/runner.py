@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from hpt.errors import SweepAbortedError
@@ -104,18 +104,19 @@ def run_sweep(
         )
         state = "COMPLETE"
     finally:
-        _end_tracker_runs(sweep_dir, state)
+        _end_tracker_runs(sweep_dir, state, OmegaConf.select(config, "logger.mlflow.tracking_uri"))
 
 
-def _end_tracker_runs(sweep_dir: Path, state: str) -> None:
+def _end_tracker_runs(sweep_dir: Path, state: str, uri: str | None) -> None:
     """A sweep logged to MLflow has a parent run: end it with the sweep's final state (a
-    tracker failure here is one warning, never the sweep's exit status)."""
+    tracker failure here is one warning, never the sweep's exit status). ``uri``: the
+    trials' tracking URI, with its password (their ``mlflow.json`` has it masked)."""
     if not (sweep_dir / "mlflow_parent.json").exists():
         return
     try:
         from hpt.loggers.mlflow_logger import end_parent
 
-        end_parent(sweep_dir, state)
+        end_parent(sweep_dir, state, str(uri) if uri else None)
     except Exception as exc:
         print(f"hpt sweep: warning: could not end the MLflow parent run: {exc}", file=sys.stderr)
 

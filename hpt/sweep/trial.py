@@ -16,6 +16,7 @@ from omegaconf import DictConfig, open_dict
 
 from hpt import reporter as reporting
 from hpt.errors import one_line
+from hpt.hydra_internals import mask_saved_configs
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -203,6 +204,7 @@ def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: D
     interrupt is still the ``SystemExit``'s context, so it is raised again and the sweep stops
     as interrupted (130/143, trial re-queued). Any other ``sys.exit`` fails this trial only.
     """
+    mask_saved_configs()  # a user app's trials too: no URL password in their .hydra/*.yaml
     try:
         return run_job(
             hydra_context=hydra_context,

@@ -58,7 +58,19 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
             OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=True)
         except Exception as exc:
             raise UserError(f"{item}: {exc}") from None
+    _check_ranges(cfg, {item.partition("=")[0].lstrip("+") for item in overrides})
     return cfg
+
+
+def _check_ranges(cfg: DictConfig, keys: set[str]) -> None:
+    """The overridden settings (and the batch size eval uses) within their ranges, as
+    ``hpt train`` checks them: ``trainer.eval_batch_size=-5`` is refused, not run."""
+    from hpt.rules import problems
+
+    keys = keys | {"trainer.eval_batch_size"}
+    found = [m for m in problems(cfg) if m.partition("=")[0] in keys]
+    if found:
+        raise UserError("; ".join(found))
 
 
 def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:

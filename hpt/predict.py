@@ -6,8 +6,11 @@ OUTPUT (CSV, TSV or Parquet; ``-`` writes CSV to stdout) has one row per input: 
 (``row``, the row's position, then the input's columns; or ``path``), ``prediction`` in the
 target's own labels or units, and for classification ``p_<class>``, the probability of each
 class. Inputs are encoded with the run's saved preprocessing (``preprocessing.json``): images
-are resized as in training; an unknown category, a missing column or an unreadable image ends
-with exit 2 and one line, as does an OUTPUT that would replace INPUT or a run's own files.
+are resized as in training; an empty number is its training median and an empty text cell no
+category (as in training's test split). An unknown category, a missing column, an unreadable
+image or rows that cannot be scored (inf, or beyond float32 once encoded: the whole input is
+refused, naming them) end with exit 2 and one line, as does an OUTPUT that would replace INPUT
+or a run's own files.
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]
                 f"{expected}"
                 + (" (uint8 images at the training size)" if trained.kind == "image" else "")
             )
-        return pd.DataFrame({"row": range(len(source))}), trained.normalise(source)
+        x = trained.fill(source) if trained.kind == "table" else source  # NaN: the median
+        return pd.DataFrame({"row": range(len(source))}), trained.finite(trained.normalise(x), what)
     if isinstance(source, pd.DataFrame):
         if trained.kind != "table":
             raise UserError(f"{what}: a table, but this run was trained on {trained.kind} data")
@@ -127,7 +131,15 @@ def outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
 def predict(trained: Trained, model: nn.Module, source: Any, what: str = "INPUT") -> Any:
     """One row per input: its identity, ``prediction`` and, for classification, ``p_<class>``."""
     identity, x = inputs(trained, source, what)
-    columns = trained.predictions(outputs(model, x))
+    out = outputs(model, x)
+    bad = (~out.isfinite()).reshape(len(out), -1).any(dim=1).nonzero().flatten().tolist()
+    if bad:  # scored, but into nothing usable: never a NaN labelled as the first class
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        raise UserError(
+            f"{what}: the model's outputs are not finite numbers for {len(bad)} row(s): row "
+            f"{shown}; the run's weights or preprocessing.json may be damaged"
+        )
+    columns = trained.predictions(out)
     identity = identity.drop(columns=[c for c in columns if c in identity.columns])
     return identity.assign(**columns)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpt.errors import UserError
+from hpt.errors import DamagedFileError, UserError
 from hpt.rundir import CHECKPOINT, RESULT, atomic_write_json, read_json
 
 if TYPE_CHECKING:
@@ -75,6 +75,58 @@ def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
     )
 
 
+def _numbers(value: Any, positive: bool = False) -> bool:
+    import math
+
+    return (
+        isinstance(value, list)
+        and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value
+        )
+        and (not positive or all(v > 0 for v in value))
+    )
+
+
+def prep_problem(prep: dict[str, Any]) -> str | None:
+    """Why a ``preprocessing.json`` cannot be one hpt wrote (a zero std, a non-number, a
+    missing part), or None: checked before any input is encoded with it."""
+    if prep.get("problem") not in ("classification", "binary", "regression"):
+        return f"problem is {prep.get('problem')!r}"
+    source = prep.get("input")
+    if not isinstance(source, dict) or source.get("kind") not in ("table", "image", "tensor"):
+        return "input.kind is not table, image or tensor"
+    norm = prep.get("normalise")
+    if norm is not None and not (
+        isinstance(norm, dict)
+        and _numbers(norm.get("mean"))
+        and _numbers(norm.get("std"), positive=True)
+        and len(norm["mean"]) == len(norm["std"])
+    ):
+        return "normalise.mean and .std must be lists of finite numbers, std > 0"
+    target = prep.get("target") or {}
+    if target.get("scaling") == "standard" and not (
+        _numbers(target.get("mean")) and _numbers(target.get("std"), positive=True)
+    ):
+        return "target.mean and .std must be lists of finite numbers, std > 0"
+    if source["kind"] == "table":
+        features, width = source.get("features"), 0
+        for f in features if isinstance(features, list) else [None]:
+            if isinstance(f, dict) and f.get("kind") == "numeric" and _numbers([f.get("fill")]):
+                width += 1
+            elif isinstance(f, dict) and isinstance(f.get("levels"), list):
+                width += len(f["levels"])
+            else:
+                return f"input.features has a bad entry: {str(f)[:80]}"
+        if not isinstance(source.get("columns"), list) or len(source["columns"]) != width:
+            return "input.columns does not match input.features"
+    if source["kind"] == "image" and not (
+        _numbers(source.get("size"), positive=True) and source.get("channels") in (1, 3)
+    ):
+        return "input.size or input.channels is not an image's"
+    return None
+
+
 class Trained:
     """A run directory's preprocessing, model description and result, checked for use."""
 
@@ -107,6 +159,9 @@ class Trained:
             )
         if prep.get("format") != FORMAT or spec.get("format") != FORMAT:
             raise UserError(f"{where}: {PREPROCESSING} is not in a format this hpt reads")
+        why = prep_problem(prep)
+        if why:
+            raise DamagedFileError(f"{where}/{PREPROCESSING} is damaged: {why}")
         self.result, self.prep, self.spec = result, prep, spec
 
     @property
@@ -182,17 +237,49 @@ class Trained:
                 if not is_numeric(col) and not col.isna().all():
                     raise UserError(f"{what}: column {f['name']} is not numeric")
                 parts.append(col.astype(float).fillna(f["fill"]).to_numpy()[:, None])
-            else:
-                values = col.astype(str).to_numpy()
-                unknown = sorted(set(values) - set(f["levels"]))
+            else:  # an empty cell: no category (all zeros), as in the training run's test split
+                values = col.astype(object).where(col.notna(), None).to_numpy()
+                unknown = sorted({str(v) for v in values if v is not None} - set(f["levels"]))
                 if unknown:
                     raise UserError(
                         f"{what}: column {f['name']} has categories not seen in training: "
                         f"{', '.join(unknown[:5])} (known: {', '.join(f['levels'][:10])})"
                     )
-                parts.append(np.stack([values == c for c in f["levels"]], axis=1).astype(float))
+                text = np.array([None if v is None else str(v) for v in values], dtype=object)
+                parts.append(np.stack([text == c for c in f["levels"]], axis=1).astype(float))
         x = torch.from_numpy(np.concatenate(parts, axis=1)).float()
-        return self.normalise(x)
+        return self.finite(self.normalise(x), what)
+
+    def fill(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoded table rows with each missing (NaN) number as its training median, as the
+        CSV path and the exported file fill them."""
+        import torch
+
+        fill = torch.zeros(len(self.prep["input"]["columns"]))
+        i = 0
+        for f in self.prep["input"]["features"]:
+            if f["kind"] == "numeric":
+                fill[i] = float(f["fill"])
+            i += 1 if f["kind"] == "numeric" else len(f["levels"])
+        return torch.where(torch.isnan(x), fill, x.float())
+
+    def finite(self, x: torch.Tensor, what: str) -> torch.Tensor:
+        """``x`` when every value is a finite number; otherwise which rows cannot be scored."""
+        import torch
+
+        bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1) if len(x) else torch.zeros(0)
+        if not bool(bad.any()):
+            return x
+        rows = bad.nonzero().flatten().tolist()
+        column = ""
+        if self.kind == "table":  # name the first offending encoded column
+            first = int((~torch.isfinite(x[rows[0]])).nonzero().flatten()[0])
+            column = f" (column {self.prep['input']['columns'][first]})"
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        raise UserError(
+            f"{what}: {len(rows)} row(s) cannot be scored, their values are not finite numbers "
+            f"(inf, NaN or beyond float32) once encoded: row {shown}{column}; fix or drop them"
+        )
 
     def table_targets(self, frame: Any, what: str) -> torch.Tensor:
         """A labelled table's target column as the model's targets (unscaled for regression)."""

@@ -137,3 +137,17 @@ def _is_cuda_oom(exc: BaseException) -> bool:
         return True
     # Older CUDA paths (and some extensions) raise a plain RuntimeError for out-of-memory.
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def environment_failure(exc: BaseException | None) -> OSError | None:
+    """The "no space left", quota or read-only file system error in ``exc`` or its causes:
+    one that fails every trial after it the same way, so a sweep stops on it (None if not)."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -15,8 +15,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from hpt import reporter as reporting
-from hpt.errors import one_line
-from hpt.hydra_internals import mask_saved_configs
+from hpt.errors import environment_failure, one_line
+from hpt.hydra_internals import job_failure, mask_saved_configs
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -114,7 +114,7 @@ def run_trial(
     sweep_dir: Path,
     parent: int,
     composer: TrialComposer,
-) -> None:
+) -> OSError | None:
     """Run one claimed trial to its end and tell the study; only an interrupt escapes.
 
     Args:
@@ -126,6 +126,10 @@ def run_trial(
         parent: The sweep process's id, for the heartbeat's orphan check (0: none).
         composer: Composes each trial's config from the sweep's.
 
+    Returns:
+        The disk error (no space left, read-only) the trial failed on, which would fail every
+        trial after it; None otherwise.
+
     Raises:
         KeyboardInterrupt: The trial was interrupted (the caller re-queues it).
     """
@@ -134,7 +138,7 @@ def run_trial(
     internals.set_trial_user_attr(study, tid, "dir", name)
     composed = _compose(study, trial, spec, task.config, composer, sweep_dir, name)
     if composed is None:
-        return
+        return None
     params, sweep_config = composed
     _name_job(sweep_config, study, trial, name)
     reporting.set_current(
@@ -153,6 +157,7 @@ def run_trial(
         reporting.set_current(None)
     verdict = verdict_of(ret, len(study.directions), spec.user_app)
     conclude(study, trial, spec, verdict, sweep_dir / name, time.time() - started)
+    return environment_failure(job_failure(ret))
 
 
 def _compose(

@@ -4,8 +4,9 @@ Without data overrides: on the run's own test split, rebuilt from its saved conf
 standardised with its saved preprocessing, so the metrics are ``result.json``'s ``test``
 block (exactly, on the same device). With data overrides (``data.path=labelled.csv`` for a
 table run, ``data.root=FOLDER`` of class folders for an image run): on every row or image of
-that labelled source, encoded with the run's preprocessing, as ``eval/*`` metrics. Other
-overrides (``trainer.device=cpu``, ``trainer.eval_batch_size=256``) change how it runs.
+that labelled source, encoded with the run's preprocessing, as ``eval/*`` metrics. Three other
+settings change how it runs (``trainer.device=cpu``, ``trainer.precision``,
+``trainer.eval_batch_size=256``); any other is refused, as it would change nothing.
 Metrics are printed, and written as JSON with ``--json FILE``.
 """
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 
 _ABSENT = object()
+# what eval reads from the config besides data.*: how it runs, never what was trained
+EVAL_KEYS = ("trainer.device", "trainer.precision", "trainer.eval_batch_size")
 
 
 def configured(trained: Trained, overrides: list[str]) -> DictConfig:
@@ -34,13 +37,14 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
 
     Args:
         trained: The trained run.
-        overrides: ``key=value`` items; only ``data.*`` may add a key.
+        overrides: ``key=value`` items: ``data.*`` (which may add a key) and ``EVAL_KEYS``.
 
     Returns:
         The config.
 
     Raises:
-        UserError: A malformed override or a key the run does not have.
+        UserError: A malformed override, a key the run does not have, one that changes nothing
+            in eval, or a value out of its range.
     """
     import yaml
     from omegaconf import OmegaConf
@@ -54,6 +58,11 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
         absent = OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT
         if absent and key.split(".")[0] != "data":  # another source may need other data keys
             raise UserError(f"{key} is not a setting of this run")
+        if key.split(".")[0] != "data" and key not in EVAL_KEYS:
+            raise UserError(
+                f"{key} changes nothing in hpt eval, which evaluates the trained model as it is: "
+                f"it takes data.* and {', '.join(EVAL_KEYS)}"
+            )
         try:
             OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=True)
         except Exception as exc:

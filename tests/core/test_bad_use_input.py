@@ -128,9 +128,12 @@ def test_a_tampered_preprocessing_json_is_one_line(
     assert "preprocessing.json is damaged" in line and message in line
 
 
-def test_eval_refuses_an_out_of_range_setting(
+def test_eval_refuses_a_setting_out_of_range_or_that_changes_nothing(
     wine: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    for item in ("model.width=64", "trainer.epochs=3", "optimizer.lr=0.5"):
+        code, _, err = hpt_in_process(capsys, "eval", wine["run"], item)
+        assert "changes nothing in hpt eval" in _one_line(code, err)
     for value in ("-5", "0"):
         code, _, err = hpt_in_process(
             capsys, "eval", wine["run"], f"trainer.eval_batch_size={value}"

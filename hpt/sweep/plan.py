@@ -232,6 +232,12 @@ def _check_optimizers(
             "pruning needs a single objective: "
             "use hydra/sweeper/pruner=none for multi-objective sweeps"
         )
+    stop = {k: v for k, v in (conf.get("stop") or {}).items() if v is not None}
+    if n_objectives > 1 and stop:  # "the objective reached" and "a new best" need one objective
+        raise UserError(
+            f"hydra.sweeper.stop.{sorted(stop)[0]} needs a single objective; this sweep has "
+            f"{n_objectives}: drop the stop rule or optimize one objective"
+        )
     build_pruner(conf.get("pruner"))
     build_sampler(conf.get("sampler"), space)
     if conf.get("custom_search_space"):

@@ -51,6 +51,7 @@ def refuse_record(path: str | Path, flag: str, inputs: tuple[str | Path, ...] = 
     Raises:
         UserError: One line naming the file and whose it is.
     """
+    _check_destination(path, flag)
     target = _real(path)
     for source in inputs:
         if str(source) != "-" and _real(source) == target:
@@ -87,6 +88,19 @@ def refuse_foreign_sidecar(path: Path, flag: str) -> None:
             f"{flag}: its sidecar {path} exists and is not one hpt export wrote: "
             "move it or name the model file otherwise"
         )
+
+
+def _check_destination(path: str | Path, flag: str) -> None:
+    """A file name whose folder is a folder (or can be made): not a directory itself, not
+    under a file."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise UserError(f"{flag} {path} is a directory: give a file name")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"cannot write {flag} {path}: {parent} is not a folder")
+            return
 
 
 def _real(path: str | Path) -> Path:

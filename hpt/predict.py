@@ -40,12 +40,19 @@ class Parser(argparse.ArgumentParser):
 
 
 def guarded(prog: str, body: Callable[[], int]) -> int:
-    """``body()``, with a ``UserError`` printed as one line and exit code 2."""
+    """``body()``, with a ``UserError`` printed as one line and exit code 2, and a file
+    system error (a full disk) as one line and exit code 1."""
     try:
         return body()
     except UserError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a full disk, no permission: the files' trouble, not the input's
+        where = exc.filename or "a file"
+        print(
+            f"{prog}: error: cannot write or read {where}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
 
 
 def trust_flag(parser: argparse.ArgumentParser) -> None:

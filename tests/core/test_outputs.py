@@ -114,3 +114,23 @@ def test_summarize_never_writes_over_a_journal_a_result_or_its_input(
     code, _, err = hpt_in_process(capsys, "summarize", sweep, listed, "-o", listed)
     _refused(code, err, "own input")
     assert _hashes(sweep) == before
+
+
+def test_an_output_at_a_folder_under_a_file_or_on_a_full_disk_is_one_line(
+    tiny: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, new = tiny["run"], tiny["new"]
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "file").write_text("a file")
+    (tmp_path / "full.csv").symlink_to("/dev/full")  # every write: No space left on device
+    for command, code, message in (
+        (["predict", run, new, "-o", tmp_path / "folder.csv"], 2, "is a directory"),
+        (["predict", run, new, "-o", tmp_path / "file" / "p.csv"], 2, "file is not a folder"),
+        (["export", run, "-o", tmp_path / "file" / "m.pt"], 2, "file is not a folder"),
+        (["eval", run, "--json", tmp_path / "file" / "m.json"], 2, "file is not a folder"),
+        (["predict", run, new, "-o", tmp_path / "full.csv"], 1, "No space left on device"),
+    ):
+        got, _, err = hpt_in_process(capsys, *command)
+        lines = err.strip().splitlines()
+        assert got == code and len(lines) == 1 and message in lines[0], (command, err)
+    assert (tmp_path / "file").read_text() == "a file"

@@ -19,7 +19,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hpt.errors import SweepAbortedError
+from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep.dry_run import budget_note, dry_run
@@ -28,6 +28,7 @@ from hpt.sweep.plan import Plan, make_plan
 from hpt.sweep.rounds import run_workers
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.study import A_BASELINE, A_ENQUEUED, A_SPACE, open_study
+from hpt.sweep.trial import BAD_SETTING
 from hpt.sweep.validate import (
     check_enqueued,
     check_keys,
@@ -176,6 +177,8 @@ def _report(
             f"trial(s) {lost} could not be finished (their worker died); "
             "rerun the same command to run them again"
         )
+    if stopped and str(stopped).startswith(BAD_SETTING):  # the user's setting: exit 2
+        raise UserError(str(stopped)[len(BAD_SETTING) + 2 :])
     if stopped and str(stopped).startswith(STOP_RULE):  # done early, as asked: not a failure
         print(f"sweep stopped early: {str(stopped)[len(STOP_RULE) + 2 :]}")
     elif stopped:

@@ -67,16 +67,6 @@ def _check_failure_rate(study: optuna.Study, spec: WorkerSpec) -> None:
         accounting.set_study_attr(study, A_STOP, reason)
 
 
-def _stop_on_disk(study: optuna.Study, number: int, broken: OSError) -> None:
-    where = f": {broken.filename}" if broken.filename else ""
-    accounting.set_study_attr(
-        study,
-        A_STOP,
-        f"stopped: trial {number} failed on the disk ({broken.strerror}{where}); every trial "
-        "would; free space or make the sweep dir writable, then rerun the same command to resume",
-    )
-
-
 STOP_RULE = "stop rule"  # a reason starting so is a sweep that is done, not aborted
 
 
@@ -161,12 +151,12 @@ def run_worker(
                 continue
             accounting.mark_owner(study, trial)
             ran += 1
-            broken = run_trial(study, trial, spec, task, sweep_dir, parent, composer)
+            reason = run_trial(study, trial, spec, task, sweep_dir, parent, composer)
         except KeyboardInterrupt as exc:
             _release(study, trial, exc, sweep_dir)
             raise
-        if broken is not None:  # every next trial would fail the same way: stop, resumable
-            _stop_on_disk(study, trial.number, broken)
+        if reason is not None:  # every next trial would fail the same way: stop, resumable
+            accounting.set_study_attr(study, A_STOP, reason)
             break
         _check_failure_rate(study, spec)
         check_stop_rules(study, spec)

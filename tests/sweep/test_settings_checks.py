@@ -54,3 +54,25 @@ def test_a_one_trial_sweep_starts_one_worker_whatever_n_jobs_says(tmp_path: Path
     assert code == 0, err
     assert "starting 8 worker processes" not in err  # one worker: in this process
     assert len(list((tmp_path / "s").glob("trial_*/result.json"))) == 1
+
+
+def test_a_constraint_on_a_metric_no_trial_records_stops_after_the_first_trial(
+    tmp_path: Path,
+) -> None:
+    code, _, err = run_in_process(
+        "sweep",
+        "data=mnist_tiny",
+        "data.subset=200",
+        "trainer.epochs=1",
+        "trainer.device=cpu",
+        "trainer.quiet=true",
+        "optimizer.lr=interval(0.01, 0.1)",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.constraints={val/acuracy: '>=0.5'}",  # a typo: no run records it
+        f"hydra.sweep.dir={tmp_path / 's'}",
+        cwd=tmp_path,
+    )
+    lines = [line for line in err.strip().splitlines() if "error" in line]
+    assert code == 2 and len(lines) == 1, err
+    assert "hydra.sweeper.constraints names val/acuracy, which trial 0 did not record" in lines[0]
+    assert len(list((tmp_path / "s").glob("trial_*/result.json"))) == 1  # not the whole budget

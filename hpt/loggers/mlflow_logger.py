@@ -107,6 +107,8 @@ class MlflowLogger:
     def __init__(
         self, info: RunInfo, tracking_uri: str | None = None, experiment: str = "hpt"
     ) -> None:
+        if not str(experiment or "").strip():  # MLflow: "internal error" further down
+            raise UserError("logger.mlflow.experiment is empty: name the experiment (default hpt)")
         uri = tracking_uri or default_uri(info.cwd)
         if uri.startswith(("http://", "https://")):
             for key, value in HTTP_DEFAULTS.items():

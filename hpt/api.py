@@ -43,10 +43,10 @@ class Model:
     say what it predicts; ``preprocessing`` is the run's ``preprocessing.json``.
     """
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, *, trust_code: bool = False) -> None:
         from hpt.preprocessing import Trained
 
-        self._trained = Trained(run_dir)
+        self._trained = Trained(run_dir, trust_code=trust_code)
         self.run_dir = self._trained.run_dir
         self.module = self._trained.model()
         self.problem = self._trained.problem
@@ -72,19 +72,26 @@ class Model:
         return f"Model({str(self.run_dir)!r}, problem={self.problem!r})"
 
 
-def load(run_dir: str | Path) -> Model:
+def load(run_dir: str | Path, *, trust_code: bool = False) -> Model:
     """The model of a finished run directory, rebuilt from it alone (``Model.predict``).
+
+    A run directory is data, not code: its model is built only from a ``torch.nn.Module``
+    class (or hpt's own model options) importable here, never from a module inside the run
+    dir or from the project folder it recorded, unless ``trust_code`` (``hpt.trust``).
 
     Args:
         run_dir: A run directory (``result.run_dir``, or any run's, a sweep's trial included).
+        trust_code: Import from the run's recorded project folder and call any ``_target_``
+            it names, as ``--trust-code`` does: only for a run whose author you trust.
 
     Returns:
         The run's model, ready to predict.
 
     Raises:
-        UserError: (one line) The run dir has no preprocessing.json, or the run failed.
+        UserError: (one line) The run dir has no preprocessing.json, the run failed, or its
+            model names code this may not run.
     """
-    return Model(run_dir)
+    return Model(run_dir, trust_code=trust_code)
 
 
 def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = None) -> Any:

@@ -6,7 +6,8 @@ journal file, or a database URL. sweep.json keeps a database URL with its passwo
 (``user:***@host``): the real one comes from ``HPT_STORAGE`` when that names the same
 database, else the password is asked for at a terminal. The server listens on
 ``--host``/``--port`` (127.0.0.1:8080 by default; ``--port 0`` picks a free one), prints its
-address and serves until Ctrl-C.
+address and serves until Ctrl-C. The dashboard can edit and delete studies and has no
+authentication: any other ``--host`` than loopback gets a loud warning.
 Studies carry their objective names, and each trial its final metrics as user attributes.
 """
 
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from hpt.errors import EXIT_USAGE, UserError
+from hpt.masking import is_masked, mask_url, unmask_url
 from hpt.rundir import SWEEP, read_json
-from hpt.storage import JOURNAL_NAME, is_masked, is_url, mask_url, unmask_url
+from hpt.storage import JOURNAL_NAME, is_url
 
 STORAGE_ENV = "HPT_STORAGE"  # the README's name for a shared study's URL
 
@@ -89,21 +91,50 @@ def serve(spec: str, host: str, port: int) -> None:
         server.server_close()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def warn_if_open(prog: str, host: str, what: str) -> None:
+    """One loud line when a server without authentication listens beyond this machine."""
+    if not is_loopback(host):
+        print(
+            f"{prog}: warning: listening on {host}, not loopback: {what} has no authentication, "
+            "so anyone who can reach this address can use it (the default 127.0.0.1 keeps it "
+            "on this machine; use an SSH tunnel to reach it from another)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def main(argv: list[str]) -> int:
     """``hpt dashboard``: parse the arguments and serve the sweep's study."""
     parser = argparse.ArgumentParser(prog="hpt dashboard", description=__doc__.splitlines()[0])
     parser.add_argument("path", help="a sweep directory, a study.journal file or a database URL")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: loopback only)"
+    )
     parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
     args = parser.parse_args(argv)
     try:
-        serve(storage_spec(args.path), args.host, args.port)
+        if not 0 <= args.port <= 65535:
+            raise UserError(f"--port {args.port}: must be in 0..65535 (0: any free port)")
+        spec = storage_spec(args.path)
+        warn_if_open("hpt dashboard", args.host, "the dashboard (it can edit and delete studies)")
+        serve(spec, args.host, args.port)
     except UserError as exc:
         print(f"hpt dashboard: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:  # the port is taken, or the host is not ours
+    except OSError as exc:  # the port is taken, or the host is not ours (gaierror: no name)
+        why = exc.strerror or str(exc)
         print(
-            f"hpt dashboard: error: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            f"hpt dashboard: error: cannot listen on {args.host}:{args.port}: {why}",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import Any
 
+from hpt.masking import mask_url
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -95,7 +97,8 @@ def _lines(text: str) -> list[str]:
 
 
 def one_line(exc: BaseException) -> str:
-    """Collapse an exception and its causes into one line, keeping the informative parts."""
+    """Collapse an exception and its causes into one line, keeping the informative parts, with
+    any password in a URL masked (``user:***@host``)."""
     parts: list[str] = []
     seen: set[BaseException] = set()
     current: BaseException | None = exc
@@ -111,7 +114,7 @@ def one_line(exc: BaseException) -> str:
             None if current.__suppress_context__ else current.__context__
         )
     text = " ".join(p if p.endswith((".", ":", "?")) else p + "." for p in parts)
-    return text or type(exc).__name__
+    return mask_url(text) or type(exc).__name__  # a URL's password never reaches a message
 
 
 class TrialTimeoutError(Exception):
@@ -145,3 +148,17 @@ def _is_cuda_oom(exc: BaseException) -> bool:
         return True
     # Older CUDA paths (and some extensions) raise a plain RuntimeError for out-of-memory.
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def environment_failure(exc: BaseException | None) -> OSError | None:
+    """The "no space left", quota or read-only file system error in ``exc`` or its causes:
+    one that fails every trial after it the same way, so a sweep stops on it (None if not)."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

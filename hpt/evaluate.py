@@ -4,8 +4,9 @@ Without data overrides: on the run's own test split, rebuilt from its saved conf
 standardised with its saved preprocessing, so the metrics are ``result.json``'s ``test``
 block (exactly, on the same device). With data overrides (``data.path=labelled.csv`` for a
 table run, ``data.root=FOLDER`` of class folders for an image run): on every row or image of
-that labelled source, encoded with the run's preprocessing, as ``eval/*`` metrics. Other
-overrides (``trainer.device=cpu``, ``trainer.eval_batch_size=256``) change how it runs.
+that labelled source, encoded with the run's preprocessing, as ``eval/*`` metrics. Three other
+settings change how it runs (``trainer.device=cpu``, ``trainer.precision``,
+``trainer.eval_batch_size=256``); any other is refused, as it would change nothing.
 Metrics are printed, and written as JSON with ``--json FILE``.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpt.errors import UserError
-from hpt.predict import Parser, guarded, image_files
+from hpt.predict import Parser, guarded, image_files, trust_flag
 from hpt.preprocessing import Trained
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 
 _ABSENT = object()
+# what eval reads from the config besides data.*: how it runs, never what was trained
+EVAL_KEYS = ("trainer.device", "trainer.precision", "trainer.eval_batch_size")
 
 
 def configured(trained: Trained, overrides: list[str]) -> DictConfig:
@@ -34,13 +37,14 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
 
     Args:
         trained: The trained run.
-        overrides: ``key=value`` items; only ``data.*`` may add a key.
+        overrides: ``key=value`` items: ``data.*`` (which may add a key) and ``EVAL_KEYS``.
 
     Returns:
         The config.
 
     Raises:
-        UserError: A malformed override or a key the run does not have.
+        UserError: A malformed override, a key the run does not have, one that changes nothing
+            in eval, or a value out of its range.
     """
     import yaml
     from omegaconf import OmegaConf
@@ -54,11 +58,28 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
         absent = OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT
         if absent and key.split(".")[0] != "data":  # another source may need other data keys
             raise UserError(f"{key} is not a setting of this run")
+        if key.split(".")[0] != "data" and key not in EVAL_KEYS:
+            raise UserError(
+                f"{key} changes nothing in hpt eval, which evaluates the trained model as it is: "
+                f"it takes data.* and {', '.join(EVAL_KEYS)}"
+            )
         try:
             OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=True)
         except Exception as exc:
             raise UserError(f"{item}: {exc}") from None
+    _check_ranges(cfg, {item.partition("=")[0].lstrip("+") for item in overrides})
     return cfg
+
+
+def _check_ranges(cfg: DictConfig, keys: set[str]) -> None:
+    """The overridden settings (and the batch size eval uses) within their ranges, as
+    ``hpt train`` checks them: ``trainer.eval_batch_size=-5`` is refused, not run."""
+    from hpt.rules import problems
+
+    keys = keys | {"trainer.eval_batch_size"}
+    found = [m for m in problems(cfg) if m.partition("=")[0] in keys]
+    if found:
+        raise UserError("; ".join(found))
 
 
 def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
@@ -159,25 +180,31 @@ def labelled(cfg: DictConfig, trained: Trained) -> tuple[Split, str]:
     )
 
 
-def evaluate_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, overrides: Sequence[str] = (), *, trust_code: bool = False
+) -> dict[str, Any]:
     """The metrics of a run's best checkpoint.
 
     Args:
         run_dir: The run's directory.
         overrides: ``key=value`` items; a ``data.*`` one evaluates on that data instead of the
             run's test split.
+        trust_code: Import from the run's recorded project folder and call any ``_target_``
+            it names (``hpt.trust``).
 
     Returns:
         ``{"run_dir", "source", "n", "metrics"}``.
     """
     from hpt.loop import evaluate
 
-    trained = Trained(run_dir)
+    trained = Trained(run_dir, trust_code=trust_code)
     cfg = configured(trained, list(overrides))
+    trained.checked(cfg.loss, "loss")
     s, loss_fn = settings(cfg, trained)
     if any(o.lstrip("+").startswith("data.") for o in overrides):
         split, source, prefix = *labelled(cfg, trained), "eval"
     else:
+        trained.checked(cfg.data, "data")  # its source is called to rebuild the split
         split, source, prefix = test_split(cfg, trained), "test split", "test"
     model = trained.model().to(s.device)
     metrics: Metrics = evaluate(model, split.to(s.device), loss_fn, s, prefix)
@@ -194,12 +221,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("overrides", nargs="*", help="data.path=..., trainer.device=cpu, ...")
     parser.add_argument("--json", metavar="FILE", help="also write the metrics to FILE as JSON")
+    trust_flag(parser)
 
     def body() -> int:
+        from hpt.outputs import refuse_record
         from hpt.rundir import atomic_write_json
 
         args = parser.parse_args(argv)
-        report = evaluate_run(args.run_dir, args.overrides)
+        if args.json:
+            refuse_record(args.json, "--json", (args.run_dir,))
+        report = evaluate_run(args.run_dir, args.overrides, trust_code=args.trust_code)
         print(f"{report['source']}: {report['n']} inputs")
         for name, value in report["metrics"].items():
             print(f"  {name} = {value:.6g}")

@@ -11,7 +11,7 @@ lists the inputs, the outputs and the class names.
 
 from __future__ import annotations
 
-from hpt.predict import Parser, guarded
+from hpt.predict import Parser, guarded, trust_flag
 
 FORMATS = ("torchscript", "onnx")  # those of hpt.standalone.export
 
@@ -26,12 +26,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("-o", "--output", required=True, help="the file to write (model.pt)")
     parser.add_argument("--format", default="torchscript", choices=FORMATS)
+    trust_flag(parser)
 
     def body() -> int:
         args = parser.parse_args(argv)
         from hpt.standalone import export  # torch: only once the arguments are good
 
-        side = export(args.run_dir, args.output, args.format)
+        side = export(args.run_dir, args.output, args.format, trust_code=args.trust_code)
         print(f"{args.format} model written to {args.output}; inputs and outputs in {side}")
         return 0
 

@@ -20,6 +20,10 @@ X. Why each is needed:
   with the functions Hydra's own ``load_sweep_config`` uses, so the result is the same.
 - ``JobReturn._return_value`` (:func:`job_failure`): the exception a failed job raised. The
   public ``JobReturn.return_value`` property re-raises it when the job did not complete.
+- ``hydra.core.utils._save_config`` (:func:`mask_saved_configs`): the one function Hydra's
+  ``run_job`` writes a job's ``.hydra/config.yaml``, ``hydra.yaml`` and ``overrides.yaml``
+  with, wrapped to mask URL passwords (``tracking_uri=http://user:***@host``) in the text it
+  writes; the job itself still gets the real config.
 - ``hydra._internal.utils._locate`` (:func:`locate`): import a ``_target_`` from its dotted
   name; the public ``hydra.utils.get_object`` also logs the error, which hpt reports on one
   line itself (``hpt.targets``).
@@ -166,3 +170,22 @@ def locate(path: str) -> Any:
     from hydra._internal.utils import _locate
 
     return _locate(path)
+
+
+def mask_saved_configs() -> None:
+    """Make Hydra write every job's ``.hydra/*.yaml`` with URL passwords masked (idempotent)."""
+    import hydra.core.utils as hydra_utils
+    from omegaconf import OmegaConf
+
+    from hpt.masking import mask_url
+
+    if getattr(hydra_utils._save_config, "masks_urls", False):
+        return
+
+    def save_masked(cfg: Any, filename: str, output_dir: Any) -> None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with open(str(output_dir / filename), "w", encoding="utf-8") as file:
+            file.write(mask_url(OmegaConf.to_yaml(cfg)))
+
+    save_masked.masks_urls = True  # type: ignore[attr-defined]
+    hydra_utils._save_config = save_masked

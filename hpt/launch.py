@@ -266,6 +266,7 @@ def launch(
     Raises:
         Exception: A single run's error, or whatever Hydra raised, for :func:`exit_code`.
     """
+    hydra_internals.mask_saved_configs()  # no URL password in any job's .hydra/*.yaml
     # caller_stack_depth: the frame Hydra names the app after, when the task function's
     # module does not: run_hydra's caller, as when run_hydra called Hydra itself.
     hydra_internals.run_hydra(

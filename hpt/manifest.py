@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from hpt.storage import mask_url
+from hpt.masking import mask_url
 
 
 @functools.lru_cache(maxsize=4)

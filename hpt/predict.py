@@ -2,11 +2,15 @@
 
 INPUT is a table (CSV, TSV or Parquet; the target column may be there or not, other extra
 columns are passed through), an image file, or a folder of images (searched recursively).
-OUTPUT (CSV, TSV or Parquet) has one row per input: its identity (``row``, the row's position,
-then the input's columns; or ``path``), ``prediction`` in the target's own labels or units,
-and for classification ``p_<class>``, the probability of each class. Inputs are encoded with
-the run's saved preprocessing (``preprocessing.json``): images are resized as in training;
-an unknown category, a missing column or an unreadable image ends with exit 2 and one line.
+OUTPUT (CSV, TSV or Parquet; ``-`` writes CSV to stdout) has one row per input: its identity
+(``row``, the row's position, then the input's columns; or ``path``), ``prediction`` in the
+target's own labels or units, and for classification ``p_<class>``, the probability of each
+class. Inputs are encoded with the run's saved preprocessing (``preprocessing.json``): images
+are resized as in training; an empty number is its training median and an empty text cell no
+category (as in training's test split). An unknown category, a missing column, an unreadable
+image or rows that cannot be scored (inf, or beyond float32 once encoded: the whole input is
+refused, naming them) end with exit 2 and one line, as does an OUTPUT that would replace INPUT
+or a run's own files.
 """
 
 from __future__ import annotations
@@ -36,12 +40,29 @@ class Parser(argparse.ArgumentParser):
 
 
 def guarded(prog: str, body: Callable[[], int]) -> int:
-    """``body()``, with a ``UserError`` printed as one line and exit code 2."""
+    """``body()``, with a ``UserError`` printed as one line and exit code 2, and a file
+    system error (a full disk) as one line and exit code 1."""
     try:
         return body()
     except UserError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a full disk, no permission: the files' trouble, not the input's
+        where = exc.filename or "a file"
+        print(
+            f"{prog}: error: cannot write or read {where}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+
+
+def trust_flag(parser: argparse.ArgumentParser) -> None:
+    """``--trust-code``: the run's own code may run (``hpt.trust``)."""
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="import from the run's recorded project folder and call any _target_ it names "
+        "(only for a run dir whose author you trust: a run dir is data, not code)",
+    )
 
 
 def image_files(path: Path) -> list[Path]:
@@ -80,7 +101,8 @@ def inputs(trained: Trained, source: Any, what: str) -> tuple[Any, torch.Tensor]
                 f"{expected}"
                 + (" (uint8 images at the training size)" if trained.kind == "image" else "")
             )
-        return pd.DataFrame({"row": range(len(source))}), trained.normalise(source)
+        x = trained.fill(source) if trained.kind == "table" else source  # NaN: the median
+        return pd.DataFrame({"row": range(len(source))}), trained.finite(trained.normalise(x), what)
     if isinstance(source, pd.DataFrame):
         if trained.kind != "table":
             raise UserError(f"{what}: a table, but this run was trained on {trained.kind} data")
@@ -116,7 +138,15 @@ def outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
 def predict(trained: Trained, model: nn.Module, source: Any, what: str = "INPUT") -> Any:
     """One row per input: its identity, ``prediction`` and, for classification, ``p_<class>``."""
     identity, x = inputs(trained, source, what)
-    columns = trained.predictions(outputs(model, x))
+    out = outputs(model, x)
+    bad = (~out.isfinite()).reshape(len(out), -1).any(dim=1).nonzero().flatten().tolist()
+    if bad:  # scored, but into nothing usable: never a NaN labelled as the first class
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        raise UserError(
+            f"{what}: the model's outputs are not finite numbers for {len(bad)} row(s): row "
+            f"{shown}; the run's weights or preprocessing.json may be damaged"
+        )
+    columns = trained.predictions(out)
     identity = identity.drop(columns=[c for c in columns if c in identity.columns])
     return identity.assign(**columns)
 
@@ -150,17 +180,31 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("run_dir", help="a run directory (outputs/runs/... or a sweep's trial)")
     parser.add_argument("input", help="a .csv/.tsv/.parquet table, an image, or a folder of them")
-    parser.add_argument("-o", "--output", required=True, help="the predictions: .csv or .parquet")
+    parser.add_argument(
+        "-o", "--output", required=True, help="the predictions: .csv, .tsv, .parquet, or - (stdout)"
+    )
+    trust_flag(parser)
 
     def body() -> int:
+        from hpt.outputs import refuse_record
+
         args = parser.parse_args(argv)
         out = Path(args.output)
-        if out.suffix.lower() not in OUTPUTS:
-            raise UserError(f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file")
-        trained = Trained(args.run_dir)
+        stdout = args.output == "-"
+        if not stdout and out.suffix.lower() not in OUTPUTS:
+            raise UserError(
+                f"-o {out}: write predictions to a {', '.join(OUTPUTS)} file, or - (CSV to stdout)"
+            )
+        if not stdout:
+            refuse_record(out, "-o", (args.input,))
+        trained = Trained(args.run_dir, trust_code=args.trust_code)
         frame = predict(trained, trained.model(), args.input)
-        write_table(frame, out)
-        print(f"{len(frame)} predictions written to {out}")
+        if stdout:
+            sys.stdout.write(frame.to_csv(index=False))
+            print(f"{len(frame)} predictions written to stdout", file=sys.stderr)
+        else:
+            write_table(frame, out)
+            print(f"{len(frame)} predictions written to {out}")
         return 0
 
     return guarded("hpt predict", body)

@@ -19,8 +19,8 @@ At the end of training a supervised run writes, atomically, beside ``checkpoints
 
 ``checkpoints/best.json`` — how to rebuild the model: its constructor config (``model``, the
 ``_target_`` and its arguments), the ``in_shape`` and ``out_features`` hpt passed, the folder
-the run started in (``cwd``, where your own model's module is imported from), and the run's
-whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
+the run started in (``cwd``: imported from only with ``--trust-code``, see ``hpt.trust``), and
+the run's whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
 
 Images: /255, then ``(x - mean) / std`` per channel. Tables: numeric columns are filled with
 ``fill`` when missing and categorical ones one-hot encoded over ``levels``, in ``columns``
@@ -31,11 +31,10 @@ for ``binary``: the probability of ``classes[1]`` is its sigmoid).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpt.errors import UserError
+from hpt.errors import DamagedFileError, UserError
 from hpt.rundir import CHECKPOINT, RESULT, atomic_write_json, read_json, run_of
 
 if TYPE_CHECKING:
@@ -56,10 +55,13 @@ def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
 
     from omegaconf import OmegaConf
 
+    from hpt.masking import mask_strings
+
     config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(config, dict)
     config.pop("hydra", None)
     config.pop("resume", None)
+    config = mask_strings(config)  # a tracking_uri's password is the user's, not the run's
     atomic_write_json(run_dir / PREPROCESSING, built.data.preprocessing)
     atomic_write_json(
         run_dir / MODEL,
@@ -73,11 +75,64 @@ def save(run_dir: Path, built: Run, cfg: DictConfig, cwd: str | None) -> None:
     )
 
 
+def _numbers(value: Any, positive: bool = False) -> bool:
+    import math
+
+    return (
+        isinstance(value, list)
+        and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value
+        )
+        and (not positive or all(v > 0 for v in value))
+    )
+
+
+def prep_problem(prep: dict[str, Any]) -> str | None:
+    """Why a ``preprocessing.json`` cannot be one hpt wrote (a zero std, a non-number, a
+    missing part), or None: checked before any input is encoded with it."""
+    if prep.get("problem") not in ("classification", "binary", "regression"):
+        return f"problem is {prep.get('problem')!r}"
+    source = prep.get("input")
+    if not isinstance(source, dict) or source.get("kind") not in ("table", "image", "tensor"):
+        return "input.kind is not table, image or tensor"
+    norm = prep.get("normalise")
+    if norm is not None and not (
+        isinstance(norm, dict)
+        and _numbers(norm.get("mean"))
+        and _numbers(norm.get("std"), positive=True)
+        and len(norm["mean"]) == len(norm["std"])
+    ):
+        return "normalise.mean and .std must be lists of finite numbers, std > 0"
+    target = prep.get("target") or {}
+    if target.get("scaling") == "standard" and not (
+        _numbers(target.get("mean")) and _numbers(target.get("std"), positive=True)
+    ):
+        return "target.mean and .std must be lists of finite numbers, std > 0"
+    if source["kind"] == "table":
+        features, width = source.get("features"), 0
+        for f in features if isinstance(features, list) else [None]:
+            if isinstance(f, dict) and f.get("kind") == "numeric" and _numbers([f.get("fill")]):
+                width += 1
+            elif isinstance(f, dict) and isinstance(f.get("levels"), list):
+                width += len(f["levels"])
+            else:
+                return f"input.features has a bad entry: {str(f)[:80]}"
+        if not isinstance(source.get("columns"), list) or len(source["columns"]) != width:
+            return "input.columns does not match input.features"
+    if source["kind"] == "image" and not (
+        _numbers(source.get("size"), positive=True) and source.get("channels") in (1, 3)
+    ):
+        return "input.size or input.channels is not an image's"
+    return None
+
+
 class Trained:
     """A run directory's preprocessing, model description and result, checked for use."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, *, trust_code: bool = False) -> None:
         self.run_dir = run_of(run_dir)  # a sweep dir stands for its refit model (best/)
+        self.trust_code = trust_code  # import and call what the run names (hpt.trust)
         where = str(self.run_dir)
         if not self.run_dir.is_dir():
             raise UserError(f"{where}: no such run directory")
@@ -104,6 +159,9 @@ class Trained:
             )
         if prep.get("format") != FORMAT or spec.get("format") != FORMAT:
             raise UserError(f"{where}: {PREPROCESSING} is not in a format this hpt reads")
+        why = prep_problem(prep)
+        if why:
+            raise DamagedFileError(f"{where}/{PREPROCESSING} is damaged: {why}")
         self.result, self.prep, self.spec = result, prep, spec
 
     @property
@@ -128,13 +186,14 @@ class Trained:
         from hpt.build import build_model
         from hpt.record import load_checkpoint
 
-        cwd = self.spec.get("cwd")
-        if cwd and cwd not in sys.path:  # your own model's module, as when it was trained
-            sys.path.append(cwd)
+        self.checked(self.spec["model"], "model")
         model = build_model(
             OmegaConf.create(self.spec["model"]), self.spec["in_shape"], self.spec["out_features"]
         )
-        path = self.run_dir / "checkpoints" / (checkpoint or self.spec["checkpoint"])
+        name = str(checkpoint or self.spec["checkpoint"])
+        if Path(name).name != name:
+            raise UserError(f"{self.run_dir / MODEL}: checkpoint {name!r} is not a file name")
+        path = self.run_dir / "checkpoints" / name
         try:
             model.load_state_dict(load_checkpoint(path))
         except Exception as exc:
@@ -142,6 +201,21 @@ class Trained:
 
             raise UserError(f"{path}: cannot load the weights: {one_line(exc)}") from None
         return model.eval()
+
+    def checked(self, node: Any, key: str) -> None:
+        """Refuse a ``_target_`` in ``node`` (the run's ``model``, ``loss`` or ``data``) that
+        loading this run may not import or call (``hpt.trust``), before anything is."""
+        from omegaconf import OmegaConf
+
+        from hpt import trust
+
+        if OmegaConf.is_config(node):  # eval's config, overrides applied
+            node = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
+        recorded = self.spec.get("cwd")
+        recorded = str(recorded) if recorded else None
+        trust.allow_recorded(recorded, self.trust_code)
+        if not self.trust_code:
+            trust.check(node, key, run_dir=self.run_dir, recorded=recorded)
 
     # inputs -> the tensors the model takes
 
@@ -171,9 +245,41 @@ class Trained:
                         f"{what}: column {f['name']} has categories not seen in training: "
                         f"{', '.join(unknown[:5])} (known: {', '.join(f['levels'][:10])})"
                     )
-                parts.append(np.stack([values == c for c in f["levels"]], axis=1).astype(float))
+                text = np.array([None if v is None else str(v) for v in values], dtype=object)
+                parts.append(np.stack([text == c for c in f["levels"]], axis=1).astype(float))
         x = torch.from_numpy(np.concatenate(parts, axis=1)).float()
-        return self.normalise(x)
+        return self.finite(self.normalise(x), what)
+
+    def fill(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoded table rows with each missing (NaN) number as its training median, as the
+        CSV path and the exported file fill them."""
+        import torch
+
+        fill = torch.zeros(len(self.prep["input"]["columns"]))
+        i = 0
+        for f in self.prep["input"]["features"]:
+            if f["kind"] == "numeric":
+                fill[i] = float(f["fill"])
+            i += 1 if f["kind"] == "numeric" else len(f["levels"])
+        return torch.where(torch.isnan(x), fill, x.float())
+
+    def finite(self, x: torch.Tensor, what: str) -> torch.Tensor:
+        """``x`` when every value is a finite number; otherwise which rows cannot be scored."""
+        import torch
+
+        bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1) if len(x) else torch.zeros(0)
+        if not bool(bad.any()):
+            return x
+        rows = bad.nonzero().flatten().tolist()
+        column = ""
+        if self.kind == "table":  # name the first offending encoded column
+            first = int((~torch.isfinite(x[rows[0]])).nonzero().flatten()[0])
+            column = f" (column {self.prep['input']['columns'][first]})"
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        raise UserError(
+            f"{what}: {len(rows)} row(s) cannot be scored, their values are not finite numbers "
+            f"(inf, NaN or beyond float32) once encoded: row {shown}{column}; fix or drop them"
+        )
 
     def table_targets(self, frame: Any, what: str) -> torch.Tensor:
         """A labelled table's target column as the model's targets (unscaled for regression)."""

@@ -112,9 +112,31 @@ def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> Non
         raise
 
 
+MAX_JSON_BYTES = 64 << 20  # a result.json is kilobytes: anything this big is not one
+
+
+def file_problem(path: str | os.PathLike[str], limit: int | None = MAX_JSON_BYTES) -> str | None:
+    """Why ``path`` is not a file to read whole (a FIFO would hang the reader, a link to
+    ``/dev/zero`` never end): ``not a regular file`` or ``larger than N MB``; None when it is
+    one, or is missing (the reader then says so)."""
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if limit is not None and info.st_size > limit:
+        return f"larger than {limit >> 20} MB"
+    return None
+
+
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The parsed object, or None when the file is missing, unreadable, not UTF-8 or not an
-    object."""
+    """The parsed object, or None when the file is missing, unreadable, not UTF-8, not an
+    object, or not a regular file of at most ``MAX_JSON_BYTES`` (``file_problem``)."""
+    if file_problem(path):
+        return None
     try:
         with open(path, "rb") as f:
             data = json.loads(f.read())  # bytes: json detects UTF-8/16/32 itself
@@ -126,6 +148,8 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every complete line that is a JSON object; a torn or non-UTF-8 line is skipped."""
     rows: list[dict[str, Any]] = []
+    if file_problem(path, limit=None):  # a FIFO: never opened (it would wait for a writer)
+        return rows
     try:
         with open(path, "rb") as f:  # bytes: one bad byte spoils its line, not the file
             for line in f:
@@ -141,7 +165,10 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def read_text(path: str | os.PathLike[str]) -> str | None:
-    """A small text file (``.hydra/*.yaml``), or None when missing, unreadable or not UTF-8."""
+    """A small text file (``.hydra/*.yaml``), or None when missing, unreadable, not UTF-8 or
+    not a regular file of at most ``MAX_JSON_BYTES``."""
+    if file_problem(path):
+        return None
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, ValueError):

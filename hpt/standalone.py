@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from hpt.errors import UserError
+from hpt.outputs import EXPORT_MARK, refuse_foreign_sidecar, refuse_record
 from hpt.preprocessing import Trained
 from hpt.rundir import atomic_write_bytes, atomic_write_json
 
@@ -110,6 +111,7 @@ def sidecar(trained: Trained, file: Path, fmt: str, x: torch.Tensor) -> dict[str
     else:
         outputs.update(meaning="class probabilities", classes=trained.classes)
     return {
+        "written_by": EXPORT_MARK,  # hpt export rewrites only a sidecar that says this
         "file": file.name,
         "format": fmt,
         "problem": trained.problem,
@@ -119,19 +121,25 @@ def sidecar(trained: Trained, file: Path, fmt: str, x: torch.Tensor) -> dict[str
     }
 
 
-def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> Path:
+def export(
+    run_dir: str | Path, file: str | Path, fmt: str = "torchscript", *, trust_code: bool = False
+) -> Path:
     """Write the run's model as ``file`` and its sidecar JSON.
 
     Args:
         run_dir: The run's directory.
         file: Where the model goes; the sidecar is the same name with ``.json``.
         fmt: ``torchscript`` or ``onnx``.
+        trust_code: Import from the run's recorded project folder and call any ``_target_``
+            it names (``hpt.trust``).
 
     Returns:
         The sidecar's path.
 
     Raises:
-        UserError: An unknown format, a file name ending in ``.json``, or no onnx package.
+        UserError: An unknown format, a file name ending in ``.json``, no onnx package, or a
+            file or sidecar that would replace a run's or sweep's record or a JSON file that
+            export did not write.
     """
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: use {' or '.join(FORMATS)}")
@@ -139,7 +147,10 @@ def export(run_dir: str | Path, file: str | Path, fmt: str = "torchscript") -> P
     side = out.with_suffix(".json")
     if side == out:
         raise UserError(f"-o {out}: the sidecar is {side.name}; name the model file otherwise")
-    trained = Trained(run_dir)
+    refuse_record(out, "-o")
+    refuse_record(side, f"-o {out}: its sidecar")
+    refuse_foreign_sidecar(side, f"-o {out}")
+    trained = Trained(run_dir, trust_code=trust_code)
     module = Standalone(trained, trained.model()).eval()
     x = example(trained)
     buf = io.BytesIO()

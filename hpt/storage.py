@@ -14,48 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpt.masking import mask_url
+
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
 JOURNAL_NAME = "study.journal"
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-# The password runs to the *last* '@' of the authority, so an unencoded '@' in it is hidden too.
-_PASSWORD = re.compile(
-    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^/\s]*)(?P<tail>@[^@/\s]*)"
-)
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd)=)(?P<pw>[^&\s]*)", re.IGNORECASE)
-
-
-def mask_url(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` (or ``?password=``) in ``text``."""
-    text = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
-    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
-
-
-def is_masked(url: str) -> bool:
-    """Whether ``url``'s password is ``mask_url``'s ``***``.
-
-    Masking is idempotent: compare with this, not with ``mask_url(url)``.
-    """
-    found = _PASSWORD.search(url) or _QUERY_PASSWORD.search(url)
-    return found is not None and found["pw"] == "***"
-
-
-def unmask_url(masked: str, password: str) -> str:
-    """``mask_url``'s output with ``password`` where it put ``***`` (percent-encoded there).
-
-    Args:
-        masked: A URL as ``mask_url`` wrote it.
-        password: The real password.
-
-    Returns:
-        The URL with the password.
-    """
-    from urllib.parse import quote
-
-    if _QUERY_PASSWORD.search(masked):
-        return _QUERY_PASSWORD.sub(lambda m: m["head"] + quote(password, safe=""), masked, 1)
-    return _PASSWORD.sub(lambda m: f"{m['head']}{quote(password, safe='')}{m['tail']}", masked, 1)
 
 
 def is_url(spec: str) -> bool:

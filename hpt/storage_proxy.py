@@ -28,7 +28,9 @@ def _serve(argv: list[str]) -> int:
     )
     parser.add_argument("--port", type=int, default=13000)
     args = parser.parse_args(argv)
-    from hpt.storage import is_url, mask_url, open_storage
+    from hpt.dashboard import warn_if_open
+    from hpt.masking import mask_url
+    from hpt.storage import is_url, open_storage
 
     if not is_url(args.url) or args.url.startswith("grpc://"):
         raise UserError(f"hpt storage-proxy {args.url}: give the database URL the proxy serves")
@@ -37,6 +39,7 @@ def _serve(argv: list[str]) -> int:
     import optuna
 
     storage = open_storage(args.url)
+    warn_if_open("hpt storage-proxy", args.host, "the proxy (it reads and writes every study)")
     print(
         f"hpt storage-proxy: serving {mask_url(args.url)} on grpc://{args.host}:{args.port} "
         "(no authentication: keep it on a trusted network)",
@@ -47,4 +50,11 @@ def _serve(argv: list[str]) -> int:
         optuna.storages.run_grpc_proxy_server(storage, host=args.host, port=args.port)
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as exc:  # gRPC's only word for a port in use or a host not ours
+        if "Failed to bind" not in str(exc):
+            raise
+        raise UserError(
+            f"cannot listen on {args.host}:{args.port}: the port is in use, or the host is not "
+            "an address of this machine"
+        ) from None
     return 0

@@ -28,8 +28,8 @@ from mlflow.entities import Metric, Param, RunTag
 
 from hpt.errors import UserError
 from hpt.loggers import RunInfo
+from hpt.masking import is_masked, mask_url
 from hpt.rundir import atomic_write_json, read_json
-from hpt.storage import mask_url
 
 RUN_FILE = "mlflow.json"
 PARENT_FILE = "mlflow_parent.json"
@@ -51,12 +51,21 @@ def probe(uri: str, timeout: float = PROBE_S) -> None:
     answer (even 404 from a server without ``/health``) means it is there."""
     if not uri.startswith(("http://", "https://")):
         return
+    import base64
     import ssl
     import urllib.error
+    import urllib.parse
     import urllib.request
 
+    request = urllib.request.Request(_without_credentials(uri).rstrip("/") + "/health")
+    parts = urllib.parse.urlsplit(uri)
+    if parts.username is not None:  # as MLflow sends them: HTTP basic authentication
+        token = (
+            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        )
+        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
     try:
-        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+        urllib.request.urlopen(request, timeout=timeout).close()
     except urllib.error.HTTPError:
         return
     except (OSError, ValueError) as exc:  # refused, unreachable, timed out, not a URL
@@ -67,6 +76,16 @@ def probe(uri: str, timeout: float = PROBE_S) -> None:
             f"logger.mlflow.tracking_uri={mask_url(uri)}: the tracking server does not answer "
             f"({reason}); start it, or choose another tracking_uri or logger"
         ) from None
+
+
+def _without_credentials(uri: str) -> str:
+    """``http://user:pw@host:5000/x`` -> ``http://host:5000/x`` (urllib cannot connect to the
+    first: it takes ``user:pw@host`` for the host name)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def default_uri(cwd: Path) -> str:
@@ -88,10 +107,14 @@ class MlflowLogger:
     def __init__(
         self, info: RunInfo, tracking_uri: str | None = None, experiment: str = "hpt"
     ) -> None:
+        if not str(experiment or "").strip():  # MLflow: "internal error" further down
+            raise UserError("logger.mlflow.experiment is empty: name the experiment (default hpt)")
         uri = tracking_uri or default_uri(info.cwd)
         if uri.startswith(("http://", "https://")):
             for key, value in HTTP_DEFAULTS.items():
                 os.environ.setdefault(key, value)
+            if mask_url(uri) != uri:  # MLflow prints each run's URL, credentials included
+                os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
             probe(uri)
         # A local store keeps artifacts beside its database (MLflow's default is ./mlruns).
         self.artifacts: str | None = None
@@ -107,7 +130,7 @@ class MlflowLogger:
             self.client = MlflowClient(tracking_uri=uri)
         self.pending: list[Any] = []
         saved = read_json(info.run_dir / RUN_FILE) if info.start_epoch else None
-        if saved and saved.get("tracking_uri") == uri:  # resumed: continue the same MLflow run
+        if saved and saved.get("tracking_uri") == mask_url(uri):  # resumed: the same MLflow run
             self.run_id = str(saved["run_id"])
             self.client.update_run(self.run_id, status="RUNNING")
             return
@@ -123,7 +146,8 @@ class MlflowLogger:
         self.run_id = self.client.create_run(
             experiment_id, run_name=info.name, tags=tags
         ).info.run_id
-        atomic_write_json(info.run_dir / RUN_FILE, {"tracking_uri": uri, "run_id": self.run_id})
+        record = {"tracking_uri": mask_url(uri), "run_id": self.run_id}  # no password on disk
+        atomic_write_json(info.run_dir / RUN_FILE, record)
         params = [Param(k, str(v)[:6000]) for k, v in info.params.items()]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             self.client.log_batch(self.run_id, params=params[i : i + 100])
@@ -190,8 +214,8 @@ def end_parent(sweep_dir: Path, state: str, tracking_uri: str | None = None) -> 
     if not saved:
         return False
     uri = tracking_uri or _trials_uri(sweep_dir)
-    if uri is None:
-        return False
+    if uri is None or (tracking_uri is None and is_masked(uri)):
+        return False  # the trials' masked URI would log in as ***: the sweep passes its own
     client = MlflowClient(tracking_uri=uri)
     client.set_tag(str(saved["run_id"]), "state", state)
     client.set_terminated(str(saved["run_id"]), status=END_STATUS.get(state, "KILLED"))

@@ -26,8 +26,15 @@ from hpt.rundir import atomic_write_json, read_json
 RUN_FILE = "wandb.json"
 
 
+MODES = ("online", "offline", "shared", "disabled", "dryrun", "run")  # wandb.init's
+
+
 class WandbLogger:
     def __init__(self, info: RunInfo, project: str = "hpt", mode: str | None = None) -> None:
+        chosen = mode or os.environ.get("WANDB_MODE") or None
+        if chosen is not None and chosen not in MODES:  # W&B's own error is a pydantic dump
+            where = "logger.wandb.mode" if mode else "WANDB_MODE"
+            raise UserError(f"{where}={chosen}: W&B's modes are {', '.join(MODES)}")
         saved = read_json(info.run_dir / RUN_FILE) if info.start_epoch else None
         config: dict[str, Any] = dict(info.params)
         group = job_type = None
@@ -43,7 +50,7 @@ class WandbLogger:
                 config=config,
                 # read here, not once per process: W&B caches its settings at the first init
                 dir=os.environ.get("WANDB_DIR") or str(info.run_dir),
-                mode=mode or os.environ.get("WANDB_MODE") or None,  # type: ignore[arg-type]
+                mode=chosen,  # type: ignore[arg-type]
                 id=str(saved["run_id"]) if saved and saved.get("run_id") else None,
                 resume="allow" if saved else None,
                 # hpt prints its own progress; W&B must not wrap stdout/stderr, and a sweep's

@@ -66,6 +66,7 @@ def _check_destinations(args: argparse.Namespace) -> None:
         raise UsageError("--columns needs at least one key")
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(f"--plots {args.plots} is a file: give a directory")
+    _refuse_records(args)
     if args.html:
         from hpt.summarize.html import HtmlUnavailable, require_plotly
 
@@ -75,6 +76,23 @@ def _check_destinations(args: argparse.Namespace) -> None:
             require_plotly()
         except HtmlUnavailable as exc:
             raise UsageError(str(exc)) from None
+
+
+def _refuse_records(args: argparse.Namespace) -> None:
+    """Refuse an --output or --html over a run's or sweep's record (result.json, the study
+    journal) or over one of the inputs, or both at one file."""
+    from hpt.errors import UserError
+    from hpt.outputs import refuse_record
+
+    inputs = (*args.paths, *(args.diff or ()))
+    try:
+        for flag, path in (("--output", args.output), ("--html", args.html)):
+            if path:
+                refuse_record(path, flag, inputs)
+    except UserError as exc:
+        raise UsageError(str(exc)) from None
+    if args.output and args.html and Path(args.output).absolute() == Path(args.html).absolute():
+        raise UsageError(f"--output and --html are both {args.html}: give two files")
 
 
 def _emit(args: argparse.Namespace, data: str | bytes) -> None:

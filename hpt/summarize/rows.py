@@ -14,7 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hpt.rundir import MANIFEST, METRICS, RESULT, STATUSES, flatten, read_json, read_jsonl
+from hpt.rundir import (
+    MANIFEST,
+    METRICS,
+    RESULT,
+    STATUSES,
+    file_problem,
+    flatten,
+    read_json,
+    read_jsonl,
+)
 from hpt.selection import standard_error
 from hpt.summarize.columns import (
     CORRUPT,
@@ -89,7 +98,9 @@ def _unread(found: Found, row: dict[str, Any], warnings: list[str]) -> None:
     path = found.path
     if RESULT in found.files:
         row["status"] = CORRUPT
-        warnings.append(f"{path}: result.json is truncated or not a JSON object")
+        why = file_problem(path / RESULT)  # a FIFO or a link to a device: skipped, not read
+        what = f"{why}, skipped" if why else "truncated or not a JSON object"
+        warnings.append(f"{path}: result.json is {what}")
     else:
         row["status"] = UNKNOWN
         what = "only manifest.json" if MANIFEST in found.files else "no result.json"

@@ -10,7 +10,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpt.storage import is_url, mask_url, resolve_spec
+from hpt.masking import mask_url
+from hpt.storage import is_url, resolve_spec
 from hpt.summarize.analysis import Importance
 from hpt.summarize.collect import SweepInfo
 

@@ -14,7 +14,8 @@ from hydra.types import TaskFunction
 from omegaconf import DictConfig
 
 from hpt.errors import UserError
-from hpt.storage import is_url, mask_url, resolve_spec
+from hpt.masking import mask_url
+from hpt.storage import is_url, resolve_spec
 from hpt.sweep.objective import is_hpt_task, user_directions
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space, motpe_as_tpe
 from hpt.sweep.space import SearchSpace, legacy_notice, legacy_params, parse
@@ -97,7 +98,7 @@ def make_plan(
         "directions": dirs,
         "objectives": names,
         "search_space": space.describe(),
-        "fixed": space.fixed,
+        "fixed": [mask_url(f) for f in space.fixed],  # meta goes into sweep.json
     }
     if meta["sampler"] == "GridSampler":
         n_trials = _cap_to_grid(conf, space, n_trials, user_app)
@@ -237,6 +238,12 @@ def _check_optimizers(
         raise UserError(
             "pruning needs a single objective: "
             "use hydra/sweeper/pruner=none for multi-objective sweeps"
+        )
+    stop = {k: v for k, v in (conf.get("stop") or {}).items() if v is not None}
+    if n_objectives > 1 and stop:  # "the objective reached" and "a new best" need one objective
+        raise UserError(
+            f"hydra.sweeper.stop.{sorted(stop)[0]} needs a single objective; this sweep has "
+            f"{n_objectives}: drop the stop rule or optimize one objective"
         )
     build_pruner(conf.get("pruner"))
     build_sampler(conf.get("sampler"), space)

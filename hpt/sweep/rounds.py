@@ -106,11 +106,12 @@ def worker_count(conf: Mapping[str, Any]) -> int:
         conf: The sweeper's settings (``n_jobs``, ``per_gpu``).
 
     Returns:
-        ``n_jobs``; for ``n_jobs=0``, ``per_gpu`` workers on each visible GPU (at least one).
+        ``n_jobs`` (at most ``n_trials``); for ``n_jobs=0``, ``per_gpu`` workers on each
+        visible GPU (at least one).
     """
     n = int(conf.get("n_jobs") or 0)
-    if n > 0:
-        return n
+    if n > 0:  # never more workers than trials: a 1-trial sweep starts one
+        return min(n, int(conf.get("n_trials") or n))
     gpus = gpu_count()
     return max(1, gpus * int(conf.get("per_gpu") or 1))  # n_jobs=0: fill the visible GPUs
 

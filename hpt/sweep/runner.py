@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from hpt.errors import SweepAbortedError, UserError
@@ -30,6 +30,7 @@ from hpt.sweep.plan import Plan, make_plan
 from hpt.sweep.rounds import run_workers
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.study import A_BASELINE, A_ENQUEUED, A_SPACE, open_study
+from hpt.sweep.trial import BAD_SETTING
 from hpt.sweep.validate import (
     check_enqueued,
     check_keys,
@@ -113,7 +114,7 @@ def run_sweep(
         _hand_over(snap, conf, plan, sweep_dir)
         state = "COMPLETE"
     finally:
-        _end_tracker_runs(sweep_dir, state)
+        _end_tracker_runs(sweep_dir, state, OmegaConf.select(config, "logger.mlflow.tracking_uri"))
 
 
 def _hand_over(snap: dict[str, Any], conf: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
@@ -145,15 +146,16 @@ def _refit(sweep_dir: Path, trial: dict[str, Any] | None, *, forced: bool) -> No
     print(f"use it: hpt predict {sweep_dir} NEW.csv -o predictions.csv  (also eval, export)")
 
 
-def _end_tracker_runs(sweep_dir: Path, state: str) -> None:
+def _end_tracker_runs(sweep_dir: Path, state: str, uri: str | None) -> None:
     """A sweep logged to MLflow has a parent run: end it with the sweep's final state (a
-    tracker failure here is one warning, never the sweep's exit status)."""
+    tracker failure here is one warning, never the sweep's exit status). ``uri``: the
+    trials' tracking URI, with its password (their ``mlflow.json`` has it masked)."""
     if not (sweep_dir / "mlflow_parent.json").exists():
         return
     try:
         from hpt.loggers.mlflow_logger import end_parent
 
-        end_parent(sweep_dir, state)
+        end_parent(sweep_dir, state, str(uri) if uri else None)
     except Exception as exc:
         print(f"hpt sweep: warning: could not end the MLflow parent run: {exc}", file=sys.stderr)
 
@@ -213,6 +215,8 @@ def _report(
             f"trial(s) {lost} could not be finished (their worker died); "
             "rerun the same command to run them again"
         )
+    if stopped and str(stopped).startswith(BAD_SETTING):  # the user's setting: exit 2
+        raise UserError(str(stopped)[len(BAD_SETTING) + 2 :])
     if stopped and str(stopped).startswith(STOP_RULE):  # done early, as asked: not a failure
         print(f"sweep stopped early: {str(stopped)[len(STOP_RULE) + 2 :]}")
     elif stopped:

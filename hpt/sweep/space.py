@@ -33,6 +33,7 @@ from optuna.distributions import (
 )
 
 from hpt.errors import UserError
+from hpt.masking import mask_url
 from hpt.sweep.legacy import legacy_notice, legacy_params
 from hpt.sweep.overrides import format_value, to_overrides
 
@@ -78,14 +79,15 @@ class SearchSpace:
         return [d for d in self.dims if d.when is None or chosen.get(d.when[0]) == d.when[1]]
 
     def fingerprint(self) -> str:
-        """Changes whenever a dimension or a fixed override changes (resume check).
+        """Changes whenever a dimension or a fixed override changes (resume check), not with
+        a URL's password (masked: a hash of it would be a way to guess it).
 
         Returns:
             16 hex digits.
         """
         doc = {
             "dims": [[d.name, d.expr, list(d.when) if d.when else None] for d in self.dims],
-            "fixed": sorted(self.fixed),
+            "fixed": sorted(mask_url(f) for f in self.fixed),  # a password is no part of it
         }
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
         return digest.hexdigest()[:16]

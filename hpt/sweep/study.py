@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import UserError
+from hpt.masking import mask_url
 from hpt.storage import check_journal, is_url, open_storage
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -136,7 +137,7 @@ def save_search(plan: Plan, conf: dict[str, Any], path: Path) -> None:
     record = {
         "params": conf.get("params") or {},
         "conditional": conf.get("conditional") or {},
-        "fixed": plan.space.fixed,
+        "fixed": [mask_url(f) for f in plan.space.fixed],
         "sampler": plan.sampler_conf,
         "pruner": plan.pruner_conf,
         "direction": plan.dirs,
@@ -163,7 +164,8 @@ def check_resume(
         UserError: The study was created with another space, fixed overrides or directions.
     """
     previous = study.user_attrs.get(A_SPACE)
-    current = {"fingerprint": space.fingerprint(), "space": space.describe(), "fixed": space.fixed}
+    fixed = [mask_url(f) for f in space.fixed]  # the study is shared: no password in it
+    current = {"fingerprint": space.fingerprint(), "space": space.describe(), "fixed": fixed}
     if previous is None:
         study.set_user_attr(A_SPACE, current)
         return

@@ -15,7 +15,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt import reporter as reporting
-from hpt.errors import one_line
+from hpt.errors import environment_failure, one_line
+from hpt.hydra_internals import job_failure, mask_saved_configs
+from hpt.rundir import RESULT, read_json
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
@@ -147,7 +149,7 @@ def run_trial(
     sweep_dir: Path,
     parent: int,
     composer: TrialComposer,
-) -> None:
+) -> str | None:
     """Run one claimed trial to its end and tell the study; only an interrupt escapes.
 
     Args:
@@ -159,13 +161,16 @@ def run_trial(
         parent: The sweep process's id, for the heartbeat's orphan check (0: none).
         composer: Composes each trial's config from the sweep's.
 
+    Returns:
+        Why the sweep should stop after this trial (``stop_reason``), or None.
+
     Raises:
         KeyboardInterrupt: The trial was interrupted (the caller re-queues it).
     """
     tid = internals.trial_id(trial)
     composed = _compose(study, trial, spec, task.config, composer, sweep_dir)
     if composed is None:
-        return
+        return None
     params, sweep_config, name = composed
     reporting.set_current(
         OptunaReporter(study, trial), {"number": trial.number, "study_name": study.study_name}
@@ -183,6 +188,38 @@ def run_trial(
         reporting.set_current(None)
     verdict = verdict_of(ret, len(study.directions), spec.user_app)
     conclude(study, trial, spec, verdict, sweep_dir / name, time.time() - started)
+    return stop_reason(job_failure(ret), spec, sweep_dir / name, trial.number)
+
+
+BAD_SETTING = "bad setting"  # a stop reason starting so is the user's setting: exit 2
+_MISSING = 1e300  # hpt.sweep.baseline.constraint_values' value for a metric not recorded
+
+
+def stop_reason(
+    failure: BaseException | None, spec: WorkerSpec, run_dir: Path, number: int
+) -> str | None:
+    """Why no trial after this one should run, or None: a disk error (no space left,
+    read-only) would fail them all, and a constraint on a metric this finished trial did not
+    record would make them all infeasible."""
+    broken = environment_failure(failure)
+    if broken is not None:
+        where = f": {broken.filename}" if broken.filename else ""
+        return (
+            f"stopped: trial {number} failed on the disk ({broken.strerror}{where}); every "
+            "trial would; free space or make the sweep dir writable, then rerun the same "
+            "command to resume"
+        )
+    result = read_json(run_dir / RESULT) if spec.constraints else None
+    if not result or result.get("status") != "COMPLETE":
+        return None
+    missing = sorted(k for k, v in (result.get("constraints") or {}).items() if v >= _MISSING)
+    if not missing:
+        return None
+    return (
+        f"{BAD_SETTING}: hydra.sweeper.constraints names {missing[0]}, which trial {number} "
+        "did not record, so no trial could be feasible: name a metric of its result.json "
+        "(a best or test metric, or section/key such as model/n_params)"
+    )
 
 
 def _compose(
@@ -252,6 +289,7 @@ def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: D
     interrupt is still the ``SystemExit``'s context, so it is raised again and the sweep stops
     as interrupted (130/143, trial re-queued). Any other ``sys.exit`` fails this trial only.
     """
+    mask_saved_configs()  # a user app's trials too: no URL password in their .hydra/*.yaml
     try:
         return run_job(
             hydra_context=hydra_context,

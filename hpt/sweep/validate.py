@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,8 +72,13 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
     Raises:
         UserError: The first setting out of its range or of the wrong type.
     """
+    stop = conf.get("stop") or {}
+    rules = [f.name for f in dataclasses.fields(StopConf)]
+    unknown = sorted(set(stop) - set(rules)) if isinstance(stop, Mapping) else ["(not a mapping)"]
+    if unknown:  # `+hydra.sweeper.stop.X=...` gets past Hydra's own key check
+        raise UserError(f"hydra.sweeper.stop.{unknown[0]} is not a stop rule: {', '.join(rules)}")
     found = field_problems(HptSweeperConf, conf, "hydra.sweeper")
-    found += field_problems(StopConf, conf.get("stop") or {}, "hydra.sweeper.stop")
+    found += field_problems(StopConf, stop, "hydra.sweeper.stop")
     for group in ("sampler", "pruner"):
         node = conf.get(group) or {}
         schema = OPTIONS.get(str(node.get("_target_", "")))

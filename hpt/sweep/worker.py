@@ -152,10 +152,13 @@ def run_worker(
                 continue
             accounting.mark_owner(study, trial)
             ran += 1
-            run_trial(study, trial, spec, task, sweep_dir, parent, composer)
+            reason = run_trial(study, trial, spec, task, sweep_dir, parent, composer)
         except KeyboardInterrupt as exc:
             _release(study, trial, exc, sweep_dir)
             raise
+        if reason is not None:  # every next trial would fail the same way: stop, resumable
+            accounting.set_study_attr(study, A_STOP, reason)
+            break
         _check_failure_rate(study, spec)
         check_stop_rules(study, spec)
     return ran

@@ -22,8 +22,8 @@ import pytest
 from helpers import cli_env, pgserver
 from helpers.pgserver import PASSWORD, PgServer
 
+from hpt.masking import mask_url
 from hpt.rundir import SWEEP
-from hpt.storage import mask_url
 
 pytestmark = pytest.mark.postgres
 pg_server = pgserver.pg_server  # registers the session fixture in this module

@@ -21,8 +21,9 @@ from helpers.pgserver import PASSWORD, PgServer
 from helpers.storage_workers import ask_tell_worker, join_at_once
 from optuna.trial import TrialState
 
+from hpt.masking import mask_url
 from hpt.rundir import RESULT, read_json
-from hpt.storage import mask_url, open_storage
+from hpt.storage import open_storage
 from hpt.sweep import accounting
 
 pytestmark = pytest.mark.postgres

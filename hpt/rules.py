@@ -52,6 +52,8 @@ _NAMED: dict[str, Rule] = {
     "data.target_scaling": OneOf(("standard", "none")),  # regression targets: standardised or not
     "data.size": COUNT,  # image_folder: images are resized to size x size pixels
     "data.channels": OneOf(("auto", 1, 3)),
+    "data.epochs": COUNT,  # table: trainer.epochs unless set
+    "data.batch_size": COUNT,  # table: trainer.batch_size unless set
     # model (mlp, cnn, resnet18)
     "model.width": COUNT,
     "model.depth": NATURAL,  # 0: a linear model
@@ -59,6 +61,15 @@ _NAMED: dict[str, Rule] = {
     "model.fc_width": COUNT,
     "model.batch_norm": BOOL,
     "model.dropout": FRACTION,
+    # model (tabm, ft_transformer: hpt.table_models)
+    "model.k": COUNT,  # TabM's ensemble members
+    "model.n_blocks": COUNT,
+    "model.d_block": COUNT,
+    "model.attention_n_heads": COUNT,
+    "model.attention_dropout": FRACTION,
+    "model.ffn_d_hidden_multiplier": POSITIVE,
+    "model.ffn_dropout": FRACTION,
+    "model.residual_dropout": FRACTION,
     # optimizer (every torch.optim choice in conf/optimizer)
     "optimizer.lr": POSITIVE,
     "optimizer.betas": ListOf(FRACTION, length=2),

@@ -102,8 +102,8 @@ class TableDataConfig:
     target_scaling: str = "standard"  # regression: standard | none
     subset: int | None = None
     # trainer.epochs / batch_size unless set: a table wants more, smaller steps than images
-    epochs: int = ruled(30, COUNT)
-    batch_size: int = ruled(32, COUNT)
+    epochs: int = 30
+    batch_size: int = 32
 
 
 @dataclass

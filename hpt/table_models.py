@@ -59,6 +59,11 @@ class TabM(nn.Module):
             d_block=d_block,
             dropout=dropout,
         )
+        if dropout == 0:  # tabm keeps a Dropout(0) in every block: a no-op, so drop it
+            for block in self.net.modules():
+                for name, child in block.named_children():
+                    if isinstance(child, nn.Dropout):
+                        setattr(block, name, nn.Identity())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.net(x.flatten(1))  # (batch, k, out): one prediction per member

@@ -97,19 +97,21 @@ def standard_error(result: Mapping[str, Any]) -> float | None:
 
     Across folds or repeats: the members' sample std over the square root of their count.
     A holdout accuracy: the binomial ``sqrt(p (1 - p) / n)`` on its validation rows.
-    None where neither is known (a holdout loss).
+    None where neither is known (a holdout loss), or where the record is damaged.
     """
     for key in ("cv", "repeats"):
         block = result.get(key)
-        if isinstance(block, Mapping):
-            values = [v for v in block.get("values") or [] if isinstance(v, int | float)]
+        raw = block.get("values") if isinstance(block, Mapping) else None
+        if isinstance(raw, list):
+            values = [float(v) for v in raw if isinstance(v, int | float)]
             if len(values) >= 2:
                 mean = sum(values) / len(values)
                 var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
                 return math.sqrt(var / len(values))
-    objective = result.get("objective") or {}
-    value, name = objective.get("value"), str(objective.get("name") or "")
-    n_val = (result.get("rows") or {}).get("val")
+    objective, rows = result.get("objective"), result.get("rows")
+    if not isinstance(objective, Mapping) or not isinstance(rows, Mapping):
+        return None
+    value, name, n_val = objective.get("value"), str(objective.get("name") or ""), rows.get("val")
     if not (name.endswith("/acc") and isinstance(value, int | float) and isinstance(n_val, int)):
         return None
     if n_val <= 0 or not 0 <= value <= 1:

@@ -189,7 +189,8 @@ def read_run(
     if result is None:
         _unread(found, row, warnings)
         return row
-    number = (result.get("trial") or {}).get("number") if isinstance(result, dict) else None
+    trial = result.get("trial")
+    number = trial.get("number") if isinstance(trial, dict) else None
     if row["trial"] is None and isinstance(number, int):  # a job subdir named by the app
         row["trial"] = number
     _read_status(path, result, row, warnings)

@@ -22,18 +22,22 @@ SWEEP = [
 ]
 
 
+def _bc_sweep(sweep_dir: Path) -> list[str]:
+    """The table sweep on bc_train.csv (test rows: bc_test.csv) into ``sweep_dir``."""
+    tables = shared_dir()
+    return [
+        *SWEEP,
+        f"data.path={tables / 'bc_train.csv'}",
+        f"data.test_path={tables / 'bc_test.csv'}",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """One 3-trial sweep of the table search on bc_train.csv (test rows: bc_test.csv)."""
     where = tmp_path_factory.mktemp("refit")
-    tables = shared_dir()
-    args = [
-        *SWEEP,
-        f"data.path={tables / 'bc_train.csv'}",
-        f"data.test_path={tables / 'bc_test.csv'}",
-        f"hydra.sweep.dir={where / 'sweep'}",
-    ]
-    r = run_cli(args, where)
+    r = run_cli(_bc_sweep(where / "sweep"), where)
     assert r.rc == 0, r.stderr
     return where / "sweep", r.stdout, r.stderr
 
@@ -102,14 +106,7 @@ def test_a_rerun_of_a_finished_sweep_keeps_its_refit(
 ) -> None:
     sweep, _, _ = swept
     before = (sweep / "best" / "refit.json").stat().st_mtime_ns
-    tables = shared_dir()
-    args = [
-        *SWEEP,
-        f"data.path={tables / 'bc_train.csv'}",
-        f"data.test_path={tables / 'bc_test.csv'}",
-        f"hydra.sweep.dir={sweep}",
-    ]
-    r = run_cli(args, tmp_path)
+    r = run_cli(_bc_sweep(sweep), tmp_path)
     assert r.rc == 0, r.stderr
     assert (sweep / "best" / "refit.json").stat().st_mtime_ns == before
     assert "best model:" in r.stdout and "refit:" not in r.stdout

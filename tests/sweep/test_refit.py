@@ -144,6 +144,9 @@ def test_summarize_ranks_the_trials_with_their_error_and_leaves_the_refit_out(
     assert "best" not in set(runs["run"]) and len(runs) == 3  # its validation rows trained
     done = runs[runs["status"] == "COMPLETE"]
     assert (done["se"] > 0).all()  # across the five folds
+    r = run_cli(["summarize", str(sweep)], tmp_path)
+    assert r.rc == 0, r.stderr
+    assert "refit on every row" in r.stdout and f"hpt predict {sweep} INPUT" in r.stdout
 
 
 def test_summarize_breaks_a_tie_on_the_value_by_the_validation_loss() -> None:

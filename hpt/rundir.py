@@ -213,6 +213,21 @@ def run_of(path: str | os.PathLike[str]) -> Path:
     return where / str(chosen) if chosen else where
 
 
+def _close_file_logs(folder: Path) -> None:
+    """Close and detach the logging handlers writing into ``folder`` (Hydra's job log): a
+    handler left pointing at a removed folder fails the process's next log line."""
+    import logging
+
+    named = logging.Logger.manager.loggerDict.values()
+    loggers = [logging.getLogger(), *(x for x in named if isinstance(x, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            name = getattr(handler, "baseFilename", None)
+            if name and Path(name).resolve().is_relative_to(folder.resolve()):
+                logger.removeHandler(handler)
+                handler.close()
+
+
 def discard_refused(run_dir: Path) -> bool:
     """Remove the folder of a run refused before it trained (bad data, a model that cannot
     be built): it holds only Hydra's config and a FAIL result.json, and a refused ``hpt
@@ -229,6 +244,7 @@ def discard_refused(run_dir: Path) -> bool:
     known = {HYDRA_DIR, RESULT, "train.log", "hpt.log"}
     if not run_dir.is_dir() or any(p.name not in known for p in run_dir.iterdir()):
         return False
+    _close_file_logs(run_dir)
     shutil.rmtree(run_dir, ignore_errors=True)
     parent, here = run_dir.parent, Path.cwd()
     while parent != here and parent.is_relative_to(here) and not any(parent.iterdir()):

@@ -122,7 +122,9 @@ def metric(test: dict[str, Any], problem: str) -> float:
     return float(test["test/acc" if problem == "classification" else "test/r2"])
 
 
-def hpt_scores(where: Path, problem: str, trials: int) -> dict[str, Any]:
+def hpt_scores(
+    where: Path, problem: str, trials: int, extra: list[str] | None = None
+) -> dict[str, Any]:
     """hpt train's default model, and the sweep's refit, chosen and baseline trials."""
     data = ["data=table", "data.path=train.csv", "data.test_path=test.csv", "data.target=y"]
     t0 = time.perf_counter()
@@ -130,7 +132,13 @@ def hpt_scores(where: Path, problem: str, trials: int) -> dict[str, Any]:
     t_default = time.perf_counter() - t0
     default = json.loads((where / "default" / "result.json").read_text())["test"]
     t0 = time.perf_counter()
-    sweep_args = ["sweep", "search=table", *data, f"hydra.sweeper.n_trials={trials}"]
+    sweep_args = [
+        "sweep",
+        "search=table",
+        *data,
+        f"hydra.sweeper.n_trials={trials}",
+        *(extra or []),
+    ]
     ran = run_hpt([*sweep_args, "hydra.sweep.dir=sweep"], where)
     t_sweep = time.perf_counter() - t0
     record = json.loads((where / "sweep" / "sweep.json").read_text())
@@ -188,6 +196,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tuning_outcome.jsonl")
+    parser.add_argument(
+        "--sweep-override", action="append", default=[], help="one more override for the sweep"
+    )
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = (
@@ -206,7 +217,8 @@ def main() -> None:
                 train, test = split(frame, problem, seed, where)
                 row = {"dataset": name, "seed": seed, "problem": problem, "rows": len(frame)}
                 row.update(sklearn_scores(train, test, problem, seed))
-                row.update(hpt_scores(where, problem, args.trials))
+                row.update(hpt_scores(where, problem, args.trials, args.sweep_override))
+                row["sweep_overrides"] = args.sweep_override
                 row["load"] = os.getloadavg()[0]
             done.append(row)
             with args.out.open("a") as f:

@@ -148,8 +148,8 @@ def chance_loss(built: Run) -> float | None:
     """The training loss of a model that predicts the prior, where the loss says what it is:
     ``ln C`` (cross-entropy), ``ln 2`` (BCE), 1 (MSE on a standardised target)."""
     loss, d = built.loss_fn, built.data
-    if isinstance(loss, nn.CrossEntropyLoss) and d.num_classes > 1:
-        return math.log(d.num_classes)
+    if isinstance(loss, nn.CrossEntropyLoss) and d.out_features > 1:
+        return math.log(d.out_features)  # num_classes is 0 where the labels say it
     if isinstance(loss, nn.BCEWithLogitsLoss):
         return math.log(2)
     if isinstance(loss, nn.MSELoss) and d.target_scale is not None:

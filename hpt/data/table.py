@@ -96,7 +96,8 @@ def text_values(series: Any) -> np.ndarray:
     Returns:
         An array of str, one per row.
     """
-    return np.array([MISSING if v is None or v != v else str(v) for v in series], dtype=object)
+    # notna() knows every missing marker (None, NaN, pd.NA), where a cell-by-cell test does not
+    return series.astype(object).where(series.notna(), MISSING).astype(str).to_numpy(dtype=object)
 
 
 def _infer(series: Any, max_classes: int) -> str:

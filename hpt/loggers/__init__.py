@@ -291,9 +291,8 @@ def track(selection: Mapping[str, Any] | None, info: RunInfo) -> Iterator[Logger
         update_result(info.run_dir, warnings=loggers.warnings)
 
 
-def final_metrics(run_dir: Path) -> dict[str, float]:
+def final_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     """A finished run's ``best/*`` and ``test/*`` metrics (finite only), from its result.json."""
-    result = read_result(run_dir) or {}
     best, test = result.get("best"), result.get("test")
     summary = summary_metrics(
         best if isinstance(best, dict) else None, test if isinstance(test, dict) else None

@@ -73,9 +73,9 @@ def _record(
         # hpt's run wrote its own record: its final metrics go to the trial's user attributes
         # (optuna-dashboard shows them), and the constraints are checked on what it recorded.
         tid = internals.trial_id(trial)
-        for key, value in final_metrics(run_dir).items():
+        result = read_result(run_dir) or {}  # read once: the metrics and what choosing needs
+        for key, value in final_metrics(result).items():
             internals.set_trial_user_attr(study, tid, key, value)
-        result = read_result(run_dir) or {}
         # what choosing between trials needs besides the value (hpt.selection)
         internals.set_trial_user_attr(study, tid, A_DIVERGED, bool(result.get("diverged")))
         se = standard_error(result)

@@ -175,7 +175,8 @@ def run_epochs(
         epoch_fn: Trains epoch ``epoch`` (1-based) and returns its metrics.
         plan: The last epoch, the objective and its direction, and early stopping.
         calls: The reporter (it may prune the run) and the per-epoch hook (None: neither).
-        checkpoint: Saved after every epoch (``checkpoints/last.pt``), for ``--resume``.
+        checkpoint: Saved after every epoch but the last (``checkpoints/last.pt``), for
+            ``--resume``.
         start: The state of a resumed run: continue after its last saved epoch.
 
     Returns:
@@ -201,8 +202,8 @@ def run_epochs(
             return track.result("FAIL", error, "nan")
         value = metrics[objective]  # select, prune, stop
         track.select(model, metrics, value, plan)
-        if checkpoint is not None:  # checkpoints/last.pt, for hpt train --resume
-            checkpoint.save(track.progress(epoch))
+        if checkpoint is not None and epoch < plan.epochs:  # for hpt train --resume; after
+            checkpoint.save(track.progress(epoch))  # the last epoch nothing is left to resume
         if reporter.report(epoch, value, metrics):
             return track.result("PRUNED")
         if plan.patience is not None and track.stale >= plan.patience:

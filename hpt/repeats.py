@@ -41,7 +41,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from hpt.build import Run, build
 from hpt.cv import check_plan, fold_count
 from hpt.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
-from hpt.reporter import NullReporter, Reporter
+from hpt.reporter import NullReporter, Reporter, tests_now
 
 TAGS = ("fold", "repeat", "seed")  # the member keys on metrics.jsonl rows
 
@@ -165,7 +165,7 @@ def fit_members(
         The members' combined outcome, the selected member's objects and the record.
     """
     s = first.settings
-    tally = _Tally(first)
+    tally = _Tally(first, test=tests_now(cfg.trainer.get("test", "auto")))
     status, error, error_kind = "COMPLETE", None, None
     for member in members:
         run = first if member.index == 0 else build_member(cfg, member)
@@ -222,6 +222,7 @@ class _Tally:
     """What the members have given so far, and the member selected (the best value yet)."""
 
     selected_run: Run  # the first member until a better one completes
+    test: bool = True  # test each member's best weights (``trainer.test``)
     history: list[Metrics] = field(default_factory=list)
     bests: list[Metrics] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
@@ -245,7 +246,8 @@ class _Tally:
         self.epochs.append(int(fitted.best["epoch"]))
         inner = getattr(run.model, "_orig_mod", run.model)
         inner.load_state_dict(fitted.best_state)
-        self.tests.append(evaluate(run.model, run.data.test, run.loss_fn, run.settings, "test"))
+        if self.test:
+            self.tests.append(evaluate(run.model, run.data.test, run.loss_fn, run.settings, "test"))
         if better:
             self.selected_run, self.selected_state, self.selected = (
                 run,

@@ -37,6 +37,13 @@ def current_trial() -> dict[str, object] | None:
     return _trial
 
 
+def tests_now(setting: object) -> bool:
+    """Whether a run tests its best weights (``trainer.test``): ``auto`` tests in ``hpt train``
+    but not in a sweep trial, where the sweep tests the one model it hands over (it keeps the
+    test set out of every choice, and spares each trial a pass over it)."""
+    return setting is True or (setting == "auto" and _trial is None)
+
+
 def set_current(reporter: Reporter | None, trial: dict[str, object] | None = None) -> None:
     """The sweeper installs a trial's reporter around the task function call."""
     global _current, _trial

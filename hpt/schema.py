@@ -193,6 +193,7 @@ class TrainerConfig:
     folds: Any = ruled("auto", AUTO_COUNT)  # auto: hpt.cv.auto_folds
     repeats: int = ruled(1, COUNT)
     refit: Any = ruled(False, BOOL)
+    test: Any = ruled("auto", AUTO_BOOL)  # auto: hpt.reporter.tests_now
     data_on_device: Any = ruled("auto", AUTO_BOOL)
     num_workers: int = ruled(2, NATURAL)
     quiet: Any = ruled(False, BOOL)

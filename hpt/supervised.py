@@ -185,9 +185,11 @@ def _keep_best(
     preprocessing.save(run_dir, built, cfg, cwd)
     if fitted.status != "COMPLETE":
         return None
-    # The test set is looked at once, with the weights chosen on validation.
+    # The test set is looked at once, with the weights chosen on validation (in a sweep: by
+    # the sweep, for the model it hands over; trainer.test).
     unwrap(built.model).load_state_dict(fitted.best_state)
-    extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
+    if reporting.tests_now(cfg.trainer.get("test", "auto")):
+        extra["test"] = evaluate(built.model, built.data.test, built.loss_fn, s, "test")
     if built.compress is None:
         return None
     try:

@@ -32,7 +32,14 @@ from hpt.rundir import SWEEP, atomic_write_json, read_json
 BEST = "best"  # SWEEP/best/: the refit model's run dir
 REFIT = "refit.json"  # SWEEP/best/refit.json: which trial it refits, for how many epochs
 # Overrides the refit sets itself, whatever the trial had.
-_OWN = ("trainer.epochs", "trainer.folds", "trainer.refit", "trainer.quiet", "hydra.")
+_OWN = (
+    "trainer.epochs",
+    "trainer.folds",
+    "trainer.refit",
+    "trainer.quiet",
+    "trainer.test",
+    "hydra.",
+)
 
 
 def cross_validated(sweep_dir: Path, trial: dict[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
 from hpt.sweep.dry_run import budget_note, dry_run
+from hpt.sweep.job import save_sweep_config
 from hpt.sweep.monitor import format_best
 from hpt.sweep.plan import Plan, make_plan
 from hpt.sweep.rounds import run_workers
@@ -99,6 +100,8 @@ def run_sweep(
     wspec = _worker_spec(plan, conf, study, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     task = HydraTask(hydra_context, task_function, config)
+    if not plan.user_app:  # Hydra's settings once, not in every trial dir (hpt.sweep.job)
+        save_sweep_config(config, sweep_dir)
     state = "KILLED"  # MLflow's word for a sweep interrupted, or ended by an error
     try:
         snap = run_workers(study, wspec, conf, plan, task, sweep_dir)
@@ -118,32 +121,51 @@ def run_sweep(
 
 
 def _hand_over(snap: dict[str, Any], conf: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
-    """The model the sweep hands over (its refit, ``hpt.sweep.refit``), and the last line: is
-    the choice better than the base config?"""
-    if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
+    """The model the sweep hands over (its refit, ``hpt.sweep.refit``) and its one test, and
+    the last line: is the choice better than the base config?"""
+    if not plan.user_app and len(plan.names) == 1:
         trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
         if trial is not None and trial is not snap["best"][0]:
             print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
-        _refit(sweep_dir, trial, forced=conf.get("refit") is True)
+        refit = conf.get("refit", "auto")
+        refitted = refit is not False and _refit(sweep_dir, trial, forced=refit is True)
+        if trial is not None and not refitted:
+            _test(sweep_dir, trial)
     against = noise_line(snap, plan.names, plan.dirs)
     if against is not None:
         print(against)
 
 
-def _refit(sweep_dir: Path, trial: dict[str, Any] | None, *, forced: bool) -> None:
+def _refit(sweep_dir: Path, trial: dict[str, Any] | None, *, forced: bool) -> bool:
     """The handed-over trial's config trained on every training row into ``SWEEP/best/``
-    (with ``refit=auto``: only when its trials were cross-validated)."""
+    (with ``refit=auto``: only when its trials were cross-validated); whether it was."""
     from hpt.sweep.refit import add_to_sweep_json, cross_validated, refit
 
     if trial is None or not (forced or cross_validated(sweep_dir, trial)):
-        return
+        return False
     record = refit(sweep_dir, trial)
     if record is None:
-        return
+        return False
     add_to_sweep_json(sweep_dir, record)
-    test = "  ".join(f"{k}={v:.4g}" for k, v in record["test"].items() if isinstance(v, float))
-    print(f"best model: {sweep_dir / record['dir']}  {test}")
+    print(f"best model: {sweep_dir / record['dir']}  {_metrics_line(record['test'])}")
     print(f"use it: hpt predict {sweep_dir} NEW.csv -o predictions.csv  (also eval, export)")
+    return True
+
+
+def _test(sweep_dir: Path, trial: dict[str, Any]) -> None:
+    """The chosen trial's one test (``hpt.sweep.testing``), printed."""
+    from hpt.sweep.testing import evaluate_handed_over
+
+    record = evaluate_handed_over(sweep_dir, trial)
+    if record is not None:
+        print(
+            f"test of the chosen model (trial #{trial['number']}): "
+            f"{_metrics_line(record['metrics'])}"
+        )
+
+
+def _metrics_line(metrics: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
 
 
 def _end_tracker_runs(sweep_dir: Path, state: str, uri: str | None) -> None:
@@ -179,7 +201,7 @@ def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) 
         heartbeat_interval=float(conf["heartbeat_interval"]),
         grace_period=float(conf["grace_period"]),
         custom_search_space=conf.get("custom_search_space"),
-        extra_overrides=[] if plan.user_app else ["trainer.quiet=true"],
+        extra_overrides=[] if plan.user_app else ["trainer.quiet=true", *_test_in_trials(conf)],
         user_app=plan.user_app,
         objective_names=plan.names,
         directions=plan.dirs,
@@ -187,6 +209,12 @@ def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) 
         target=stop.get("target"),
         constraints=dict(conf.get("constraints") or {}),
     )
+
+
+def _test_in_trials(conf: dict[str, Any]) -> list[str]:
+    """A constraint on a test metric needs every trial tested (else trials skip the test)."""
+    named = [str(k) for k in (conf.get("constraints") or {})]
+    return ["trainer.test=true"] if any(k.startswith("test/") for k in named) else []
 
 
 def _report(

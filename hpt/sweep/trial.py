@@ -22,6 +22,7 @@ from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
+from hpt.sweep.job import run_own_job
 from hpt.sweep.liveness import heartbeat, time_limit
 from hpt.sweep.objective import Verdict, verdict_of
 from hpt.sweep.samplers import apply_custom_space
@@ -183,7 +184,10 @@ def run_trial(
             heartbeat(study, tid, spec.heartbeat_interval, parent),
             time_limit(spec.trial_timeout),
         ):
-            ret = _run_job(task.hydra_context, task.task_function, sweep_config)
+            if spec.user_app or sweep_config.hydra.job.chdir:
+                ret = _run_job(task.hydra_context, task.task_function, sweep_config)
+            else:  # hpt's own task: the parts of run_job a trial needs (hpt.sweep.job)
+                ret = run_own_job(task.hydra_context, task.task_function, sweep_config)
     finally:
         reporting.set_current(None)
     verdict = verdict_of(ret, len(study.directions), spec.user_app)

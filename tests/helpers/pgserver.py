@@ -123,8 +123,12 @@ def _quote(s: str) -> str:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[PgServer]:
-    """Start a fresh cluster; stop it and delete its files on exit. Skips when impossible."""
+def running_server(durable: bool = False) -> Iterator[PgServer]:
+    """Start a fresh cluster; stop it and delete its files on exit. Skips when impossible.
+
+    The tests run it without fsync (fast, nothing to keep); ``durable=True`` keeps PostgreSQL's
+    own defaults (fsync, synchronous commit), as ``benchmarks/storage_scale.py`` measures it.
+    """
     bin_dir = find_bin_dir()
     if bin_dir is None:
         pytest.skip(
@@ -155,7 +159,9 @@ def running_server() -> Iterator[PgServer]:
         port = 0
         for _ in range(5):
             port = _free_port()
-            opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            if not durable:
+                opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             started = run(
                 "pg_ctl",
                 "-D",

@@ -88,6 +88,16 @@ SMALL_STEP = 4_000_000
 _DEFAULT_THREADS = torch.get_num_threads()  # as the process started (OMP_NUM_THREADS)
 
 
+def share_cores(threads: int) -> int:
+    """This process's default intra-op threads from now on (a sweep's in-process worker takes
+    its share of the cores, as its spawned peers do through ``OMP_NUM_THREADS``); returns the
+    previous default."""
+    global _DEFAULT_THREADS
+    previous, _DEFAULT_THREADS = _DEFAULT_THREADS, threads
+    torch.set_num_threads(threads)
+    return previous
+
+
 def cpu_threads(device: torch.device, n_params: int, batch_size: int) -> int:
     """Set and return the intra-op threads of a CPU run: 1 for a small step, else the default."""
     threads = 1 if device.type == "cpu" and n_params * batch_size < SMALL_STEP else _DEFAULT_THREADS

@@ -169,9 +169,18 @@ def run_processes(study: Any, spec: WorkerSpec, task: HydraTask, n_jobs: int, pe
             "they will share",
             file=sys.stderr,
         )
-    print(f"{who(spec.user_app)}: starting {n_jobs} worker processes", file=sys.stderr, flush=True)
+    # On CPUs this process is worker 0 itself: it has imported torch and composed the config
+    # already, so it starts trials at once while the others start (one process start fewer).
+    here = not gpus and not spec.user_app
+    spawned = n_jobs - 1 if here else n_jobs
+    print(
+        f"{who(spec.user_app)}: starting {spawned} worker process{'es' if spawned > 1 else ''}"
+        + (" beside this one" if here else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     for round_ in range(spec.n_trials + 1):
-        codes = spawn_round(spec, task, n_jobs, gpus, round_)
+        codes = spawn_round(spec, task, n_jobs, gpus, round_, here=here)
         died = sorted({c for c in codes if c not in (0, None)})
         if not died:
             return
@@ -189,9 +198,9 @@ def run_processes(study: Any, spec: WorkerSpec, task: HydraTask, n_jobs: int, pe
 
 
 def spawn_round(
-    spec: WorkerSpec, task: HydraTask, n_jobs: int, gpus: int, round_: int
+    spec: WorkerSpec, task: HydraTask, n_jobs: int, gpus: int, round_: int, *, here: bool = False
 ) -> list[int | None]:
-    """One round of ``n_jobs`` spawned workers, joined.
+    """One round of ``n_jobs`` workers, joined: spawned, or worker 0 in this process (``here``).
 
     Args:
         spec: What every worker needs.
@@ -199,6 +208,7 @@ def spawn_round(
         n_jobs: Worker processes.
         gpus: Visible GPUs (the workers are spread over them).
         round_: The round's number (0: the first).
+        here: Run worker 0 in this process (its exit code is 0: it returned).
 
     Returns:
         The workers' exit codes.
@@ -210,14 +220,17 @@ def spawn_round(
     """
     ctx = multiprocessing.get_context("spawn")
     started = [ctx.Value("b", 0) for _ in range(n_jobs)]
-    procs = _start(spec, task, n_jobs, gpus, started)
+    procs = _start(spec, task, range(1 if here else 0, n_jobs), gpus, started)
     try:
+        if here:
+            _run_here(spec, task, n_jobs)
+            started[0].value = 1
         for p in procs:
             p.join()
     except KeyboardInterrupt:
         _interrupt(procs)
         raise
-    codes = [p.exitcode for p in procs]
+    codes = ([0] if here else []) + [p.exitcode for p in procs]
     failed = [c for c in codes if c not in (0, None)]
     if failed and all(code == 130 for code in failed):
         raise KeyboardInterrupt
@@ -232,14 +245,25 @@ def spawn_round(
     return codes
 
 
+def _run_here(spec: WorkerSpec, task: HydraTask, n_jobs: int) -> None:
+    """Worker 0 in this process, with its share of the CPU cores."""
+    from hpt.precision import share_cores
+
+    previous = share_cores(max(1, (os.cpu_count() or 1) // n_jobs))
+    try:
+        run_worker(spec, task.hydra_context, task.task_function, task.config, 0)
+    finally:
+        share_cores(previous)
+
+
 def _start(
-    spec: WorkerSpec, task: HydraTask, n_jobs: int, gpus: int, started: list[Any]
+    spec: WorkerSpec, task: HydraTask, workers: range, gpus: int, started: list[Any]
 ) -> list[Any]:
     """The worker processes started, each with its share of the CPU cores and one GPU."""
-    threads = max(1, (os.cpu_count() or 1) // n_jobs)  # no oversubscription of CPU cores
+    threads = max(1, (os.cpu_count() or 1) // workers.stop)  # no oversubscription of cores
     ctx = multiprocessing.get_context("spawn")
     procs = []
-    for i in range(n_jobs):
+    for i in workers:
         env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         if gpus:
             visible = os.environ.get("CUDA_VISIBLE_DEVICES")

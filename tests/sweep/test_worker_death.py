@@ -93,8 +93,9 @@ def test_sigkill_of_an_hpt_worker_on_the_last_trial_keeps_the_budget(tmp_path: P
         "hpt",
         "sweep",
         "data=mnist_tiny",
-        "model.width=16",
-        "trainer.epochs=12",
+        # trial 0 runs in the sweep's own process (its worker 0) for a few seconds, long
+        # enough for the spawned worker to start and take the last trial, which is killed
+        "trainer.epochs=60",
         "trainer.device=cpu",
         "hydra/sweeper/sampler=random",
         "optimizer.lr=tag(log, interval(1e-3, 1e-2))",

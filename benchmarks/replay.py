@@ -277,9 +277,12 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
 _SURROGATE: Surrogate | None = None
 
 
-def _init(table: str) -> None:
+def _init(table: str, overhead: float | None) -> None:
     global _SURROGATE
-    _SURROGATE = Surrogate(load(Path(table)))
+    curves = load(Path(table))
+    for c in curves if overhead is not None else []:
+        c.overhead_s = overhead  # a measured per-trial cost instead of the recorded one
+    _SURROGATE = Surrogate(curves)
 
 
 def _run(job: Job) -> tuple[Job, Outcome, float]:
@@ -307,13 +310,19 @@ def main() -> None:
     p.add_argument("--workers", default="1")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--trial-cost", type=float, default=0.05)
+    p.add_argument(
+        "--overhead",
+        type=float,
+        help="each trial's non-epoch seconds instead of the table's recorded median (its build, "
+        "data and test pass); with --trial-cost 0: a per-trial cost measured by trial_cost.py",
+    )
     p.add_argument("--procs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
     load1 = os.getloadavg()[0]
     t0 = time.time()
     seeds = range(a.seeds)
-    with Pool(a.procs, initializer=_init, initargs=(str(a.table),)) as pool:
+    with Pool(a.procs, initializer=_init, initargs=(str(a.table), a.overhead)) as pool:
         ref_jobs = [
             Job("random", "none", 1, s, a.epochs, 0.0, a.trials, False, a.trial_cost) for s in seeds
         ]

@@ -44,6 +44,7 @@ MANIFEST = "manifest.json"
 HYDRA_DIR = ".hydra"
 CHECKPOINT = "checkpoints/best.pt"
 SWEEP = "sweep.json"
+TEST = "test.json"  # a sweep's handed-over trial: its one test (hpt.sweep.testing)
 
 STATUSES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
 

@@ -19,6 +19,7 @@ from hpt.rundir import (
     METRICS,
     RESULT,
     STATUSES,
+    TEST,
     file_problem,
     flatten,
     read_json,
@@ -193,6 +194,8 @@ def read_run(
     number = trial.get("number") if isinstance(trial, dict) else None
     if row["trial"] is None and isinstance(number, int):  # a job subdir named by the app
         row["trial"] = number
+    if TEST in found.files and not result.get("test"):  # the trial a sweep handed over
+        result = {**result, "test": (read_json(path / TEST) or {}).get("metrics")}
     _read_status(path, result, row, warnings)
     _read_objectives(result, row, directions)
     _read_details(result, row)

@@ -15,9 +15,7 @@ from typing import Any
 
 from hpt.errors import one_line
 from hpt.result import read_result
-from hpt.rundir import SWEEP, atomic_write_json, read_json
-
-TEST = "test.json"  # TRIAL/test.json: the handed-over trial's test metrics
+from hpt.rundir import SWEEP, TEST, atomic_write_json, read_json
 
 
 def test_metrics(run_dir: Path) -> dict[str, Any] | None:

@@ -44,6 +44,8 @@ class Outcome:
     error: str | None = None
     error_kind: str | None = None
     best: dict[str, float] = field(default_factory=dict)
+    # what a FAIL raised, for the sweeper's stop rule (a full disk fails every trial alike)
+    cause: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 class RunRecord:
@@ -129,7 +131,7 @@ def failure(
     if torch.cuda.is_available():
         torch.cuda.empty_cache()  # an OOM trial must not starve the next one on this GPU
     msg = f"{stage + ': ' if stage else ''}{type(exc).__name__}: {exc}".splitlines()[0][:500]
-    return Outcome("FAIL", None, str(run_dir), objectives, msg, error_kind(exc))
+    return Outcome("FAIL", None, str(run_dir), objectives, msg, error_kind(exc), cause=exc)
 
 
 def derived_values(history: Sequence[Mapping[str, float]], n_params: int) -> dict[str, float]:

@@ -106,14 +106,7 @@ def run_sweep(
     try:
         snap = run_workers(study, wspec, conf, plan, task, sweep_dir)
         state = "FAIL"
-        _report(
-            study,
-            snap,
-            plan.names,
-            sweep_dir,
-            local=plan.cluster is None,
-            grace_period=float(conf["grace_period"]),
-        )
+        _report(study, snap, plan, sweep_dir, grace_period=float(conf["grace_period"]))
         _hand_over(snap, conf, plan, sweep_dir)
         state = "COMPLETE"
     finally:
@@ -218,17 +211,12 @@ def _test_in_trials(conf: dict[str, Any]) -> list[str]:
 
 
 def _report(
-    study: Any,
-    snap: dict[str, Any],
-    names: list[str],
-    sweep_dir: Path,
-    *,
-    local: bool = True,
-    grace_period: float = 60.0,
+    study: Any, snap: dict[str, Any], plan: Plan, sweep_dir: Path, *, grace_period: float = 60.0
 ) -> None:
     """Print the best trial(s) and the sweep dir; a sweep stopped by its failure rate ends in
     ``SweepAbortedError`` carrying the failed trials' own errors."""
-    for line in format_best(snap, names):
+    local = plan.cluster is None  # else cluster workers may still be running their trials
+    for line in format_best(snap, plan.names):
         print(line)
     print(f"sweep dir: {sweep_dir}")
     stopped = accounting.study_attr(study, A_STOP)

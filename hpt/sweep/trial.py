@@ -192,7 +192,7 @@ def run_trial(
         reporting.set_current(None)
     verdict = verdict_of(ret, len(study.directions), spec.user_app)
     conclude(study, trial, spec, verdict, sweep_dir / name, time.time() - started)
-    return stop_reason(job_failure(ret), spec, sweep_dir / name, trial.number)
+    return stop_reason(job_failure(ret) or _recorded(ret), spec, sweep_dir / name, trial.number)
 
 
 BAD_SETTING = "bad setting"  # a stop reason starting so is the user's setting: exit 2
@@ -224,6 +224,12 @@ def stop_reason(
         "did not record, so no trial could be feasible: name a metric of its result.json "
         "(a best or test metric, or section/key such as model/n_params)"
     )
+
+
+def _recorded(ret: JobReturn) -> BaseException | None:
+    """What hpt's own task recorded as its failure instead of raising it (``Outcome.cause``)."""
+    value = ret.return_value if ret.status == JobStatus.COMPLETED else None
+    return getattr(value, "cause", None)
 
 
 def _compose(

@@ -91,7 +91,8 @@ def test_a_sweeps_trials_write_no_password_of_a_tracking_uri(tracker: str, tmp_p
     )
     assert code == 0, err
     assert SECRET not in out + err
-    assert (tmp_path / "sweep" / "trial_0000" / ".hydra" / "hydra.yaml").is_file()
+    assert (tmp_path / "sweep" / "trial_0000" / ".hydra" / "config.yaml").is_file()
+    assert (tmp_path / "sweep" / "multirun.yaml").is_file()  # Hydra's settings, once
     assert _files_with_secret(tmp_path / "sweep") == []
 
 

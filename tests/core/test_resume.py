@@ -94,7 +94,7 @@ def test_last_pt_holds_the_whole_training_state_and_loads_with_weights_only(tmp_
         [
             "train",
             "data=mnist_tiny",
-            "trainer.epochs=2",
+            "trainer.epochs=3",  # last.pt: after epochs 1 and 2, not after the last
             "trainer.device=cpu",
             "scheduler=onecycle",
             "optimizer=adamw",

@@ -4,7 +4,8 @@
 one worker (n_jobs=1), as a user would type it. The epochs' own seconds (training plus
 validation, each trial's ``time/epoch_s`` in metrics.jsonl) are subtracted from the whole
 command's wall time; what is left, divided by N, is hpt's per-trial cost with its start-up
-(process start, imports, data load, the study) amortised over the N trials. Target: <= 0.1 s.
+(process start, imports, data load, the study) amortised over the N trials (target: <= 0.1 s).
+A second sweep of N/4 trials splits it into a marginal cost per trial and the start-up.
 
 ``--base DIR`` runs another checkout of hpt (e.g. a git worktree of an older commit) side by
 side, alternating with this one, so both face the same machine load; ``--profile`` adds one
@@ -70,12 +71,22 @@ def epoch_seconds(sweep_dir: Path) -> tuple[float, int]:
 
 
 def measure(python_path: Path, n: int, work: Path, name: str) -> dict[str, float]:
+    """One sweep of ``n`` trials and one of ``n // 4``: hpt's own cost per trial with the
+    start-up amortised, and apart (the marginal cost of a trial, and the start-up)."""
     load = os.getloadavg()[0]
-    wall = sweep(python_path, n, work, name, None)
-    epochs, trials = epoch_seconds(work / name)
-    assert trials == n, f"{name}: {trials} of {n} trials recorded an epoch"
-    own = (wall - epochs) / n
-    return {"wall_s": wall, "epochs_s": epochs, "own_s_per_trial": own, "load": load}
+    own = {}
+    for k in (n, n // 4):
+        wall = sweep(python_path, k, work, f"{name}-{k}", None)
+        epochs, trials = epoch_seconds(work / f"{name}-{k}")
+        assert trials == k, f"{name}: {trials} of {k} trials recorded an epoch"
+        own[k] = wall - epochs
+    marginal = (own[n] - own[n // 4]) / (n - n // 4)
+    return {
+        "own_s_per_trial": own[n] / n,
+        "marginal_s_per_trial": marginal,
+        "startup_s": own[n] - n * marginal,
+        "load": load,
+    }
 
 
 def _cumulative(stats: object, key: str) -> float:
@@ -135,9 +146,16 @@ def main() -> None:
             "6,000 MNIST images, n_jobs=1"
         )
         for side, rows in runs.items():
-            own = statistics.median(x["own_s_per_trial"] for x in rows)
+            own, marginal, start = (
+                statistics.median(x[k] for x in rows)
+                for k in ("own_s_per_trial", "marginal_s_per_trial", "startup_s")
+            )
             loads = ", ".join(f"{x['load']:.1f}" for x in rows)
-            print(f"{side:>4}: hpt's own cost {own * 1000:.0f} ms/trial (median), load {loads}")
+            print(
+                f"{side:>4}: hpt's own cost {own * 1000:.0f} ms/trial over {a.trials} trials "
+                f"(marginal {marginal * 1000:.0f} ms, start-up {start:.2f} s; medians), "
+                f"load {loads}"
+            )
         if a.profile:
             profile(a.trials, work)
 

@@ -65,8 +65,8 @@ def run_bare(n: int, work: Path) -> tuple[float, float]:
 
     from hpt.app import config_dir
     from hpt.build import build
+    from hpt.config.schema import register
     from hpt.loop import fit
-    from hpt.schema import register
     from hpt.storage import open_storage
 
     register()

@@ -113,7 +113,7 @@ def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = No
     from omegaconf.errors import OmegaConfBaseException
 
     from hpt import app, argv
-    from hpt.schema import register
+    from hpt.config.schema import register
 
     register()
     argv.importable_cwd()

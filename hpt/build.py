@@ -20,6 +20,7 @@ from torch import nn
 
 from hpt import objectives
 from hpt.compress import checked as checked_compress
+from hpt.config.schema import GROUPS, CompressConfig, plain
 from hpt.cv import check_plan, fold_count
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
@@ -30,7 +31,6 @@ from hpt.objectives import Objective
 from hpt.precision import configure_backends, cpu_threads, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
-from hpt.schema import GROUPS, CompressConfig, plain
 from hpt.settings import Placement, loop_settings
 
 

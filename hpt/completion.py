@@ -109,7 +109,7 @@ def _hydra_query(line: str, shell: str, train_task: Callable[[Any], Any], prog: 
     finally:
         if before is not None:
             os.environ["COMP_LINE"] = before
-    # base_<group> are the schemas of hpt.config, not options one can choose
+    # base_<group> are the schemas of hpt.config.check, not options one can choose
     print(" ".join(w for w in out.getvalue().split() if "=base_" not in w))
     return code
 

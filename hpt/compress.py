@@ -39,11 +39,11 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils import prune
 
+from hpt.config.schema import CompressConfig, plain
 from hpt.data import Dataset, Split
 from hpt.errors import UserError
 from hpt.loop import LoopSettings, Parts, evaluate, fit, unwrap
 from hpt.schedulers import Schedule
-from hpt.schema import CompressConfig, plain
 
 COMPRESSED = "checkpoints/compressed.pt"
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

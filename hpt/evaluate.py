@@ -74,7 +74,7 @@ def configured(trained: Trained, overrides: list[str]) -> DictConfig:
 def _check_ranges(cfg: DictConfig, keys: set[str]) -> None:
     """The overridden settings (and the batch size eval uses) within their ranges, as
     ``hpt train`` checks them: ``trainer.eval_batch_size=-5`` is refused, not run."""
-    from hpt.rules import problems
+    from hpt.config.rules import problems
 
     keys = keys | {"trainer.eval_batch_size"}
     found = [m for m in problems(cfg) if m.partition("=")[0] in keys]
@@ -94,9 +94,9 @@ def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
     """
     from hydra.utils import instantiate
 
+    from hpt.config.schema import plain
     from hpt.loop import LoopSettings
     from hpt.precision import resolve_device, resolve_precision
-    from hpt.schema import plain
 
     t, problem = cfg.trainer, trained.problem
     device = resolve_device(str(t.device))

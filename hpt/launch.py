@@ -204,14 +204,14 @@ def job_function(
     Returns:
         With ``jobs``: the task, its config checked and the job recorded. For a multirun
         without (``hpt sweep``): the task itself, as its workers pickle it (the sweep's
-        shared settings were checked by ``hpt.config.Validate`` before the sweep).
+        shared settings were checked by ``hpt.config.check.Validate`` before the sweep).
         Otherwise (a single run): the task, its config checked and its exception kept.
     """
-    from hpt.config import validate
+    from hpt.config.check import validate
 
     @functools.wraps(task_function)  # keeps the job's name
     def checked(cfg: Any) -> Any:
-        # A single run was checked before its run dir existed (hpt.config.Validate); each job
+        # A single run was checked before its run dir existed (hpt.config.check.Validate); each job
         # of `hpt train -m` is checked here, so one bad combination fails alone.
         validate(cfg)
         return task_function(cfg)
@@ -304,9 +304,9 @@ def exit_code(
     Raises:
         BaseException: The setting's error a ``Rejected`` carries, for HYDRA_FULL_ERROR=1.
     """
-    from hpt.config import Rejected
+    from hpt.config.check import Rejected
 
-    if isinstance(exc, Rejected):  # a setting out of its range (hpt.config.Validate)
+    if isinstance(exc, Rejected):  # a setting out of its range (hpt.config.check.Validate)
         if user_full_error:
             raise exc.args[0] from None
         print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
@@ -367,7 +367,7 @@ def run_hydra(
         The exit code: 0 done, 1 the run failed, 2 bad input (one line on stderr), 130/143
         interrupted.
     """
-    from hpt.schema import register
+    from hpt.config.schema import register
 
     register()
     try:

@@ -1,6 +1,6 @@
 """``hpt train --resume RUN`` never harms RUN: a Hydra callback that checks the resume first.
 
-``CheckResume`` (conf/config.yaml ``hydra.callbacks``) runs after ``hpt.config.Validate`` and
+``CheckResume`` (conf/config.yaml ``hydra.callbacks``) runs after ``hpt.config.check.Validate`` and
 before Hydra writes anything into the run dir (``.hydra/``): the resumed run's model and data
 settings must be RUN's own, and ``checkpoints/last.pt`` must be intact (``hpt.resume.load``)
 and fit the model, optimizer and scheduler the config builds. Anything else is one line and
@@ -17,7 +17,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from hpt.config import Rejected
+from hpt.config.check import Rejected
 from hpt.errors import UserError
 
 

@@ -234,7 +234,7 @@ def discard_refused(run_dir: Path) -> bool:
     train`` leaves no run dir. Empty parents it leaves (``outputs/runs``) go too.
 
     Args:
-        run_dir: The run's folder, made by this run (``hpt.config`` refuses an existing one).
+        run_dir: The run's folder, made by this run (``hpt.config.check`` refuses an existing one).
 
     Returns:
         Whether it was removed: not when anything else is in it (metrics, checkpoints, ...).

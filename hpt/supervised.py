@@ -19,7 +19,7 @@ from hpt import compress as compressing
 from hpt import preprocessing, resume
 from hpt import reporter as reporting
 from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
-from hpt.config import validate
+from hpt.config.check import validate
 from hpt.cv import SMALL_TABLE, auto_folds
 from hpt.loop import Callbacks, FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective

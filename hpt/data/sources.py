@@ -45,7 +45,7 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 @functools.cache
 def _schema_keys() -> frozenset[str]:
     """The settings of hpt's data schemas: each source takes the ones it uses."""
-    from hpt import schema
+    from hpt.config import schema
 
     classes = (
         schema.DataConfig,

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpt import objectives
 from hpt.build import load_source, run_params
+from hpt.config.schema import plain
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, prepare
 from hpt.errors import UserError
 from hpt.generative.models import GAN, VAE
@@ -23,7 +24,6 @@ from hpt.objectives import Objective
 from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.record import DERIVED
 from hpt.rundir import flatten
-from hpt.schema import plain
 
 KINDS = ("gan", "vae")
 DEFAULT_OBJECTIVE = {"gan": "val/score", "vae": "val/loss"}

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hpt.config.ranges import is_number
 from hpt.errors import UserError, one_line
-from hpt.ranges import is_number
 from hpt.result import read_result, update_result
 
 log = logging.getLogger("hpt.loggers")

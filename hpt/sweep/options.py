@@ -9,10 +9,10 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.ranges import AUTO_BOOL, Num, OneOf, ruled
+from hpt.config.ranges import AUTO_BOOL, Num, OneOf, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
-# them all before anything runs, in the same language as every other setting (``hpt.rules``).
+# them all before anything runs, in the same language as every other setting (``hpt.config.rules``).
 SEED = Num(0, integer=True, optional=True, text="an integer >= 0 (or null)")
 SECONDS = Num(0, lo_open=True, optional=True, text="> 0 seconds (or null)")
 REDUCTION = Num(

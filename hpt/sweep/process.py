@@ -89,7 +89,7 @@ def spawned_worker(
     from hydra.core.plugins import Plugins
     from hydra.core.utils import JobRuntime, setup_globals
 
-    from hpt.schema import register
+    from hpt.config.schema import register
 
     if started is not None:
         started.value = 1

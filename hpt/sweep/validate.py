@@ -11,8 +11,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from hpt.config.ranges import field_problems
 from hpt.errors import UserError
-from hpt.ranges import field_problems
 from hpt.sweep.options import OPTIONS, HptSweeperConf, StopConf
 from hpt.sweep.space import SearchSpace, has_key
 
@@ -64,7 +64,7 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
 
     The ranges are the ones stated beside each field of ``hpt.sweep.options`` (the sweeper's,
     the stop rules', and the chosen sampler's and pruner's), checked by
-    ``hpt.ranges.field_problems``.
+    ``hpt.config.ranges.field_problems``.
 
     Args:
         conf: The sweeper's settings (``hydra.sweeper``), as plain data.

@@ -1,5 +1,5 @@
 """Every numeric, boolean and enumerated setting of every config group has an allowed range
-(``hpt.rules.RULES``), and any value outside it is refused with one line naming the key.
+(``hpt.config.rules.RULES``), and any value outside it is refused with one line naming the key.
 
 The range checks run in-process on configs composed once per group option (a compose costs
 a quarter of a second; an override applied the way Hydra applies it costs a millisecond);
@@ -24,10 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from hpt.app import config_dir
-from hpt.config import validate
+from hpt.config.check import validate
+from hpt.config.ranges import AutoOr, ListOf, Match, Num, OneOf
+from hpt.config.rules import RULES, problems
 from hpt.errors import UserError, one_line
-from hpt.ranges import AutoOr, ListOf, Match, Num, OneOf
-from hpt.rules import RULES, problems
 
 CONF = config_dir()
 # search/* sets the sweeper's space (tests/test_sweep*), hydra/* is Hydra's own
@@ -100,7 +100,7 @@ def test_every_setting_of_every_option_has_a_rule_and_its_default_passes(
 ) -> None:
     cfg = composed(group, option)
     missing = sorted(set(settings_of(cfg)) - set(RULES))
-    assert missing == [], f"{group}={option}: add these keys to hpt.rules.RULES"
+    assert missing == [], f"{group}={option}: add these keys to hpt.config.rules.RULES"
     assert problems(cfg) == []
 
 
@@ -273,8 +273,8 @@ def test_a_range_is_stated_once_beside_its_schema_field() -> None:
     the named table (for groups without one) does not state them again."""
     import dataclasses
 
-    from hpt import rules
-    from hpt.schema import AugmentConfig, TrainerConfig
+    from hpt.config import rules
+    from hpt.config.schema import AugmentConfig, TrainerConfig
 
     epochs = {f.name: f for f in dataclasses.fields(TrainerConfig)}["epochs"]
     assert RULES["trainer.epochs"] is epochs.metadata["rule"]

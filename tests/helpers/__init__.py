@@ -50,7 +50,7 @@ def compose_config(overrides: Sequence[str] = (), *, hydra_config: bool = False)
     from hydra import compose, initialize_config_dir
 
     from hpt.app import config_dir
-    from hpt.schema import register
+    from hpt.config.schema import register
 
     register()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name="test"):

@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from hpt.app import config_dir
-from hpt.schema import register
+from hpt.config.schema import register
 from hpt.sweep.compose import TrialComposer
 
 

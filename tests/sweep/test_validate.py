@@ -1,4 +1,4 @@
-"""The sweeper's settings speak hpt's one validation language (``hpt.rules``): each range is
+"""The sweeper's settings speak hpt's one validation language (``hpt.config.rules``): each range is
 stated once, beside its field in ``hpt.sweep.options``, and checked before anything runs."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import typing
 
 import pytest
 
+from hpt.config.ranges import Num
 from hpt.errors import UserError
-from hpt.ranges import Num
 from hpt.sweep import options
 from hpt.sweep.validate import validate_settings
 

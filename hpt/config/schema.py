@@ -3,8 +3,8 @@
 Registered in Hydra's ConfigStore as ``<group>/base_<group>``; each YAML option lists its
 base first in its defaults, so ``trainer.epochs=abc`` or ``trainer.precision=fp8`` fails at
 composition with a clear message instead of deep inside training. A setting's allowed range
-is stated beside its field (``ruled``, in ``hpt.ranges``' language); ``hpt.rules`` checks them,
-and holds the ranges of the groups without a schema.
+is stated beside its field (``ruled``, in ``hpt.config.ranges``' language); ``hpt.config.rules``
+checks them, and holds the ranges of the groups without a schema.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from hpt.ranges import (
+from hpt.config.ranges import (
     AUTO_BOOL,
     AUTO_COUNT,
     BOOL,

@@ -2,11 +2,11 @@
 
 A config is checked once, right after composition (``Validate``, a Hydra callback, before the
 run dir exists; and for each job of `hpt train -m`), so a bad value is one line and exit code 2,
-never a run: every setting against its range (``hpt.rules.RULES``), every key against its group's
-schema (``hpt.schema``), and the run or sweep dir against earlier runs.
+never a run: every setting against its range (``hpt.config.rules.RULES``), every key against its
+group's schema (``hpt.config.schema``), and the run or sweep dir against earlier runs.
 
-The schemas live in ``hpt.schema``, the ranges in ``hpt.ranges`` and the rules in ``hpt.rules``;
-import their names from there.
+The schemas live in ``hpt.config.schema``, the ranges in ``hpt.config.ranges`` and the rules in
+``hpt.config.rules``; import their names from there.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from hpt.config.rules import problems
+from hpt.config.schema import DataConfig
 from hpt.errors import UserError
-from hpt.rules import problems
-from hpt.schema import DataConfig
 
 # Keys of the root config (conf/config.yaml) besides the groups Hydra lists as choices
 # (a group chosen as a list, logger=[tensorboard,csv], is not listed); +from_sweep: hpt sweep's.
@@ -198,7 +198,7 @@ def check_derived_overrides(config: DictConfig) -> None:
 def check_choices(config: DictConfig) -> None:
     """Refuse a schema chosen as an option.
 
-    ``data=base_data`` names a schema (``hpt.schema.register``), not an option one can run.
+    ``data=base_data`` names a schema (``hpt.config.schema.register``), not an option one can run.
 
     Args:
         config: The composed config, with its ``hydra`` node.

@@ -2,8 +2,8 @@
 
 Types alone let nonsense through (``model.width=0``, ``regularization.dropout=-0.1``,
 ``optimizer.lr=inf``): ``RULES`` holds the allowed range of every numeric, boolean and
-enumerated key of every group, by its dotted name. ``hpt.config.validate`` runs the check once,
-right after composition.
+enumerated key of every group, by its dotted name. ``hpt.config.check.validate`` runs the check
+once, right after composition.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from hpt.ranges import (
+from hpt.config.ranges import (
     BOOL,
     COUNT,
     DECAY,
@@ -31,7 +31,7 @@ from hpt.ranges import (
     is_number,
     schema_rules,
 )
-from hpt.schema import GROUPS, CompressConfig, Problem, RegularizationConfig, TrainerConfig
+from hpt.config.schema import GROUPS, CompressConfig, Problem, RegularizationConfig, TrainerConfig
 
 # The ranges of the keys whose group has no schema (a `_target_`'s own arguments), and of
 # data's, whose keys several sources share, by dotted name. A key a group option does not have

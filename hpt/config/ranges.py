@@ -1,9 +1,9 @@
 """hpt's one language for allowed ranges: ``Num``, ``OneOf``, ``ListOf`` and ``Match``.
 
 A rule is stated once: beside its schema field where the setting has one (``ruled``, read by
-``field_problems`` and ``schema_rules``: ``hpt.schema``'s trainer, regularization and compress,
-the sweeper's ``hpt.sweep.options``), else in ``hpt.rules.RULES`` by its dotted name (groups
-whose options are a ``_target_``'s own arguments: model, optimizer, scheduler, ...).
+``field_problems`` and ``schema_rules``: ``hpt.config.schema``'s trainer, regularization and
+compress, the sweeper's ``hpt.sweep.options``), else in ``hpt.config.rules.RULES`` by its dotted
+name (groups whose options are a ``_target_``'s own arguments: model, optimizer, scheduler, ...).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def schema_rules(schema: type, prefix: str) -> dict[str, Rule]:
     """The rules stated beside a dataclass schema's fields, nested schemas included.
 
     Args:
-        schema: A dataclass (``hpt.schema.TrainerConfig``, ...).
+        schema: A dataclass (``hpt.config.schema.TrainerConfig``, ...).
         prefix: Its dotted path in the config (``trainer``).
 
     Returns:

@@ -63,8 +63,8 @@ def run_bare(n: int, work: Path) -> tuple[float, float]:
     import optuna
     from hydra import compose, initialize_config_dir
 
-    from hpt.app import config_dir
     from hpt.build import build
+    from hpt.cli.app import config_dir
     from hpt.config.schema import register
     from hpt.loop import fit
     from hpt.storage import open_storage

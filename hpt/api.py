@@ -112,7 +112,7 @@ def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = No
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from hpt import app, argv
+    from hpt.cli import app, argv
     from hpt.config.schema import register
 
     register()

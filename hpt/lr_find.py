@@ -269,7 +269,7 @@ def task(cfg: DictConfig) -> LrFindResult:
 
 def lr_find_main(argv: list[str]) -> int:
     """``hpt lr-find``: run the range test and print the suggestion; returns the exit code."""
-    from hpt.app import run_hydra
+    from hpt.cli.app import run_hydra
 
     results: list[LrFindResult] = []
 

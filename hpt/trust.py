@@ -30,7 +30,7 @@ FLAG = "--trust-code"
 def allow_recorded(recorded: str | None, trusted: bool) -> None:
     """The user's current folder on ``sys.path`` (as ``python -m`` has it), and the run's
     recorded project folder too when the user trusts the run."""
-    from hpt.argv import importable_cwd
+    from hpt.cli.argv import importable_cwd
 
     importable_cwd()
     if trusted and recorded and recorded not in sys.path:
@@ -102,7 +102,7 @@ def _hpt_targets(group: str) -> frozenset[str]:
     """The ``_target_``s hpt's own options of ``group`` name (``conf/<group>/*.yaml``)."""
     import yaml
 
-    from hpt.app import config_dir
+    from hpt.cli.app import config_dir
 
     names: set[str] = set()
     for path in (config_dir() / group).glob("*.yaml"):

@@ -218,7 +218,7 @@ class Rejected(BaseException):
     """A config's ``UserError`` on its way out of a callback.
 
     Hydra's callback runner turns every ``Exception`` into a warning and carries on; a
-    ``BaseException`` passes through it, and ``hpt.app`` reports ``args[0]`` with exit code 2.
+    ``BaseException`` passes through it, and ``hpt.cli.app`` reports ``args[0]`` with exit code 2.
     """
 
 

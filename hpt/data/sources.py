@@ -83,7 +83,7 @@ def option(name: str) -> dict[str, Any]:
     """
     from omegaconf import OmegaConf
 
-    from hpt.app import config_dir
+    from hpt.cli.app import config_dir
 
     path = config_dir() / "data" / f"{name}.yaml"
     if not path.is_file():

@@ -103,7 +103,7 @@ def sweep_main(argv: list[str]) -> int:
         print(HELP + search_configs(), end="")
         return 0
     from hpt import train
-    from hpt.app import run_hydra
+    from hpt.cli.app import run_hydra
 
     # The user's own hydra/sweeper choice wins; otherwise ours.
     # -m is implied; Hydra refuses it with --cfg.
@@ -118,7 +118,7 @@ def search_configs() -> str:
     (or another config dir), each with the sampler and pruner its file selects."""
     import re
 
-    from hpt.app import config_dir, user_config_dirs
+    from hpt.cli.app import config_dir, user_config_dirs
 
     found: dict[str, str] = {}
     try:
@@ -165,7 +165,7 @@ def _default_data() -> str:
     """The ``data`` option of hpt's config.yaml defaults list (``mnist``)."""
     from omegaconf import OmegaConf
 
-    from hpt.app import config_dir
+    from hpt.cli.app import config_dir
 
     root = OmegaConf.to_container(OmegaConf.load(config_dir() / "config.yaml"))
     for entry in root.get("defaults", []) if isinstance(root, dict) else []:

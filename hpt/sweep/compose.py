@@ -4,7 +4,7 @@ Hydra's ``load_sweep_config`` rebuilds the defaults tree and reloads every YAML 
 every trial (~100-300 ms here). Only group choices (``optimizer=sgd``) change that tree;
 value overrides (``optimizer.lr=0.01``) are applied by Hydra after composition anyway. So
 the composed config is cached per set of group choices and the value overrides are applied
-with Hydra's own function for it (``hpt.hydra_internals.apply_overrides``), in the same order.
+with Hydra's own function for it (``hpt.cli.hydra_internals.apply_overrides``), in the same order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, open_dict
 
-from hpt import hydra_internals
+from hpt.cli import hydra_internals
 
 
 class TrialComposer:

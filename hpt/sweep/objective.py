@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hpt.cli.hydra_internals import job_failure
 from hpt.errors import UserError, error_kind, one_line
-from hpt.hydra_internals import job_failure
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn

@@ -15,8 +15,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt import reporter as reporting
+from hpt.cli.hydra_internals import job_failure, mask_saved_configs
 from hpt.errors import environment_failure, one_line
-from hpt.hydra_internals import job_failure, mask_saved_configs
 from hpt.rundir import RESULT, read_json
 from hpt.storage import mask_config
 from hpt.sweep import accounting

@@ -4,7 +4,7 @@ search expressions for ``hpt sweep --dry_run``, randomly corrupted run directori
 
 The contract under test: exit code 2 and one readable line on stderr (no traceback), or a
 real valid run when the random input happens to be valid, and no file written outside the
-run directory. The CLI is called in-process (``hpt.cli.main``), which is what a subprocess
+run directory. The CLI is called in-process (``hpt.cli.commands.main``), which is what a subprocess
 would run, minus three seconds of interpreter start-up per example; a few subprocess cases
 check the real command line.
 """
@@ -32,7 +32,7 @@ from helpers.in_process import Ran, hpt
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from hpt.app import config_dir
+from hpt.cli.app import config_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = config_dir()

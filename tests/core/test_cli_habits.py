@@ -15,8 +15,8 @@ import pytest
 from helpers import cli_env
 from helpers.in_process import hpt
 
-from hpt import cli
-from hpt.app import config_dir
+from hpt.cli import commands as cli
+from hpt.cli.app import config_dir
 
 MODEL_OPTIONS = {f"model={p.stem}" for p in (config_dir() / "model").glob("*.yaml")}
 

@@ -128,14 +128,14 @@ def test_the_training_step_and_the_epoch_driver_live_only_in_the_loop() -> None:
         assert "Update(" in text and "backward()" not in text, module
 
 
-# Hydra's private API, used in one module only (hpt.hydra_internals says why and for which
+# Hydra's private API, used in one module only (hpt.cli.hydra_internals says why and for which
 # Hydra version), so that an upgrade of Hydra has one place to check.
 HYDRA_PRIVATES = ("hydra._internal", "_return_value")
 
 
 def test_hydras_private_api_is_used_only_in_hydra_internals() -> None:
     """Read as text, so a lazy import, a ``getattr`` or a comment is found as well."""
-    internals = MODULES["hpt.hydra_internals"]
+    internals = MODULES["hpt.cli.hydra_internals"]
     assert all(name in internals.read_text(encoding="utf-8") for name in HYDRA_PRIVATES)
     found = [
         f"{path.relative_to(HPT.parent)} uses {name}"

@@ -1,6 +1,6 @@
 """A refused ``hpt train --resume RUN`` leaves RUN byte for byte as it was.
 
-The run is resumed in-process (``hpt.cli.main``) with a changed model or data setting,
+The run is resumed in-process (``hpt.cli.commands.main``) with a changed model or data setting,
 another model's ``last.pt`` or a damaged one: each is exit 2 with one line that says what
 differs, and a hash of every file of the run (names and bytes) is the same afterwards.
 """

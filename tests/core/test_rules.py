@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from hpt.app import config_dir
+from hpt.cli.app import config_dir
 from hpt.config.check import validate
 from hpt.config.ranges import AutoOr, ListOf, Match, Num, OneOf
 from hpt.config.rules import RULES, problems

@@ -9,8 +9,8 @@ from itertools import pairwise
 import pytest
 from helpers import compose_config
 
-from hpt.app import config_dir
 from hpt.build import build
+from hpt.cli.app import config_dir
 from hpt.loop import Callbacks, fit
 
 LR = 1e-3

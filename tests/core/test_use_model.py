@@ -84,7 +84,7 @@ def test_the_model_rebuilt_from_the_run_dir_alone_scores_the_held_back_rows(
 
 def hpt(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     """``hpt ARGS`` in this process: exit code, stdout, stderr."""
-    from hpt.cli import main
+    from hpt.cli.commands import main
 
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()

@@ -1,8 +1,8 @@
 """The command line before Hydra sees it: ``--config-dir``, renamed overrides, the folder of a
 multirun, and the key a misspelled override meant.
 
-Split from ``hpt.launch`` (which runs Hydra with these) so each stays small; ``hpt.launch``
-and ``hpt.app`` re-export these names.
+Split from ``hpt.cli.launch`` (which runs Hydra with these) so each stays small; ``hpt.cli.launch``
+and ``hpt.cli.app`` re-export these names.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hpt.errors import UserError
 
-# The --config-dir of the command running in this context (hpt.app.user_config_dirs layers
+# The --config-dir of the command running in this context (hpt.cli.app.user_config_dirs layers
 # it first). A context variable set for the duration of run_hydra or hpt.api.compose, rather
 # than a module global another module writes to.
 _CONFIG_DIR_FLAG: ContextVar[str | None] = ContextVar("hpt_config_dir_flag", default=None)
@@ -51,7 +51,7 @@ def using_config_dir(path: str | None) -> Iterator[None]:
 def split_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
     """Take ``--config-dir DIR`` / ``-cd DIR`` out of argv: hpt layers the folder itself.
 
-    Hydra would put the folder under hpt's own groups; ``hpt.app.user_config_dirs`` puts it
+    Hydra would put the folder under hpt's own groups; ``hpt.cli.app.user_config_dirs`` puts it
     over them.
 
     Args:

@@ -12,7 +12,7 @@ with Hydra's parser (:func:`parse_command_line`), wrap the task function for the
 an exit code (:func:`exit_code`).
 
 The command line before Hydra sees it (``--config-dir``, renamed overrides, multirun
-folders) is ``hpt.argv``. ``hpt.app`` re-exports ``run_hydra``, ``Job`` and the other public
+folders) is ``hpt.cli.argv``. ``hpt.cli.app`` re-exports ``run_hydra``, ``Job`` and the other public
 names that lived there, so this module imports nothing from it.
 """
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hpt import hydra_internals
-from hpt.argv import (
+from hpt.cli import hydra_internals
+from hpt.cli.argv import (
     did_you_mean,
     flag_hint,
     importable_cwd,
@@ -297,7 +297,7 @@ def exit_code(
         jobs: ``hpt train``'s jobs: a file error names the last one's run dir.
 
     Returns:
-        The exit code, or None when ``exc`` goes on up as it is: a broken pipe (``hpt.cli``
+        The exit code, or None when ``exc`` goes on up as it is: a broken pipe (``hpt.cli.commands``
         ends quietly), a ``BaseException`` hpt does not handle, or a user who asked for the
         traceback.
 
@@ -317,7 +317,7 @@ def exit_code(
             print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if isinstance(exc, BrokenPipeError) or not isinstance(exc, Exception):
-        return None  # `hpt train --cfg job | head`: the reader left; hpt.cli ends quietly
+        return None  # `hpt train --cfg job | head`: the reader left; hpt.cli.commands ends quietly
     if isinstance(exc, SweepAbortedError):
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1

@@ -26,7 +26,7 @@ SHELLS = ("bash", "zsh")  # zsh runs the bash script through bashcompinit
 def complete(args: list[str], *, train_task: Callable[[Any], Any], commands: Sequence[str]) -> int:
     """``hpt -sc ACTION=SHELL``: print the install script, or the candidates for ``COMP_LINE``.
 
-    ``commands`` is ``hpt.cli``'s command table (passed in: this module is imported by it).
+    ``commands`` is ``hpt.cli.commands``'s command table (passed in: this module is imported by it).
     """
     action, _, shell = (args[0] if len(args) == 1 else "").partition("=")
     if action not in ("install", "uninstall", "query") or shell not in SHELLS:
@@ -61,7 +61,7 @@ def complete(args: list[str], *, train_task: Callable[[Any], Any], commands: Seq
 
 
 def _script(action: str, train_task: Callable[[Any], Any]) -> int:
-    from hpt.app import run_hydra
+    from hpt.cli.app import run_hydra
 
     # Hydra names the completed program after argv[0]: `python -m hpt` would register `python`.
     argv0, sys.argv[0] = sys.argv[0], "hpt"
@@ -98,7 +98,7 @@ def _command_word_gets_a_space(script: str) -> str:
 
 
 def _hydra_query(line: str, shell: str, train_task: Callable[[Any], Any], prog: str) -> int:
-    from hpt.app import run_hydra
+    from hpt.cli.app import run_hydra
 
     before = os.environ.get("COMP_LINE")
     os.environ["COMP_LINE"] = line

@@ -28,7 +28,7 @@ def _serve(argv: list[str]) -> int:
     )
     parser.add_argument("--port", type=int, default=13000)
     args = parser.parse_args(argv)
-    from hpt.dashboard import warn_if_open
+    from hpt.cli.dashboard import warn_if_open
     from hpt.masking import mask_url
     from hpt.storage import is_url, open_storage
 

@@ -46,7 +46,7 @@ USE = {  # the commands that use a trained run: module, whose main(argv) runs it
     "predict": "hpt.predict",
     "eval": "hpt.evaluate",
     "export": "hpt.export",
-    "storage-proxy": "hpt.storage_proxy",  # Optuna's gRPC proxy in front of a study database
+    "storage-proxy": "hpt.cli.storage_proxy",  # Optuna's gRPC proxy in front of a study database
 }
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]
                  [--resume RUN_DIR]
@@ -92,17 +92,17 @@ def _main(argv: list[str]) -> int:
         print(HELP, end="")
         return 0
     if "--version" in argv or argv[0] == "-V":  # hpt's, for every command
-        from hpt.app import versions
+        from hpt.cli.app import versions
 
         print(versions())
         return 0
     if argv[0] in ("-sc", "--shell-completion"):
-        from hpt.completion import complete
+        from hpt.cli.completion import complete
 
         return complete(argv[1:], train_task=_train_task, commands=COMMANDS)
     command, rest = argv[0], argv[1:]
     if command in HELP_OF and any(a in ("-h", "--help") for a in rest):
-        from hpt.app import command_help
+        from hpt.cli.app import command_help
 
         about, skip = HELP_OF[command]
         print(command_help(f"hpt {command}", about, skip), end="")
@@ -127,7 +127,7 @@ def _main(argv: list[str]) -> int:
 
         return lr_find_main(rest)
     if command == "dashboard":
-        from hpt.dashboard import main as dashboard_main
+        from hpt.cli.dashboard import main as dashboard_main
 
         return dashboard_main(rest)
     if command in USE:
@@ -145,14 +145,14 @@ def _train_task(cfg: Any) -> Any:
     # torch loads only once the config has composed: a typo is reported in a fraction of a second.
     from hpt import train
 
-    return train.task(cfg)  # the Outcome: each job's return value, kept in hpt.app.Job.value
+    return train.task(cfg)  # the Outcome: each job's return value, kept in hpt.cli.app.Job.value
 
 
 _train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
 
 
 def _train(argv: list[str]) -> int:
-    from hpt.app import Job, run_hydra
+    from hpt.cli.app import Job, run_hydra
 
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]

@@ -8,7 +8,7 @@ X. Why each is needed:
   :func:`run_hydra`): the body of ``@hydra.main`` without its wrapper. ``hydra.main`` parses
   ``sys.argv`` itself and, on an error, prints several lines and exits 1; hpt passes its own
   argv (the words after ``hpt train``), names the program, makes a usage error one line and
-  reports Hydra's exceptions with its own exit codes (``hpt.launch``).
+  reports Hydra's exceptions with its own exit codes (``hpt.cli.launch``).
 - ``hydra._internal.config_loader_impl.ConfigLoaderImpl`` and
   ``hydra._internal.utils.create_config_search_path`` (:func:`config_loader`): the config
   groups and their options (``hpt train --help``) on the search path Hydra would build, its

@@ -41,7 +41,7 @@ class Run(Parts):
     objectives: list[Objective]
     n_params: int
     compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
-    # how to build the model again (hpt.preprocessing): its config, in_shape, out_features
+    # how to build the model again (hpt.use.preprocessing): its config, in_shape, out_features
     model_spec: dict[str, Any] = field(default_factory=dict)
 
 
@@ -198,7 +198,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     problem = data.problem  # resolved from the data when data.problem=auto
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
-    spec = {  # how to build the model again (hpt.preprocessing)
+    spec = {  # how to build the model again (hpt.use.preprocessing)
         "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
         "in_shape": data.in_shape,
         "out_features": data.out_features,

@@ -24,7 +24,7 @@ from hpt.manifest import manifest
 from hpt.objectives import Objective
 from hpt.result import ObjectiveRecord, mark_running, objective_records, write_result
 from hpt.rundir import MANIFEST, METRICS, append_jsonl, atomic_write_json
-from hpt.sealed import read_sealed, write_sealed
+from hpt.use.sealed import read_sealed, write_sealed
 
 if TYPE_CHECKING:
     from hpt.loop import FitResult

@@ -4,7 +4,7 @@ Saved atomically after every epoch: model, optimizer, scheduler and grad-scaler 
 epoch driver's progress (epoch, history, best-so-far and its weights, epochs without
 improvement) and the RNG states (torch's CPU and CUDA generators and the data-shuffling
 generator). Only tensors and plain containers go in, so it loads with ``weights_only=True``;
-the file carries the sha256 of its bytes (``hpt.sealed``), checked on load.
+the file carries the sha256 of its bytes (``hpt.use.sealed``), checked on load.
 ``hpt train --resume RUN_DIR`` continues a killed run from it; on CPU with
 ``trainer.deterministic=true`` the resumed run ends with the same metrics as an
 uninterrupted one.
@@ -22,7 +22,7 @@ import torch
 
 from hpt.errors import DamagedFileError, UserError
 from hpt.rundir import METRICS, atomic_write_text, read_jsonl
-from hpt.sealed import read_sealed, write_sealed
+from hpt.use.sealed import read_sealed, write_sealed
 
 LAST = "checkpoints/last.pt"
 Metrics = dict[str, float]
@@ -103,7 +103,7 @@ class LastCheckpoint:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """The saved state, verified (``hpt.sealed.read_sealed``): a missing file, or one that is
+    """The saved state, verified (``hpt.use.sealed.read_sealed``): a missing file, or one that is
     damaged, is a ``UserError`` naming it (exit 2, one line) and is never used."""
     if not path.is_file():
         raise UserError(f"cannot resume: {path} does not exist (the run saved no epoch yet)")

@@ -16,8 +16,8 @@ from omegaconf import DictConfig, open_dict
 from torch import nn
 
 from hpt import compress as compressing
-from hpt import preprocessing, resume
 from hpt import reporter as reporting
+from hpt import resume
 from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
 from hpt.config.check import validate
 from hpt.cv import SMALL_TABLE, auto_folds
@@ -29,6 +29,7 @@ from hpt.repeats import fit_members, plan
 from hpt.rundir import CHECKPOINT
 from hpt.selection import diverged
 from hpt.task import Hooks
+from hpt.use import preprocessing
 
 
 class Supervised:

@@ -43,9 +43,9 @@ COMMANDS = (
     "storage-proxy",
 )
 USE = {  # the commands that use a trained run: module, whose main(argv) runs it
-    "predict": "hpt.predict",
-    "eval": "hpt.evaluate",
-    "export": "hpt.export",
+    "predict": "hpt.use.predict",
+    "eval": "hpt.use.evaluate",
+    "export": "hpt.use.export",
     "storage-proxy": "hpt.cli.storage_proxy",  # Optuna's gRPC proxy in front of a study database
 }
 TRAIN_ABOUT = """usage: hpt train [group=option ...] [key=value ...] [--quiet] [-m]

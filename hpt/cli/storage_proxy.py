@@ -15,7 +15,7 @@ from hpt.errors import UserError
 
 def main(argv: list[str]) -> int:
     """``hpt storage-proxy``: serve a study storage over gRPC until interrupted."""
-    from hpt.predict import guarded
+    from hpt.use.predict import guarded
 
     return guarded("hpt storage-proxy", lambda: _serve(argv))
 

@@ -423,8 +423,8 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
     import io
 
     from hpt.errors import DamagedFileError
-    from hpt.sealed import sealed
     from hpt.train import load_checkpoint
+    from hpt.use.sealed import sealed
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "best.pt"

@@ -1,4 +1,4 @@
-"""A run directory is data, not code (``hpt.trust``): loading one (``hpt predict``, ``eval``,
+"""A run directory is data, not code (``hpt.use.trust``): loading one (``hpt predict``, ``eval``,
 ``export``, ``hpt.api.load``) imports nothing from it or from the project folder it recorded,
 and calls no ``_target_`` but a ``torch.nn.Module`` class or hpt's own options' targets,
 checked before the call; ``--trust-code`` / ``trust_code=True`` lifts both."""

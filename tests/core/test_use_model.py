@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from hpt.api import train
-from hpt.preprocessing import Trained
+from hpt.use.preprocessing import Trained
 
 CULTIVARS = np.array(["barolo", "grignolino", "barbera"])
 HELD_BACK = 28

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hpt.errors import EXIT_USAGE, UserError
-from hpt.preprocessing import Trained
+from hpt.use.preprocessing import Trained
 
 if TYPE_CHECKING:
     import torch
@@ -56,7 +56,7 @@ def guarded(prog: str, body: Callable[[], int]) -> int:
 
 
 def trust_flag(parser: argparse.ArgumentParser) -> None:
-    """``--trust-code``: the run's own code may run (``hpt.trust``)."""
+    """``--trust-code``: the run's own code may run (``hpt.use.trust``)."""
     parser.add_argument(
         "--trust-code",
         action="store_true",

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpt.errors import UserError
-from hpt.predict import Parser, guarded, image_files, trust_flag
-from hpt.preprocessing import Trained
+from hpt.use.predict import Parser, guarded, image_files, trust_flag
+from hpt.use.preprocessing import Trained
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -190,7 +190,7 @@ def evaluate_run(
         overrides: ``key=value`` items; a ``data.*`` one evaluates on that data instead of the
             run's test split.
         trust_code: Import from the run's recorded project folder and call any ``_target_``
-            it names (``hpt.trust``).
+            it names (``hpt.use.trust``).
 
     Returns:
         ``{"run_dir", "source", "n", "metrics"}``.

@@ -19,7 +19,7 @@ At the end of training a supervised run writes, atomically, beside ``checkpoints
 
 ``checkpoints/best.json`` — how to rebuild the model: its constructor config (``model``, the
 ``_target_`` and its arguments), the ``in_shape`` and ``out_features`` hpt passed, the folder
-the run started in (``cwd``: imported from only with ``--trust-code``, see ``hpt.trust``), and
+the run started in (``cwd``: imported from only with ``--trust-code``, see ``hpt.use.trust``), and
 the run's whole resolved ``config`` (``hpt eval`` rebuilds its data from it).
 
 Images: /255, then ``(x - mean) / std`` per channel. Tables: numeric columns are filled with
@@ -132,7 +132,7 @@ class Trained:
 
     def __init__(self, run_dir: str | Path, *, trust_code: bool = False) -> None:
         self.run_dir = run_of(run_dir)  # a sweep dir stands for its refit model (best/)
-        self.trust_code = trust_code  # import and call what the run names (hpt.trust)
+        self.trust_code = trust_code  # import and call what the run names (hpt.use.trust)
         where = str(self.run_dir)
         if not self.run_dir.is_dir():
             raise UserError(f"{where}: no such run directory")
@@ -204,10 +204,10 @@ class Trained:
 
     def checked(self, node: Any, key: str) -> None:
         """Refuse a ``_target_`` in ``node`` (the run's ``model``, ``loss`` or ``data``) that
-        loading this run may not import or call (``hpt.trust``), before anything is."""
+        loading this run may not import or call (``hpt.use.trust``), before anything is."""
         from omegaconf import OmegaConf
 
-        from hpt import trust
+        from hpt.use import trust
 
         if OmegaConf.is_config(node):  # eval's config, overrides applied
             node = OmegaConf.to_container(node, resolve=True, enum_to_str=True)

@@ -1,7 +1,7 @@
 """The model of a run with its preprocessing inside, as one file (``hpt export``'s work).
 
 ``export(run_dir, file, fmt)`` traces ``Standalone`` (raw inputs in, the target's terms out)
-to TorchScript, or to ONNX, and writes the sidecar JSON; see ``hpt.export`` for the contract.
+to TorchScript, or to ONNX, and writes the sidecar JSON; see ``hpt.use.export`` for the contract.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from torch import nn
 
 from hpt.errors import UserError
 from hpt.outputs import EXPORT_MARK, refuse_foreign_sidecar, refuse_record
-from hpt.preprocessing import Trained
 from hpt.rundir import atomic_write_bytes, atomic_write_json
+from hpt.use.preprocessing import Trained
 
-FORMATS = ("torchscript", "onnx")  # also hpt.export's choices, which must not import torch
+FORMATS = ("torchscript", "onnx")  # also hpt.use.export's choices, which must not import torch
 
 
 class Standalone(nn.Module):
@@ -131,7 +131,7 @@ def export(
         file: Where the model goes; the sidecar is the same name with ``.json``.
         fmt: ``torchscript`` or ``onnx``.
         trust_code: Import from the run's recorded project folder and call any ``_target_``
-            it names (``hpt.trust``).
+            it names (``hpt.use.trust``).
 
     Returns:
         The sidecar's path.

@@ -11,9 +11,9 @@ lists the inputs, the outputs and the class names.
 
 from __future__ import annotations
 
-from hpt.predict import Parser, guarded, trust_flag
+from hpt.use.predict import Parser, guarded, trust_flag
 
-FORMATS = ("torchscript", "onnx")  # those of hpt.standalone.export
+FORMATS = ("torchscript", "onnx")  # those of hpt.use.standalone.export
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
 
     def body() -> int:
         args = parser.parse_args(argv)
-        from hpt.standalone import export  # torch: only once the arguments are good
+        from hpt.use.standalone import export  # torch: only once the arguments are good
 
         side = export(args.run_dir, args.output, args.format, trust_code=args.trust_code)
         print(f"{args.format} model written to {args.output}; inputs and outputs in {side}")

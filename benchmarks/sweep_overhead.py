@@ -66,8 +66,8 @@ def run_bare(n: int, work: Path) -> tuple[float, float]:
     from hpt.build import build
     from hpt.cli.app import config_dir
     from hpt.config.schema import register
-    from hpt.loop import fit
     from hpt.storage import open_storage
+    from hpt.training.loop import fit
 
     register()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):

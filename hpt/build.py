@@ -21,17 +21,22 @@ from torch import nn
 from hpt import objectives
 from hpt.compress import checked as checked_compress
 from hpt.config.schema import GROUPS, CompressConfig, plain
-from hpt.cv import check_plan, fold_count
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
-from hpt.loop import Parts
 from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
-from hpt.precision import configure_backends, cpu_threads, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
-from hpt.settings import Placement, loop_settings
+from hpt.training.cv import check_plan, fold_count
+from hpt.training.loop import Parts
+from hpt.training.precision import (
+    configure_backends,
+    cpu_threads,
+    resolve_device,
+    resolve_precision,
+)
+from hpt.training.settings import Placement, loop_settings
 
 
 @dataclass
@@ -184,7 +189,8 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         cfg: The composed config.
         data_cache: Where a sweep worker keeps the data it uploaded to the device, across
             trials (None: no cache).
-        fold: With ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
+        fold: With ``trainer.folds=K > 1``, which fold validates
+            (``hpt.training.repeats`` builds each).
 
     Returns:
         The run's objects and its loop settings.

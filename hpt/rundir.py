@@ -16,7 +16,7 @@ Every run (``hpt train`` or one sweep trial) owns one directory holding:
                        ``trial`` ({number, study_name} or null)
 - ``manifest.json``    seed, git commit/dirty, versions, device, precision, host, start time
 - ``checkpoints/best.pt``  a ``state_dict`` (loaded only with ``weights_only=True``)
-- ``checkpoints/last.pt``  the whole training state after the last epoch (``hpt.resume``)
+- ``checkpoints/last.pt``  the whole training state after the last epoch (``hpt.training.resume``)
 
 Optional: ``cv`` (trainer.folds), ``repeats`` (trainer.repeats) and ``compress`` blocks in
 result.json, ``checkpoints/compressed.pt``, ``samples/*.png`` (task=gan|vae).

@@ -1,6 +1,6 @@
 """The supervised task (``task=supervised``, the default): ``model`` on ``data`` with ``loss``,
-``optimizer`` and ``scheduler``, fitted by ``hpt.loop`` (or per fold / repeat by
-``hpt.repeats``), its best weights tested once and optionally compressed.
+``optimizer`` and ``scheduler``, fitted by ``hpt.training.loop`` (or per fold / repeat by
+``hpt.training.repeats``), its best weights tested once and optionally compressed.
 
 ``hpt.train.run`` drives it through the ``hpt.task.Task`` protocol.
 """
@@ -16,19 +16,19 @@ from omegaconf import DictConfig, open_dict
 from torch import nn
 
 from hpt import compress as compressing
-from hpt import reporter as reporting
-from hpt import resume
 from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
 from hpt.config.check import validate
-from hpt.cv import SMALL_TABLE, auto_folds
-from hpt.loop import Callbacks, FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
-from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
-from hpt.repeats import fit_members, plan
 from hpt.rundir import CHECKPOINT
 from hpt.selection import diverged
 from hpt.task import Hooks
+from hpt.training import reporter as reporting
+from hpt.training import resume
+from hpt.training.cv import SMALL_TABLE, auto_folds
+from hpt.training.loop import Callbacks, FitResult, evaluate, fit, unwrap
+from hpt.training.progress import RunProgress
+from hpt.training.repeats import fit_members, plan
 from hpt.use import preprocessing
 
 
@@ -119,7 +119,7 @@ _said_folds = False  # the auto k-fold line is said once per process
 
 
 def resolve_folds(cfg: DictConfig) -> None:
-    """``trainer.folds=auto`` becomes a number, from the data (``hpt.cv.auto_folds``)."""
+    """``trainer.folds=auto`` becomes a number, from the data (``hpt.training.cv.auto_folds``)."""
     global _said_folds
     if cfg.trainer.get("folds", 1) != "auto":
         return

@@ -14,12 +14,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from hpt import reporter as reporting
-from hpt import resume
 from hpt.loggers import Loggers, run_info, selection_of, track
-from hpt.loop import FitResult, Metrics
 from hpt.record import Outcome, RunRecord, load_checkpoint, outcome_of
 from hpt.task import Built, Hooks, Task, safe_objectives, task_of
+from hpt.training import reporter as reporting
+from hpt.training import resume
+from hpt.training.loop import FitResult, Metrics
 
 
 def task(cfg: DictConfig) -> Outcome:

@@ -123,7 +123,7 @@ def _main(argv: list[str]) -> int:
 
         return summarize_main(rest)
     if command == "lr-find":
-        from hpt.lr_find import lr_find_main
+        from hpt.training.lr_find import lr_find_main
 
         return lr_find_main(rest)
     if command == "dashboard":

@@ -190,7 +190,7 @@ class TrainerConfig:
     compile: Any = ruled(False, BOOL)
     channels_last: Any = ruled("auto", AUTO_BOOL)
     val_split: float = ruled(0.1, OPEN_UNIT)
-    folds: Any = ruled("auto", AUTO_COUNT)  # auto: hpt.cv.auto_folds
+    folds: Any = ruled("auto", AUTO_COUNT)  # auto: hpt.training.cv.auto_folds
     repeats: int = ruled(1, COUNT)
     refit: Any = ruled(False, BOOL)
     data_on_device: Any = ruled("auto", AUTO_BOOL)

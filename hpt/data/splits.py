@@ -1,8 +1,8 @@
 """A run's train/val/test splits: carved from the data, normalised, and described.
 
 Validation is carved from the training rows per run (a fixed permutation per seed, or a fold
-of ``hpt.cv``), and the normalisation statistics come from the remaining training rows only,
-so they never see validation or test rows. ``describe`` writes down what a new input needs
+of ``hpt.training.cv``), and the normalisation statistics come from the remaining training rows
+only, so they never see validation or test rows. ``describe`` writes down what a new input needs
 to look like this data (``hpt.use.preprocessing``). ``prepare`` does all of it for a run, from
 what its source loaded. ``hpt.data`` re-exports every name here.
 """
@@ -150,7 +150,7 @@ def split(
             raise UserError(f"data.subset must be at least 2, got {how.subset}")
         train = Split(train.x[: how.subset], train.y[: how.subset])
     if how.folds > 1:
-        from hpt.cv import fold_indices
+        from hpt.training.cv import fold_indices
 
         train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed)
     elif val is not None:
@@ -307,7 +307,7 @@ def prepare(
     """A run's splits of what its source loaded: carved, normalised, targets scaled, described.
 
     Validation is the source's own when it has one, else carved from its training rows; with
-    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.cv``).
+    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.training.cv``).
 
     Args:
         src: The source's splits (``hpt.build.load_source``).

@@ -21,9 +21,9 @@ from hpt.generative.models import GAN, VAE
 from hpt.generative.scorer import ScoreNet, Scorer, cache_key, load_scorer
 from hpt.models import count_parameters
 from hpt.objectives import Objective
-from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.record import DERIVED
 from hpt.rundir import flatten
+from hpt.training.precision import configure_backends, resolve_device, resolve_precision
 
 KINDS = ("gan", "vae")
 DEFAULT_OBJECTIVE = {"gan": "val/score", "vae": "val/loss"}

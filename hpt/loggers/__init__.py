@@ -111,8 +111,9 @@ def selection_of(node: Any) -> dict[str, Any]:
 def run_info(
     run_dir: Path, params: dict[str, Any], cwd: str | None, start_epoch: int = 0
 ) -> RunInfo:
-    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from ``hpt.reporter``)."""
-    from hpt import reporter
+    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from
+    ``hpt.training.reporter``)."""
+    from hpt.training import reporter
 
     return RunInfo(run_dir, params, reporter.current_trial(), Path(cwd or os.getcwd()), start_epoch)
 

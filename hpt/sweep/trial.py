@@ -14,7 +14,6 @@ from hydra.core.utils import JobReturn, JobStatus, run_job
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hpt import reporter as reporting
 from hpt.cli.hydra_internals import job_failure, mask_saved_configs
 from hpt.errors import environment_failure, one_line
 from hpt.rundir import RESULT, read_json
@@ -28,6 +27,7 @@ from hpt.sweep.samplers import apply_custom_space
 from hpt.sweep.space import SearchSpace, on_step, to_overrides
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.verdict import conclude, constrain, fail, mark_user_running, tell
+from hpt.training import reporter as reporting
 
 __all__ = [  # the verdict's steps lived here before hpt.sweep.verdict
     "A_EPOCH",
@@ -311,7 +311,8 @@ def _run_job(hydra_context: HydraContext, task_function: TaskFunction, config: D
 
 
 def resume_override(study: optuna.Study, trial: optuna.Trial, sweep_dir: Path) -> list[str]:
-    """A retried trial continues from its crashed original's checkpoints/last.pt (hpt.resume).
+    """A retried trial continues from its crashed original's checkpoints/last.pt
+    (hpt.training.resume).
 
     Args:
         study: The Optuna study.

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from hpt.data import Split
-    from hpt.loop import LoopSettings, Metrics
+    from hpt.training.loop import LoopSettings, Metrics
 
 
 _ABSENT = object()
@@ -95,8 +95,8 @@ def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
     from hydra.utils import instantiate
 
     from hpt.config.schema import plain
-    from hpt.loop import LoopSettings
-    from hpt.precision import resolve_device, resolve_precision
+    from hpt.training.loop import LoopSettings
+    from hpt.training.precision import resolve_device, resolve_precision
 
     t, problem = cfg.trainer, trained.problem
     device = resolve_device(str(t.device))
@@ -195,7 +195,7 @@ def evaluate_run(
     Returns:
         ``{"run_dir", "source", "n", "metrics"}``.
     """
-    from hpt.loop import evaluate
+    from hpt.training.loop import evaluate
 
     trained = Trained(run_dir, trust_code=trust_code)
     cfg = configured(trained, list(overrides))

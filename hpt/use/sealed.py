@@ -4,7 +4,7 @@ The checksum is a last line, ``hpt-sha256:<hex digest>``, written with the file 
 rename, so the two never disagree (a sidecar file could be left behind by a kill between two
 renames); torch.load reads a zip archive from its end record and ignores the line, so plain
 ``torch.load`` still opens the file. Used by ``hpt.record`` (best.pt, compressed.pt) and
-``hpt.resume`` (last.pt).
+``hpt.training.resume`` (last.pt).
 """
 
 from __future__ import annotations

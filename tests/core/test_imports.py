@@ -26,7 +26,7 @@ MODULES = _modules()
 
 
 def _owner(name: str) -> str:
-    """The hpt module a dotted name lives in (``hpt.loop.fit`` -> ``hpt.loop``)."""
+    """The hpt module a dotted name lives in (``hpt.training.loop.fit`` -> ``hpt.training.loop``)."""
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
     return name
@@ -93,7 +93,7 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_scan_sees_the_modules_and_imports_it_checks() -> None:
     edges = _edges()
-    assert {"hpt.train", "hpt.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
+    assert {"hpt.train", "hpt.training.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
     assert "hydra_plugins.hpt_sweeper.hpt_sweeper" in MODULES  # the plugins are scanned too
     assert "hpt.sweep.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
     assert "hpt.record" in edges["hpt.train"] and "hpt.record" in edges["hpt.generative.run"]
@@ -117,9 +117,9 @@ def test_no_private_name_is_imported_from_another_module() -> None:
 def test_the_training_step_and_the_epoch_driver_live_only_in_the_loop() -> None:
     """Every loop updates weights through ``loop.Update``: ``scaler.step`` appears once."""
     steppers = [m for m, p in MODULES.items() if ".step(self.optimizer)" in p.read_text()]
-    assert steppers == ["hpt.loop"]
+    assert steppers == ["hpt.training.loop"]
     for module in (
-        "hpt.lr_find",
+        "hpt.training.lr_find",
         "hpt.generative.gan",
         "hpt.generative.vae",
         "hpt.generative.scorer",

@@ -1,4 +1,4 @@
-"""``hpt.loop`` on its own: the optimisation step (``Update``) and the epoch driver (``run_epochs``)."""
+"""``hpt.training.loop`` on its own: the optimisation step (``Update``) and the epoch driver (``run_epochs``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from hpt.data import Dataset, Split
-from hpt.loop import (
+from hpt.schedulers import Schedule
+from hpt.training.loop import (
     Callbacks,
     EpochPlan,
     FitResult,
@@ -19,7 +20,6 @@ from hpt.loop import (
     fit,
     run_epochs,
 )
-from hpt.schedulers import Schedule
 
 
 def _linear() -> nn.Linear:

@@ -1,4 +1,4 @@
-"""Device and precision choices (``hpt.precision``): what each setting resolves to on a CPU."""
+"""Device and precision choices (``hpt.training.precision``): what each setting resolves to on a CPU."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hpt.errors import UserError
-from hpt.precision import autocast, grad_scaler, resolve_device, resolve_precision
+from hpt.training.precision import autocast, grad_scaler, resolve_device, resolve_precision
 
 CPU = torch.device("cpu")
 
@@ -51,7 +51,7 @@ def test_the_loss_scaler_is_on_only_for_fp16() -> None:
 def test_a_small_cpu_step_runs_on_one_thread_and_a_large_one_keeps_torchs_count() -> None:
     import torch
 
-    from hpt.precision import _DEFAULT_THREADS, SMALL_STEP, cpu_threads
+    from hpt.training.precision import _DEFAULT_THREADS, SMALL_STEP, cpu_threads
 
     cpu = torch.device("cpu")
     try:

@@ -11,12 +11,12 @@ import pytest
 import torch
 from helpers import compose_config
 
-from hpt import reporter as reporting
 from hpt.build import build, load_dataset
-from hpt.cv import fold_indices
 from hpt.errors import UserError
 from hpt.rundir import read_json, read_jsonl
 from hpt.train import run
+from hpt.training import reporter as reporting
+from hpt.training.cv import fold_indices
 
 TINY = ["data=mnist_tiny", "data.subset=600", "trainer.quiet=true"]
 

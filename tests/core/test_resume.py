@@ -18,8 +18,8 @@ import pytest
 import torch
 from helpers import cli_env, run_cli
 
-from hpt import resume
 from hpt.rundir import METRICS, RESULT, read_json, read_jsonl
+from hpt.training import resume
 
 ARGS = [
     "data=mnist_tiny",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import run_in_process as hpt
 
-from hpt import resume
+from hpt.training import resume
 
 BASE = ["data=mnist_tiny", "trainer.epochs=2", "trainer.device=cpu", "--quiet"]
 

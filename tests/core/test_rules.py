@@ -46,7 +46,7 @@ FREE_TEXT = {
     "logger.mlflow.tracking_uri",
     "logger.mlflow.experiment",
     "logger.wandb.project",  # W&B checks the name when the run starts
-    "resume",  # a run directory: hpt.resume.load names it in one line when it has no last.pt
+    "resume",  # a run directory: hpt.training.resume.load names it in one line when it has no last.pt
 }
 
 

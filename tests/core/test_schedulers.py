@@ -11,7 +11,7 @@ from helpers import compose_config
 
 from hpt.build import build
 from hpt.cli.app import config_dir
-from hpt.loop import Callbacks, fit
+from hpt.training.loop import Callbacks, fit
 
 LR = 1e-3
 

@@ -1,8 +1,8 @@
 """Runs made of several fits: k-fold cross-validation (``trainer.folds=K``) and repeated
 seeds (``trainer.repeats=K``). Each member trains a fresh model built by ``hpt.build``.
 
-- folds: member ``i`` validates on fold ``i`` of the training set (``hpt.cv``) and trains on
-  the rest; every member uses ``trainer.seed``, so only the data differs.
+- folds: member ``i`` validates on fold ``i`` of the training set (``hpt.training.cv``) and
+  trains on the rest; every member uses ``trainer.seed``, so only the data differs.
 - repeats: member ``i`` is the same config with ``trainer.seed = seed + i`` (the seed also
   draws the holdout split, the initialization and the batch order).
 
@@ -39,9 +39,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt.build import Run, build
-from hpt.cv import check_plan, fold_count
-from hpt.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
-from hpt.reporter import NullReporter, Reporter
+from hpt.training.cv import check_plan, fold_count
+from hpt.training.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
+from hpt.training.reporter import NullReporter, Reporter
 
 TAGS = ("fold", "repeat", "seed")  # the member keys on metrics.jsonl rows
 

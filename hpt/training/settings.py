@@ -11,8 +11,8 @@ import torch
 from omegaconf import DictConfig
 
 from hpt.errors import UserError
-from hpt.loop_types import LoopSettings
 from hpt.objectives import Objective
+from hpt.training.loop_types import LoopSettings
 
 
 @dataclass(frozen=True)

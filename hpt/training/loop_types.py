@@ -1,7 +1,7 @@
 """What the training loop takes and gives: its plain settings, what it fits, what it tells
 the outside as it goes, and a fit's result.
 
-Importable from ``hpt.loop`` as well.
+Importable from ``hpt.training.loop`` as well.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from hpt.data import Dataset
-    from hpt.reporter import Reporter
     from hpt.schedulers import Schedule
+    from hpt.training.reporter import Reporter
 
 Metrics = dict[str, float]
 
@@ -50,7 +50,8 @@ class Callbacks:
 
 @dataclass
 class LoopSettings:
-    """The loop's settings, resolved from a run's config (``hpt.settings.loop_settings``)."""
+    """The loop's settings, resolved from a run's config
+    (``hpt.training.settings.loop_settings``)."""
 
     epochs: int
     batch_size: int
@@ -84,7 +85,8 @@ class LoopSettings:
 
 @dataclass
 class Parts:
-    """What ``hpt.loop.fit`` trains: a model, how it is optimised, on what, with which settings.
+    """What ``hpt.training.loop.fit`` trains: a model, how it is optimised, on what, with which
+    settings.
 
     ``hpt.build.Run`` is one, with what the rest of a run needs besides.
     """

@@ -36,9 +36,9 @@ from torch import nn
 
 from hpt.data import Dataset, Split, augment
 from hpt.errors import UserError
-from hpt.loop import LoopSettings, Update, batch_loss, batches, l1_weights, unwrap
-from hpt.lr_curve import Curve, ema, plot, suggest, write_csv, zero_lag
 from hpt.rundir import atomic_write_json
+from hpt.training.loop import LoopSettings, Update, batch_loss, batches, l1_weights, unwrap
+from hpt.training.lr_curve import Curve, ema, plot, suggest, write_csv, zero_lag
 
 __all__ = [
     "Curve",

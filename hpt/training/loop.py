@@ -1,4 +1,5 @@
-"""The training loop: plain arguments, no config objects (its settings: ``hpt.loop_types``).
+"""The training loop: plain arguments, no config objects (its settings:
+``hpt.training.loop_types``).
 
 Per step: slice a batch, augment on the device, forward under autocast, backward, clip,
 step. Losses accumulate on the device; the host reads them once per epoch, so there is
@@ -18,7 +19,9 @@ import torch
 from torch import nn
 
 from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
-from hpt.loop_types import (
+from hpt.schedulers import Schedule
+from hpt.selection import better, tie_rule
+from hpt.training.loop_types import (
     Callbacks,
     EpochPlan,
     FitResult,
@@ -26,11 +29,9 @@ from hpt.loop_types import (
     Metrics,
     Parts,
 )
-from hpt.precision import autocast, grad_scaler
-from hpt.reporter import NullReporter
-from hpt.resume import LastCheckpoint, Progress
-from hpt.schedulers import Schedule
-from hpt.selection import better, tie_rule
+from hpt.training.precision import autocast, grad_scaler
+from hpt.training.reporter import NullReporter
+from hpt.training.resume import LastCheckpoint, Progress
 
 
 def batches(
@@ -185,7 +186,7 @@ def run_epochs(
     reporter, on_epoch, objective = calls.reporter, calls.on_epoch, plan.objective
     reporter = reporter or NullReporter()
     track = _Track()
-    if start is not None:  # resumed (hpt.resume): continue after the last saved epoch
+    if start is not None:  # resumed (hpt.training.resume): continue after the last saved epoch
         track = _Track(start.history, start.best, start.best_value, start.best_state, start.stale)
         for m in track.history:  # a retried sweep trial reports the epochs it carries over
             reporter.report(int(m["epoch"]), m[objective], m)
@@ -303,7 +304,7 @@ def fit(
             ``hpt.build.Run``, or ``Parts``.
         calls: The reporter (it may prune the run), the per-epoch and per-step hooks.
         last: Save ``checkpoints/last.pt`` there after every epoch (None: do not).
-        resume_from: A state loaded from one (``hpt.resume.load``) to continue from.
+        resume_from: A state loaded from one (``hpt.training.resume.load``) to continue from.
 
     Returns:
         The outcome, the history of every epoch and the best epoch's weights.

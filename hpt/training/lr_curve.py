@@ -1,8 +1,8 @@
 """The learning-rate range test's curve: its smoothing, the suggestion, and its files.
 
-``hpt.lr_find`` runs the scan; this module turns the losses it recorded into the smoothed
+``hpt.training.lr_find`` runs the scan; this module turns the losses it recorded into the smoothed
 curve and the suggested lr, and writes ``lr_find.csv`` and ``lr_find.png``. Its names are
-importable from ``hpt.lr_find`` as well.
+importable from ``hpt.training.lr_find`` as well.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 ``CheckResume`` (conf/config.yaml ``hydra.callbacks``) runs after ``hpt.config.check.Validate`` and
 before Hydra writes anything into the run dir (``.hydra/``): the resumed run's model and data
-settings must be RUN's own, and ``checkpoints/last.pt`` must be intact (``hpt.resume.load``)
-and fit the model, optimizer and scheduler the config builds. Anything else is one line and
-exit 2, with RUN byte for byte as it was. Imports torch only when a resume is asked for.
+settings must be RUN's own, and ``checkpoints/last.pt`` must be intact
+(``hpt.training.resume.load``) and fit the model, optimizer and scheduler the config builds.
+Anything else is one line and exit 2, with RUN byte for byte as it was. Imports torch only when a
+resume is asked for.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def check(cfg: DictConfig) -> None:
     """
     import torch
 
-    from hpt.resume import LAST, load
+    from hpt.training.resume import LAST, load
 
     source = Path(str(cfg.resume))
     state = load(source / LAST)
@@ -74,7 +75,7 @@ def check(cfg: DictConfig) -> None:
         built = build(_on_cpu(cfg))
     finally:
         torch.set_rng_state(rng)
-    from hpt.loop import unwrap
+    from hpt.training.loop import unwrap
 
     model = unwrap(built.model)
     misfit = _misfit(state["states"].get("model", {}), model.state_dict())
@@ -151,7 +152,7 @@ def _misfit(saved: Mapping[str, Any], model: Mapping[str, Any], most: int = 4) -
     """What differs between a saved and a built state_dict: keys and tensor shapes."""
     import torch
 
-    from hpt.resume import LAST
+    from hpt.training.resume import LAST
 
     parts = []
     missing = [k for k in model if k not in saved]

@@ -37,7 +37,8 @@ from torch import nn
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_mnist, load_mnist_tiny
 from hpt.models import MLP
 from hpt.schedulers import constant
-from hpt.training.loop import Callbacks, LoopSettings, Parts, fit
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks, LoopSettings, Parts
 from hpt.training.progress import RunProgress
 
 BATCH, EVAL_BATCH, LR, VAL_FRACTION, SEED = 128, 2048, 1e-3, 0.1, 0

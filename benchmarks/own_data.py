@@ -34,7 +34,8 @@ from torch import nn
 
 from hpt.api import compose
 from hpt.build import build
-from hpt.training.loop import Callbacks, fit
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks
 from hpt.training.progress import RunProgress
 
 BATCH, EVAL_BATCH = 128, 2048

@@ -39,7 +39,8 @@ from conftest import compose_config  # the real config, composed by Hydra
 
 from hpt.build import build
 from hpt.loggers import RunInfo, open_loggers
-from hpt.training.loop import Callbacks, fit, unwrap
+from hpt.training.loop import fit, unwrap
+from hpt.training.loop_types import Callbacks
 from hpt.training.resume import LastCheckpoint, Progress
 
 DATA = ["data=mnist"]  # --subset N adds data.subset=N

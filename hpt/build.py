@@ -29,7 +29,7 @@ from hpt.objectives import Objective
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
 from hpt.training.cv import check_plan, fold_count
-from hpt.training.loop import Parts
+from hpt.training.loop_types import Parts
 from hpt.training.precision import (
     configure_backends,
     cpu_threads,

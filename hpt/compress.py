@@ -43,7 +43,8 @@ from hpt.config.schema import CompressConfig, plain
 from hpt.data import Dataset, Split
 from hpt.errors import UserError
 from hpt.schedulers import Schedule
-from hpt.training.loop import LoopSettings, Parts, evaluate, fit, unwrap
+from hpt.training.loop import evaluate, fit, unwrap
+from hpt.training.loop_types import LoopSettings, Parts
 
 COMPRESSED = "checkpoints/compressed.pt"
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

@@ -27,7 +27,7 @@ from hpt.training import reporter as reporting
 from hpt.use.sealed import read_sealed, write_sealed
 
 if TYPE_CHECKING:
-    from hpt.training.loop import FitResult
+    from hpt.training.loop_types import FitResult
 
 # Derived from every run (model size and time), so a multi-objective sweep may name them.
 DERIVED = ("model/n_params", "time/epoch_s", "time/train_s")

@@ -26,7 +26,8 @@ from hpt.task import Hooks
 from hpt.training import reporter as reporting
 from hpt.training import resume
 from hpt.training.cv import SMALL_TABLE, auto_folds
-from hpt.training.loop import Callbacks, FitResult, evaluate, fit, unwrap
+from hpt.training.loop import evaluate, fit, unwrap
+from hpt.training.loop_types import Callbacks, FitResult
 from hpt.training.progress import RunProgress
 from hpt.training.repeats import fit_members, plan
 from hpt.use import preprocessing

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hpt.data import Dataset
     from hpt.objectives import Objective
     from hpt.record import Outcome, RunRecord
-    from hpt.training.loop import FitResult, Metrics
+    from hpt.training.loop_types import FitResult, Metrics
     from hpt.training.progress import RunProgress
     from hpt.training.reporter import Reporter
 

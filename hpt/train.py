@@ -15,11 +15,11 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpt.loggers import Loggers, run_info, selection_of, track
-from hpt.record import Outcome, RunRecord, load_checkpoint, outcome_of
+from hpt.record import Outcome, RunRecord, outcome_of
 from hpt.task import Built, Hooks, Task, safe_objectives, task_of
 from hpt.training import reporter as reporting
 from hpt.training import resume
-from hpt.training.loop import FitResult, Metrics
+from hpt.training.loop_types import FitResult, Metrics
 
 
 def task(cfg: DictConfig) -> Outcome:
@@ -120,4 +120,4 @@ def _run(
     return record.finish(outcome, fitted, extra)
 
 
-__all__ = ["Outcome", "load_checkpoint", "run", "task"]
+__all__ = ["run", "task"]

@@ -1,8 +1,7 @@
 """hpt's Hydra app: where its configs are, the user's folders layered over them, its help.
 
 Running Hydra for a command, with hpt's error contract (one line and exit code 2 for bad
-input), is ``hpt.cli.launch``; the names that lived here before are re-exported from it, so
-``from hpt.cli.app import run_hydra`` and the like keep working.
+input), is ``hpt.cli.launch``.
 """
 
 from __future__ import annotations
@@ -13,15 +12,7 @@ from pathlib import Path
 
 from hpt.cli import hydra_internals
 from hpt.cli.argv import config_dir_flag
-from hpt.cli.argv import did_you_mean as did_you_mean
-from hpt.cli.argv import importable_cwd as importable_cwd
-from hpt.cli.argv import multirun_dir as multirun_dir
-from hpt.cli.argv import renamed_overrides as renamed_overrides
-from hpt.cli.argv import using_config_dir as using_config_dir
-from hpt.cli.launch import HPT_CONF as HPT_CONF
-from hpt.cli.launch import Job as Job
-from hpt.cli.launch import close_record as close_record
-from hpt.cli.launch import run_hydra as run_hydra
+from hpt.cli.launch import HPT_CONF
 from hpt.errors import UserError
 
 

@@ -1,8 +1,7 @@
 """The command line before Hydra sees it: ``--config-dir``, renamed overrides, the folder of a
 multirun, and the key a misspelled override meant.
 
-Split from ``hpt.cli.launch`` (which runs Hydra with these) so each stays small; ``hpt.cli.launch``
-and ``hpt.cli.app`` re-export these names.
+``hpt.cli.launch`` runs Hydra with these.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def complete(args: list[str], *, train_task: Callable[[Any], Any], commands: Seq
 
 
 def _script(action: str, train_task: Callable[[Any], Any]) -> int:
-    from hpt.cli.app import run_hydra
+    from hpt.cli.launch import run_hydra
 
     # Hydra names the completed program after argv[0]: `python -m hpt` would register `python`.
     argv0, sys.argv[0] = sys.argv[0], "hpt"
@@ -98,7 +98,7 @@ def _command_word_gets_a_space(script: str) -> str:
 
 
 def _hydra_query(line: str, shell: str, train_task: Callable[[Any], Any], prog: str) -> int:
-    from hpt.cli.app import run_hydra
+    from hpt.cli.launch import run_hydra
 
     before = os.environ.get("COMP_LINE")
     os.environ["COMP_LINE"] = line
@@ -115,7 +115,7 @@ def _hydra_query(line: str, shell: str, train_task: Callable[[Any], Any], prog: 
 
 
 def _summarize_flags(prefix: str) -> list[str]:
-    from hpt.summarize.cli import build_parser
+    from hpt.summarize.arguments import build_parser
 
     flags = [f for action in build_parser()._actions for f in action.option_strings]
     return sorted(f for f in flags if f.startswith(prefix))

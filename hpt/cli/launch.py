@@ -12,8 +12,7 @@ with Hydra's parser (:func:`parse_command_line`), wrap the task function for the
 an exit code (:func:`exit_code`).
 
 The command line before Hydra sees it (``--config-dir``, renamed overrides, multirun
-folders) is ``hpt.cli.argv``. ``hpt.cli.app`` re-exports ``run_hydra``, ``Job`` and the other public
-names that lived there, so this module imports nothing from it.
+folders) is ``hpt.cli.argv``; hpt's Hydra app (its config folders and help) is ``hpt.cli.app``.
 """
 
 from __future__ import annotations

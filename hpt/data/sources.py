@@ -25,7 +25,6 @@ from hpt.data.loaded import PROBLEMS, Loaded
 from hpt.errors import UserError, one_line
 
 __all__ = [
-    "PROBLEMS",
     "RESERVED",
     "arguments",
     "as_loaded",

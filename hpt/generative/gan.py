@@ -20,7 +20,8 @@ from hpt.generative.build import GenerativeRun, GenSettings
 from hpt.generative.models import GAN
 from hpt.generative.samples import grid_path, save_grid
 from hpt.generative.scorer import Scorer
-from hpt.training.loop import Metrics, Update
+from hpt.training.loop import Update
+from hpt.training.loop_types import Metrics
 from hpt.training.precision import autocast
 
 # Noise streams, offset from the run's seed: one per purpose, so changing one changes no other.

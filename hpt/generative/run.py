@@ -20,7 +20,8 @@ from hpt.objectives import Objective
 from hpt.record import Outcome, RunRecord, derived_values, save_checkpoint
 from hpt.rundir import CHECKPOINT
 from hpt.task import Hooks
-from hpt.training.loop import Callbacks, EpochPlan, FitResult, Metrics, run_epochs
+from hpt.training.loop import run_epochs
+from hpt.training.loop_types import Callbacks, EpochPlan, FitResult, Metrics
 from hpt.training.progress import RunProgress
 
 

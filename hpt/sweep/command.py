@@ -103,7 +103,7 @@ def sweep_main(argv: list[str]) -> int:
         print(HELP + search_configs(), end="")
         return 0
     from hpt import train
-    from hpt.cli.app import run_hydra
+    from hpt.cli.launch import run_hydra
 
     # The user's own hydra/sweeper choice wins; otherwise ours.
     # -m is implied; Hydra refuses it with --cfg.

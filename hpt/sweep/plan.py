@@ -16,9 +16,10 @@ from omegaconf import DictConfig
 from hpt.errors import UserError
 from hpt.masking import mask_url
 from hpt.storage import is_url, resolve_spec
+from hpt.sweep.legacy import legacy_notice, legacy_params
 from hpt.sweep.objective import is_hpt_task, user_directions
 from hpt.sweep.samplers import build_pruner, build_sampler, custom_space, motpe_as_tpe
-from hpt.sweep.space import SearchSpace, legacy_notice, legacy_params, parse
+from hpt.sweep.space import SearchSpace, parse
 from hpt.sweep.validate import (
     check_creatable,
     check_enqueue_names,

@@ -24,35 +24,17 @@ from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import mask_config
 from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
-from hpt.sweep.dry_run import budget_note, dry_run
+from hpt.sweep.dry_run import dry_run
 from hpt.sweep.monitor import format_best
 from hpt.sweep.plan import Plan, make_plan
 from hpt.sweep.rounds import run_workers
 from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.study import A_BASELINE, A_ENQUEUED, A_SPACE, open_study
+from hpt.sweep.study import open_study
 from hpt.sweep.trial import BAD_SETTING
-from hpt.sweep.validate import (
-    check_enqueued,
-    check_keys,
-    directions_for,
-    plain,
-    validate_settings,
-)
+from hpt.sweep.validate import plain
 from hpt.sweep.worker import A_STOP, STOP_RULE
 
-__all__ = [
-    "A_BASELINE",
-    "A_ENQUEUED",
-    "A_SPACE",
-    "budget_note",
-    "check_enqueued",
-    "check_keys",
-    "directions_for",
-    "dry_run",
-    "failure_lines",
-    "run_sweep",
-    "validate_settings",
-]
+__all__ = ["failure_lines", "run_sweep"]
 
 
 def run_sweep(

@@ -34,20 +34,8 @@ from optuna.distributions import (
 
 from hpt.errors import UserError
 from hpt.masking import mask_url
-from hpt.sweep.legacy import legacy_notice, legacy_params
-from hpt.sweep.overrides import format_value, to_overrides
 
-__all__ = [  # some lived here before hpt.sweep.overrides and hpt.sweep.legacy
-    "Dim",
-    "SearchSpace",
-    "format_value",
-    "grid_values",
-    "legacy_notice",
-    "legacy_params",
-    "parse",
-    "to_distribution",
-    "to_overrides",
-]
+__all__ = ["Dim", "SearchSpace", "grid_values", "parse", "to_distribution"]
 
 
 @dataclass

@@ -13,7 +13,8 @@ from typing import Any
 
 from hpt.errors import UserError
 from hpt.rundir import SWEEP, read_json
-from hpt.sweep.space import SearchSpace, to_overrides
+from hpt.sweep.overrides import to_overrides
+from hpt.sweep.space import SearchSpace
 
 
 def earlier_best(path: str) -> dict[str, Any]:

@@ -23,22 +23,20 @@ from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
 from hpt.sweep.objective import Verdict, verdict_of
+from hpt.sweep.overrides import to_overrides
 from hpt.sweep.samplers import apply_custom_space
-from hpt.sweep.space import SearchSpace, on_step, to_overrides
+from hpt.sweep.space import SearchSpace, on_step
 from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.verdict import conclude, constrain, fail, mark_user_running, tell
+from hpt.sweep.verdict import conclude, mark_user_running
 from hpt.training import reporter as reporting
 
-__all__ = [  # the verdict's steps lived here before hpt.sweep.verdict
+__all__ = [
     "A_EPOCH",
     "OptunaReporter",
-    "constrain",
-    "fail",
     "job_dir",
     "resume_override",
     "run_trial",
     "suggest",
-    "tell",
     "trial_dir",
 ]
 

@@ -21,14 +21,7 @@ from torch import nn
 from hpt.data import Dataset, Split, augment, loader_batches, tensor_batches
 from hpt.schedulers import Schedule
 from hpt.selection import better, tie_rule
-from hpt.training.loop_types import (
-    Callbacks,
-    EpochPlan,
-    FitResult,
-    LoopSettings,
-    Metrics,
-    Parts,
-)
+from hpt.training.loop_types import Callbacks, EpochPlan, FitResult, LoopSettings, Metrics, Parts
 from hpt.training.precision import autocast, grad_scaler
 from hpt.training.reporter import NullReporter
 from hpt.training.resume import LastCheckpoint, Progress
@@ -377,13 +370,7 @@ class _TrainEpoch:
 
 
 __all__ = [
-    "Callbacks",
     "EpochFn",
-    "EpochPlan",
-    "FitResult",
-    "LoopSettings",
-    "Metrics",
-    "Parts",
     "Update",
     "batch_loss",
     "batches",

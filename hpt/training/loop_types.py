@@ -1,7 +1,5 @@
 """What the training loop takes and gives: its plain settings, what it fits, what it tells
 the outside as it goes, and a fit's result.
-
-Importable from ``hpt.training.loop`` as well.
 """
 
 from __future__ import annotations

@@ -37,24 +37,11 @@ from torch import nn
 from hpt.data import Dataset, Split, augment
 from hpt.errors import UserError
 from hpt.rundir import atomic_write_json
-from hpt.training.loop import LoopSettings, Update, batch_loss, batches, l1_weights, unwrap
-from hpt.training.lr_curve import Curve, ema, plot, suggest, write_csv, zero_lag
+from hpt.training.loop import Update, batch_loss, batches, l1_weights, unwrap
+from hpt.training.loop_types import LoopSettings
+from hpt.training.lr_curve import Curve, plot, suggest, write_csv, zero_lag
 
-__all__ = [
-    "Curve",
-    "LrFindResult",
-    "Scan",
-    "ema",
-    "lr_find_main",
-    "lr_range_test",
-    "override_line",
-    "plot",
-    "run",
-    "suggest",
-    "task",
-    "write_csv",
-    "zero_lag",
-]
+__all__ = ["LrFindResult", "Scan", "lr_find_main", "lr_range_test", "override_line", "run", "task"]
 
 CSV_NAME, PNG_NAME, JSON_NAME = "lr_find.csv", "lr_find.png", "lr_find.json"
 RUN_DIR = "hydra.run.dir=outputs/lr_find/${now:%Y-%m-%d_%H-%M-%S-%f}"
@@ -269,7 +256,7 @@ def task(cfg: DictConfig) -> LrFindResult:
 
 def lr_find_main(argv: list[str]) -> int:
     """``hpt lr-find``: run the range test and print the suggestion; returns the exit code."""
-    from hpt.cli.app import run_hydra
+    from hpt.cli.launch import run_hydra
 
     results: list[LrFindResult] = []
 

@@ -40,7 +40,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hpt.build import Run, build
 from hpt.training.cv import check_plan, fold_count
-from hpt.training.loop import Callbacks, FitResult, LoopSettings, Metrics, evaluate, fit
+from hpt.training.loop import evaluate, fit
+from hpt.training.loop_types import Callbacks, FitResult, LoopSettings, Metrics
 from hpt.training.reporter import NullReporter, Reporter
 
 TAGS = ("fold", "repeat", "seed")  # the member keys on metrics.jsonl rows

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from hpt.data import Split
-    from hpt.training.loop import LoopSettings, Metrics
+    from hpt.training.loop_types import LoopSettings, Metrics
 
 
 _ABSENT = object()
@@ -95,7 +95,7 @@ def settings(cfg: DictConfig, trained: Trained) -> tuple[LoopSettings, Any]:
     from hydra.utils import instantiate
 
     from hpt.config.schema import plain
-    from hpt.training.loop import LoopSettings
+    from hpt.training.loop_types import LoopSettings
     from hpt.training.precision import resolve_device, resolve_precision
 
     t, problem = cfg.trainer, trained.problem

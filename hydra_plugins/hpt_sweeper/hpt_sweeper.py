@@ -139,13 +139,13 @@ class HptSweeper(Sweeper):
             from hpt.sweep.objective import is_hpt_task
 
             if is_hpt_task(self.task_function):
-                raise  # hpt sweep reports it (hpt.cli.app.run_hydra)
+                raise  # hpt sweep reports it (hpt.cli.launch.run_hydra)
             raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
         except Exception as exc:
             from hpt.sweep.objective import is_hpt_task
 
             if is_hpt_task(self.task_function):
-                raise  # hpt sweep reports it (hpt.cli.app.run_hydra)
+                raise  # hpt sweep reports it (hpt.cli.launch.run_hydra)
             import sys
 
             from hpt.errors import SweepAbortedError, UserError, one_line

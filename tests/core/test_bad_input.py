@@ -423,7 +423,7 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
     import io
 
     from hpt.errors import DamagedFileError
-    from hpt.train import load_checkpoint
+    from hpt.record import load_checkpoint
     from hpt.use.sealed import sealed
 
     marker = tmp_path / "pwned"
@@ -441,8 +441,7 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
 
 
 def test_load_checkpoint_reads_a_plain_state_dict(tmp_path: Path) -> None:
-    from hpt.record import save_checkpoint
-    from hpt.train import load_checkpoint
+    from hpt.record import load_checkpoint, save_checkpoint
 
     path = tmp_path / "best.pt"
     save_checkpoint(path, {"w": torch.arange(3.0)})

@@ -13,8 +13,9 @@ from helpers import DATA_FOR_TASK, compose_config, find_mnist_root, sk_data
 from omegaconf import OmegaConf
 from torch import nn
 
-from hpt.build import GROUPS, build
+from hpt.build import build
 from hpt.cli.app import config_dir
+from hpt.config.schema import GROUPS
 from hpt.errors import UserError
 from hpt.losses import FITS
 

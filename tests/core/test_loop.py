@@ -10,16 +10,8 @@ from torch import nn
 
 from hpt.data import Dataset, Split
 from hpt.schedulers import Schedule
-from hpt.training.loop import (
-    Callbacks,
-    EpochPlan,
-    FitResult,
-    LoopSettings,
-    Parts,
-    Update,
-    fit,
-    run_epochs,
-)
+from hpt.training.loop import Update, fit, run_epochs
+from hpt.training.loop_types import Callbacks, EpochPlan, FitResult, LoopSettings, Parts
 
 
 def _linear() -> nn.Linear:

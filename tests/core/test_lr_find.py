@@ -14,7 +14,8 @@ import torch
 from helpers import compose_config, run_cli
 
 from hpt.build import build
-from hpt.training.lr_find import Scan, lr_range_test, override_line, suggest
+from hpt.training.lr_curve import suggest
+from hpt.training.lr_find import Scan, lr_range_test, override_line
 
 
 def test_range_test_leaves_model_and_optimizer_as_they_were() -> None:

@@ -11,7 +11,8 @@ from helpers import compose_config
 
 from hpt.build import build
 from hpt.cli.app import config_dir
-from hpt.training.loop import Callbacks, fit
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks
 
 LR = 1e-3
 

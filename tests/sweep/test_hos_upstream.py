@@ -35,7 +35,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpt.sweep.space import legacy_params, parse, to_distribution
+from hpt.sweep.legacy import legacy_params
+from hpt.sweep.space import parse, to_distribution
 
 REPO = Path(__file__).resolve().parents[2]
 HOS = REPO / "tests" / "apps" / "hos"  # upstream's plugin root: example/ and tests/conf/

@@ -17,7 +17,6 @@ from torch import nn
 
 from hpt import compress as compressing
 from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
-from hpt.config.check import validate
 from hpt.objectives import Objective
 from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
 from hpt.rundir import CHECKPOINT
@@ -48,10 +47,7 @@ class Supervised:
         return resolve_objectives(cfg.objective.metric, cfg.objective.direction, data_problem(cfg))
 
     def build(self, cfg: DictConfig) -> Run:
-        """Validate the config, then build the run's objects."""
-        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
-        # are checked here, so one out of range fails that trial as a config error.
-        validate(cfg)
+        """The run's objects, from a config ``hpt.train.run`` has validated."""
         resolve_folds(cfg)
         return build(cfg)
 

@@ -4,7 +4,8 @@ Read in this order:
 
 - ``commands``: the command table (``main``, the ``hpt`` entry point) and each command's help.
 - ``argv``: the command line before Hydra sees it (``--config-dir``, renamed overrides, ...).
-- ``launch``: running Hydra for a command, with hpt's error contract (exit 2, one line).
+- ``launch``: running Hydra for a command.
+- ``exits``: hpt's error contract: what a command raised becomes one line and an exit code.
 - ``app``: hpt's Hydra app: its config folders, the user's layered over them, its help.
 - ``hydra_internals``: every use of Hydra's private API, behind small named functions.
 - ``completion``: shell completion for ``hpt``.

@@ -145,14 +145,17 @@ def _train_task(cfg: Any) -> Any:
     # torch loads only once the config has composed: a typo is reported in a fraction of a second.
     from hpt import train
 
-    return train.task(cfg)  # the Outcome: each job's return value, kept in hpt.cli.launch.Job.value
+    # Validated by the launch (hpt.config.check.Validate, or each job of -m): not again. The
+    # Outcome it returns is each job's value, kept in hpt.cli.exits.Job.value.
+    return train.task(cfg, checked=True)
 
 
 _train_task.__module__ = "hpt.train"  # Hydra names the job after this module: keep `train`
 
 
 def _train(argv: list[str]) -> int:
-    from hpt.cli.launch import Job, run_hydra
+    from hpt.cli.exits import Job
+    from hpt.cli.launch import run_hydra
 
     if "--quiet" in argv or "-q" in argv:  # plain output, no progress display
         argv = [a for a in argv if a not in ("--quiet", "-q")] + ["trainer.quiet=true"]

@@ -9,7 +9,7 @@ command line (:func:`split_config_dir`; the folder is this context's :func:`conf
 while the command runs), rename old overrides (:func:`renamed_overrides`), parse the rest
 with Hydra's parser (:func:`parse_command_line`), wrap the task function for the command
 (:func:`job_function`), run Hydra (:func:`launch`) and turn what it raised into one line and
-an exit code (:func:`exit_code`).
+an exit code (``hpt.cli.exits.exit_code``).
 
 The command line before Hydra sees it (``--config-dir``, renamed overrides, multirun
 folders) is ``hpt.cli.argv``; hpt's Hydra app (its config folders and help) is ``hpt.cli.app``.
@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import functools
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from hpt.cli import hydra_internals
 from hpt.cli.argv import (
-    did_you_mean,
     flag_hint,
     importable_cwd,
     multirun_dir,
@@ -39,36 +36,15 @@ from hpt.cli.argv import (
     split_config_dir,
     using_config_dir,
 )
+from hpt.cli.exits import Job, exit_code, user_error_types
 from hpt.errors import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
     EXIT_USAGE,
-    SweepAbortedError,
-    Terminated,
     UserError,
-    one_line,
     sigterm_as_interrupt,
-    was_reported,
 )
 from hpt.rundir import discard_refused
 
 HPT_CONF = "pkg://hpt.conf"  # hpt's own groups: the checkout's conf/, in the wheel as hpt/conf
-
-# Errors of the file system a run writes to (as opposed to a network error, also an OSError).
-_FILE_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EROFS,
-    errno.EACCES,
-    errno.EPERM,
-    errno.ENOENT,
-    errno.ENOTDIR,
-    errno.EISDIR,
-    errno.EIO,
-    errno.EFBIG,
-    errno.ENAMETOOLONG,
-    errno.EEXIST,
-}
 
 # The flags that only show something (the config, help, completion): no --multirun added.
 _INSPECTING = (
@@ -84,44 +60,9 @@ _INSPECTING = (
 )
 
 
-@dataclass
-class Job:
-    """One job of a run or multirun, as ``hpt train`` reports it."""
-
-    overrides: list[str]
-    run_dir: str
-    value: Any = None  # what the task function returned
-    error: Exception | None = None
-
-
 def _given(overrides: list[str], key: str) -> bool:
     """Whether the command line sets ``key`` (``key=...``, ``+key=...``, ``++key=...``)."""
     return any(o.split("=", 1)[0].lstrip("+~") == key for o in overrides)
-
-
-def close_record(run_dir: Path, error: str) -> None:
-    """Mark a run that ended on an I/O error after training FAIL in its ``result.json``.
-
-    A run that failed writing best.pt, say, must not stay RUNNING; the record is left as it
-    is when it is not this process's running run, or when it cannot be written either.
-
-    Args:
-        run_dir: The run's directory.
-        error: The error to record.
-    """
-    from hpt.result import close_running
-
-    # An OSError (the disk is still full) is not raised: the line on stderr is all.
-    close_running(
-        run_dir, {"status": "FAIL", "error": error, "error_kind": "exception"}, pid=os.getpid()
-    )
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    return (UserError, HydraException, OmegaConfBaseException)
 
 
 @contextlib.contextmanager
@@ -191,6 +132,7 @@ def job_function(
     multirun: bool,
     jobs: list[Job] | None,
     failures: list[Exception],
+    check_each: bool = False,
 ) -> Callable[[Any], Any]:
     """The function Hydra runs for each job of the command.
 
@@ -199,20 +141,21 @@ def job_function(
         multirun: Whether the command is a multirun.
         jobs: ``hpt train``'s list of jobs: each job run is appended, its error included.
         failures: Where a single run's exception goes, instead of Hydra's report of it.
+        check_each: Validate each job's config (``hpt train -m``: the callback checked only
+            the settings the jobs share); a single run's was checked before its run dir.
 
     Returns:
-        With ``jobs``: the task, its config checked and the job recorded. For a multirun
-        without (``hpt sweep``): the task itself, as its workers pickle it (the sweep's
-        shared settings were checked by ``hpt.config.check.Validate`` before the sweep).
-        Otherwise (a single run): the task, its config checked and its exception kept.
+        With ``jobs``: the task, the job recorded. For a multirun without (``hpt sweep``):
+        the task itself, as its workers pickle it (each trial's run validates its config).
+        Otherwise (a single run): the task, its exception kept.
     """
     from hpt.config.check import validate
 
     @functools.wraps(task_function)  # keeps the job's name
     def checked(cfg: Any) -> Any:
-        # A single run was checked before its run dir existed (hpt.config.check.Validate); each job
-        # of `hpt train -m` is checked here, so one bad combination fails alone.
-        validate(cfg)
+        # each job of `hpt train -m` is checked here, so one bad combination fails alone
+        if check_each:
+            validate(cfg)
         return task_function(cfg)
 
     @functools.wraps(task_function)
@@ -263,7 +206,7 @@ def launch(
         jobs: ``hpt train``'s jobs, when it records them.
 
     Raises:
-        Exception: A single run's error, or whatever Hydra raised, for :func:`exit_code`.
+        Exception: A single run's error, or whatever Hydra raised, for ``exit_code``.
     """
     hydra_internals.mask_saved_configs()  # no URL password in any job's .hydra/*.yaml
     # caller_stack_depth: the frame Hydra names the app after, when the task function's
@@ -279,69 +222,9 @@ def launch(
     if failures:
         raise failures[0]
     if jobs and not args.multirun and jobs[-1].error is not None:
-        if isinstance(jobs[-1].error, _user_error_types()):  # refused: no run dir is left
+        if isinstance(jobs[-1].error, user_error_types()):  # refused: no run dir is left
             discard_refused(Path(jobs[-1].run_dir))
         raise jobs[-1].error  # a single run's error: classified by exit_code like any other
-
-
-def exit_code(
-    exc: BaseException, prog: str, *, user_full_error: bool, jobs: list[Job] | None
-) -> int | None:
-    """Report what a run raised on one line, and the exit code it gets.
-
-    Args:
-        exc: What :func:`launch` raised.
-        prog: The command's name in messages (``hpt train``).
-        user_full_error: Whether the user set HYDRA_FULL_ERROR=1 (the traceback, not a line).
-        jobs: ``hpt train``'s jobs: a file error names the last one's run dir.
-
-    Returns:
-        The exit code, or None when ``exc`` goes on up as it is: a broken pipe (``hpt.cli.commands``
-        ends quietly), a ``BaseException`` hpt does not handle, or a user who asked for the
-        traceback.
-
-    Raises:
-        BaseException: The setting's error a ``Rejected`` carries, for HYDRA_FULL_ERROR=1.
-    """
-    from hpt.config.check import Rejected
-
-    if isinstance(exc, Rejected):  # a setting out of its range (hpt.config.check.Validate)
-        if user_full_error:
-            raise exc.args[0] from None
-        print(f"{prog}: error: {one_line(exc.args[0])}", file=sys.stderr)
-        return EXIT_USAGE
-    if isinstance(exc, KeyboardInterrupt):
-        terminated = isinstance(exc, Terminated)
-        if not was_reported(exc):  # a sweep has said so, and how to resume
-            print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    if isinstance(exc, BrokenPipeError) or not isinstance(exc, Exception):
-        return None  # `hpt train --cfg job | head`: the reader left; hpt.cli.commands ends quietly
-    if isinstance(exc, SweepAbortedError):
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 1
-    if user_full_error:
-        return None
-    if isinstance(exc, _user_error_types()):
-        print(f"{prog}: error: {did_you_mean(exc) or one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    if isinstance(exc, OSError) and exc.errno in _FILE_ERRNOS:
-        return _cannot_write(exc, prog, jobs)
-    print(
-        f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} "
-        "(set HYDRA_FULL_ERROR=1 for the traceback)",
-        file=sys.stderr,
-    )
-    return 1
-
-
-def _cannot_write(exc: OSError, prog: str, jobs: list[Job] | None) -> int:
-    """A full disk, a read-only or vanished folder: the files' problem, not an hpt bug."""
-    where = exc.filename or (jobs[-1].run_dir if jobs else "the run directory")
-    print(f"{prog}: error: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
-    if jobs:
-        close_record(Path(jobs[-1].run_dir), f"cannot write {where}: {exc.strerror}")
-    return 1
 
 
 def run_hydra(
@@ -385,7 +268,13 @@ def run_hydra(
         except SystemExit as exc:  # --help, or a bad flag (already reported on one line)
             return int(exc.code or 0)
         failures: list[Exception] = []
-        task = job_function(task_function, multirun=multirun, jobs=jobs, failures=failures)
+        task = job_function(
+            task_function,
+            multirun=multirun,
+            jobs=jobs,
+            failures=failures,
+            check_each=bool(args.multirun),
+        )
         with _sigterm_interrupts():
             try:
                 launch(task, args, parser, failures=failures, jobs=jobs)

@@ -103,7 +103,7 @@ _NAMED: dict[str, Rule] = {
     # lr_find (`hpt lr-find`)
     "lr_find.start": POSITIVE,
     "lr_find.end": POSITIVE,
-    "lr_find.steps": Num(2, integer=True),
+    "lr_find.steps": Num(5, integer=True),  # the range test needs a few points to smooth
     "lr_find.beta": FRACTION,
     "lr_find.diverge": Num(1, lo_open=True),
     # task=gan / task=vae
@@ -187,10 +187,33 @@ def problems(cfg: Mapping[str, Any] | DictConfig) -> list[str]:
             bad = [] if rule.allows(value) else [value]
         if bad:
             found.append(f"{key}={_show(value)}: must be {rule}")
-    start, end = _lookup(container, "lr_find.start"), _lookup(container, "lr_find.end")
+    lr_find = container.get("lr_find")
+    return found + (_lr_find_order(lr_find) if isinstance(lr_find, Mapping) else [])
+
+
+def lr_find_problems(scan: Mapping[str, Any]) -> list[str]:
+    """``hpt lr-find``'s plan against the ``lr_find.*`` ranges above, the only place they live.
+
+    Args:
+        scan: The plan's settings by their short names (``start``, ``end``, ``steps``, ...).
+
+    Returns:
+        One line per problem, as ``problems`` words it; empty when the plan can run.
+    """
+    found = [
+        f"lr_find.{key}={_show(value)}: must be {RULES[f'lr_find.{key}']}"
+        for key, value in scan.items()
+        if not RULES[f"lr_find.{key}"].allows(value)
+    ]
+    return found + _lr_find_order(scan)
+
+
+def _lr_find_order(lr_find: Mapping[str, Any]) -> list[str]:
+    start: Any = lr_find.get("start")
+    end: Any = lr_find.get("end")
     if is_number(start) and is_number(end) and not end > start:
-        found.append(f"lr_find.end={_show(end)}: must be > lr_find.start={_show(start)}")
-    return found
+        return [f"lr_find.end={_show(end)}: must be > lr_find.start={_show(start)}"]
+    return []
 
 
 _MISSING = object()

@@ -34,7 +34,7 @@ def counts(trial: FrozenTrial) -> bool:
     """Whether a trial uses up one unit of the budget.
 
     Args:
-        trial: The trial.
+        trial: A trial of the study, in any state.
 
     Returns:
         False for a trial discarded, retried, or copied by a warm start.
@@ -78,7 +78,7 @@ def claim(study: optuna.Study, trial: optuna.Trial, n_trials: int) -> bool:
     records it as queued; the copy with the higher number is the loser then.
 
     Args:
-        study: The Optuna study.
+        study: The study the budget is counted in (its trials, read once).
         trial: The trial just asked for.
         n_trials: The budget.
 
@@ -100,7 +100,7 @@ def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
     """Record this worker (host, pid, and its SLURM job if any) as the trial's owner.
 
     Args:
-        study: The Optuna study.
+        study: The study that holds the trial (it keeps the owner as system attributes).
         trial: The trial this worker runs.
     """
     # One write, not three: each storage write is an fsync'd journal append.
@@ -119,7 +119,7 @@ def owner(trial: FrozenTrial) -> tuple[Any, Any]:
     """The worker that runs (or ran) a trial.
 
     Args:
-        trial: The trial.
+        trial: A trial of the study, as stored (its system attributes name the owner).
 
     Returns:
         Its host and pid (None, None when not recorded).
@@ -132,7 +132,7 @@ def beat(study: optuna.Study, trial_id: int) -> None:
     """Record a heartbeat: the trial's worker is alive now.
 
     Args:
-        study: The Optuna study.
+        study: The study that holds the trial (the heartbeat is one of its storage's rows).
         trial_id: The trial's storage id.
     """
     internals.set_trial_system_attr(study, trial_id, A_BEAT, time.time())
@@ -156,7 +156,7 @@ def is_stale(trial: FrozenTrial, grace_period: float, now: float | None = None) 
     """A RUNNING trial whose worker is gone: a dead pid on this host, or a silent heartbeat.
 
     Args:
-        trial: The trial.
+        trial: A trial of the study, as stored (its owner and last heartbeat).
         grace_period: Seconds without a heartbeat after which a worker counts as gone.
         now: The time to judge at (default: now).
 
@@ -185,7 +185,7 @@ def retry(
     Of several workers recovering the same trial, only the one whose FAIL lands re-queues it.
 
     Args:
-        study: The Optuna study.
+        study: The study to fail the trial in and to queue its params in.
         trial: The dead or interrupted trial.
         reason: Why it stopped (its error; ``interrupt`` in it makes the kind ``interrupted``).
         sweep_dir: The sweep's folder: the trial's result.json is marked failed there.
@@ -241,7 +241,7 @@ def recover_stale(
     """Fail and re-queue every stale RUNNING trial.
 
     Args:
-        study: The Optuna study.
+        study: The study whose RUNNING trials are checked.
         grace_period: Seconds without a heartbeat after which a worker counts as gone.
         sweep_dir: The sweep's folder (the trials' result.json are marked failed there).
 
@@ -279,7 +279,7 @@ def study_attr(study: optuna.Study, key: str) -> Any:
     """One of hpt's study attributes (system attributes, which Optuna keeps for libraries).
 
     Args:
-        study: The Optuna study.
+        study: The study the attribute is kept in.
         key: The attribute's name.
 
     Returns:
@@ -292,7 +292,7 @@ def set_study_attr(study: optuna.Study, key: str, value: Any) -> None:
     """Set one of hpt's study attributes.
 
     Args:
-        study: The Optuna study.
+        study: The study to keep the attribute in.
         key: The attribute's name.
         value: Its value (JSON-serializable).
     """
@@ -306,7 +306,7 @@ def reconcile(study: optuna.Study, sweep_dir: Path) -> list[int]:
     is missing or still says RUNNING gets the study's state and reason.
 
     Args:
-        study: The Optuna study.
+        study: The study, the record that wins where a trial's result.json disagrees.
         sweep_dir: The sweep's folder.
 
     Returns:
@@ -342,7 +342,7 @@ def disagreements(study: optuna.Study, sweep_dir: Path) -> list[str]:
     The check every fault test ends with.
 
     Args:
-        study: The Optuna study.
+        study: The study to compare the sweep's files with.
         sweep_dir: The sweep's folder.
 
     Returns:
@@ -373,7 +373,7 @@ def feasible(trial: FrozenTrial) -> bool:
     """Whether a trial met every ``hydra.sweeper.constraints`` bound.
 
     Args:
-        trial: The trial.
+        trial: A finished trial, with the constraint values its run recorded.
 
     Returns:
         Whether all its constraint values are <= 0 (Optuna's convention); True for a trial

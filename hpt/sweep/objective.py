@@ -4,9 +4,9 @@ hpt's own task returns an ``Outcome`` (status, values, error) and writes its own
 ``result.json``. Any other Hydra app returns its objective the way hydra-optuna-sweeper
 expects: a number, or a sequence of numbers for a multi-objective study. Either becomes a
 ``Verdict`` through one function, ``verdict_of``: values, pruned, or a failure with a reason.
-``hpt.sweep.verdict`` then records it (a user app's ``result.json`` is the sweeper's to
-write, in hpt's contract, so ``hpt summarize`` reads a user's sweep like its own) and tells
-the study.
+``hpt.sweep.verdict``, where ``Verdict`` is defined, then records it (a user app's
+``result.json`` is the sweeper's to write, in hpt's contract, so ``hpt summarize`` reads a
+user's sweep like its own) and tells the study.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import inspect
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hpt.cli.hydra_internals import job_failure
 from hpt.errors import UserError, error_kind, one_line
+from hpt.sweep.verdict import Verdict
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn
@@ -66,22 +66,6 @@ def user_directions(direction: Any) -> tuple[list[str], list[str]]:
         )
     names = ["objective"] if len(dirs) == 1 else [f"objective_{i}" for i in range(len(dirs))]
     return names, dirs
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A trial, decided: COMPLETE with values, PRUNED, or FAIL with a reason.
-
-    ``RUNNING`` is a user app's trial under way (the record the sweeper writes at its start).
-    """
-
-    status: str
-    values: list[float] | None = None
-    error: str | None = None
-    error_kind: str | None = None
-    # hpt's own run: the status its Outcome (and the result.json it wrote itself) gives; None
-    # for a user app's trial and for a run that raised instead of returning.
-    run_status: str | None = None
 
 
 def verdict_of(ret: JobReturn, n_objectives: int, user_app: bool) -> Verdict:

@@ -22,12 +22,12 @@ from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import heartbeat, time_limit
-from hpt.sweep.objective import Verdict, verdict_of
+from hpt.sweep.objective import verdict_of
 from hpt.sweep.overrides import to_overrides
 from hpt.sweep.samplers import apply_custom_space
 from hpt.sweep.space import SearchSpace, on_step
 from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.verdict import conclude, mark_user_running
+from hpt.sweep.verdict import Verdict, conclude, mark_user_running
 from hpt.training import reporter as reporting
 
 __all__ = [

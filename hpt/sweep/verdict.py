@@ -1,4 +1,5 @@
-"""A trial's verdict (``hpt.sweep.objective.verdict_of``), recorded and told to the study.
+"""A trial's ``Verdict`` (decided by ``hpt.sweep.objective.verdict_of``), recorded and told to
+the study.
 
 ``conclude`` is the one ending of every trial, of hpt's own task and of a user app alike:
 its result.json first (whose record it is depends on who ran: hpt's run writes its own and
@@ -9,6 +10,7 @@ that never reported gets one saying why), then the study's ``tell``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,26 @@ from hpt.result import (
 )
 from hpt.selection import standard_error
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.objective import Verdict
 from hpt.sweep.spec import WorkerSpec
 
 A_DIVERGED = "hpt:diverged"  # the run's training diverged: never chosen
 A_SE = "hpt:se"  # the standard error of its objective, where known
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A trial, decided: COMPLETE with values, PRUNED, or FAIL with a reason.
+
+    ``RUNNING`` is a user app's trial under way (the record the sweeper writes at its start).
+    """
+
+    status: str
+    values: list[float] | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    # hpt's own run: the status its Outcome (and the result.json it wrote itself) gives; None
+    # for a user app's trial and for a run that raised instead of returning.
+    run_status: str | None = None
 
 
 def conclude(
@@ -44,8 +61,8 @@ def conclude(
     """Record the trial's verdict in its result.json, then tell the study.
 
     Args:
-        study: The Optuna study.
-        trial: The trial.
+        study: The study that is told the verdict.
+        trial: The trial the verdict is about (its number names its directory).
         spec: What every worker needs.
         verdict: What the trial came to (``verdict_of``, or a failure before it ran).
         run_dir: The trial's folder.
@@ -115,8 +132,8 @@ def mark_user_running(
     """A user app's trial, started: its result.json says RUNNING until ``conclude``.
 
     Args:
-        study: The Optuna study.
-        trial: The trial.
+        study: The study the trial belongs to (its number and start go in the record).
+        trial: The user app's trial, just started.
         spec: What every worker needs (the objectives' names and directions).
         params: The trial's sampled params.
         run_dir: The trial's folder.
@@ -174,7 +191,7 @@ def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
     with ``feasible`` to its result.json.
 
     Args:
-        trial: The trial.
+        trial: The running trial: the constraint values go in its system attributes.
         spec: What every worker needs (its ``constraints``).
         run_dir: The trial's folder.
     """
@@ -190,8 +207,8 @@ def fail(study: optuna.Study, trial: optuna.Trial, error: str, kind: str) -> Non
     """Tell the study the trial failed, with the error in its user attributes.
 
     Args:
-        study: The Optuna study.
-        trial: The trial.
+        study: The study to tell.
+        trial: The trial that failed; the error goes in its user attributes.
         error: The error, in one line (the first 1000 characters are kept).
         kind: The error's kind (``config``, ``exception``, ``oom``, ...).
     """
@@ -210,8 +227,8 @@ def tell(
     """``study.tell``, where a sampler's own ``study.stop()`` is not an error.
 
     Args:
-        study: The Optuna study.
-        trial: The trial.
+        study: The study to tell.
+        trial: The trial its values, or its state, are for.
         values: The objective values (a finished trial).
         state: The final state (a pruned or failed trial).
 

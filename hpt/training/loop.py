@@ -312,15 +312,23 @@ def fit(
         stateful = {"model": unwrap(model), "optimizer": optimizer, "scheduler": schedule.scheduler}
         checkpoint = LastCheckpoint(last, {**stateful, "scaler": update.scaler}, {"data": gen})
     start = checkpoint.restore(resume_from) if checkpoint and resume_from else None
-    weights = l1_weights(model, s.l1)
-    on_step = calls.on_step if calls is not None else None
-    epoch_fn = _TrainEpoch(model, run.loss_fn, run.data, s, update, schedule, gen, weights, on_step)
+    epoch_fn = _TrainEpoch(
+        model=model,
+        loss_fn=run.loss_fn,
+        data=run.data,
+        s=s,
+        update=update,
+        schedule=schedule,
+        gen=gen,
+        weights=l1_weights(model, s.l1),
+        on_step=calls.on_step if calls is not None else None,
+    )
     tie, tie_break = tie_rule(s.objective, len(run.data.val))
     plan = replace(s.plan, tie=tie, tie_break=tie_break)
     return run_epochs(model, epoch_fn, plan, calls, checkpoint=checkpoint, start=start)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class _TrainEpoch:
     """One supervised epoch: train on every batch, then evaluate on the validation split."""
 

@@ -34,6 +34,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from hpt.config.rules import lr_find_problems
 from hpt.data import Dataset, Split, augment
 from hpt.errors import UserError
 from hpt.rundir import atomic_write_json
@@ -70,15 +71,11 @@ class Scan:
     diverge: float = 4.0
 
     def check(self) -> None:
-        """Raise a ``UserError`` naming the settings when the plan cannot run."""
-        start, end, steps, beta, diverge = self.start, self.end, self.steps, self.beta, self.diverge
-        if not 0 < start < end:
-            raise UserError(f"lr_find needs 0 < start < end, got start={start}, end={end}")
-        if steps < 5 or not 0 <= beta < 1 or diverge <= 1:
-            raise UserError(
-                "lr_find needs steps >= 5, 0 <= beta < 1 and diverge > 1 "
-                f"(got {steps}, {beta}, {diverge})"
-            )
+        """Raise a ``UserError`` naming the settings when the plan cannot run (the ranges of
+        ``lr_find.*`` in ``hpt.config.rules``, which ``hpt lr-find`` checks first)."""
+        found = lr_find_problems(asdict(self))
+        if found:
+            raise UserError("; ".join(found))
 
 
 @dataclass

@@ -35,7 +35,7 @@ from hpt.config.schema import GROUPS, CompressConfig, Problem, RegularizationCon
 
 # The ranges of the keys whose group has no schema (a `_target_`'s own arguments), and of
 # data's, whose keys several sources share, by dotted name. A key a group option does not have
-# is simply not checked; tests/core/test_rules.py fails when an option gains a key that has no
+# is simply not checked; tests/config/test_rules.py fails when an option gains a key that has no
 # rule, here or beside its schema field.
 _NAMED: dict[str, Rule] = {
     # data

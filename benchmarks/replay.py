@@ -214,7 +214,8 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
     """One replayed search: its best-so-far points and what it spent."""
     import optuna
 
-    from hpt.sweep.samplers import build_pruner, build_sampler
+    from hpt.sweep.pruning import build_pruner
+    from hpt.sweep.samplers import build_sampler
     from hpt.sweep.space import parse
     from hpt.sweep.trial import suggest
 

@@ -4,30 +4,30 @@ the budget note that says when ``n_trials`` leaves the sampler no room to work."
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hpt.sweep.space import SearchSpace, grid_values
+from hpt.sweep.space import grid_values
+
+if TYPE_CHECKING:
+    from hpt.sweep.plan import Plan
 
 
-def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -> None:
+def dry_run(plan: Plan) -> None:
     """Print the sweep's plan: study, sampler, pruner, objectives, budget and search space.
 
     Args:
-        space: The parsed search space.
-        conf: The sweeper's settings, as plain data (after the plan adjusted them).
-        meta: The plan's description (study name, storage label, sampler and pruner class
-            names, objectives and directions).
+        plan: The sweep it would run (its ``meta``: study name, storage label, sampler and
+            pruner class names, objectives and directions).
     """
-    out = sys.stdout
+    out, space, meta = sys.stdout, plan.space, plan.meta
     print(f"study:   {meta['study_name']}  (storage: {meta['storage']})", file=out)
     print(f"sampler: {meta['sampler']}   pruner: {meta['pruner']}", file=out)
-    pruner_args = {k: v for k, v in (conf.get("pruner") or {}).items() if k != "_target_"}
+    pruner_args = {k: v for k, v in (plan.pruner_conf or {}).items() if k != "_target_"}
     if pruner_args:  # `auto` settings shown resolved (hpt.sweep.pruning)
         print(f"pruner settings: {', '.join(f'{k}={v}' for k, v in pruner_args.items())}", file=out)
     objectives = zip(meta["objectives"], meta["directions"])
     print(f"objective: {', '.join(f'{n} ({d})' for n, d in objectives)}", file=out)
-    print(f"n_trials: {conf['n_trials']}   n_jobs: {conf['n_jobs']}", file=out)
+    print(f"n_trials: {plan.n_trials}   n_jobs: {plan.settings.n_jobs}", file=out)
     print("search space:", file=out)
     width = max((len(k) for k in space.describe()), default=0)
     for name, expr in space.describe().items():
@@ -39,7 +39,7 @@ def dry_run(space: SearchSpace, conf: Mapping[str, Any], meta: dict[str, Any]) -
         for d in space.dims:
             n *= len(grid_values(d))
         print(f"grid points: {n}", file=out)
-    note = budget_note(conf.get("sampler"), int(conf["n_trials"]))
+    note = budget_note(plan.sampler_conf, plan.n_trials)
     if note:
         print(f"note: {note}", file=out)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from hpt.masking import mask_url
 from hpt.storage import is_url, resolve_spec
 from hpt.sweep.legacy import legacy_notice, legacy_params
 from hpt.sweep.objective import is_hpt_task, user_directions
-from hpt.sweep.samplers import build_pruner, build_sampler, custom_space, motpe_as_tpe
+from hpt.sweep.pruning import build_pruner
+from hpt.sweep.samplers import build_sampler, custom_space, motpe_as_tpe
 from hpt.sweep.space import SearchSpace, parse
+from hpt.sweep.spec import WorkerSpec
 from hpt.sweep.validate import (
     check_creatable,
     check_enqueue_names,
@@ -30,9 +33,38 @@ from hpt.sweep.validate import (
 )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The sweeper's settings the plan does not resolve, typed once: the workers, their limits
+    and stop rules, what the study starts with, and what the sweep hands over."""
+
+    n_jobs: int  # 0: per_gpu workers on each visible GPU
+    per_gpu: int
+    detach: bool
+    dry_run: bool
+    rerun: str | None  # "extend": n_trials more than the study had finished
+    warm_start: str | None
+    enqueue: list[dict[str, Any]]
+    baseline: bool
+    params: dict[str, Any]  # the search space as written (search.yaml records it)
+    conditional: dict[str, Any]
+    refit: Any  # "auto", True or False
+    select: str
+    timeout: float | None
+    trial_timeout: float | None
+    max_failure_rate: float
+    min_failures: int
+    heartbeat_interval: float
+    grace_period: float
+    custom_search_space: str | None
+    stop: dict[str, Any]
+    constraints: dict[str, str]
+
+
+@dataclass(kw_only=True)
 class Plan:
-    """What the settings say, checked before anything is written: the sweep to run."""
+    """What the settings say, checked before anything is written: the sweep to run. The
+    settings dict stops here: every later step reads the plan (and the worker its spec)."""
 
     space: SearchSpace
     user_app: bool
@@ -41,10 +73,12 @@ class Plan:
     dirs: list[str]
     study_name: str
     storage: str  # the storage spec (a URL or a journal path)
-    n_trials: int
+    n_trials: int  # the study's budget (``rerun=extend`` adds the trials it had finished)
+    budget: int  # this invocation's n_trials, as planned: the most workers it starts
     sampler_conf: Any
     pruner_conf: Any
     meta: dict[str, Any]
+    settings: Settings
 
 
 def who(user_app: bool) -> str:
@@ -84,10 +118,10 @@ def make_plan(
     user_app = not is_hpt_task(task_function)
     space = _space(conf, arguments, config, sweep_dir, who(user_app))
     _check_task(conf, space, config, user_app)
-    names, dirs = _objectives(conf, config, user_app)
+    names, dirs = _objectives(conf.get("direction"), config, user_app)
     _apply_staged(conf, space, config)
-    study_name = _study_name(conf, config, user_app)
-    spec = _storage(conf, sweep_dir)
+    study_name = _study_name(conf.get("study_name"), config, user_app)
+    spec = _storage(conf.get("storage"), sweep_dir, create=not conf.get("dry_run"))
     n_trials = int(conf["n_trials"])  # >= 1: checked with every other setting (validate)
     _fit_pruner(conf, space, config, user_app)
     sampler_conf, pruner_conf = conf.get("sampler"), conf.get("pruner")
@@ -113,9 +147,76 @@ def make_plan(
         study_name=study_name,
         storage=spec,
         n_trials=n_trials,
+        budget=n_trials,
         sampler_conf=sampler_conf,
         pruner_conf=pruner_conf,
         meta=meta,
+        settings=_settings(conf),
+    )
+
+
+def _settings(conf: dict[str, Any]) -> Settings:
+    """The settings as the plan left them (defaults filled, enqueue staged), typed."""
+    timeout, trial_timeout = conf.get("timeout"), conf.get("trial_timeout")
+    return Settings(
+        n_jobs=int(conf.get("n_jobs") or 0),
+        per_gpu=int(conf.get("per_gpu") or 1),
+        detach=bool(conf.get("detach")),
+        dry_run=bool(conf.get("dry_run")),
+        rerun=conf.get("rerun"),
+        warm_start=str(conf["warm_start"]) if conf.get("warm_start") else None,
+        enqueue=list(conf.get("enqueue") or []),
+        baseline=bool(conf.get("baseline")),
+        params=conf.get("params") or {},
+        conditional=conf.get("conditional") or {},
+        refit=conf.get("refit", "auto"),
+        select=str(conf.get("select") or "best"),
+        timeout=float(timeout) if timeout else None,
+        trial_timeout=trial_timeout,
+        max_failure_rate=float(conf["max_failure_rate"]),
+        min_failures=int(conf["min_failures"]),
+        heartbeat_interval=float(conf["heartbeat_interval"]),
+        grace_period=float(conf["grace_period"]),
+        custom_search_space=conf.get("custom_search_space"),
+        stop=dict(conf.get("stop") or {}),
+        constraints=dict(conf.get("constraints") or {}),
+    )
+
+
+def worker_spec(plan: Plan, sweep_dir: Path) -> WorkerSpec:
+    """What every worker needs, derived from the plan in one picklable object (it crosses
+    into spawned processes); ``timeout`` becomes a deadline from now.
+
+    Args:
+        plan: The sweep to run.
+        sweep_dir: The sweep's folder.
+
+    Returns:
+        The workers' spec.
+    """
+    s = plan.settings
+    return WorkerSpec(
+        storage=plan.storage,
+        study_name=plan.study_name,
+        space=plan.space,
+        n_trials=plan.n_trials,
+        sweep_dir=str(sweep_dir),
+        sampler=plan.sampler_conf,
+        pruner=plan.pruner_conf,
+        deadline=time.time() + s.timeout if s.timeout else None,
+        trial_timeout=s.trial_timeout,
+        max_failure_rate=s.max_failure_rate,
+        min_failures=s.min_failures,
+        heartbeat_interval=s.heartbeat_interval,
+        grace_period=s.grace_period,
+        custom_search_space=s.custom_search_space,
+        extra_overrides=[] if plan.user_app else ["trainer.quiet=true"],
+        user_app=plan.user_app,
+        objective_names=plan.names,
+        directions=plan.dirs,
+        stagnation=s.stop.get("stagnation"),
+        target=s.stop.get("target"),
+        constraints=s.constraints,
     )
 
 
@@ -164,14 +265,12 @@ def _check_task(
         conf["baseline"] = not user_app
 
 
-def _objectives(
-    conf: dict[str, Any], config: DictConfig, user_app: bool
-) -> tuple[list[str], list[str]]:
+def _objectives(direction: Any, config: DictConfig, user_app: bool) -> tuple[list[str], list[str]]:
     """The objectives' names and directions: a user app's from ``direction``, hpt's task's
     from its ``objective`` config."""
     if user_app:
-        return user_directions(conf.get("direction"))
-    return directions_for(conf, config)
+        return user_directions(direction)
+    return directions_for(direction, config)
 
 
 def _apply_staged(conf: dict[str, Any], space: SearchSpace, config: DictConfig) -> None:
@@ -185,21 +284,21 @@ def _apply_staged(conf: dict[str, Any], space: SearchSpace, config: DictConfig) 
         conf["enqueue"] = [first, *(conf.get("enqueue") or [])] if first else conf.get("enqueue")
 
 
-def _study_name(conf: dict[str, Any], config: DictConfig, user_app: bool) -> str:
+def _study_name(given: Any, config: DictConfig, user_app: bool) -> str:
     """``study_name``, else the app's job name (a user's app) or the search config's name."""
-    if conf.get("study_name"):
-        return conf["study_name"]  # (as given: a name is not converted)
+    if given:
+        return given  # type: ignore[no-any-return]  # (as given: a name is not converted)
     if user_app:
         return str(config.hydra.job.name)
     search = config.hydra.runtime.choices.get("search")
     return (search if search not in (None, "null") else None) or "hpt"
 
 
-def _storage(conf: dict[str, Any], sweep_dir: Path) -> str:
-    """The storage spec (a URL, or a journal file whose folder is made, or checked)."""
-    spec = resolve_spec(conf.get("storage"), sweep_dir)
+def _storage(given: Any, sweep_dir: Path, *, create: bool) -> str:
+    """The storage spec (a URL, or a journal file whose folder is made (``create``), or
+    checked)."""
+    spec = resolve_spec(given, sweep_dir)
     if not is_url(spec):
-        create = not conf.get("dry_run")
         check_creatable(Path(spec).parent, "the storage file's folder", create=create)
     return spec
 

@@ -1,4 +1,5 @@
-"""Pruner settings that fit the trials: derived from ``trainer.epochs`` where left at ``auto``.
+"""The pruner: built from its config block, its settings fitted to the trials (derived from
+``trainer.epochs`` where left at ``auto``).
 
 hpt's pruner options leave the settings that depend on a trial's length at ``auto``
 (Hyperband's and successive halving's ``min_resource`` and Hyperband's ``max_resource``, the
@@ -13,7 +14,10 @@ always kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
 
 AUTO = "auto"
 
@@ -74,3 +78,19 @@ def trial_epochs(config: Any, space: Any) -> int | None:
             return max(numbers) if numbers else None
     epochs = OmegaConf.select(config, "trainer.epochs", default=None)
     return int(epochs) if isinstance(epochs, int) and epochs > 0 else None
+
+
+def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
+    """Optuna's pruner from its config block (``None``: no pruning).
+
+    Args:
+        conf: ``hydra.sweeper.pruner`` as plain data, its ``auto`` settings fitted already.
+
+    Returns:
+        The pruner every worker's study judges its trials with.
+    """
+    import optuna
+
+    from hpt.sweep.samplers import instantiate
+
+    return optuna.pruners.NopPruner() if conf is None else instantiate(dict(conf), "pruner")

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from hpt.sweep.worker import run_worker, should_stop
 def run_workers(
     study: Any,
     wspec: WorkerSpec,
-    conf: dict[str, Any],
     plan: Plan,
     task: HydraTask,
     sweep_dir: Path,
@@ -38,7 +37,6 @@ def run_workers(
     Args:
         study: The Optuna study.
         wspec: What every worker needs.
-        conf: The sweeper's settings, as plain data.
         plan: The sweep to run.
         task: What Hydra gave the sweeper.
         sweep_dir: The sweep's folder.
@@ -55,14 +53,14 @@ def run_workers(
     interrupted: KeyboardInterrupt | None = None
     previous = sigterm_as_interrupt()
     try:
-        _dispatch(study, wspec, conf, plan, task)
+        _dispatch(study, wspec, plan, task)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (hpt.errors.Terminated)
         interrupted = exc
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         with contextlib.suppress(Exception):  # the record must not hide the sweep's own ending
-            accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+            accounting.recover_stale(study, plan.settings.grace_period, sweep_dir)
             accounting.reconcile(study, sweep_dir)
         snap = monitor.stop()
     if interrupted is not None:
@@ -76,11 +74,10 @@ def run_workers(
     return snap
 
 
-def _dispatch(
-    study: Any, wspec: WorkerSpec, conf: dict[str, Any], plan: Plan, task: HydraTask
-) -> None:
+def _dispatch(study: Any, wspec: WorkerSpec, plan: Plan, task: HydraTask) -> None:
     """The workers where the settings put them: cluster jobs, this process, or processes."""
-    n_jobs = worker_count(conf)
+    s = plan.settings
+    n_jobs = worker_count(s.n_jobs, s.per_gpu, plan.budget)
     if plan.cluster is not None:  # hydra/launcher=submitit_slurm|submitit_local
         from hpt.sweep.cluster import run_cluster
 
@@ -90,30 +87,30 @@ def _dispatch(
             task,
             n_jobs,
             plan.cluster,
-            detach=bool(conf.get("detach")),
+            detach=s.detach,
             who=who(plan.user_app),
         )
     elif n_jobs == 1:
         run_worker(wspec, task.hydra_context, task.task_function, task.config, 0)
     else:
-        run_processes(study, wspec, task, n_jobs, int(conf.get("per_gpu") or 1))
+        run_processes(study, wspec, task, n_jobs, s.per_gpu)
 
 
-def worker_count(conf: Mapping[str, Any]) -> int:
+def worker_count(n_jobs: int, per_gpu: int, n_trials: int) -> int:
     """How many workers the sweep runs.
 
     Args:
-        conf: The sweeper's settings (``n_jobs``, ``per_gpu``).
+        n_jobs: ``hydra.sweeper.n_jobs`` (0: fill the visible GPUs).
+        per_gpu: ``hydra.sweeper.per_gpu``: workers on each visible GPU with ``n_jobs=0``.
+        n_trials: This invocation's budget.
 
     Returns:
         ``n_jobs`` (at most ``n_trials``); for ``n_jobs=0``, ``per_gpu`` workers on each
         visible GPU (at least one).
     """
-    n = int(conf.get("n_jobs") or 0)
-    if n > 0:  # never more workers than trials: a 1-trial sweep starts one
-        return min(n, int(conf.get("n_trials") or n))
-    gpus = gpu_count()
-    return max(1, gpus * int(conf.get("per_gpu") or 1))  # n_jobs=0: fill the visible GPUs
+    if n_jobs > 0:  # never more workers than trials: a 1-trial sweep starts one
+        return min(n_jobs, n_trials or n_jobs)
+    return max(1, gpu_count() * per_gpu)  # n_jobs=0: fill the visible GPUs
 
 
 def gpu_count() -> int:

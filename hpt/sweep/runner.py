@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
 from hpt.sweep.dry_run import dry_run
 from hpt.sweep.monitor import format_best
-from hpt.sweep.plan import Plan, make_plan
+from hpt.sweep.plan import Plan, make_plan, worker_spec
 from hpt.sweep.rounds import run_workers
-from hpt.sweep.spec import HydraTask, WorkerSpec
+from hpt.sweep.spec import HydraTask
 from hpt.sweep.study import open_study
 from hpt.sweep.trial import BAD_SETTING
 from hpt.sweep.validate import plain
@@ -74,16 +73,16 @@ def run_sweep(
             with contextlib.suppress(OSError):
                 sweep_dir.rmdir()
         raise
-    if conf.get("dry_run"):
-        dry_run(plan.space, conf, plan.meta)
+    if plan.settings.dry_run:
+        dry_run(plan)
         return
-    study = open_study(plan, conf, sweep_dir, config)
-    wspec = _worker_spec(plan, conf, study, sweep_dir)
+    study = open_study(plan, sweep_dir, config)
+    wspec = worker_spec(plan, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     task = HydraTask(hydra_context, task_function, config)
     state = "KILLED"  # MLflow's word for a sweep interrupted, or ended by an error
     try:
-        snap = run_workers(study, wspec, conf, plan, task, sweep_dir)
+        snap = run_workers(study, wspec, plan, task, sweep_dir)
         state = "FAIL"
         _report(
             study,
@@ -91,22 +90,23 @@ def run_sweep(
             plan.names,
             sweep_dir,
             local=plan.cluster is None,
-            grace_period=float(conf["grace_period"]),
+            grace_period=plan.settings.grace_period,
         )
-        _hand_over(snap, conf, plan, sweep_dir)
+        _hand_over(snap, plan, sweep_dir)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state, OmegaConf.select(config, "logger.mlflow.tracking_uri"))
 
 
-def _hand_over(snap: dict[str, Any], conf: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
+def _hand_over(snap: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
     """The model the sweep hands over (its refit, ``hpt.sweep.refit``), and the last line: is
     the choice better than the base config?"""
-    if not plan.user_app and conf.get("refit", "auto") is not False and len(plan.names) == 1:
-        trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
+    refit = plan.settings.refit
+    if not plan.user_app and refit is not False and len(plan.names) == 1:
+        trial = handed_over(snap, plan.settings.select, plan.dirs[0] == "maximize")
         if trial is not None and trial is not snap["best"][0]:
             print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
-        _refit(sweep_dir, trial, forced=conf.get("refit") is True)
+        _refit(sweep_dir, trial, forced=refit is True)
     against = noise_line(snap, plan.names, plan.dirs)
     if against is not None:
         print(against)
@@ -140,35 +140,6 @@ def _end_tracker_runs(sweep_dir: Path, state: str, uri: str | None) -> None:
         end_parent(sweep_dir, state, str(uri) if uri else None)
     except Exception as exc:
         print(f"hpt sweep: warning: could not end the MLflow parent run: {exc}", file=sys.stderr)
-
-
-def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) -> WorkerSpec:
-    """What every worker needs, in one picklable object (it crosses into spawned processes)."""
-    timeout = conf.get("timeout")
-    stop = conf.get("stop") or {}
-    return WorkerSpec(
-        storage=plan.storage,
-        study_name=plan.study_name,
-        space=plan.space,
-        n_trials=plan.n_trials,
-        sweep_dir=str(sweep_dir),
-        sampler=plan.sampler_conf,
-        pruner=plan.pruner_conf,
-        deadline=time.time() + float(timeout) if timeout else None,
-        trial_timeout=conf.get("trial_timeout"),
-        max_failure_rate=float(conf["max_failure_rate"]),
-        min_failures=int(conf["min_failures"]),
-        heartbeat_interval=float(conf["heartbeat_interval"]),
-        grace_period=float(conf["grace_period"]),
-        custom_search_space=conf.get("custom_search_space"),
-        extra_overrides=[] if plan.user_app else ["trainer.quiet=true"],
-        user_app=plan.user_app,
-        objective_names=plan.names,
-        directions=plan.dirs,
-        stagnation=stop.get("stagnation"),
-        target=stop.get("target"),
-        constraints=dict(conf.get("constraints") or {}),
-    )
 
 
 def _report(

@@ -1,5 +1,6 @@
-"""Optuna's sampler and pruner from their config blocks, and the custom search space
-function: what a hydra-optuna-sweeper config names, resolved and checked before any trial.
+"""Optuna's sampler from its config block (and any block's class: ``instantiate``, which
+``hpt.sweep.pruning`` builds the pruner with), and the custom search space function: what a
+hydra-optuna-sweeper config names, resolved and checked before any trial.
 
 A block may name any sampler in ``_target_`` while the ``hydra/sweeper/sampler`` group's
 default (TPE) supplied its own keys: those injected defaults are dropped when the named
@@ -37,7 +38,9 @@ def _group_defaults() -> set[str]:
     return keys
 
 
-def _instantiate(conf: Mapping[str, Any], what: str) -> Any:
+def instantiate(conf: Mapping[str, Any], what: str) -> Any:
+    """The class a sampler or pruner block names (``what``), called with its keys; the
+    sampler group's injected defaults the class does not take are dropped."""
     from hydra.utils import get_class
 
     target = str(conf.get("_target_") or "")
@@ -99,11 +102,11 @@ def build_sampler(conf: Any, space: SearchSpace) -> optuna.samplers.BaseSampler:
     if conf.get("seed") is None or str(conf.get("_target_", "")).endswith("QMCSampler"):
         # QMC's scrambled sequence needs one seed for the whole study: its points are
         # distinct across workers because they are indexed by the study's trial count.
-        return _instantiate(conf, "sampler")  # type: ignore[no-any-return]
+        return instantiate(conf, "sampler")  # type: ignore[no-any-return]
     seed = int(conf["seed"])
 
     def make(number: int) -> optuna.samplers.BaseSampler:
-        sampler = _instantiate({**conf, "seed": trial_seed(seed, number)}, "sampler")
+        sampler = instantiate({**conf, "seed": trial_seed(seed, number)}, "sampler")
         return sampler  # type: ignore[no-any-return]
 
     return PerTrialSeed(make)
@@ -175,11 +178,6 @@ class PerTrialSeed(optuna.samplers.BaseSampler):
     def inner(self) -> optuna.samplers.BaseSampler:
         """The sampler of the current trial (its class is the configured one)."""
         return self._inner
-
-
-def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
-    """Optuna's pruner from its config block (``None``: no pruning)."""
-    return optuna.pruners.NopPruner() if conf is None else _instantiate(dict(conf), "pruner")
 
 
 def custom_space(path: str) -> Callable[..., Any]:

@@ -24,7 +24,7 @@ from hpt.sweep.worker import A_STOP
 A_SPACE, A_ENQUEUED, A_BASELINE = "hpt:search_space", "hpt:enqueued", "hpt:baseline"
 
 
-def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictConfig) -> Any:
+def open_study(plan: Plan, sweep_dir: Path, config: DictConfig) -> Any:
     """Create the study or resume it, ready for the workers.
 
     Queues the ``enqueue`` points (and the baseline), records ``search.yaml`` and re-queues
@@ -32,7 +32,6 @@ def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictCo
 
     Args:
         plan: The sweep to run.
-        conf: The sweeper's settings, as plain data.
         sweep_dir: The sweep's folder.
         config: The run's composed config (the baseline trial's params come from it).
 
@@ -45,18 +44,19 @@ def open_study(plan: Plan, conf: dict[str, Any], sweep_dir: Path, config: DictCo
     """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     study = _create(plan, sweep_dir)
-    if conf.get("rerun") == "extend":  # n_trials more than this study had finished
+    s = plan.settings
+    if s.rerun == "extend":  # n_trials more than this study had finished
         plan.n_trials += len(accounting.finished(study.get_trials(deepcopy=False)))
     announce(study, plan, sweep_dir)
-    if conf.get("warm_start"):
-        _warm_start(study, plan, str(conf["warm_start"]))
-    enqueue(study, conf.get("enqueue") or [])
-    if conf.get("baseline"):
+    if s.warm_start:
+        _warm_start(study, plan, s.warm_start)
+    enqueue(study, s.enqueue)
+    if s.baseline:
         enqueue_baseline(study, plan, config)
     # A new invocation may finish what a stopped one left.
     accounting.set_study_attr(study, A_STOP, None)
-    save_search(plan, conf, sweep_dir / "search.yaml")
-    recovered = accounting.recover_stale(study, float(conf["grace_period"]), sweep_dir)
+    save_search(plan, sweep_dir / "search.yaml")
+    recovered = accounting.recover_stale(study, s.grace_period, sweep_dir)
     accounting.reconcile(study, sweep_dir)  # files a full disk or a kill left saying RUNNING
     if recovered:
         print(
@@ -126,17 +126,16 @@ def _warm_start(study: Any, plan: Plan, source: str) -> None:
         )
 
 
-def save_search(plan: Plan, conf: dict[str, Any], path: Path) -> None:
+def save_search(plan: Plan, path: Path) -> None:
     """Record what the sweep searches, and how, in ``search.yaml``.
 
     Args:
         plan: The sweep to run.
-        conf: The sweeper's settings, as plain data.
         path: The file to write.
     """
     record = {
-        "params": conf.get("params") or {},
-        "conditional": conf.get("conditional") or {},
+        "params": plan.settings.params,
+        "conditional": plan.settings.conditional,
         "fixed": [mask_url(f) for f in plan.space.fixed],
         "sampler": plan.sampler_conf,
         "pruner": plan.pruner_conf,

@@ -29,11 +29,11 @@ def plain(x: Any) -> Any:
     return OmegaConf.to_container(x, resolve=True) if OmegaConf.is_config(x) else x
 
 
-def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[str], list[str]]:
+def directions_for(direction: Any, config: DictConfig) -> tuple[list[str], list[str]]:
     """The study's directions and objective names, from the run's objective config.
 
     Args:
-        conf: The sweeper's settings (``hydra.sweeper``), as plain data.
+        direction: ``hydra.sweeper.direction`` (None: the objective's own), as plain data.
         config: The run's composed config.
 
     Returns:
@@ -48,7 +48,7 @@ def directions_for(conf: Mapping[str, Any], config: DictConfig) -> tuple[list[st
         config.objective.metric, config.objective.direction, data_problem(config)
     )
     names, dirs = [o.name for o in objectives], [o.direction for o in objectives]
-    wanted = plain(conf.get("direction"))
+    wanted = plain(direction)
     if wanted is not None:
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
         if len(wanted) != len(dirs) or wanted != dirs:

@@ -25,7 +25,8 @@ from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
 from hpt.sweep.compose import TrialComposer
 from hpt.sweep.liveness import parent_alive
-from hpt.sweep.samplers import build_pruner, build_sampler
+from hpt.sweep.pruning import build_pruner
+from hpt.sweep.samplers import build_sampler
 from hpt.sweep.spec import HydraTask, WorkerSpec
 from hpt.sweep.trial import run_trial
 

@@ -1,7 +1,7 @@
 """Turns a supervised run's composed config into objects: data, model, optimizer, schedule, loss.
 
 The ``instantiate`` calls of a run live here and in ``hpt/generative/build.py`` (the GAN's and
-VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/worker.py``.
+VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/running/worker.py``.
 Everything downstream (data, models, loop) takes plain typed arguments.
 """
 

@@ -173,7 +173,8 @@ def unknown_option(message: str) -> str | None:
     return f"{group}={name}: no option {group}/{name}; {hint}options: {', '.join(options)}"
 
 
-# Other libraries' distributions, as Hydra's override grammar writes them (hpt.sweep.space).
+# Other libraries' distributions, as Hydra's override grammar writes them
+# (hpt.sweep.planning.space).
 _GRAMMAR = {
     "loguniform": "tag(log, interval({}))",
     "log_uniform": "tag(log, interval({}))",

@@ -15,7 +15,7 @@ X. Why each is needed:
   search-path plugins included, without composing a config or initializing GlobalHydra.
 - ``ConfigLoaderImpl._apply_overrides_to_config`` and
   ``hydra._internal.config_loader_impl.get_overrides_dirname`` (:func:`apply_overrides`,
-  :func:`overrides_dirname`): ``hpt.sweep.compose`` caches a trial's composed config per set
+  :func:`overrides_dirname`): ``hpt.sweep.running.compose`` caches a trial's composed config per set
   of group choices, then applies the value overrides and sets ``hydra.job.override_dirname``
   with the functions Hydra's own ``load_sweep_config`` uses, so the result is the same.
 - ``JobReturn._return_value`` (:func:`job_failure`): the exception a failed job raised. The

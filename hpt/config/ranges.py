@@ -2,8 +2,9 @@
 
 A rule is stated once: beside its schema field where the setting has one (``ruled``, read by
 ``field_problems`` and ``schema_rules``: ``hpt.config.schema``'s trainer, regularization and
-compress, the sweeper's ``hpt.sweep.options``), else in ``hpt.config.rules.RULES`` by its dotted
-name (groups whose options are a ``_target_``'s own arguments: model, optimizer, scheduler, ...).
+compress, the sweeper's ``hpt.sweep.planning.options``), else in ``hpt.config.rules.RULES`` by its
+dotted name (groups whose options are a ``_target_``'s own arguments: model, optimizer, scheduler,
+...).
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def field_problems(schema: type, values: Mapping[str, Any], prefix: str) -> list
     checked against ``values``: the rule is stated once, beside the field it governs.
 
     Args:
-        schema: A dataclass (``hpt.sweep.options.HptSweeperConf``, a sampler's or pruner's).
+        schema: A dataclass (``hpt.sweep.planning.options.HptSweeperConf``, a sampler's or
+            pruner's).
         values: The settings as plain data; absent keys are not checked.
         prefix: The dotted path of ``values`` in the config, for the message.
 

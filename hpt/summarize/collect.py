@@ -179,7 +179,7 @@ def _frame(rows: list[dict[str, Any]], sweeps: dict[str, SweepInfo]) -> pd.DataF
 def _mark_retried(rows: list[dict[str, Any]]) -> None:
     """FAIL rows of a dead or interrupted worker whose params a later trial ran: RETRIED.
 
-    The sweeper re-queues such a trial once with the same params (``hpt.sweep.accounting``);
+    The sweeper re-queues such a trial once with the same params (``hpt.sweep.running.accounting``);
     the copy that died again has no later twin and stays FAIL.
     """
 

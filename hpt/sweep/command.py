@@ -141,7 +141,8 @@ def search_configs() -> str:
 
 
 def with_sweep_dir(argv: list[str]) -> list[str]:
-    """The command line with the default sweep dir named for the sweep (``hpt.sweep.naming``).
+    """The command line with the default sweep dir named for the sweep
+    (``hpt.sweep.planning.naming``).
 
     Left as it is when it names the dir (``hydra.sweep.dir``) or the study
     (``hydra.sweeper.study_name``: the dir is then named for the study, conf/config.yaml).
@@ -152,7 +153,7 @@ def with_sweep_dir(argv: list[str]) -> list[str]:
     Returns:
         The same arguments, with ``hydra.sweep.dir=outputs/sweeps/<search>-<data>-<hash>``.
     """
-    from hpt.sweep.naming import default_sweep_dir
+    from hpt.sweep.planning.naming import default_sweep_dir
 
     overrides = [a for a in argv if _is_override(a)]
     named = {"hydra.sweep.dir", "hydra.sweeper.study_name"}

@@ -1,10 +1,9 @@
 """Orchestrates one ``hpt sweep``: parse the space, create or resume the study, run the
 workers (in this process for ``n_jobs=1``, spawned processes otherwise), keep the record.
 
-The steps live in their own modules: the settings' checks (``hpt.sweep.validate``), the plan
-(``hpt.sweep.plan``), the dry run (``hpt.sweep.dry_run``), the study's opening
-(``hpt.sweep.study``) and the worker rounds (``hpt.sweep.rounds``). Their public names are
-exported from here too, where they were defined before.
+The steps live in their own modules: the settings' checks (``hpt.sweep.planning.validate``), the
+plan (``hpt.sweep.planning.plan``), the dry run (``hpt.sweep.planning.dry_run``), the study's
+opening (``hpt.sweep.running.study``) and the worker rounds (``hpt.sweep.running.rounds``).
 """
 
 from __future__ import annotations
@@ -21,17 +20,17 @@ from optuna.trial import TrialState
 
 from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import mask_config
-from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
-from hpt.sweep.dry_run import dry_run
-from hpt.sweep.monitor import format_best
-from hpt.sweep.plan import Plan, make_plan, worker_spec
-from hpt.sweep.rounds import run_workers
-from hpt.sweep.spec import HydraTask
-from hpt.sweep.study import open_study
-from hpt.sweep.trial import BAD_SETTING
-from hpt.sweep.validate import plain
-from hpt.sweep.worker import A_STOP, STOP_RULE
+from hpt.sweep.planning.dry_run import dry_run
+from hpt.sweep.planning.plan import Plan, make_plan, worker_spec
+from hpt.sweep.planning.validate import plain
+from hpt.sweep.running import accounting
+from hpt.sweep.running.monitor import format_best
+from hpt.sweep.running.rounds import run_workers
+from hpt.sweep.running.spec import HydraTask
+from hpt.sweep.running.study import open_study
+from hpt.sweep.running.trial import BAD_SETTING
+from hpt.sweep.running.worker import A_STOP, STOP_RULE
 
 __all__ = ["failure_lines", "run_sweep"]
 

@@ -95,7 +95,7 @@ def test_the_scan_sees_the_modules_and_imports_it_checks() -> None:
     edges = _edges()
     assert {"hpt.train", "hpt.training.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
     assert "hydra_plugins.hpt_sweeper.hpt_sweeper" in MODULES  # the plugins are scanned too
-    assert "hpt.sweep.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
+    assert "hpt.sweep.planning.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
     assert "hpt.record" in edges["hpt.train"] and "hpt.record" in edges["hpt.generative.run"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 

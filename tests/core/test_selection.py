@@ -14,8 +14,8 @@ from torch import nn
 
 from hpt.data import Dataset, Split
 from hpt.selection import better, diverged, standard_error, tie_rule, within_noise
-from hpt.sweep.monitor import best_trials
-from hpt.sweep.verdict import A_DIVERGED
+from hpt.sweep.running.monitor import best_trials
+from hpt.sweep.running.verdict import A_DIVERGED
 from hpt.training.cv import auto_folds
 from hpt.training.loop import run_epochs
 from hpt.training.loop_types import EpochPlan, LoopSettings

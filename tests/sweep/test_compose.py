@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from hpt.cli.app import config_dir
 from hpt.config.schema import register
-from hpt.sweep.compose import TrialComposer
+from hpt.sweep.running.compose import TrialComposer
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""A trial's ``Verdict`` (decided by ``hpt.sweep.objective.verdict_of``), recorded and told to
-the study.
+"""A trial's ``Verdict`` (decided by ``hpt.sweep.running.objective.verdict_of``), recorded and told
+to the study.
 
 ``conclude`` is the one ending of every trial, of hpt's own task and of a user app alike:
 its result.json first (whose record it is depends on who ran: hpt's run writes its own and
@@ -28,7 +28,7 @@ from hpt.result import (
 )
 from hpt.selection import standard_error
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.spec import WorkerSpec
+from hpt.sweep.running.spec import WorkerSpec
 
 A_DIVERGED = "hpt:diverged"  # the run's training diverged: never chosen
 A_SE = "hpt:se"  # the standard error of its objective, where known
@@ -195,7 +195,7 @@ def constrain(trial: optuna.Trial, spec: WorkerSpec, run_dir: Path) -> None:
         spec: What every worker needs (its ``constraints``).
         run_dir: The trial's folder.
     """
-    from hpt.sweep.baseline import constraint_values, parse_constraints
+    from hpt.sweep.running.baseline import constraint_values, parse_constraints
 
     values = constraint_values(read_result(run_dir) or {}, parse_constraints(spec.constraints))
     for key, value in values.items():

@@ -11,8 +11,9 @@ from omegaconf import MISSING
 
 from hpt.config.ranges import AUTO_BOOL, Num, OneOf, ruled
 
-# Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.validate`` checks
-# them all before anything runs, in the same language as every other setting (``hpt.config.rules``).
+# Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.planning.validate``
+# checks them all before anything runs, in the same language as every other setting
+# (``hpt.config.rules``).
 SEED = Num(0, integer=True, optional=True, text="an integer >= 0 (or null)")
 SECONDS = Num(0, lo_open=True, optional=True, text="> 0 seconds (or null)")
 REDUCTION = Num(
@@ -71,7 +72,7 @@ class NSGAIISamplerConf:
 @dataclass
 class MOTPESamplerConf:
     # hydra-optuna-sweeper 1.2/1.3's ``motpe``: Optuna 4 removed MOTPESampler, whose work
-    # TPESampler now does for several objectives; hpt.sweep.samplers runs TPE in its place
+    # TPESampler now does for several objectives; hpt.sweep.planning.samplers runs TPE in its place
     _target_: str = "optuna.samplers.MOTPESampler"
     seed: int | None = ruled(None, SEED)
 
@@ -92,7 +93,7 @@ class NopPrunerConf:
 class MedianPrunerConf:
     _target_: str = "optuna.pruners.MedianPruner"
     n_startup_trials: int = 4
-    n_warmup_steps: Any = "auto"  # epochs before a trial can be pruned (hpt.sweep.pruning)
+    n_warmup_steps: Any = "auto"  # epochs before a trial can be pruned (hpt.sweep.planning.pruning)
     interval_steps: int = 1
     n_min_trials: int = 1
 
@@ -110,7 +111,7 @@ class PercentilePrunerConf:
 @dataclass
 class SuccessiveHalvingPrunerConf:
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
-    min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives it from trainer.epochs)
+    min_resource: Any = "auto"  # epochs (hpt.sweep.planning.pruning derives it from trainer.epochs)
     reduction_factor: int = ruled(3, REDUCTION)
     min_early_stopping_rate: int = 0
 
@@ -118,7 +119,8 @@ class SuccessiveHalvingPrunerConf:
 @dataclass
 class HyperbandPrunerConf:
     _target_: str = "optuna.pruners.HyperbandPruner"
-    min_resource: Any = "auto"  # epochs (hpt.sweep.pruning derives both from trainer.epochs)
+    # epochs (hpt.sweep.planning.pruning derives both from trainer.epochs)
+    min_resource: Any = "auto"
     max_resource: Any = "auto"
     reduction_factor: int = ruled(3, REDUCTION)
 

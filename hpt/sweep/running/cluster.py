@@ -24,8 +24,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.errors import JobEnded, UserError
-from hpt.sweep import accounting
-from hpt.sweep.spec import HydraTask, WorkerSpec
+from hpt.sweep.running import accounting
+from hpt.sweep.running.spec import HydraTask, WorkerSpec
 
 # submitit's executor-independent parameters
 _BASE = {
@@ -119,7 +119,7 @@ def cluster_worker(
     from hydra.core.singleton import Singleton
     from hydra.core.utils import JobRuntime, setup_globals
 
-    from hpt.sweep.worker import run_worker
+    from hpt.sweep.running.worker import run_worker
 
     Singleton.set_state(singleton_state)
     setup_globals()
@@ -168,7 +168,7 @@ def run_cluster(
         UserError: The storage is not one every node reaches, or submitit is not installed.
         KeyboardInterrupt: The sweep was interrupted (the arrays are cancelled first).
     """
-    from hpt.sweep.worker import should_stop
+    from hpt.sweep.running.worker import should_stop
 
     check_storage(spec.storage)
     executor = _executor(task.config, kind)

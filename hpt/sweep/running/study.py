@@ -14,12 +14,12 @@ from omegaconf import DictConfig, OmegaConf
 from hpt.errors import UserError
 from hpt.masking import mask_url
 from hpt.storage import check_journal, is_url, open_storage
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.naming import free_sibling
-from hpt.sweep.plan import Plan, who
-from hpt.sweep.space import SearchSpace
-from hpt.sweep.worker import A_STOP
+from hpt.sweep.planning.naming import free_sibling
+from hpt.sweep.planning.plan import Plan, who
+from hpt.sweep.planning.space import SearchSpace
+from hpt.sweep.running import accounting
+from hpt.sweep.running.worker import A_STOP
 
 A_SPACE, A_ENQUEUED, A_BASELINE = "hpt:search_space", "hpt:enqueued", "hpt:baseline"
 
@@ -115,7 +115,7 @@ def announce(study: Any, plan: Plan, sweep_dir: Path) -> None:
 
 
 def _warm_start(study: Any, plan: Plan, source: str) -> None:
-    from hpt.sweep.warm import warm_start
+    from hpt.sweep.running.warm import warm_start
 
     added = warm_start(study, plan.space, source, plan.dirs)
     if added:
@@ -197,21 +197,21 @@ def enqueue(study: Any, known: list[Any]) -> None:
     """
     if not known or accounting.study_attr(study, A_ENQUEUED):
         return
-    for i, params in enumerate(known):  # mappings: hpt.sweep.validate checked them already
+    for i, params in enumerate(known):  # mappings: hpt.sweep.planning.validate checked them already
         mark = {accounting.A_ONCE: f"enqueue:{i}"}  # a second host's copy is dropped (claim)
         internals.enqueue_marked(study, dict(params), {"enqueued": True}, mark)
     accounting.set_study_attr(study, A_ENQUEUED, True)
 
 
 def enqueue_baseline(study: Any, plan: Plan, config: DictConfig) -> None:
-    """Queue the base config as a trial, once per study (``hpt.sweep.baseline``).
+    """Queue the base config as a trial, once per study (``hpt.sweep.running.baseline``).
 
     Args:
         study: The Optuna study.
         plan: The sweep to run.
         config: The run's composed config.
     """
-    from hpt.sweep.baseline import base_params
+    from hpt.sweep.running.baseline import base_params
 
     if accounting.study_attr(study, A_BASELINE) is not None or not plan.space.dims:
         return

@@ -91,6 +91,6 @@ def build_pruner(conf: Any) -> optuna.pruners.BasePruner:
     """
     import optuna
 
-    from hpt.sweep.samplers import instantiate
+    from hpt.sweep.planning.samplers import instantiate
 
     return optuna.pruners.NopPruner() if conf is None else instantiate(dict(conf), "pruner")

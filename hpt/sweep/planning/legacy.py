@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpt.errors import UserError, one_line
-from hpt.sweep.overrides import format_value
+from hpt.sweep.planning.overrides import format_value
 
 
 def _legacy_expr(d: Mapping[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """One trial's lifecycle: its directory, its sampled params and composed config, the run by
 Hydra's ``run_job`` under a heartbeat and time limit, and the verdict told to the study
-(``hpt.sweep.verdict``)."""
+(``hpt.sweep.running.verdict``)."""
 
 from __future__ import annotations
 
@@ -18,16 +18,16 @@ from hpt.cli.hydra_internals import job_failure, mask_saved_configs
 from hpt.errors import environment_failure, one_line
 from hpt.rundir import RESULT, read_json
 from hpt.storage import mask_config
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.compose import TrialComposer
-from hpt.sweep.liveness import heartbeat, time_limit
-from hpt.sweep.objective import verdict_of
-from hpt.sweep.overrides import to_overrides
-from hpt.sweep.samplers import apply_custom_space
-from hpt.sweep.space import SearchSpace, on_step
-from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.verdict import Verdict, conclude, mark_user_running
+from hpt.sweep.planning.overrides import to_overrides
+from hpt.sweep.planning.samplers import apply_custom_space
+from hpt.sweep.planning.space import SearchSpace, on_step
+from hpt.sweep.running import accounting
+from hpt.sweep.running.compose import TrialComposer
+from hpt.sweep.running.liveness import heartbeat, time_limit
+from hpt.sweep.running.objective import verdict_of
+from hpt.sweep.running.spec import HydraTask, WorkerSpec
+from hpt.sweep.running.verdict import Verdict, conclude, mark_user_running
 from hpt.training import reporter as reporting
 
 __all__ = [
@@ -190,7 +190,7 @@ def run_trial(
 
 
 BAD_SETTING = "bad setting"  # a stop reason starting so is the user's setting: exit 2
-_MISSING = 1e300  # hpt.sweep.baseline.constraint_values' value for a metric not recorded
+_MISSING = 1e300  # hpt.sweep.running.baseline.constraint_values' value for a metric not recorded
 
 
 def stop_reason(

@@ -14,9 +14,9 @@ from optuna.trial import TrialState
 
 from hpt.errors import UserError, one_line
 from hpt.storage import JOURNAL_NAME, is_url, open_storage
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.planning.space import SearchSpace
+from hpt.sweep.running import accounting
 
 A_WARM = accounting.A_WARM  # on each added trial (not counted) and on the study (done once)
 

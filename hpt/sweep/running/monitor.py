@@ -15,11 +15,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpt.rundir import SWEEP, atomic_write_json, atomic_write_text
-from hpt.sweep import accounting
 from hpt.sweep.chosen import baseline_trial, chosen
-from hpt.sweep.trial import A_EPOCH
-from hpt.sweep.verdict import A_DIVERGED, A_SE
-from hpt.sweep.worker import A_STOP
+from hpt.sweep.running import accounting
+from hpt.sweep.running.trial import A_EPOCH
+from hpt.sweep.running.verdict import A_DIVERGED, A_SE
+from hpt.sweep.running.worker import A_STOP
 
 
 def best_trials(study: optuna.Study, trials: list[FrozenTrial]) -> list[FrozenTrial]:

@@ -25,7 +25,7 @@ from hpt.sweep import optuna_internals as internals
 HOST, PID = socket.gethostname(), os.getpid()
 A_OWNER, A_BEAT = "hpt:owner", "hpt:heartbeat"
 A_DISCARDED, A_RETRIED, A_RETRY_OF = "hpt:discarded", "hpt:retried", "hpt:retry_of"
-A_WARM = "hpt:warm_start"  # a trial copied from an earlier study (hpt.sweep.warm)
+A_WARM = "hpt:warm_start"  # a trial copied from an earlier study (hpt.sweep.running.warm)
 A_ONCE = "hpt:once"  # a point queued once per study (baseline, enqueue): which one
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -110,7 +110,8 @@ def mark_owner(study: optuna.Study, trial: optuna.Trial) -> None:
         ("slurm_array_job_id", "SLURM_ARRAY_JOB_ID"),
         ("slurm_array_task_id", "SLURM_ARRAY_TASK_ID"),
     ):
-        if os.environ.get(env):  # a worker running as a SLURM array task (hpt.sweep.cluster)
+        # a worker running as a SLURM array task (hpt.sweep.running.cluster)
+        if os.environ.get(env):
             who[key] = os.environ[env]
     internals.set_trial_system_attr(study, internals.trial_id(trial), A_OWNER, who)
 

@@ -11,8 +11,8 @@ from typing import Any
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from hpt.sweep.spec import WorkerSpec
-from hpt.sweep.worker import run_worker
+from hpt.sweep.running.spec import WorkerSpec
+from hpt.sweep.running.worker import run_worker
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.planning.space import SearchSpace
 
 # setting -> (group whose config must use it, the argument name in that group's constructor)
 REACHED_BY = {

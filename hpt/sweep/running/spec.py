@@ -1,7 +1,7 @@
 """What a sweep worker is given: plain, picklable settings, and the Hydra task it runs.
 
-Its own module so the worker loop (``hpt.sweep.worker``) and one trial's lifecycle
-(``hpt.sweep.trial``) both take it without importing each other.
+Its own module so the worker loop (``hpt.sweep.running.worker``) and one trial's lifecycle
+(``hpt.sweep.running.trial``) both take it without importing each other.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.planning.space import SearchSpace
 
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hpt.sweep.space import grid_values
+from hpt.sweep.planning.space import grid_values
 
 if TYPE_CHECKING:
-    from hpt.sweep.plan import Plan
+    from hpt.sweep.planning.plan import Plan
 
 
 def dry_run(plan: Plan) -> None:
@@ -23,7 +23,7 @@ def dry_run(plan: Plan) -> None:
     print(f"study:   {meta['study_name']}  (storage: {meta['storage']})", file=out)
     print(f"sampler: {meta['sampler']}   pruner: {meta['pruner']}", file=out)
     pruner_args = {k: v for k, v in (plan.pruner_conf or {}).items() if k != "_target_"}
-    if pruner_args:  # `auto` settings shown resolved (hpt.sweep.pruning)
+    if pruner_args:  # `auto` settings shown resolved (hpt.sweep.planning.pruning)
         print(f"pruner settings: {', '.join(f'{k}={v}' for k, v in pruner_args.items())}", file=out)
     objectives = zip(meta["objectives"], meta["directions"])
     print(f"objective: {', '.join(f'{n} ({d})' for n, d in objectives)}", file=out)

@@ -17,13 +17,11 @@ from omegaconf import DictConfig
 from hpt.errors import UserError
 from hpt.masking import mask_url
 from hpt.storage import is_url, resolve_spec
-from hpt.sweep.legacy import legacy_notice, legacy_params
-from hpt.sweep.objective import is_hpt_task, user_directions
-from hpt.sweep.pruning import build_pruner
-from hpt.sweep.samplers import build_sampler, custom_space, motpe_as_tpe
-from hpt.sweep.space import SearchSpace, parse
-from hpt.sweep.spec import WorkerSpec
-from hpt.sweep.validate import (
+from hpt.sweep.planning.legacy import legacy_notice, legacy_params
+from hpt.sweep.planning.pruning import build_pruner
+from hpt.sweep.planning.samplers import build_sampler, custom_space, motpe_as_tpe
+from hpt.sweep.planning.space import SearchSpace, parse
+from hpt.sweep.planning.validate import (
     check_creatable,
     check_enqueue_names,
     check_enqueued,
@@ -31,6 +29,8 @@ from hpt.sweep.validate import (
     directions_for,
     validate_settings,
 )
+from hpt.sweep.running.objective import is_hpt_task, user_directions
+from hpt.sweep.running.spec import WorkerSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,7 +250,7 @@ def _check_task(
     required; ``min_failures`` and ``baseline`` defaulted (on for hpt's task, opt-in for a
     user's app)."""
     if not user_app:  # hpt's own settings that only reach the run through another group
-        from hpt.sweep.reach import prune_unreached
+        from hpt.sweep.planning.reach import prune_unreached
 
         for line in prune_unreached(space, config):
             print(f"hpt sweep: {line}", file=sys.stderr)
@@ -278,7 +278,7 @@ def _apply_staged(conf: dict[str, Any], space: SearchSpace, config: DictConfig) 
     first (before the fingerprint is taken: fixed params are part of it)."""
     from_sweep = config.get("from_sweep")
     if from_sweep:
-        from hpt.sweep import staged
+        from hpt.sweep.planning import staged
 
         first = staged.apply(space, str(from_sweep))
         conf["enqueue"] = [first, *(conf.get("enqueue") or [])] if first else conf.get("enqueue")
@@ -308,7 +308,7 @@ def _fit_pruner(
 ) -> None:
     """The pruner's ``auto`` settings from the trials' length (hpt's task only: a user app's
     is unknown)."""
-    from hpt.sweep.pruning import fit_to_epochs, trial_epochs
+    from hpt.sweep.planning.pruning import fit_to_epochs, trial_epochs
 
     conf["pruner"] = fit_to_epochs(
         conf.get("pruner"), None if user_app else trial_epochs(config, space)
@@ -354,7 +354,7 @@ def _check_optimizers(
 def _cluster(config: DictConfig, spec: str) -> str | None:
     """``slurm`` / ``local`` under hydra-submitit-launcher (whose workers need a storage
     every node reaches), else None."""
-    from hpt.sweep.cluster import check_storage, cluster_kind
+    from hpt.sweep.running.cluster import check_storage, cluster_kind
 
     cluster = cluster_kind(config)
     if cluster is not None:

@@ -1,5 +1,5 @@
 """Optuna's sampler from its config block (and any block's class: ``instantiate``, which
-``hpt.sweep.pruning`` builds the pruner with), and the custom search space function: what a
+``hpt.sweep.planning.pruning`` builds the pruner with), and the custom search space function: what a
 hydra-optuna-sweeper config names, resolved and checked before any trial.
 
 A block may name any sampler in ``_target_`` while the ``hydra/sweeper/sampler`` group's
@@ -18,14 +18,14 @@ from typing import Any
 import optuna
 
 from hpt.errors import UserError, one_line
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.planning.space import SearchSpace
 
 
 def _group_defaults() -> set[str]:
     """Keys hpt's own sampler/pruner group options put into a block."""
     import dataclasses
 
-    from hpt.sweep import options
+    from hpt.sweep.planning import options
 
     keys: set[str] = set()
     for obj in vars(options).values():

@@ -4,7 +4,7 @@ hpt's own task returns an ``Outcome`` (status, values, error) and writes its own
 ``result.json``. Any other Hydra app returns its objective the way hydra-optuna-sweeper
 expects: a number, or a sequence of numbers for a multi-objective study. Either becomes a
 ``Verdict`` through one function, ``verdict_of``: values, pruned, or a failure with a reason.
-``hpt.sweep.verdict``, where ``Verdict`` is defined, then records it (a user app's
+``hpt.sweep.running.verdict``, where ``Verdict`` is defined, then records it (a user app's
 ``result.json`` is the sweeper's to write, in hpt's contract, so ``hpt summarize`` reads a
 user's sweep like its own) and tells the study.
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpt.cli.hydra_internals import job_failure
 from hpt.errors import UserError, error_kind, one_line
-from hpt.sweep.verdict import Verdict
+from hpt.sweep.running.verdict import Verdict
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn

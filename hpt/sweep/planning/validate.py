@@ -13,8 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpt.config.ranges import field_problems
 from hpt.errors import UserError
-from hpt.sweep.options import OPTIONS, HptSweeperConf, StopConf
-from hpt.sweep.space import SearchSpace, has_key
+from hpt.sweep.planning.options import OPTIONS, HptSweeperConf, StopConf
+from hpt.sweep.planning.space import SearchSpace, has_key
 
 
 def plain(x: Any) -> Any:
@@ -62,8 +62,8 @@ def directions_for(direction: Any, config: DictConfig) -> tuple[list[str], list[
 def validate_settings(conf: Mapping[str, Any]) -> None:
     """Every sweeper setting checked before anything runs: one line, exit 2.
 
-    The ranges are the ones stated beside each field of ``hpt.sweep.options`` (the sweeper's,
-    the stop rules', and the chosen sampler's and pruner's), checked by
+    The ranges are the ones stated beside each field of ``hpt.sweep.planning.options`` (the
+    sweeper's, the stop rules', and the chosen sampler's and pruner's), checked by
     ``hpt.config.ranges.field_problems``.
 
     Args:
@@ -86,7 +86,7 @@ def validate_settings(conf: Mapping[str, Any]) -> None:
             found += field_problems(schema, node, f"hydra.sweeper.{group}")
     if found:
         raise UserError(found[0])
-    from hpt.sweep.baseline import parse_constraints
+    from hpt.sweep.running.baseline import parse_constraints
 
     parse_constraints(conf.get("constraints"))
     for entry in conf.get("enqueue") or []:

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpt.errors import UserError
-from hpt.sweep.space import SearchSpace, has_key
+from hpt.sweep.planning.space import SearchSpace, has_key
 
 _ABSENT = object()
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from hpt.errors import UserError
 from hpt.rundir import SWEEP, read_json
-from hpt.sweep.overrides import to_overrides
-from hpt.sweep.space import SearchSpace
+from hpt.sweep.planning.overrides import to_overrides
+from hpt.sweep.planning.space import SearchSpace
 
 
 def earlier_best(path: str) -> dict[str, Any]:

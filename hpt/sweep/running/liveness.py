@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 
 from hpt.errors import TrialTimeoutError
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 
 def parent_alive(parent: int) -> bool:

@@ -3,9 +3,9 @@
 Several workers (processes, possibly on several hosts) run this loop against one storage;
 each trial is composed by Hydra from the base config plus the sampled overrides and run
 by Hydra's ``run_job`` in its own directory (``trial_NNNN``, or a user app's
-``hydra.sweep.subdir``: ``hpt.sweep.trial``). A spawned
-worker process enters through ``hpt.sweep.process``; heartbeats and the orphan check are in
-``hpt.sweep.liveness``.
+``hydra.sweep.subdir``: ``hpt.sweep.running.trial``). A spawned
+worker process enters through ``hpt.sweep.running.process``; heartbeats and the orphan check are in
+``hpt.sweep.running.liveness``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from optuna.trial import TrialState
 
 from hpt.errors import JobEnded
 from hpt.storage import open_storage
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.compose import TrialComposer
-from hpt.sweep.liveness import parent_alive
-from hpt.sweep.pruning import build_pruner
-from hpt.sweep.samplers import build_sampler
-from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.trial import run_trial
+from hpt.sweep.planning.pruning import build_pruner
+from hpt.sweep.planning.samplers import build_sampler
+from hpt.sweep.running import accounting
+from hpt.sweep.running.compose import TrialComposer
+from hpt.sweep.running.liveness import parent_alive
+from hpt.sweep.running.spec import HydraTask, WorkerSpec
+from hpt.sweep.running.trial import run_trial
 
 A_STOP = "hpt:stopped"
 

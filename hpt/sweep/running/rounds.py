@@ -1,5 +1,5 @@
 """The sweep's workers, run under the live monitor: in this process (``n_jobs=1``), as
-cluster jobs (``hpt.sweep.cluster``), or as spawned processes in rounds; when workers die,
+cluster jobs (``hpt.sweep.running.cluster``), or as spawned processes in rounds; when workers die,
 their trials are re-queued and a new round runs until the budget is done."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from hpt.errors import Terminated, UserError, mark_reported, sigterm_as_interrupt
-from hpt.sweep import accounting
-from hpt.sweep.monitor import Monitor
-from hpt.sweep.plan import Plan, who
-from hpt.sweep.process import TaskRef, spawned_worker
-from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.worker import run_worker, should_stop
+from hpt.sweep.planning.plan import Plan, who
+from hpt.sweep.running import accounting
+from hpt.sweep.running.monitor import Monitor
+from hpt.sweep.running.process import TaskRef, spawned_worker
+from hpt.sweep.running.spec import HydraTask, WorkerSpec
+from hpt.sweep.running.worker import run_worker, should_stop
 
 
 def run_workers(
@@ -79,7 +79,7 @@ def _dispatch(study: Any, wspec: WorkerSpec, plan: Plan, task: HydraTask) -> Non
     s = plan.settings
     n_jobs = worker_count(s.n_jobs, s.per_gpu, plan.budget)
     if plan.cluster is not None:  # hydra/launcher=submitit_slurm|submitit_local
-        from hpt.sweep.cluster import run_cluster
+        from hpt.sweep.running.cluster import run_cluster
 
         run_cluster(
             study,

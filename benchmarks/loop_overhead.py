@@ -3,7 +3,7 @@
 One process, the same MNIST tensors, the same MLP (``hpt.models.MLP``, width 256, depth 2), AdamW,
 batch 128, fp32 on the CPU. Three ways to train one epoch:
 
-  (a) hpt       ``hpt.loop.fit(epochs=1)`` on objects built with plain arguments (no Hydra)
+  (a) hpt       ``hpt.training.loop.fit(epochs=1)`` on objects built with plain arguments (no Hydra)
   (b) hand      ``randperm`` + slicing, ``zero_grad``/``backward``/``step``, nothing else
   (c) loader    ``torchvision.datasets.MNIST`` + ``Compose([ToTensor(), Normalize])`` +
                 ``DataLoader(batch_size=128, shuffle=True)``, num_workers 0 (and 2)
@@ -35,10 +35,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, load_mnist, load_mnist_tiny
-from hpt.loop import Callbacks, LoopSettings, Parts, fit
 from hpt.models import MLP
-from hpt.progress import RunProgress
 from hpt.schedulers import constant
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks, LoopSettings, Parts
+from hpt.training.progress import RunProgress
 
 BATCH, EVAL_BATCH, LR, VAL_FRACTION, SEED = 128, 2048, 1e-3, 0.1, 0
 

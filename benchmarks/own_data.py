@@ -34,8 +34,9 @@ from torch import nn
 
 from hpt.api import compose
 from hpt.build import build
-from hpt.loop import Callbacks, fit
-from hpt.progress import RunProgress
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks
+from hpt.training.progress import RunProgress
 
 BATCH, EVAL_BATCH = 128, 2048
 

@@ -3,8 +3,8 @@
 ``benchmarks/curves/mnist_mlp.csv`` (written once by ``curves_record.py``) holds the full
 learning curves of a dense random sample of configurations from hpt's default search space.
 Here a search is replayed against it: the sampler and pruner are built by hpt's own code
-(``hpt.sweep.samplers``) from the config blocks hpt would use, params are suggested by hpt's
-own define-by-run path (``hpt.sweep.trial.suggest``) over the space of conf/search/tpe.yaml,
+(``hpt.sweep.planning.samplers``) from the config blocks hpt would use, params are suggested by hpt's
+own define-by-run path (``hpt.sweep.running.trial.suggest``) over the space of conf/search/tpe.yaml,
 and a suggested configuration is answered by its nearest recorded neighbour (same optimizer
 and batch size; nearest in log lr, log weight decay, dropout, momentum, nesterov). Every epoch
 is reported to the pruner as hpt reports it (val/acc at step = epoch) and costs the median
@@ -214,9 +214,10 @@ def simulate(job: Job, surrogate: Surrogate) -> Outcome:
     """One replayed search: its best-so-far points and what it spent."""
     import optuna
 
-    from hpt.sweep.samplers import build_pruner, build_sampler
-    from hpt.sweep.space import parse
-    from hpt.sweep.trial import suggest
+    from hpt.sweep.planning.pruning import build_pruner
+    from hpt.sweep.planning.samplers import build_sampler
+    from hpt.sweep.planning.space import parse
+    from hpt.sweep.running.trial import suggest
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = parse(PARAMS, CONDITIONAL, [])

@@ -7,7 +7,7 @@ of that cluster. N processes (spawned, as ``hpt sweep`` spawns its workers) each
 Optuna and hpt, open the storage and load the study, then wait at a barrier; the timed window
 starts when the last one is ready, so start-up is not in it.
 
-Each worker then runs the loop of ``hpt/sweep/worker.py`` with the training left out:
+Each worker then runs the loop of ``hpt/sweep/running/worker.py`` with the training left out:
 
 - the checks before a trial: ``accounting.recover_stale`` (the RUNNING trials), the study's
   stop attribute and ``accounting.budget_used`` over every trial (``worker.should_stop``);
@@ -56,8 +56,8 @@ import optuna
 from optuna.trial import TrialState
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "results" / "storage_scale.json"
@@ -65,7 +65,9 @@ STUDY = "scale"
 STORAGES = ("journal", "postgres", "grpc")
 WRITES_PER_TRIAL, WRITES_PER_DISCARD = 7, 3
 GRACE = 600.0  # no trial may look stale during the run (hpt's default is 60 s)
-A_STOP = "hpt:stopped"  # hpt.sweep.worker.A_STOP (that module imports Hydra; not needed here)
+A_STOP = (
+    "hpt:stopped"  # hpt.sweep.running.worker.A_STOP (that module imports Hydra; not needed here)
+)
 PHASES = ("ask", "claim", "tell", "trial")
 
 

@@ -63,11 +63,11 @@ def run_bare(n: int, work: Path) -> tuple[float, float]:
     import optuna
     from hydra import compose, initialize_config_dir
 
-    from hpt.app import config_dir
     from hpt.build import build
-    from hpt.loop import fit
-    from hpt.schema import register
+    from hpt.cli.app import config_dir
+    from hpt.config.schema import register
     from hpt.storage import open_storage
+    from hpt.training.loop import fit
 
     register()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):

@@ -2,7 +2,7 @@
 
 One process, real MNIST (HPT_DATA_DIR), hpt's default MLP and AdamW, batch 128, fp32 on the CPU.
 Each variant builds the run once (``hpt.build.build`` on the composed config, the data shared)
-and trains ``--epochs`` epochs with ``hpt.loop.fit``; an epoch's wall time runs from one
+and trains ``--epochs`` epochs with ``hpt.training.loop.fit``; an epoch's wall time runs from one
 ``on_epoch`` call to the next, so it includes the logging (and the last.pt save) of the epoch:
 
   none          no logger, no last.pt (the baseline)
@@ -39,8 +39,9 @@ from conftest import compose_config  # the real config, composed by Hydra
 
 from hpt.build import build
 from hpt.loggers import RunInfo, open_loggers
-from hpt.loop import Callbacks, fit, unwrap
-from hpt.resume import LastCheckpoint, Progress
+from hpt.training.loop import fit, unwrap
+from hpt.training.loop_types import Callbacks
+from hpt.training.resume import LastCheckpoint, Progress
 
 DATA = ["data=mnist"]  # --subset N adds data.subset=N
 VARIANTS = {

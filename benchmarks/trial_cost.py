@@ -39,13 +39,13 @@ ARGS = [
 ]
 # where a trial's non-epoch seconds go: (label, pstats function keys whose cumulative time counts)
 BUCKETS = [
-    ("Hydra run_job around the task", ["hydra/core/utils.py:run_job"], ["hpt/train.py:task"]),
-    ("compose the trial's config", ["hpt/sweep/trial.py:_compose"], []),
+    ("the job around the task", ["hpt/sweep/running/job.py:run_own_job"], ["hpt/train.py:task"]),
+    ("compose the trial's config", ["hpt/sweep/running/trial.py:_compose"], []),
     ("build the run (validate, data split, model)", ["hpt/supervised.py:build"], []),
-    ("checkpoints (last.pt, best.pt)", ["hpt/loop.py:save", "hpt/record.py:save_checkpoint"], []),
-    ("test pass", ["hpt/supervised.py:_keep_best"], ["hpt/record.py:save_checkpoint"]),
-    ("run files (manifest, metrics, result, preprocessing)", ["hpt/record.py:finish"], []),
-    ("the study's bookkeeping (tell, attrs)", ["hpt/sweep/verdict.py:conclude"], []),
+    ("best.pt, preprocessing.json", ["hpt/supervised.py:_keep_best"], []),
+    ("last.pt", ["hpt/training/resume.py:save"], []),
+    ("run files (manifest, metrics, result)", ["hpt/record.py:finish"], []),
+    ("the study's bookkeeping (tell, attrs)", ["hpt/sweep/running/verdict.py:conclude"], []),
 ]
 
 
@@ -105,7 +105,7 @@ def profile(n: int, work: Path) -> None:
     wall = sweep(REPO, n, work, "profiled", out)
     epochs, _ = epoch_seconds(work / "profiled")
     stats = pstats.Stats(str(out))
-    trials = _cumulative(stats, "hpt/sweep/trial.py:run_trial")
+    trials = _cumulative(stats, "hpt/sweep/running/trial.py:run_trial")
     print(f"\nprofile (cProfile inflates Python-heavy parts): wall {wall:.1f} s, {n} trials")
     print(f"  start-up and end (outside trials) {(wall - trials) / n * 1000:7.1f} ms/trial")
     print(f"  epochs (train + val)              {epochs / n * 1000:7.1f} ms/trial")

@@ -1,5 +1,5 @@
 import sys
 
-from hpt.cli import main
+from hpt.cli.commands import main
 
 sys.exit(main())

@@ -44,7 +44,7 @@ class Model:
     """
 
     def __init__(self, run_dir: str | Path, *, trust_code: bool = False) -> None:
-        from hpt.preprocessing import Trained
+        from hpt.use.preprocessing import Trained
 
         self._trained = Trained(run_dir, trust_code=trust_code)
         self.run_dir = self._trained.run_dir
@@ -64,7 +64,7 @@ class Model:
         Returns:
             A pandas DataFrame, one row per input (``hpt predict``'s columns).
         """
-        from hpt.predict import predict
+        from hpt.use.predict import predict
 
         return predict(self._trained, self.module, data, "data")
 
@@ -77,7 +77,7 @@ def load(run_dir: str | Path, *, trust_code: bool = False) -> Model:
 
     A run directory is data, not code: its model is built only from a ``torch.nn.Module``
     class (or hpt's own model options) importable here, never from a module inside the run
-    dir or from the project folder it recorded, unless ``trust_code`` (``hpt.trust``).
+    dir or from the project folder it recorded, unless ``trust_code`` (``hpt.use.trust``).
 
     Args:
         run_dir: A run directory (``result.run_dir``, or any run's, a sweep's trial included).
@@ -112,8 +112,8 @@ def compose(overrides: Sequence[str] = (), *, config_dir: str | Path | None = No
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from hpt import app, argv
-    from hpt.schema import register
+    from hpt.cli import app, argv
+    from hpt.config.schema import register
 
     register()
     argv.importable_cwd()

@@ -1,7 +1,7 @@
 """Turns a supervised run's composed config into objects: data, model, optimizer, schedule, loss.
 
 The ``instantiate`` calls of a run live here and in ``hpt/generative/build.py`` (the GAN's and
-VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/worker.py``.
+VAE's objects); the sweeper builds its Optuna sampler and pruner in ``hpt/sweep/running/worker.py``.
 Everything downstream (data, models, loop) takes plain typed arguments.
 """
 
@@ -20,18 +20,23 @@ from torch import nn
 
 from hpt import objectives
 from hpt.compress import checked as checked_compress
-from hpt.cv import check_plan, fold_count
+from hpt.config.schema import GROUPS, CompressConfig, plain
 from hpt.data import Dataset, Loaded, fits_on_device, prepare, sources
 from hpt.errors import UserError
-from hpt.loop import Parts
 from hpt.losses import check_fits
 from hpt.models import count_parameters
 from hpt.objectives import Objective
-from hpt.precision import configure_backends, cpu_threads, resolve_device, resolve_precision
 from hpt.rundir import flatten
 from hpt.schedulers import Schedule
-from hpt.schema import GROUPS, CompressConfig, plain
-from hpt.settings import Placement, loop_settings
+from hpt.training.cv import check_plan, fold_count
+from hpt.training.loop_types import Parts
+from hpt.training.precision import (
+    configure_backends,
+    cpu_threads,
+    resolve_device,
+    resolve_precision,
+)
+from hpt.training.settings import Placement, loop_settings
 
 
 @dataclass
@@ -41,7 +46,7 @@ class Run(Parts):
     objectives: list[Objective]
     n_params: int
     compress: CompressConfig | None = None  # the post-training stage (hpt.compress), None: none
-    # how to build the model again (hpt.preprocessing): its config, in_shape, out_features
+    # how to build the model again (hpt.use.preprocessing): its config, in_shape, out_features
     model_spec: dict[str, Any] = field(default_factory=dict)
 
 
@@ -184,7 +189,8 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
         cfg: The composed config.
         data_cache: Where a sweep worker keeps the data it uploaded to the device, across
             trials (None: no cache).
-        fold: With ``trainer.folds=K > 1``, which fold validates (``hpt.repeats`` builds each).
+        fold: With ``trainer.folds=K > 1``, which fold validates
+            (``hpt.training.repeats`` builds each).
 
     Returns:
         The run's objects and its loop settings.
@@ -198,7 +204,7 @@ def build(cfg: DictConfig, data_cache: dict[Any, Dataset] | None = None, *, fold
     problem = data.problem  # resolved from the data when data.problem=auto
     torch.manual_seed(int(t.seed))  # the same init for the same seed, whatever ran before
     model = build_model(cfg.get("model"), data.in_shape, data.out_features)
-    spec = {  # how to build the model again (hpt.preprocessing)
+    spec = {  # how to build the model again (hpt.use.preprocessing)
         "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
         "in_shape": data.in_shape,
         "out_features": data.out_features,

@@ -6,7 +6,7 @@ evaluated, on a copy of the model (``checkpoints/best.pt`` stays the float model
 
 1. prune the Linear/Conv weights with ``torch.nn.utils.prune`` (one global magnitude
    threshold, or ``amount`` per layer; ``ln_structured`` zeroes whole output channels);
-2. optionally fine-tune ``finetune_epochs`` epochs with ``hpt.loop.fit`` on the same data.
+2. optionally fine-tune ``finetune_epochs`` epochs with ``hpt.training.loop.fit`` on the same data.
    The pruning reparametrization (``weight = weight_orig * weight_mask``) is still in place
    then, so the pruned weights stay zero while the others adapt;
 3. ``prune.remove`` makes the zeros permanent (plain ``weight`` tensors again);
@@ -39,11 +39,12 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils import prune
 
+from hpt.config.schema import CompressConfig, plain
 from hpt.data import Dataset, Split
 from hpt.errors import UserError
-from hpt.loop import LoopSettings, Parts, evaluate, fit, unwrap
 from hpt.schedulers import Schedule
-from hpt.schema import CompressConfig, plain
+from hpt.training.loop import evaluate, fit, unwrap
+from hpt.training.loop_types import LoopSettings, Parts
 
 COMPRESSED = "checkpoints/compressed.pt"
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

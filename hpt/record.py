@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from hpt import reporter as reporting
 from hpt.errors import UserError, error_kind
 from hpt.manifest import manifest
 from hpt.objectives import Objective
 from hpt.result import ObjectiveRecord, mark_running, objective_records, write_result
 from hpt.rundir import MANIFEST, METRICS, append_jsonl, atomic_write_json
-from hpt.sealed import read_sealed, write_sealed
+from hpt.training import reporter as reporting
+from hpt.use.sealed import read_sealed, write_sealed
 
 if TYPE_CHECKING:
-    from hpt.loop import FitResult
+    from hpt.training.loop_types import FitResult
 
 # Derived from every run (model size and time), so a multi-objective sweep may name them.
 DERIVED = ("model/n_params", "time/epoch_s", "time/train_s")

@@ -2,7 +2,7 @@
 
 Every kind of run keeps the same record (``hpt.rundir`` lists the files of a run directory):
 hpt's own runs (``hpt.record.RunRecord``), a user app's trials (the sweeper writes theirs,
-``hpt.sweep.verdict``), and the sweep's accounting, which closes the record of a trial whose
+``hpt.sweep.running.verdict``), and the sweep's accounting, which closes the record of a trial whose
 run could not (killed, disk full). ``summarize``, ``hpt.api``, the dashboard and the tests
 read it, so its shape (``ResultRecord``) is a contract: fields are added, never renamed.
 

@@ -16,7 +16,7 @@ Every run (``hpt train`` or one sweep trial) owns one directory holding:
                        ``trial`` ({number, study_name} or null)
 - ``manifest.json``    seed, git commit/dirty, versions, device, precision, host, start time
 - ``checkpoints/best.pt``  a ``state_dict`` (loaded only with ``weights_only=True``)
-- ``checkpoints/last.pt``  the whole training state after the last epoch (``hpt.resume``)
+- ``checkpoints/last.pt``  the whole training state after the last epoch (``hpt.training.resume``)
 
 Optional: ``cv`` (trainer.folds), ``repeats`` (trainer.repeats) and ``compress`` blocks in
 result.json, ``checkpoints/compressed.pt``, ``samples/*.png`` (task=gan|vae).
@@ -235,7 +235,7 @@ def discard_refused(run_dir: Path) -> bool:
     train`` leaves no run dir. Empty parents it leaves (``outputs/runs``) go too.
 
     Args:
-        run_dir: The run's folder, made by this run (``hpt.config`` refuses an existing one).
+        run_dir: The run's folder, made by this run (``hpt.config.check`` refuses an existing one).
 
     Returns:
         Whether it was removed: not when anything else is in it (metrics, checkpoints, ...).

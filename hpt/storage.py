@@ -92,8 +92,8 @@ def with_installed_driver(url: str) -> str:
 def open_storage(spec: str) -> BaseStorage:
     """An Optuna storage for a URL or a journal file path (created when missing).
 
-    Stale trials are hpt's own business for every storage (``hpt.sweep.accounting``), not RDB
-    heartbeats.
+    Stale trials are hpt's own business for every storage (``hpt.sweep.running.accounting``), not
+    RDB heartbeats.
 
     Args:
         spec: What ``resolve_spec`` returned.
@@ -179,7 +179,7 @@ def check_journal(path: Path, sweep_dir: Path) -> str | None:
     from optuna.storages.journal import JournalFileOpenLock
 
     from hpt.errors import UserError
-    from hpt.sweep.naming import free_sibling
+    from hpt.sweep.planning.naming import free_sibling
 
     if not path.exists():
         return None

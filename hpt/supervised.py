@@ -1,6 +1,6 @@
 """The supervised task (``task=supervised``, the default): ``model`` on ``data`` with ``loss``,
-``optimizer`` and ``scheduler``, fitted by ``hpt.loop`` (or per fold / repeat by
-``hpt.repeats``), its best weights tested once and optionally compressed.
+``optimizer`` and ``scheduler``, fitted by ``hpt.training.loop`` (or per fold / repeat by
+``hpt.training.repeats``), its best weights tested once and optionally compressed.
 
 ``hpt.train.run`` drives it through the ``hpt.task.Task`` protocol.
 """
@@ -16,19 +16,20 @@ from omegaconf import DictConfig, open_dict
 from torch import nn
 
 from hpt import compress as compressing
-from hpt import preprocessing, resume
-from hpt import reporter as reporting
 from hpt.build import Run, build, data_problem, load_source, resolve_objectives, run_params
-from hpt.config import validate
-from hpt.cv import SMALL_TABLE, auto_folds
-from hpt.loop import Callbacks, FitResult, evaluate, fit, unwrap
 from hpt.objectives import Objective
-from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, failure, save_checkpoint
-from hpt.repeats import fit_members, plan
 from hpt.rundir import CHECKPOINT
 from hpt.selection import diverged
 from hpt.task import Hooks
+from hpt.training import reporter as reporting
+from hpt.training import resume
+from hpt.training.cv import SMALL_TABLE, auto_folds
+from hpt.training.loop import evaluate, fit, unwrap
+from hpt.training.loop_types import Callbacks, FitResult
+from hpt.training.progress import RunProgress
+from hpt.training.repeats import fit_members, plan
+from hpt.use import preprocessing
 
 
 class Supervised:
@@ -46,10 +47,7 @@ class Supervised:
         return resolve_objectives(cfg.objective.metric, cfg.objective.direction, data_problem(cfg))
 
     def build(self, cfg: DictConfig) -> Run:
-        """Validate the config, then build the run's objects."""
-        # `hpt train` checked this before the run dir existed; a sweep trial's sampled values
-        # are checked here, so one out of range fails that trial as a config error.
-        validate(cfg)
+        """The run's objects, from a config ``hpt.train.run`` has validated."""
         resolve_folds(cfg)
         return build(cfg)
 
@@ -118,7 +116,7 @@ _said_folds = False  # the auto k-fold line is said once per process
 
 
 def resolve_folds(cfg: DictConfig) -> None:
-    """``trainer.folds=auto`` becomes a number, from the data (``hpt.cv.auto_folds``)."""
+    """``trainer.folds=auto`` becomes a number, from the data (``hpt.training.cv.auto_folds``)."""
     global _said_folds
     if cfg.trainer.get("folds", 1) != "auto":
         return

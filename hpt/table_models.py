@@ -5,10 +5,11 @@ work with hpt's preprocessing (numeric columns standardised, text columns one-ho
 export; ``search=tabm`` / ``search=ft_transformer`` are the spaces their papers tune.
 
 TabM is k MLPs sharing most weights. In training it returns every member's prediction,
-``(batch, k, out)``, and hpt's loss is the mean of the members' losses (``hpt.loop.batch_loss``),
-as the paper trains it; in eval mode it returns the ensemble's prediction, ``(batch, out)``:
-the log of the members' mean probabilities for classes, their mean output otherwise (a binary
-target's logits are averaged). So evaluation, predict and export see an ordinary model.
+``(batch, k, out)``, and hpt's loss is the mean of the members' losses
+(``hpt.training.loop.batch_loss``), as the paper trains it; in eval mode it returns the
+ensemble's prediction, ``(batch, out)``: the log of the members' mean probabilities for classes,
+their mean output otherwise (a binary target's logits are averaged). So evaluation, predict and
+export see an ordinary model.
 """
 
 from __future__ import annotations

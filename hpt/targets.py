@@ -9,7 +9,7 @@ from hpt.errors import UserError
 
 def locate(target: str, key: str) -> Any:
     """The object ``target`` names; ``key`` (e.g. ``model._target_``) goes into the error."""
-    from hpt.hydra_internals import locate as hydra_locate  # get_object also logs the error
+    from hpt.cli.hydra_internals import locate as hydra_locate  # get_object also logs the error
 
     try:
         return hydra_locate(target)

@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     import torch
 
     from hpt.data import Dataset
-    from hpt.loop import FitResult, Metrics
     from hpt.objectives import Objective
-    from hpt.progress import RunProgress
     from hpt.record import Outcome, RunRecord
-    from hpt.reporter import Reporter
+    from hpt.training.loop_types import FitResult, Metrics
+    from hpt.training.progress import RunProgress
+    from hpt.training.reporter import Reporter
 
 # conf/task/supervised.yaml names it too; a config without a task node (a user's own root
 # config composed before the task group existed) runs supervised.

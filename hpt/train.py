@@ -14,25 +14,38 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from hpt import reporter as reporting
-from hpt import resume
+from hpt.config.check import validate
 from hpt.loggers import Loggers, run_info, selection_of, track
-from hpt.loop import FitResult, Metrics
-from hpt.record import Outcome, RunRecord, load_checkpoint, outcome_of
+from hpt.record import Outcome, RunRecord, outcome_of
 from hpt.task import Built, Hooks, Task, safe_objectives, task_of
+from hpt.training import reporter as reporting
+from hpt.training import resume
+from hpt.training.loop_types import FitResult, Metrics
 
 
-def task(cfg: DictConfig) -> Outcome:
-    """Hydra's task function for ``hpt train`` and for every sweep trial; returns the outcome."""
+def task(cfg: DictConfig, *, checked: bool = False) -> Outcome:
+    """Hydra's task function for ``hpt train`` and for every sweep trial; returns the outcome.
+
+    Args:
+        cfg: The job's composed config.
+        checked: The launch validated this config already (``hpt train``: before its run dir
+            existed); a sweep trial's sampled config is validated by the run.
+    """
     from hydra.core.hydra_config import HydraConfig
 
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
-    return run(cfg, run_dir, choices=dict(hc.runtime.choices), cwd=hc.runtime.cwd)
+    choices = dict(hc.runtime.choices)
+    return run(cfg, run_dir, choices=choices, cwd=hc.runtime.cwd, checked=checked)
 
 
 def run(
-    cfg: DictConfig, run_dir: Path, *, choices: dict[str, Any] | None = None, cwd: str | None = None
+    cfg: DictConfig,
+    run_dir: Path,
+    *,
+    choices: dict[str, Any] | None = None,
+    cwd: str | None = None,
+    checked: bool = False,
 ) -> Outcome:
     """Build, fit and test one run of the config's task; a failure is recorded, never lost.
 
@@ -41,6 +54,8 @@ def run(
         run_dir: The run's directory.
         choices: Hydra's group choices (recorded as ``<group>.name`` params).
         cwd: The directory the command ran in.
+        checked: Whether ``cfg`` was validated already; if not, the run validates it once
+            before building (a bad setting is then this run's recorded config error).
 
     Returns:
         The run's outcome.
@@ -51,7 +66,8 @@ def run(
     params = kind.params(cfg, choices)
     info = run_info(run_dir, params, cwd, start)
     with track(selection_of(cfg.get("logger")), info) as loggers:
-        return _run(kind, cfg, RunRecord(run_dir, params), loggers, resume_from, cwd)
+        record = RunRecord(run_dir, params)
+        return _run(kind, cfg, record, loggers, resume_from, cwd, checked)
 
 
 def resume_state(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
@@ -79,8 +95,11 @@ def _run(
     loggers: Loggers,
     resume_from: dict[str, Any] | None,
     cwd: str | None,
+    checked: bool,
 ) -> Outcome:
     try:
+        if not checked:
+            validate(cfg)
         built: Built = kind.build(cfg)
     except Exception as exc:
         record.build_failed(exc, safe_objectives(kind, cfg))
@@ -120,4 +139,4 @@ def _run(
     return record.finish(outcome, fitted, extra)
 
 
-__all__ = ["Outcome", "load_checkpoint", "run", "task"]
+__all__ = ["run", "task"]

@@ -35,7 +35,7 @@ class Loaded:
     norm: str | None = None
     columns: torch.Tensor | None = None  # bool mask of the columns to standardise
     classes: list[str] = field(default_factory=list)
-    # what a raw input is (hpt.preprocessing): {"kind": "table", "target", "features",
+    # what a raw input is (hpt.use.preprocessing): {"kind": "table", "target", "features",
     # "columns"} or {"kind": "image", "size", "channels"}; None: tensors as given
     source: dict[str, Any] | None = None
     # a normalisation the source applied as it loaded (hpt's MNIST: its fixed mean and std),

@@ -25,7 +25,6 @@ from hpt.data.loaded import PROBLEMS, Loaded
 from hpt.errors import UserError, one_line
 
 __all__ = [
-    "PROBLEMS",
     "RESERVED",
     "arguments",
     "as_loaded",
@@ -45,7 +44,7 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 @functools.cache
 def _schema_keys() -> frozenset[str]:
     """The settings of hpt's data schemas: each source takes the ones it uses."""
-    from hpt import schema
+    from hpt.config import schema
 
     classes = (
         schema.DataConfig,
@@ -83,7 +82,7 @@ def option(name: str) -> dict[str, Any]:
     """
     from omegaconf import OmegaConf
 
-    from hpt.app import config_dir
+    from hpt.cli.app import config_dir
 
     path = config_dir() / "data" / f"{name}.yaml"
     if not path.is_file():

@@ -1,9 +1,9 @@
 """A run's train/val/test splits: carved from the data, normalised, and described.
 
 Validation is carved from the training rows per run (a fixed permutation per seed, or a fold
-of ``hpt.cv``), and the normalisation statistics come from the remaining training rows only,
-so they never see validation or test rows. ``describe`` writes down what a new input needs
-to look like this data (``hpt.preprocessing``). ``prepare`` does all of it for a run, from
+of ``hpt.training.cv``), and the normalisation statistics come from the remaining training rows
+only, so they never see validation or test rows. ``describe`` writes down what a new input needs
+to look like this data (``hpt.use.preprocessing``). ``prepare`` does all of it for a run, from
 what its source loaded. ``hpt.data`` re-exports every name here.
 """
 
@@ -57,7 +57,7 @@ class Dataset:
     # regression with data.target_scaling=standard: the training split's target (mean, std)
     # per column; the splits' y are standardised with it, metrics are reported unscaled.
     target_scale: tuple[list[float], list[float]] | None = None
-    # what a new input needs to look like this data (hpt.preprocessing: preprocessing.json)
+    # what a new input needs to look like this data (hpt.use.preprocessing: preprocessing.json)
     preprocessing: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device) -> Dataset:
@@ -150,7 +150,7 @@ def split(
             raise UserError(f"data.subset must be at least 2, got {how.subset}")
         train = Split(train.x[: how.subset], train.y[: how.subset])
     if how.folds > 1:
-        from hpt.cv import fold_indices
+        from hpt.training.cv import fold_indices
 
         train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed)
     elif val is not None:
@@ -179,7 +179,7 @@ def split(
 def describe(
     data: Dataset, source: dict[str, Any], norm: dict[str, Any] | None, classes: list[str]
 ) -> dict[str, Any]:
-    """The fitted preprocessing of a run's data, as plain JSON (``hpt.preprocessing``).
+    """The fitted preprocessing of a run's data, as plain JSON (``hpt.use.preprocessing``).
 
     Args:
         data: The run's splits (normalised, targets scaled).
@@ -307,7 +307,7 @@ def prepare(
     """A run's splits of what its source loaded: carved, normalised, targets scaled, described.
 
     Validation is the source's own when it has one, else carved from its training rows; with
-    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.cv``).
+    ``folds > 1`` it is fold ``fold`` of a k-fold partition of them (``hpt.training.cv``).
 
     Args:
         src: The source's splits (``hpt.build.load_source``).

@@ -244,7 +244,7 @@ def _encode(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
     """Numeric columns as floats (medians fill gaps), the rest one-hot; the numeric mask; and
     the encoding (``features``: each input column and how it is encoded, ``columns``: the
-    names of the encoded columns, in order), which ``hpt.preprocessing`` applies to new rows."""
+    names of the encoded columns, in order), which ``hpt.use.preprocessing`` applies to new rows."""
     parts_train, parts_test, mask = [], [], []
     features: list[dict[str, Any]] = []
     columns: list[str] = []

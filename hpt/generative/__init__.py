@@ -3,7 +3,7 @@
 ``conf/task/gan.yaml`` and ``vae.yaml`` name ``hpt.generative.run.Gan`` / ``Vae`` by
 ``task._target_``; ``hpt.train.run`` drives them like any hpt run. Modules: ``build`` (the
 generative objects from the config), ``models``, ``gan`` and ``vae`` (one epoch each, through
-``hpt.loop``'s update and epoch driver), ``scorer`` (the GAN's objective), ``samples`` (PNG
+``hpt.training.loop``'s update and epoch driver), ``scorer`` (the GAN's objective), ``samples`` (PNG
 grids), ``run`` (the two tasks, through the ``hpt.task`` protocol).
 
 Settings come from ``task.*`` (conf/task/gan.yaml, vae.yaml) plus ``data`` and ``trainer``

@@ -14,16 +14,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpt import objectives
 from hpt.build import load_source, run_params
+from hpt.config.schema import plain
 from hpt.data import MNIST_MEAN, MNIST_STD, Dataset, Split, prepare
 from hpt.errors import UserError
-from hpt.generative.models import GAN, VAE
-from hpt.generative.scorer import ScoreNet, Scorer, cache_key, load_scorer
+from hpt.generative.models import GAN, VAE, ScoreNet
+from hpt.generative.scorer import Scorer, cache_key, load_scorer
 from hpt.models import count_parameters
 from hpt.objectives import Objective
-from hpt.precision import configure_backends, resolve_device, resolve_precision
 from hpt.record import DERIVED
 from hpt.rundir import flatten
-from hpt.schema import plain
+from hpt.training.precision import configure_backends, resolve_device, resolve_precision
 
 KINDS = ("gan", "vae")
 DEFAULT_OBJECTIVE = {"gan": "val/score", "vae": "val/loss"}

@@ -20,8 +20,9 @@ from hpt.generative.build import GenerativeRun, GenSettings
 from hpt.generative.models import GAN
 from hpt.generative.samples import grid_path, save_grid
 from hpt.generative.scorer import Scorer
-from hpt.loop import Metrics, Update
-from hpt.precision import autocast
+from hpt.training.loop import Update
+from hpt.training.loop_types import Metrics
+from hpt.training.precision import autocast
 
 # Noise streams, offset from the run's seed: one per purpose, so changing one changes no other.
 TRAIN_NOISE, VAL_NOISE, TEST_NOISE = 1, 2, 3

@@ -16,12 +16,13 @@ from hpt.generative.build import GenerativeRun, build, params, resolve_objective
 from hpt.generative.gan import gan_epoch_fn, gan_test
 from hpt.generative.samples import grid_path
 from hpt.generative.vae import vae_epoch_fn, vae_test
-from hpt.loop import Callbacks, EpochPlan, FitResult, Metrics, run_epochs
 from hpt.objectives import Objective
-from hpt.progress import RunProgress
 from hpt.record import Outcome, RunRecord, derived_values, save_checkpoint
 from hpt.rundir import CHECKPOINT
 from hpt.task import Hooks
+from hpt.training.loop import run_epochs
+from hpt.training.loop_types import Callbacks, EpochPlan, FitResult, Metrics
+from hpt.training.progress import RunProgress
 
 
 class GenerativeProgress(RunProgress):
@@ -66,7 +67,8 @@ class Generative:
     def fit(
         self, cfg: DictConfig, built: GenerativeRun, hooks: Hooks, extra: dict[str, Any]
     ) -> tuple[FitResult, GenerativeRun]:
-        """Every epoch through ``hpt.loop.run_epochs``; the best one kept by the objective."""
+        """Every epoch through ``hpt.training.loop.run_epochs``; the best one kept by the
+        objective."""
         s = built.settings
         epoch_fn = self.epoch_fn(built, hooks.run_dir, hooks.on_step)
         plan = EpochPlan(s.epochs, s.objective, s.maximize)

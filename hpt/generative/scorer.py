@@ -30,8 +30,8 @@ from torch import nn
 
 from hpt.data import MNIST_MEAN, MNIST_STD, Split
 from hpt.generative.models import ScoreNet
-from hpt.loop import Update
 from hpt.rundir import atomic_write_bytes
+from hpt.training.loop import Update
 
 log = logging.getLogger("hpt")
 VERSION = 2  # bump when ScoreNet or its training changes: old cache files are then ignored

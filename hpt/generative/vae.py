@@ -19,8 +19,9 @@ from hpt.data import Split, tensor_batches
 from hpt.generative.build import GenerativeRun, GenSettings
 from hpt.generative.models import VAE
 from hpt.generative.samples import grid_path, save_grid
-from hpt.loop import Metrics, Update
-from hpt.precision import autocast
+from hpt.training.loop import Update
+from hpt.training.loop_types import Metrics
+from hpt.training.precision import autocast
 
 TRAIN_NOISE, EVAL_NOISE, PRIOR_NOISE = 1, 2, 3
 

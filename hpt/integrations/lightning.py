@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - depends on what the user installed
             "(from a checkout: '.[lightning]')"
         ) from exc
 
-from hpt.reporter import report
+from hpt.training.reporter import report
 
 __all__ = ["PruningCallback"]
 

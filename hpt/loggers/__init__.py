@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hpt.config.ranges import is_number
 from hpt.errors import UserError, one_line
-from hpt.ranges import is_number
 from hpt.result import read_result, update_result
 
 log = logging.getLogger("hpt.loggers")
@@ -111,8 +111,9 @@ def selection_of(node: Any) -> dict[str, Any]:
 def run_info(
     run_dir: Path, params: dict[str, Any], cwd: str | None, start_epoch: int = 0
 ) -> RunInfo:
-    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from ``hpt.reporter``)."""
-    from hpt import reporter
+    """The RunInfo of the run in ``run_dir`` (its sweep trial, if any, from
+    ``hpt.training.reporter``)."""
+    from hpt.training import reporter
 
     return RunInfo(run_dir, params, reporter.current_trial(), Path(cwd or os.getcwd()), start_epoch)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hpt.summarize.collect import (
+from hpt.summarize.columns import (
     ALL_STATES,
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
@@ -19,7 +19,7 @@ from hpt.summarize.collect import (
     readable,
     twin_params,
 )
-from hpt.summarize.collect import value_key as _key
+from hpt.summarize.columns import value_key as _key
 from hpt.summarize.query import is_missing, primary_objective, score
 
 if TYPE_CHECKING:

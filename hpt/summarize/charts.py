@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpt.rundir import MANIFEST, read_json
 from hpt.summarize import analysis
-from hpt.summarize.collect import OBJECTIVE_PREFIX, PARAM_PREFIX
+from hpt.summarize.columns import OBJECTIVE_PREFIX, PARAM_PREFIX
 from hpt.summarize.query import is_missing, primary_objective
 from hpt.summarize.render import fmt
 

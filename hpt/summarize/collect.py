@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpt.rundir import METRICS, SWEEP, read_json, read_jsonl
 from hpt.summarize.columns import (
-    ALL_STATES,
     BASE_COLUMNS,
-    CORRUPT,
     METRIC_SECTIONS,
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
@@ -28,53 +26,15 @@ from hpt.summarize.columns import (
     RETRY_KINDS,
     SEARCHED,
     SEARCHED_LOG,
-    UNKNOWN,
-    is_searched,
-    log_searched,
-    param_columns,
-    readable,
-    searched_names,
-    tuned_params,
-    twin_params,
     value_key,
-    varying_params,
-    without_redundant_targets,
 )
-from hpt.summarize.rows import read_run, to_float
+from hpt.summarize.rows import read_run
 from hpt.summarize.walk import Found, walk_runs
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "ALL_STATES",
-    "BASE_COLUMNS",
-    "CORRUPT",
-    "METRIC_SECTIONS",
-    "OBJECTIVE_PREFIX",
-    "PARAM_PREFIX",
-    "RETRIED",
-    "RETRY_KINDS",
-    "SEARCHED",
-    "SEARCHED_LOG",
-    "UNKNOWN",
-    "Collection",
-    "SweepInfo",
-    "collect_runs",
-    "is_searched",
-    "log_searched",
-    "metric_history",
-    "param_columns",
-    "read_sweep",
-    "readable",
-    "searched_names",
-    "to_float",
-    "tuned_params",
-    "twin_params",
-    "value_key",
-    "varying_params",
-    "without_redundant_targets",
-]
+__all__ = ["Collection", "SweepInfo", "collect_runs", "metric_history", "read_sweep"]
 
 
 @dataclass
@@ -219,7 +179,7 @@ def _frame(rows: list[dict[str, Any]], sweeps: dict[str, SweepInfo]) -> pd.DataF
 def _mark_retried(rows: list[dict[str, Any]]) -> None:
     """FAIL rows of a dead or interrupted worker whose params a later trial ran: RETRIED.
 
-    The sweeper re-queues such a trial once with the same params (``hpt.sweep.accounting``);
+    The sweeper re-queues such a trial once with the same params (``hpt.sweep.running.accounting``);
     the copy that died again has no later twin and stays FAIL.
     """
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from hpt.rundir import HYDRA_DIR, MANIFEST, RESULT, flatten, is_run_dir, read_json
-from hpt.summarize.collect import METRIC_SECTIONS, to_float
+from hpt.summarize.columns import METRIC_SECTIONS
 from hpt.summarize.query import is_missing
 from hpt.summarize.render import Column, Section, fmt
+from hpt.summarize.rows import to_float
 
 #: Manifest fields that differ between any two runs and say nothing about them.
 _VOLATILE = {"start_time", "end_time", "pid"}

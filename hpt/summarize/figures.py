@@ -3,8 +3,7 @@
 The history names its objective and keeps pruned trials, the parallel coordinates have one
 axis per searched setting (log axes for wide positive ranges), the importance says how many
 finished trials it rests on, and the intermediate values need no legend. Learning curves
-come from the runs' ``metrics.jsonl``. ``hpt.summarize.plots`` writes them (and re-exports
-them).
+come from the runs' ``metrics.jsonl``. ``hpt.summarize.plots`` writes them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from hpt.summarize import analysis
 from hpt.summarize.axes import value_axis
-from hpt.summarize.collect import OBJECTIVE_PREFIX, PARAM_PREFIX, log_searched, metric_history
+from hpt.summarize.collect import metric_history
+from hpt.summarize.columns import OBJECTIVE_PREFIX, PARAM_PREFIX, log_searched
 from hpt.summarize.query import is_missing, primary_objective, rank_runs, score
 from hpt.summarize.render import fmt
 

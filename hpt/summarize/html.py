@@ -22,7 +22,8 @@ from hpt.summarize.charts import (
     pareto_figure,
     timeline_figure,
 )
-from hpt.summarize.collect import Collection, log_searched, tuned_params
+from hpt.summarize.collect import Collection
+from hpt.summarize.columns import log_searched, tuned_params
 from hpt.summarize.curves import curves_figure, history_figure
 from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import primary_objective

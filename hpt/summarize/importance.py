@@ -127,7 +127,7 @@ class SharedImportance:
             selected, else the importance estimated from the runs table.
         """
         from hpt.summarize.analysis import table_importance
-        from hpt.summarize.collect import varying_params, without_redundant_targets
+        from hpt.summarize.columns import varying_params, without_redundant_targets
         from hpt.summarize.query import primary_objective
         from hpt.summarize.study import StudyUnavailable, study_importance
 

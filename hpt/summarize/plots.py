@@ -3,12 +3,11 @@
 The figures show what the HTML report shows: the history names its objective and keeps
 pruned trials, the parallel coordinates have one axis per searched setting (log axes for
 wide positive ranges), the importance says how many finished trials it rests on, and the
-intermediate values need no legend (the figures themselves are ``hpt.summarize.figures``,
-importable from here too). Only the Pareto front of a multi-objective study comes
-from Optuna's matplotlib visualization (the table draws it otherwise): Optuna's other
-matplotlib plots label the axis "Objective Value", drop pruned trials and give every trial a
-legend entry. Learning curves come from the runs' ``metrics.jsonl``. matplotlib runs
-headless (Agg): nothing opens a window.
+intermediate values need no legend (the figures themselves are ``hpt.summarize.figures``).
+Only the Pareto front of a multi-objective study comes from Optuna's matplotlib visualization
+(the table draws it otherwise): Optuna's other matplotlib plots label the axis "Objective
+Value", drop pruned trials and give every trial a legend entry. Learning curves come from the
+runs' ``metrics.jsonl``. matplotlib runs headless (Agg): nothing opens a window.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpt.rundir import atomic_write_bytes
 from hpt.summarize import analysis
-from hpt.summarize.collect import tuned_params
+from hpt.summarize.columns import tuned_params
 from hpt.summarize.figures import (
     history_plot,
     importance_plot,

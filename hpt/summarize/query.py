@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hpt.summarize.collect import METRIC_SECTIONS, OBJECTIVE_PREFIX, PARAM_PREFIX
+from hpt.summarize.columns import METRIC_SECTIONS, OBJECTIVE_PREFIX, PARAM_PREFIX
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING, Any
 from hpt.summarize import analysis
 
 # The sections live in their own modules; their names stay importable from here.
-from hpt.summarize.best import INTERNAL_OVERRIDES as INTERNAL_OVERRIDES
-from hpt.summarize.best import best_config_section as best_config_section
-from hpt.summarize.best import read_overrides as read_overrides
-from hpt.summarize.collect import (
+from hpt.summarize.best import best_config_section
+from hpt.summarize.collect import Collection
+from hpt.summarize.columns import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
-    Collection,
     is_searched,
     searched_names,
     varying_params,
@@ -25,12 +23,15 @@ from hpt.summarize.collect import (
 from hpt.summarize.mixed import is_mixed, per_sweep, sweep_labels
 from hpt.summarize.query import is_missing, primary_objective, rank_runs
 from hpt.summarize.render import Column, Section, fmt, fmt_duration
-from hpt.summarize.sections import ARROWS, header_name
-from hpt.summarize.sections import failures_section as failures_section
-from hpt.summarize.sections import group_section as group_section
-from hpt.summarize.sections import importance_section as importance_section
-from hpt.summarize.sections import pareto_section as pareto_section
-from hpt.summarize.sections import seeds_section as seeds_section
+from hpt.summarize.sections import (
+    ARROWS,
+    failures_section,
+    group_section,
+    header_name,
+    importance_section,
+    pareto_section,
+    seeds_section,
+)
 from hpt.summarize.use import use_best_section
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The report's tables across runs: the Pareto set, repeated seeds, ``--group-by``
 marginals, importance and failures; and the column headers every table uses.
 
-``hpt.summarize.report`` puts them in order (and re-exports them).
+``hpt.summarize.report`` puts them in order.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from hpt.summarize import analysis
-from hpt.summarize.collect import (
+from hpt.summarize.columns import (
     OBJECTIVE_PREFIX,
     PARAM_PREFIX,
     varying_params,

@@ -16,7 +16,7 @@ from typing import Any
 from optuna.trial import FrozenTrial, TrialState
 
 from hpt.selection import better, within_noise
-from hpt.sweep.accounting import A_ONCE
+from hpt.sweep.running.accounting import A_ONCE
 
 
 def chosen(complete: list[FrozenTrial], maximize: bool) -> FrozenTrial:

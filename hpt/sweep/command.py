@@ -103,7 +103,7 @@ def sweep_main(argv: list[str]) -> int:
         print(HELP + search_configs(), end="")
         return 0
     from hpt import train
-    from hpt.app import run_hydra
+    from hpt.cli.launch import run_hydra
 
     # The user's own hydra/sweeper choice wins; otherwise ours.
     # -m is implied; Hydra refuses it with --cfg.
@@ -118,7 +118,7 @@ def search_configs() -> str:
     (or another config dir), each with the sampler and pruner its file selects."""
     import re
 
-    from hpt.app import config_dir, user_config_dirs
+    from hpt.cli.app import config_dir, user_config_dirs
 
     found: dict[str, str] = {}
     try:
@@ -141,7 +141,8 @@ def search_configs() -> str:
 
 
 def with_sweep_dir(argv: list[str]) -> list[str]:
-    """The command line with the default sweep dir named for the sweep (``hpt.sweep.naming``).
+    """The command line with the default sweep dir named for the sweep
+    (``hpt.sweep.planning.naming``).
 
     Left as it is when it names the dir (``hydra.sweep.dir``) or the study
     (``hydra.sweeper.study_name``: the dir is then named for the study, conf/config.yaml).
@@ -152,7 +153,7 @@ def with_sweep_dir(argv: list[str]) -> list[str]:
     Returns:
         The same arguments, with ``hydra.sweep.dir=outputs/sweeps/<search>-<data>-<hash>``.
     """
-    from hpt.sweep.naming import default_sweep_dir
+    from hpt.sweep.planning.naming import default_sweep_dir
 
     overrides = [a for a in argv if _is_override(a)]
     named = {"hydra.sweep.dir", "hydra.sweeper.study_name"}
@@ -165,7 +166,7 @@ def _default_data() -> str:
     """The ``data`` option of hpt's config.yaml defaults list (``mnist``)."""
     from omegaconf import OmegaConf
 
-    from hpt.app import config_dir
+    from hpt.cli.app import config_dir
 
     root = OmegaConf.to_container(OmegaConf.load(config_dir() / "config.yaml"))
     for entry in root.get("defaults", []) if isinstance(root, dict) else []:

@@ -136,8 +136,8 @@ def enqueue_marked(
 
     ``enqueue_trial`` takes only user attributes, and its "queue once" check is not atomic
     (its docstring: hosts enqueueing at once may both add the point). The mark lets
-    ``hpt.sweep.accounting.claim`` drop the second copy. The body is ``enqueue_trial``'s own:
-    a WAITING trial whose ``fixed_params`` the sampler hands back when it is asked.
+    ``hpt.sweep.running.accounting.claim`` drop the second copy. The body is ``enqueue_trial``'s
+    own: a WAITING trial whose ``fixed_params`` the sampler hands back when it is asked.
 
     Args:
         study: The Optuna study.

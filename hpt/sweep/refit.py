@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hpt.argv import config_dir_flag
+from hpt.cli.argv import config_dir_flag
 from hpt.result import read_result
 from hpt.rundir import SWEEP, atomic_write_json, read_json
 

@@ -1,17 +1,15 @@
 """Orchestrates one ``hpt sweep``: parse the space, create or resume the study, run the
 workers (in this process for ``n_jobs=1``, spawned processes otherwise), keep the record.
 
-The steps live in their own modules: the settings' checks (``hpt.sweep.validate``), the plan
-(``hpt.sweep.plan``), the dry run (``hpt.sweep.dry_run``), the study's opening
-(``hpt.sweep.study``) and the worker rounds (``hpt.sweep.rounds``). Their public names are
-exported from here too, where they were defined before.
+The steps live in their own modules: the settings' checks (``hpt.sweep.planning.validate``), the
+plan (``hpt.sweep.planning.plan``), the dry run (``hpt.sweep.planning.dry_run``), the study's
+opening (``hpt.sweep.running.study``) and the worker rounds (``hpt.sweep.running.rounds``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,38 +20,20 @@ from optuna.trial import TrialState
 
 from hpt.errors import SweepAbortedError, UserError
 from hpt.storage import mask_config
-from hpt.sweep import accounting
 from hpt.sweep.chosen import handed_over, noise_line
-from hpt.sweep.dry_run import budget_note, dry_run
-from hpt.sweep.job import save_sweep_config
-from hpt.sweep.monitor import format_best
-from hpt.sweep.plan import Plan, make_plan
-from hpt.sweep.rounds import run_workers
-from hpt.sweep.spec import HydraTask, WorkerSpec
-from hpt.sweep.study import A_BASELINE, A_ENQUEUED, A_SPACE, open_study
-from hpt.sweep.trial import BAD_SETTING
-from hpt.sweep.validate import (
-    check_enqueued,
-    check_keys,
-    directions_for,
-    plain,
-    validate_settings,
-)
-from hpt.sweep.worker import A_STOP, STOP_RULE
+from hpt.sweep.planning.dry_run import dry_run
+from hpt.sweep.planning.plan import Plan, make_plan, worker_spec
+from hpt.sweep.planning.validate import plain
+from hpt.sweep.running import accounting
+from hpt.sweep.running.job import save_sweep_config
+from hpt.sweep.running.monitor import format_best
+from hpt.sweep.running.rounds import run_workers
+from hpt.sweep.running.spec import HydraTask
+from hpt.sweep.running.study import open_study
+from hpt.sweep.running.trial import BAD_SETTING
+from hpt.sweep.running.worker import A_STOP, STOP_RULE
 
-__all__ = [
-    "A_BASELINE",
-    "A_ENQUEUED",
-    "A_SPACE",
-    "budget_note",
-    "check_enqueued",
-    "check_keys",
-    "directions_for",
-    "dry_run",
-    "failure_lines",
-    "run_sweep",
-    "validate_settings",
-]
+__all__ = ["failure_lines", "run_sweep"]
 
 
 def run_sweep(
@@ -93,34 +73,34 @@ def run_sweep(
             with contextlib.suppress(OSError):
                 sweep_dir.rmdir()
         raise
-    if conf.get("dry_run"):
-        dry_run(plan.space, conf, plan.meta)
+    if plan.settings.dry_run:
+        dry_run(plan)
         return
-    study = open_study(plan, conf, sweep_dir, config)
-    wspec = _worker_spec(plan, conf, study, sweep_dir)
+    study = open_study(plan, sweep_dir, config)
+    wspec = worker_spec(plan, sweep_dir)
     mask_config(config)  # trials are composed from it: no password reaches their .hydra/*.yaml
     task = HydraTask(hydra_context, task_function, config)
-    if not plan.user_app:  # Hydra's settings once, not in every trial dir (hpt.sweep.job)
+    if not plan.user_app:  # Hydra's settings once, not in every trial dir (hpt.sweep.running.job)
         save_sweep_config(config, sweep_dir)
     state = "KILLED"  # MLflow's word for a sweep interrupted, or ended by an error
     try:
-        snap = run_workers(study, wspec, conf, plan, task, sweep_dir)
+        snap = run_workers(study, wspec, plan, task, sweep_dir)
         state = "FAIL"
-        _report(study, snap, plan, sweep_dir, grace_period=float(conf["grace_period"]))
-        _hand_over(snap, conf, plan, sweep_dir)
+        _report(study, snap, plan, sweep_dir, grace_period=plan.settings.grace_period)
+        _hand_over(snap, plan, sweep_dir)
         state = "COMPLETE"
     finally:
         _end_tracker_runs(sweep_dir, state, OmegaConf.select(config, "logger.mlflow.tracking_uri"))
 
 
-def _hand_over(snap: dict[str, Any], conf: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
+def _hand_over(snap: dict[str, Any], plan: Plan, sweep_dir: Path) -> None:
     """The model the sweep hands over (its refit, ``hpt.sweep.refit``) and its one test, and
     the last line: is the choice better than the base config?"""
     if not plan.user_app and len(plan.names) == 1:
-        trial = handed_over(snap, str(conf.get("select") or "best"), plan.dirs[0] == "maximize")
+        trial = handed_over(snap, plan.settings.select, plan.dirs[0] == "maximize")
         if trial is not None and trial is not snap["best"][0]:
             print(f"select=1se: the baseline (trial #{trial['number']}) is handed over")
-        refit = conf.get("refit", "auto")
+        refit = plan.settings.refit
         refitted = refit is not False and _refit(sweep_dir, trial, forced=refit is True)
         if trial is not None and not refitted:
             _test(sweep_dir, trial)
@@ -173,41 +153,6 @@ def _end_tracker_runs(sweep_dir: Path, state: str, uri: str | None) -> None:
         end_parent(sweep_dir, state, str(uri) if uri else None)
     except Exception as exc:
         print(f"hpt sweep: warning: could not end the MLflow parent run: {exc}", file=sys.stderr)
-
-
-def _worker_spec(plan: Plan, conf: dict[str, Any], study: Any, sweep_dir: Path) -> WorkerSpec:
-    """What every worker needs, in one picklable object (it crosses into spawned processes)."""
-    timeout = conf.get("timeout")
-    stop = conf.get("stop") or {}
-    return WorkerSpec(
-        storage=plan.storage,
-        study_name=plan.study_name,
-        space=plan.space,
-        n_trials=plan.n_trials,
-        sweep_dir=str(sweep_dir),
-        sampler=plan.sampler_conf,
-        pruner=plan.pruner_conf,
-        deadline=time.time() + float(timeout) if timeout else None,
-        trial_timeout=conf.get("trial_timeout"),
-        max_failure_rate=float(conf["max_failure_rate"]),
-        min_failures=int(conf["min_failures"]),
-        heartbeat_interval=float(conf["heartbeat_interval"]),
-        grace_period=float(conf["grace_period"]),
-        custom_search_space=conf.get("custom_search_space"),
-        extra_overrides=[] if plan.user_app else ["trainer.quiet=true", *_test_in_trials(conf)],
-        user_app=plan.user_app,
-        objective_names=plan.names,
-        directions=plan.dirs,
-        stagnation=stop.get("stagnation"),
-        target=stop.get("target"),
-        constraints=dict(conf.get("constraints") or {}),
-    )
-
-
-def _test_in_trials(conf: dict[str, Any]) -> list[str]:
-    """A constraint on a test metric needs every trial tested (else trials skip the test)."""
-    named = [str(k) for k in (conf.get("constraints") or {})]
-    return ["trainer.test=true"] if any(k.startswith("test/") for k in named) else []
 
 
 def _report(

@@ -4,7 +4,7 @@ Trials do not test (``trainer.test=auto``): a test pass per trial costs time (on
 10,000 test images, more than a 6,000-image trial's validation) and puts the test set in
 front of whoever picks by it. After the sweep, its refit (``hpt.sweep.refit``) tests itself;
 without one, the chosen trial's ``best.pt`` is tested here, exactly as ``hpt eval TRIAL``
-would (``hpt.evaluate.evaluate_run``), into ``TRIAL/test.json`` and ``sweep.json``'s
+would (``hpt.use.evaluate.evaluate_run``), into ``TRIAL/test.json`` and ``sweep.json``'s
 ``test``. The trial's result.json is a record and is not rewritten.
 """
 
@@ -34,7 +34,7 @@ def evaluate_handed_over(sweep_dir: Path, trial: dict[str, Any]) -> dict[str, An
     metrics = test_metrics(run_dir)
     if metrics is None:
         try:
-            from hpt.evaluate import evaluate_run
+            from hpt.use.evaluate import evaluate_run
 
             metrics = dict(evaluate_run(run_dir)["metrics"])
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""Layers the user's config folders over hpt's own (``hpt.app.user_config_dirs``).
+"""Layers the user's config folders over hpt's own (``hpt.cli.app.user_config_dirs``).
 
 Hydra asks every SearchPathPlugin when it builds a search path; this one acts only on a
 path whose primary ("main") entry is hpt's config folder, so other Hydra apps are untouched.
@@ -19,7 +19,7 @@ class HptUserConfigSearchPath(SearchPathPlugin):
         Args:
             search_path: The search path Hydra is building (changed in place).
         """
-        from hpt.app import is_hpt_main, user_config_dirs
+        from hpt.cli.app import is_hpt_main, user_config_dirs
 
         if not any(e.provider == "main" and is_hpt_main(e.path) for e in search_path.get_path()):
             return

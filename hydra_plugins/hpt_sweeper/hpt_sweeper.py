@@ -14,7 +14,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.sweep.options import (
+from hpt.sweep.planning.options import (
     BruteForceSamplerConf,
     CmaEsSamplerConf,
     GPSamplerConf,
@@ -136,16 +136,16 @@ class HptSweeper(Sweeper):
             )
         except KeyboardInterrupt as exc:
             from hpt.errors import Terminated
-            from hpt.sweep.objective import is_hpt_task
+            from hpt.sweep.running.objective import is_hpt_task
 
             if is_hpt_task(self.task_function):
-                raise  # hpt sweep reports it (hpt.app.run_hydra)
+                raise  # hpt sweep reports it (hpt.cli.launch.run_hydra)
             raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
         except Exception as exc:
-            from hpt.sweep.objective import is_hpt_task
+            from hpt.sweep.running.objective import is_hpt_task
 
             if is_hpt_task(self.task_function):
-                raise  # hpt sweep reports it (hpt.app.run_hydra)
+                raise  # hpt sweep reports it (hpt.cli.launch.run_hydra)
             import sys
 
             from hpt.errors import SweepAbortedError, UserError, one_line

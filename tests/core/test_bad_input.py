@@ -4,7 +4,7 @@ search expressions for ``hpt sweep --dry_run``, randomly corrupted run directori
 
 The contract under test: exit code 2 and one readable line on stderr (no traceback), or a
 real valid run when the random input happens to be valid, and no file written outside the
-run directory. The CLI is called in-process (``hpt.cli.main``), which is what a subprocess
+run directory. The CLI is called in-process (``hpt.cli.commands.main``), which is what a subprocess
 would run, minus three seconds of interpreter start-up per example; a few subprocess cases
 check the real command line.
 """
@@ -32,7 +32,7 @@ from helpers.in_process import Ran, hpt
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from hpt.app import config_dir
+from hpt.cli.app import config_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = config_dir()
@@ -423,8 +423,8 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
     import io
 
     from hpt.errors import DamagedFileError
-    from hpt.sealed import sealed
-    from hpt.train import load_checkpoint
+    from hpt.record import load_checkpoint
+    from hpt.use.sealed import sealed
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "best.pt"
@@ -441,8 +441,7 @@ def test_load_checkpoint_refuses_a_pickle_payload_and_runs_none_of_it(tmp_path: 
 
 
 def test_load_checkpoint_reads_a_plain_state_dict(tmp_path: Path) -> None:
-    from hpt.record import save_checkpoint
-    from hpt.train import load_checkpoint
+    from hpt.record import load_checkpoint, save_checkpoint
 
     path = tmp_path / "best.pt"
     save_checkpoint(path, {"w": torch.arange(3.0)})

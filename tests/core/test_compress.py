@@ -15,11 +15,11 @@ from torch import nn
 from hpt.build import build
 from hpt.compress import footprint, load_compressed, make_permanent, prune_model, quantize
 from hpt.errors import UserError
-from hpt.loop import evaluate
 from hpt.models import MLP
 from hpt.rundir import read_json
-from hpt.settings import selection_metric
 from hpt.train import run
+from hpt.training.loop import evaluate
+from hpt.training.settings import selection_metric
 
 TINY = ["data=mnist_tiny", "data.subset=800", "trainer.quiet=true", "model.width=64"]
 

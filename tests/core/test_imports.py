@@ -26,7 +26,7 @@ MODULES = _modules()
 
 
 def _owner(name: str) -> str:
-    """The hpt module a dotted name lives in (``hpt.loop.fit`` -> ``hpt.loop``)."""
+    """The hpt module a dotted name lives in (``hpt.training.loop.fit`` -> ``hpt.training.loop``)."""
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
     return name
@@ -93,9 +93,9 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_scan_sees_the_modules_and_imports_it_checks() -> None:
     edges = _edges()
-    assert {"hpt.train", "hpt.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
+    assert {"hpt.train", "hpt.training.loop", "hpt.record", "hpt.generative.run"} <= set(MODULES)
     assert "hydra_plugins.hpt_sweeper.hpt_sweeper" in MODULES  # the plugins are scanned too
-    assert "hpt.sweep.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
+    assert "hpt.sweep.planning.options" in edges["hydra_plugins.hpt_sweeper.hpt_sweeper"]
     assert "hpt.record" in edges["hpt.train"] and "hpt.record" in edges["hpt.generative.run"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 
@@ -117,9 +117,9 @@ def test_no_private_name_is_imported_from_another_module() -> None:
 def test_the_training_step_and_the_epoch_driver_live_only_in_the_loop() -> None:
     """Every loop updates weights through ``loop.Update``: ``scaler.step`` appears once."""
     steppers = [m for m, p in MODULES.items() if ".step(self.optimizer)" in p.read_text()]
-    assert steppers == ["hpt.loop"]
+    assert steppers == ["hpt.training.loop"]
     for module in (
-        "hpt.lr_find",
+        "hpt.training.lr_find",
         "hpt.generative.gan",
         "hpt.generative.vae",
         "hpt.generative.scorer",
@@ -128,14 +128,14 @@ def test_the_training_step_and_the_epoch_driver_live_only_in_the_loop() -> None:
         assert "Update(" in text and "backward()" not in text, module
 
 
-# Hydra's private API, used in one module only (hpt.hydra_internals says why and for which
+# Hydra's private API, used in one module only (hpt.cli.hydra_internals says why and for which
 # Hydra version), so that an upgrade of Hydra has one place to check.
 HYDRA_PRIVATES = ("hydra._internal", "_return_value")
 
 
 def test_hydras_private_api_is_used_only_in_hydra_internals() -> None:
     """Read as text, so a lazy import, a ``getattr`` or a comment is found as well."""
-    internals = MODULES["hpt.hydra_internals"]
+    internals = MODULES["hpt.cli.hydra_internals"]
     assert all(name in internals.read_text(encoding="utf-8") for name in HYDRA_PRIVATES)
     found = [
         f"{path.relative_to(HPT.parent)} uses {name}"
@@ -192,3 +192,78 @@ def test_result_json_is_written_by_one_module_only() -> None:
     assert _result_writers("def g(d):\n    p = d / RESULT\n    atomic_write_json(p, {})\n") == ["g"]
     assert _result_writers("def h(d):\n    (d / 'result.json').write_text('')\n") == ["h"]
     assert _result_writers("def r(d):\n    return read_json(d / RESULT)\n") == []
+
+
+# Old import paths: a name is imported from the module that defines it. A package's
+# ``__init__.py`` may gather names for its face; no other module passes on a name it imported.
+CALLERS = sorted(
+    p
+    for root in ("hpt", "hydra_plugins", "tests", "benchmarks")
+    for p in (HPT.parent / root).rglob("*.py")
+    if ".venvs" not in p.parts and "lht_upstream" not in p.parts
+)
+
+
+def _defined(body: list[ast.stmt]) -> set[str]:
+    """The names a module's top level binds itself (under ``if``/``try`` too), imports aside."""
+    out: set[str] = set()
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            handlers = [h.body for h in getattr(node, "handlers", [])]
+            for block in (node.body, getattr(node, "orelse", []), *handlers):
+                out |= _defined(block)
+    return out
+
+
+def _passed_on(module: str) -> list[str]:
+    """Names ``module`` imports from another hpt module and hands on: in ``__all__``, as
+    ``import x as x``, or never used by the module itself."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    listed: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            listed = {e.value for e in ast.walk(node.value) if isinstance(e, ast.Constant)}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(OURS):
+            for a in node.names:
+                name = a.asname or a.name
+                if name in listed or a.asname == a.name or name not in used:
+                    out.append(f"{module} passes on {name} from {node.module}")
+    return out
+
+
+def test_no_module_but_a_package_face_re_exports_a_name() -> None:
+    found = [
+        line
+        for module, path in MODULES.items()
+        if path.name != "__init__.py"
+        for line in _passed_on(module)
+    ]
+    assert found == []
+
+
+def test_every_name_is_imported_from_the_module_that_defines_it() -> None:
+    """Read in hpt, its plugins, the tests and the benchmarks, lazy imports included."""
+    defined = {
+        m: _defined(ast.parse(p.read_text(encoding="utf-8")).body)
+        for m, p in MODULES.items()
+        if p.name != "__init__.py"
+    }
+    found = [
+        f"{path.relative_to(HPT.parent)}:{node.lineno} imports {a.name} from {node.module}"
+        for path in CALLERS
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module in defined
+        for a in node.names
+        if a.name not in defined[node.module] and f"{node.module}.{a.name}" not in MODULES
+    ]
+    assert len(CALLERS) > len(MODULES) and found == []

@@ -9,9 +9,10 @@ from itertools import pairwise
 import pytest
 from helpers import compose_config
 
-from hpt.app import config_dir
 from hpt.build import build
-from hpt.loop import Callbacks, fit
+from hpt.cli.app import config_dir
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks
 
 LR = 1e-3
 

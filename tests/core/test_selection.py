@@ -12,13 +12,13 @@ import torch
 from sklearn.metrics import r2_score
 from torch import nn
 
-from hpt.cv import auto_folds
 from hpt.data import Dataset, Split
-from hpt.loop import run_epochs
-from hpt.loop_types import EpochPlan, LoopSettings
 from hpt.selection import better, diverged, standard_error, tie_rule, within_noise
-from hpt.sweep.monitor import best_trials
-from hpt.sweep.verdict import A_DIVERGED
+from hpt.sweep.running.monitor import best_trials
+from hpt.sweep.running.verdict import A_DIVERGED
+from hpt.training.cv import auto_folds
+from hpt.training.loop import run_epochs
+from hpt.training.loop_types import EpochPlan, LoopSettings
 
 
 def test_an_accuracy_ties_within_half_a_validation_row_and_the_loss_breaks_the_tie() -> None:
@@ -129,7 +129,7 @@ def test_regression_metrics_are_in_the_targets_units_and_r2_matches_scikit_learn
         maximize=False,
         target_scale=([mean], [std]),
     )
-    from hpt.loop import evaluate
+    from hpt.training.loop import evaluate
 
     m = evaluate(model, split, nn.MSELoss(), settings, "val")
     with torch.no_grad():

@@ -14,8 +14,8 @@ from helpers import run_cli
 from helpers.sk_data import shared_dir
 from torch import nn
 
-from hpt.loop import batch_loss
-from hpt.loop_types import LoopSettings
+from hpt.training.loop import batch_loss
+from hpt.training.loop_types import LoopSettings
 
 pytest.importorskip("tabm")
 pytest.importorskip("rtdl_revisiting_models")

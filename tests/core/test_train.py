@@ -16,9 +16,11 @@ from torch import nn
 
 from hpt.build import build
 from hpt.data import augment
-from hpt.loop import Callbacks, fit
+from hpt.record import Outcome, load_checkpoint
 from hpt.rundir import read_json, read_jsonl
-from hpt.train import Outcome, load_checkpoint, run
+from hpt.train import run
+from hpt.training.loop import fit
+from hpt.training.loop_types import Callbacks
 
 METRIC_KEYS = {"epoch", "train/loss", "val/loss", "lr", "time/epoch_s", "throughput/samples_per_s"}
 MANIFEST_KEYS = {

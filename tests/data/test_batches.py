@@ -1,4 +1,4 @@
-"""Batching by slicing (``hpt.data.tensor_batches``, ``hpt.loop.batches``): what each epoch sees."""
+"""Batching by slicing (``hpt.data.tensor_batches``, ``hpt.training.loop.batches``): what each epoch sees."""
 
 from __future__ import annotations
 

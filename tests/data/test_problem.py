@@ -7,8 +7,8 @@ from pathlib import Path
 
 from helpers import compose_config, run_cli
 
-from hpt.app import renamed_overrides
 from hpt.build import data_problem
+from hpt.cli.argv import renamed_overrides
 
 
 def test_data_problem_is_the_key_and_each_builtin_dataset_sets_it() -> None:

@@ -11,8 +11,8 @@ from helpers import compose_config
 from helpers import run_in_process as hpt
 from omegaconf import OmegaConf
 
-from hpt.app import config_dir
 from hpt.build import build, data_problem
+from hpt.cli.app import config_dir
 from hpt.targets import locate
 
 FAST = ["trainer.epochs=1", "trainer.quiet=true", "trainer.device=cpu"]

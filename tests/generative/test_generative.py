@@ -22,9 +22,11 @@ from hpt.data import Split
 from hpt.errors import UserError
 from hpt.generative import scorer as scoring
 from hpt.generative.build import build, params
-from hpt.generative.scorer import ScoreNet, inception_score, load_scorer
+from hpt.generative.models import ScoreNet
+from hpt.generative.scorer import inception_score, load_scorer
+from hpt.record import load_checkpoint
 from hpt.rundir import read_json, read_jsonl
-from hpt.train import load_checkpoint, run
+from hpt.train import run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = [

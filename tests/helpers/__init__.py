@@ -49,8 +49,8 @@ def compose_config(overrides: Sequence[str] = (), *, hydra_config: bool = False)
     """The config `hpt train` would run with these overrides (Hydra's compose API, real conf/)."""
     from hydra import compose, initialize_config_dir
 
-    from hpt.app import config_dir
-    from hpt.schema import register
+    from hpt.cli.app import config_dir
+    from hpt.config.schema import register
 
     register()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name="test"):
@@ -125,7 +125,7 @@ def run_in_process(*argv: str, cwd: Path) -> tuple[int, str, str]:
     ``run_cli`` where a test runs hpt many times; Hydra's global state is cleared around it."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from hpt import cli
+    from hpt.cli import commands as cli
 
     GlobalHydra.instance().clear()
     out, err, old = io.StringIO(), io.StringIO(), os.getcwd()

@@ -1,4 +1,4 @@
-"""``hpt ARGV`` called in-process (``hpt.cli.main``): what a subprocess would run, minus
+"""``hpt ARGV`` called in-process (``hpt.cli.commands.main``): what a subprocess would run, minus
 three seconds of interpreter start-up per call, with stdout, stderr and the files it left."""
 
 from __future__ import annotations

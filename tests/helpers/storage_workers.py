@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 
 def claim_trials(spec: str, study_name: str, n_trials: int) -> list[int]:

@@ -43,7 +43,7 @@ def edit_best_json(run: Path, **changes: Any) -> dict[str, Any]:
 
 def hpt_in_process(capsys: Any, *args: object) -> tuple[int, str, str]:
     """``hpt ARGS`` in this process: exit code, stdout, stderr."""
-    from hpt.cli import main
+    from hpt.cli.commands import main
 
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()

@@ -292,7 +292,7 @@ def test_vae_sample_grids_reach_tensorboard_as_images(tmp_path: Path) -> None:
 def test_train_with_an_uninstalled_logger_exits_2_with_the_install_command(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['tensorboard'] = None; sys.modules['torch.utils.tensorboard'] = None\n"
-        "from hpt.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from hpt.cli.commands import main; sys.exit(main(sys.argv[1:]))"
     )
     proc = subprocess.run(
         [

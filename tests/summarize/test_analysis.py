@@ -9,7 +9,8 @@ import pytest
 from helpers.summarize_fixtures import synthetic_sweep, write_run, write_sweep
 
 from hpt.summarize import analysis
-from hpt.summarize.collect import collect_runs, varying_params
+from hpt.summarize.collect import collect_runs
+from hpt.summarize.columns import varying_params
 from hpt.summarize.query import rank_runs
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from helpers.summarize_fixtures import synthetic_sweep, write_run, write_sweep
 
-from hpt.summarize.collect import CORRUPT, UNKNOWN, collect_runs, varying_params
+from hpt.summarize.collect import collect_runs
+from hpt.summarize.columns import CORRUPT, UNKNOWN, varying_params
 
 
 def _by_name(frame):

@@ -12,7 +12,8 @@ from helpers.summarize_fixtures import write_run, write_sweep
 
 from hpt.storage import open_storage
 from hpt.summarize.cli import main
-from hpt.summarize.collect import collect_runs, varying_params
+from hpt.summarize.collect import collect_runs
+from hpt.summarize.columns import varying_params
 from hpt.summarize.study import study_importance
 
 

@@ -9,7 +9,8 @@ from helpers.summarize_fixtures import write_run, write_sweep
 
 from hpt.summarize import plots
 from hpt.summarize.analysis import Importance
-from hpt.summarize.collect import collect_runs, tuned_params
+from hpt.summarize.collect import collect_runs
+from hpt.summarize.columns import tuned_params
 
 
 def _sweep(path: Path) -> Path:

@@ -1,13 +1,13 @@
-"""The sweep's budget accounting (``hpt.sweep.accounting``) on a real in-memory Optuna study."""
+"""The sweep's budget accounting (``hpt.sweep.running.accounting``) on a real in-memory Optuna study."""
 
 from __future__ import annotations
 
 import optuna
 from optuna.trial import TrialState
 
-from hpt.sweep import accounting
 from hpt.sweep import optuna_internals as internals
-from hpt.sweep.study import A_ENQUEUED, enqueue
+from hpt.sweep.running import accounting
+from hpt.sweep.running.study import A_ENQUEUED, enqueue
 
 
 def _study() -> optuna.Study:

@@ -10,9 +10,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from hpt.app import config_dir
-from hpt.schema import register
-from hpt.sweep.compose import TrialComposer
+from hpt.cli.app import config_dir
+from hpt.config.schema import register
+from hpt.sweep.running.compose import TrialComposer
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from helpers import mounted_tmpfs
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "apps" / "full" / "full.py"

@@ -21,8 +21,8 @@ from optuna.trial import FrozenTrial, TrialState
 from hpt import errors
 from hpt.rundir import RESULT, atomic_write_json, read_json
 from hpt.storage import JOURNAL_NAME, open_storage
-from hpt.sweep import accounting
-from hpt.sweep.trial import A_EPOCH
+from hpt.sweep.running import accounting
+from hpt.sweep.running.trial import A_EPOCH
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = Path(__file__).resolve().parents[1] / "assets"

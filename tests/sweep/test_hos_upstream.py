@@ -5,7 +5,7 @@ facebookresearch/hydra (branch 1.3_branch, MIT licence, Copyright (c) Facebook, 
 affiliates). The example apps and configs it runs are copied unchanged under
 ``tests/apps/hos/`` except for the sweeper line (``override hydra/sweeper: optuna`` ->
 ``hpt``). Each upstream test keeps its name and its command line; what the old plugin's
-internal functions did is asked of hpt's equivalent (``hpt.sweep.space``), and Optuna 2's
+internal functions did is asked of hpt's equivalent (``hpt.sweep.planning.space``), and Optuna 2's
 distribution classes are written as the Optuna 5 classes that replaced them.
 
 Deliberate differences (README, "Coming from hydra-optuna-sweeper"), each marked below:
@@ -35,7 +35,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpt.sweep.space import legacy_params, parse, to_distribution
+from hpt.sweep.planning.legacy import legacy_params
+from hpt.sweep.planning.space import parse, to_distribution
 
 REPO = Path(__file__).resolve().parents[2]
 HOS = REPO / "tests" / "apps" / "hos"  # upstream's plugin root: example/ and tests/conf/

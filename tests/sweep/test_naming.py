@@ -9,7 +9,7 @@ import pytest
 from hpt.errors import UserError
 from hpt.storage import check_journal
 from hpt.sweep.command import with_sweep_dir
-from hpt.sweep.naming import default_sweep_dir, free_sibling
+from hpt.sweep.planning.naming import default_sweep_dir, free_sibling
 
 SPACE = ["search=tpe", "optimizer.lr=tag(log, interval(1e-4, 1e-1))"]
 

@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from hpt.masking import mask_url
 from hpt.rundir import RESULT, read_json
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 pytestmark = pytest.mark.postgres
 pg_server = pgserver.pg_server  # registers the session fixture in this module

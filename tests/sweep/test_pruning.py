@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hpt.sweep.pruning import first_rung, fit_to_epochs
+from hpt.sweep.planning.pruning import first_rung, fit_to_epochs
 
 REPO = Path(__file__).resolve().parents[2]
 HYPERBAND = {

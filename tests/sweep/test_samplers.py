@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import optuna
 
-from hpt.sweep.samplers import build_sampler, trial_seed
-from hpt.sweep.space import parse
+from hpt.sweep.planning.samplers import build_sampler, trial_seed
+from hpt.sweep.planning.space import parse
 
 SPACE = parse({"optimizer.lr": "tag(log, interval(1e-4, 1e-1))", "x": "interval(0, 1)"}, None, [])
 

@@ -18,7 +18,7 @@ import pytest
 from helpers.slurm import Cluster, start_cluster, why_not
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = REPO / "tests" / "apps"

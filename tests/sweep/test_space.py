@@ -6,7 +6,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from hpt.errors import UserError
-from hpt.sweep.space import grid_values, parse, to_overrides
+from hpt.sweep.planning.overrides import to_overrides
+from hpt.sweep.planning.space import grid_values, parse
 
 TABLE = [
     ("interval(0.1, 0.5)", FloatDistribution(0.1, 0.5)),

@@ -19,7 +19,7 @@ from helpers.pgserver import (
 )
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres

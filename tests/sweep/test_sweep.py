@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["data=mnist_tiny", "data.subset=600", "trainer.epochs=1", "trainer.eval_batch_size=512"]

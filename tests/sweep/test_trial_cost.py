@@ -9,7 +9,7 @@ from pathlib import Path
 
 from helpers import CliResult, run_cli
 
-from hpt.evaluate import evaluate_run
+from hpt.use.evaluate import evaluate_run
 
 TINY = ["data=mnist_tiny", "data.subset=600", "trainer.epochs=1", "trainer.eval_batch_size=512"]
 

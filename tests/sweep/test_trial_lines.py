@@ -6,7 +6,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from hpt.sweep.monitor import trial_line
+from hpt.sweep.running.monitor import trial_line
 
 DISTRIBUTIONS = {
     "optimizer": CategoricalDistribution(["adamw", "sgd"]),

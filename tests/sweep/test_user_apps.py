@@ -237,7 +237,7 @@ def test_bad_sweeper_settings_of_a_user_app_are_one_line_and_exit_2(
 def test_a_user_task_return_value_becomes_values_or_a_reasoned_failure(
     returned: object, n: int, status: str, kind: str | None
 ) -> None:
-    from hpt.sweep.objective import judge
+    from hpt.sweep.running.objective import judge
 
     verdict = judge(returned, n)
     assert (verdict.status, verdict.error_kind) == (status, kind)

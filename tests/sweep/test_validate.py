@@ -1,5 +1,5 @@
-"""The sweeper's settings speak hpt's one validation language (``hpt.rules``): each range is
-stated once, beside its field in ``hpt.sweep.options``, and checked before anything runs."""
+"""The sweeper's settings speak hpt's one validation language (``hpt.config.rules``): each range is
+stated once, beside its field in ``hpt.sweep.planning.options``, and checked before anything runs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import typing
 
 import pytest
 
+from hpt.config.ranges import Num
 from hpt.errors import UserError
-from hpt.ranges import Num
-from hpt.sweep import options
-from hpt.sweep.validate import validate_settings
+from hpt.sweep.planning import options
+from hpt.sweep.planning.validate import validate_settings
 
 HYPERBAND = "optuna.pruners.HyperbandPruner"
 HALVING = "optuna.pruners.SuccessiveHalvingPruner"

@@ -13,10 +13,10 @@ from optuna.trial import TrialState
 from hpt.objectives import Objective
 from hpt.record import Outcome
 from hpt.rundir import RESULT, read_json
-from hpt.sweep.objective import Verdict, verdict_of
-from hpt.sweep.space import SearchSpace
-from hpt.sweep.spec import WorkerSpec
-from hpt.sweep.verdict import conclude
+from hpt.sweep.planning.space import SearchSpace
+from hpt.sweep.running.objective import verdict_of
+from hpt.sweep.running.spec import WorkerSpec
+from hpt.sweep.running.verdict import Verdict, conclude
 
 OBJ = [Objective("val/loss", "minimize")]
 

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from hpt.rundir import RESULT, read_json
 from hpt.storage import open_storage
-from hpt.sweep import accounting
+from hpt.sweep.running import accounting
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = REPO / "tests" / "apps"

@@ -110,6 +110,9 @@ def spawned_worker(
     if isinstance(task_function, TaskRef):
         task_function = task_function.resolve()
     try:
+        # the sweep spawned this process with Ctrl-C held (hpt.sweep.running.rounds): one that
+        # came during its start-up is delivered here, where it ends the worker quietly
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         run_worker(spec, hydra_context, task_function, config, worker, parent=os.getppid())
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -266,7 +266,7 @@ def _start(
             visible = os.environ.get("CUDA_VISIBLE_DEVICES")
             ids = visible.split(",") if visible else [str(g) for g in range(gpus)]
             env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
-        with _env(env):
+        with _env(env), _signals_held():
             p = ctx.Process(
                 target=spawned_worker,
                 args=(
@@ -282,6 +282,20 @@ def _start(
             p.start()
         procs.append(p)
     return procs
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked while a worker is spawned. The child inherits the block and
+    lifts it in ``spawned_worker``, where an interrupt ends it quietly (exit 130); one that
+    came while it was still importing torch would otherwise print a traceback from
+    multiprocessing's start-up. Here, a signal that came meanwhile is delivered on exit."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _interrupt(procs: list[Any]) -> None:

@@ -67,6 +67,7 @@ def spawned_worker(
     config: DictConfig,
     worker: int,
     started: Any = None,
+    parent: int = 0,
 ) -> None:
     """Entry point of a worker process (multiprocessing spawn).
 
@@ -82,6 +83,9 @@ def spawned_worker(
         config: The run's composed config.
         worker: The worker's index.
         started: A shared flag set once the process got past its start-up.
+        parent: The sweep process's id, given by the sweep (0: this process's parent now).
+            Not read here with ``os.getppid()`` alone: a sweep killed while this worker was
+            still starting would leave it watching init, and it would go on taking trials.
 
     Raises:
         SystemExit: 130 when the worker was interrupted.
@@ -113,6 +117,8 @@ def spawned_worker(
         # the sweep spawned this process with Ctrl-C held (hpt.sweep.running.rounds): one that
         # came during its start-up is delivered here, where it ends the worker quietly
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-        run_worker(spec, hydra_context, task_function, config, worker, parent=os.getppid())
+        run_worker(
+            spec, hydra_context, task_function, config, worker, parent=parent or os.getppid()
+        )
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -276,6 +276,7 @@ def _start(
                     task.config,
                     i,
                     started[i],
+                    os.getpid(),
                 ),
                 name=f"hpt-worker-{i}",
             )

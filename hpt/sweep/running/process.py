@@ -83,9 +83,7 @@ def spawned_worker(
         config: The run's composed config.
         worker: The worker's index.
         started: A shared flag set once the process got past its start-up.
-        parent: The sweep process's id, given by the sweep (0: this process's parent now).
-            Not read here with ``os.getppid()`` alone: a sweep killed while this worker was
-            still starting would leave it watching init, and it would go on taking trials.
+        parent: The sweep's pid as it gave it (0: the parent now, init if the sweep died).
 
     Raises:
         SystemExit: 130 when the worker was interrupted.

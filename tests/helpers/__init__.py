@@ -163,3 +163,14 @@ def mounted_tmpfs(mnt: Path, size: str = "3m") -> Iterator[Path]:
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def trial_results(sweep_dir: Path) -> dict[int, dict]:
+    """Every ``trial_*/result.json`` of a sweep dir, by trial number."""
+    import json
+
+    out = {}
+    for d in sorted(sweep_dir.glob("trial_*")):
+        r = json.loads((d / "result.json").read_text())
+        out[r["trial"]["number"]] = r
+    return out

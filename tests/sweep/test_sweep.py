@@ -10,6 +10,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers import trial_results
 
 from hpt.storage import open_storage
 from hpt.sweep.running import accounting
@@ -35,12 +36,7 @@ def load(sweep_dir: Path, name: str) -> optuna.Study:
     )
 
 
-def results(sweep_dir: Path) -> dict[int, dict]:
-    out = {}
-    for d in sorted(sweep_dir.glob("trial_*")):
-        r = json.loads((d / "result.json").read_text())
-        out[r["trial"]["number"]] = r
-    return out
+results = trial_results
 
 
 def test_sweeper_plugin_is_discovered_by_hydra() -> None:

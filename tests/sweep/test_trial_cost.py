@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import CliResult, run_cli
+from helpers import CliResult, run_cli, trial_results
 
 from hpt.use.evaluate import evaluate_run
 
@@ -26,12 +26,7 @@ def sweep(tmp_path: Path, *args: str, sweep_dir: Path | None = None) -> CliResul
     return run_cli(["sweep", *TINY, f"hydra.sweep.dir={where}", *args], tmp_path)
 
 
-def results(sweep_dir: Path) -> dict[int, dict]:
-    out = {}
-    for d in sorted(sweep_dir.glob("trial_*")):
-        r = json.loads((d / "result.json").read_text())
-        out[r["trial"]["number"]] = r
-    return out
+results = trial_results
 
 
 def _trials(sweep_dir: Path) -> dict[int, tuple[dict, float, int]]:

@@ -133,7 +133,8 @@ def _record(target: Path, info: dict[str, Any]) -> dict[str, Any]:
     return {**info, "dir": BEST, "test": test}
 
 
-def add_to_sweep_json(sweep_dir: Path, record: dict[str, Any]) -> None:
-    """``sweep.json`` gains the refit (the monitor wrote the rest)."""
+def add_to_sweep_json(sweep_dir: Path, record: dict[str, Any], key: str = "refit") -> None:
+    """``sweep.json`` gains the hand-over's ``key`` (the refit, its test; the monitor wrote
+    the rest)."""
     current = read_json(sweep_dir / SWEEP) or {}
-    atomic_write_json(sweep_dir / SWEEP, {**current, "refit": record})
+    atomic_write_json(sweep_dir / SWEEP, {**current, key: record})

@@ -15,7 +15,8 @@ from typing import Any
 
 from hpt.errors import one_line
 from hpt.result import read_result
-from hpt.rundir import SWEEP, TEST, atomic_write_json, read_json
+from hpt.rundir import TEST, atomic_write_json, read_json
+from hpt.sweep.refit import add_to_sweep_json
 
 
 def test_metrics(run_dir: Path) -> dict[str, Any] | None:
@@ -44,6 +45,5 @@ def evaluate_handed_over(sweep_dir: Path, trial: dict[str, Any]) -> dict[str, An
             return None
         atomic_write_json(run_dir / TEST, {"trial": trial.get("number"), "metrics": metrics})
     record = {"trial": trial.get("number"), "dir": trial.get("dir"), "metrics": metrics}
-    current = read_json(sweep_dir / SWEEP) or {}
-    atomic_write_json(sweep_dir / SWEEP, {**current, "test": record})
+    add_to_sweep_json(sweep_dir, record, "test")
     return record

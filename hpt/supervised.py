@@ -24,7 +24,7 @@ from hpt.selection import diverged
 from hpt.task import Hooks
 from hpt.training import reporter as reporting
 from hpt.training import resume
-from hpt.training.cv import SMALL_TABLE, auto_folds
+from hpt.training.cv import SMALL_TABLE, auto_folds, smallest_class
 from hpt.training.loop import evaluate, fit, unwrap
 from hpt.training.loop_types import Callbacks, FitResult
 from hpt.training.progress import RunProgress
@@ -128,7 +128,11 @@ def resolve_folds(cfg: DictConfig) -> None:
     rows = len(src.train_x) + (len(src.val_x) if src.val_x is not None else 0)
     subset = cfg.data.get("subset")
     rows = min(rows, int(subset)) if subset else rows
-    folds = auto_folds(rows, src.train_x.dim() == 2, reporting.current_trial() is not None)
+    rarest = None
+    if src.problem in ("classification", "binary") and src.train_y.numel() == len(src.train_y):
+        rarest = smallest_class(src.train_y[: int(subset)] if subset else src.train_y)
+    in_sweep = reporting.current_trial() is not None
+    folds = auto_folds(rows, src.train_x.dim() == 2, in_sweep, rarest)
     with open_dict(cfg):
         cfg.trainer.folds = folds
     if folds > 1 and not _said_folds:

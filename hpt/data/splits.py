@@ -152,7 +152,9 @@ def split(
     if how.folds > 1:
         from hpt.training.cv import fold_indices
 
-        train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed)
+        classes = problem in ("classification", "binary") and train.y.numel() == len(train)
+        labels = train.y.reshape(-1) if classes else None  # binary targets may be (N, 1)
+        train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed, labels)
     elif val is not None:
         if how.refit:
             train = Split(torch.cat([train.x, val.x]), torch.cat([train.y, val.y]))

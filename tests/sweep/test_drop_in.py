@@ -92,6 +92,9 @@ def test_rerun_resume_runs_up_to_n_trials_and_extend_runs_n_trials_more(
     [
         ("hydra.sweeper.rerun=more", "hydra.sweeper.rerun='more' must be resume or extend"),
         ("hydra.sweeper.sampler.seed=-1", "hydra.sweeper.sampler.seed=-1 must be"),
+        # switches take only true/false: a bool field would read 2 or "yes" as true
+        ("hydra.sweeper.baseline=2", "hydra.sweeper.baseline=2 must be one of true, false, null"),
+        ("hydra.sweeper.dry_run=yes", "hydra.sweeper.dry_run='yes' must be true or false"),
     ],
 )
 def test_a_bad_rerun_setting_is_one_line_and_exit_2(

@@ -44,6 +44,18 @@ def test_folds_partition_the_training_set() -> None:
     assert fold_indices(n, k, 2, seed=7)[1].tolist() == vals[2].tolist()  # reproducible per seed
     assert fold_indices(n, k, 2, seed=8)[1].tolist() != vals[2].tolist()
 
+    # Classes: stratified, every fold holds each class in its share (counts differ by <= 1)
+    labels = torch.tensor([0] * 60 + [1] * 31 + [2] * 12)[torch.randperm(n)]
+    strat = [fold_indices(n, k, i, seed=7, labels=labels) for i in range(k)]
+    assert sorted(torch.cat([v for _, v in strat]).tolist()) == list(range(n))
+    for c, rows in ((0, 60), (1, 31), (2, 12)):
+        counts = [int((labels[v] == c).sum()) for _, v in strat]
+        assert sum(counts) == rows and max(counts) - min(counts) <= 1, (c, counts)
+    for train_idx, val_idx in strat:
+        assert sorted(train_idx.tolist() + val_idx.tolist()) == list(range(n))
+    with pytest.raises(UserError, match="more than the 12 training rows of the smallest class"):
+        fold_indices(n, 13, 0, seed=7, labels=labels)
+
     # Through the data loader: the folds come from the training set, the test set is untouched.
     full = load_dataset("mnist_tiny", "classification", val_split=0.1, seed=0, subset=300)
     n_full = len(full.train) + len(full.val)
@@ -122,3 +134,5 @@ def test_folds_with_repeats_and_bad_counts_are_refused() -> None:
         build(compose_config([*TINY, "trainer.folds=0"]))
     with pytest.raises(UserError, match="too many"):
         build(compose_config([*TINY, "data.subset=10", "trainer.folds=8"]))
+    with pytest.raises(UserError, match="training rows of the smallest class"):
+        build(compose_config([*TINY, "data.subset=40", "trainer.folds=10"]))

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from hpt.config.ranges import AUTO_BOOL, Num, OneOf, ruled
+from hpt.config.ranges import AUTO_BOOL, BOOL, Num, OneOf, ruled
 
 # Each setting's allowed range sits beside its field (``ruled``); ``hpt.sweep.planning.validate``
 # checks them all before anything runs, in the same language as every other setting
@@ -179,10 +179,10 @@ class HptSweeperConf:
     )
     custom_search_space: str | None = None  # "module.fn(cfg, trial) -> dict[str, Any]"
     enqueue: list[Any] = field(default_factory=list)  # known-good params to try first
-    dry_run: bool = False
-    detach: bool = (
-        False  # with hydra/launcher=submitit_slurm: return once the workers are submitted
-    )
+    # switches are typed Any and ruled BOOL: a bool field would take 2 or "yes" as true
+    dry_run: Any = ruled(False, BOOL)
+    # with hydra/launcher=submitit_slurm: return once the workers are submitted
+    detach: Any = ruled(False, BOOL)
     stop: StopConf = field(default_factory=StopConf)  # stop rules (single objective)
     # hpt's own task: train the chosen config on every training row into SWEEP/best/ at the end;
     # auto: when its trials were cross-validated (its own checkpoint is one fold's model)
@@ -192,7 +192,7 @@ class HptSweeperConf:
     select: str = ruled("best", OneOf(("best", "1se")))
     # the base config (what a plain run with the same overrides trains) as a trial first;
     # null: on for hpt sweep, off for a user's app (the old plugin ran n_trials sampled points)
-    baseline: bool | None = ruled(None, OneOf((True, False, None)))
+    baseline: Any = ruled(None, OneOf((True, False, None)))
     # a rerun into the same storage: "resume" runs up to n_trials in all, "extend" runs
     # n_trials more than had finished (hydra-optuna-sweeper's rerun with a kept storage)
     rerun: str = ruled("resume", OneOf(("resume", "extend")))

@@ -137,6 +137,9 @@ def hpt_scores(
         "search=table",
         *data,
         f"hydra.sweeper.n_trials={trials}",
+        # every trial tested, for the chosen and baseline columns only: trials do not test by
+        # default (issue 33), and the test metrics take no part in any choice either way
+        "trainer.test=true",
         *(extra or []),
     ]
     ran = run_hpt([*sweep_args, "hydra.sweep.dir=sweep"], where)

@@ -10,6 +10,13 @@ TabM is k MLPs sharing most weights. In training it returns every member's predi
 ensemble's prediction, ``(batch, out)``: the log of the members' mean probabilities for classes,
 their mean output otherwise (a binary target's logits are averaged). So evaluation, predict and
 export see an ordinary model.
+
+Both take ``embeddings.kind=periodic``: every numeric column is embedded by learned periodic
+functions (``rtdl-num-embeddings``' ``PeriodicEmbeddings``, Gorishniy et al., "On Embeddings for
+Numerical Features in Tabular Deep Learning", NeurIPS 2022) before the backbone sees it.
+Piecewise-linear embeddings are not offered: their bins are computed from the training rows,
+and a model here is built from its config and the data's shape only, so a shared run could not
+rebuild them.
 """
 
 from __future__ import annotations
@@ -36,8 +43,37 @@ def _extra(module: str) -> Any:
         ) from None
 
 
+def periodic_embeddings(
+    n_features: int, kind: str | None = "none", d_embedding: int = 16, frequency_scale: float = 0.01
+) -> nn.Module | None:
+    """``model.embeddings``: None for ``kind=none``, else the numeric columns' embeddings.
+
+    Args:
+        n_features: The encoded columns.
+        kind: ``none`` (or None) or ``periodic``.
+        d_embedding: Each column's embedding size (the FT-Transformer's is its token size).
+        frequency_scale: The initial frequencies' scale (the paper's sigma, the setting it
+            found matters most).
+
+    Raises:
+        UserError: Another kind.
+    """
+    if kind in (None, "none"):
+        return None
+    if kind != "periodic":
+        raise UserError(
+            f"model.embeddings.kind={kind!r} must be none or periodic (piecewise-linear "
+            "embeddings need bins from the training rows, which a model is not built with)"
+        )
+    embeddings = _extra("rtdl_num_embeddings")
+    return embeddings.PeriodicEmbeddings(  # type: ignore[no-any-return]
+        n_features, d_embedding, frequency_init_scale=frequency_scale, lite=False
+    )
+
+
 class TabM(nn.Module):
-    """TabM on a table's encoded columns (``tabm.TabM.make``; no numeric embeddings)."""
+    """TabM on a table's encoded columns (``tabm.TabM.make``), with periodic embeddings of the
+    numeric columns if asked (``embeddings.kind=periodic``)."""
 
     def __init__(
         self,
@@ -47,14 +83,17 @@ class TabM(nn.Module):
         n_blocks: int = 3,
         d_block: int = 512,
         dropout: float = 0.1,
+        embeddings: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         tabm = _extra("tabm")
         self.classes = out_features > 1
+        n = math.prod(in_shape)
         self.net = tabm.TabM.make(
-            n_num_features=math.prod(in_shape),
+            n_num_features=n,
             cat_cardinalities=[],
             d_out=out_features,
+            num_embeddings=periodic_embeddings(n, **(embeddings or {})),
             k=k,
             n_blocks=n_blocks,
             d_block=d_block,
@@ -79,18 +118,30 @@ class FTTransformer(nn.Module):
     """The FT-Transformer on a table's encoded columns, every column a token
     (``rtdl_revisiting_models.FTTransformer``). ``block`` holds the rest of its block's
     arguments (``attention_n_heads``, ``attention_dropout``, ``ffn_d_hidden_multiplier``,
-    ``ffn_dropout``, ``residual_dropout``), its paper's defaults where not given."""
+    ``ffn_dropout``, ``residual_dropout``), its paper's defaults where not given. With
+    ``embeddings.kind=periodic`` each column's token is its periodic embedding (of the token's
+    size) instead of a linear one."""
 
     def __init__(
-        self, in_shape: Sequence[int], out_features: int, n_blocks: int = 3, **block: Any
+        self,
+        in_shape: Sequence[int],
+        out_features: int,
+        n_blocks: int = 3,
+        embeddings: dict[str, Any] | None = None,
+        **block: Any,
     ) -> None:
         super().__init__()
         rtdl = _extra("rtdl_revisiting_models")
         kwargs = {**rtdl.FTTransformer.get_default_kwargs(), **block, "n_blocks": n_blocks}
         kwargs.pop("_is_default", None)
+        n = math.prod(in_shape)
         self.net = rtdl.FTTransformer(
-            n_cont_features=math.prod(in_shape), cat_cardinalities=[], d_out=out_features, **kwargs
+            n_cont_features=n, cat_cardinalities=[], d_out=out_features, **kwargs
         )
+        embed = {**(embeddings or {}), "d_embedding": kwargs["d_block"]}  # tokens: one size
+        periodic = periodic_embeddings(n, **embed)
+        if periodic is not None:
+            self.net.cont_embeddings = periodic
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1), None)

@@ -70,6 +70,9 @@ _NAMED: dict[str, Rule] = {
     "model.ffn_d_hidden_multiplier": POSITIVE,
     "model.ffn_dropout": FRACTION,
     "model.residual_dropout": FRACTION,
+    "model.embeddings.kind": OneOf(("none", "periodic")),
+    "model.embeddings.d_embedding": COUNT,
+    "model.embeddings.frequency_scale": POSITIVE,
     # optimizer (every torch.optim choice in conf/optimizer)
     "optimizer.lr": POSITIVE,
     "optimizer.betas": ListOf(FRACTION, length=2),

@@ -40,9 +40,12 @@ def test_tabm_trains_as_its_paper_does_and_predicts_as_one_model() -> None:
     assert out.shape == (6, 3) and torch.allclose(out.exp(), mean_p, atol=1e-6)
 
 
-@pytest.mark.parametrize("model", ["tabm", "ft_transformer"])
+@pytest.mark.parametrize(
+    ("model", "embeddings"),
+    [("tabm", "none"), ("tabm", "periodic"), ("ft_transformer", "periodic")],
+)
 def test_a_table_model_trains_predicts_and_exports_on_a_real_table(
-    model: str, tmp_path: Path
+    model: str, embeddings: str, tmp_path: Path
 ) -> None:
     tables = shared_dir()
     r = run_cli(
@@ -54,12 +57,15 @@ def test_a_table_model_trains_predicts_and_exports_on_a_real_table(
             f"data.test_path={tables / 'bc_test.csv'}",
             "data.target=target",
             "trainer.epochs=3",
+            f"model.embeddings.kind={embeddings}",
             *(["model.n_blocks=1", "model.d_block=32"] if model == "ft_transformer" else []),
         ],
         tmp_path,
     )
     assert r.rc == 0, r.stderr
     result = json.loads((r.run_dir / "result.json").read_text())
+    spec = json.loads((r.run_dir / "checkpoints" / "best.json").read_text())
+    assert ('"kind": "periodic"' in json.dumps(spec)) == (embeddings == "periodic")  # rebuilt so
     assert result["status"] == "COMPLETE" and result["test"]["test/acc"] > 0.8
     test_csv = tables / "bc_test.csv"
     r = run_cli(["predict", str(r.run_dir), str(test_csv), "-o", "p.csv"], tmp_path)

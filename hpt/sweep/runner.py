@@ -183,6 +183,21 @@ def _report(
     elif stopped:
         errors = failure_lines(study.get_trials(deepcopy=False))
         raise SweepAbortedError("\n".join([f"sweep {stopped}", *errors]))
+    elif local:
+        _none_completed(study.get_trials(deepcopy=False), plan.settings.max_failure_rate)
+
+
+def _none_completed(trials: list[Any], max_failure_rate: float) -> None:
+    """A sweep that ran its budget with no trial completed and its failures over
+    ``max_failure_rate`` has nothing to hand over: exit 1 with the errors, not 0 (the rate
+    is checked during a sweep only while budget is left). ``max_failure_rate=1`` accepts it,
+    as the old plugin did."""
+    counted = [t for t in trials if accounting.counts(t) and t.state.is_finished()]
+    failed = sum(t.state == TrialState.FAIL for t in counted)
+    over = counted and failed / len(counted) > max_failure_rate
+    if over and not any(t.state == TrialState.COMPLETE for t in counted):
+        lines = [f"sweep ended with no completed trial: {failed} failed", *failure_lines(trials)]
+        raise SweepAbortedError("\n".join(lines))
 
 
 def failure_lines(trials: list[Any], most: int = 3) -> list[str]:

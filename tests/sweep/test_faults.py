@@ -551,3 +551,44 @@ def test_workers_orphaned_by_kill_9_of_the_sweep_stop_and_run_no_new_trials(tmp_
     started = len(_load(sweep_dir, "orphan").get_trials(deepcopy=False))
     time.sleep(2)
     assert len(_load(sweep_dir, "orphan").get_trials(deepcopy=False)) == started
+
+
+SLEEPY = Path(__file__).resolve().parents[1] / "apps" / "sleepy" / "sleepy.py"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_trials_past_trial_timeout_fail_and_the_sweep_goes_on_with_its_budget_exact(
+    tmp_path: Path, n_jobs: int
+) -> None:
+    # Issue 30: with n_jobs=1 a user app's first trial that timed out (1 of 1 failed) ended the
+    # sweep, exit 1 and the budget short; a sweep of only failures then exited 0.
+    sweep_dir = tmp_path / "s"
+    points = "[{sleep: 30, x: 0.5}, {sleep: 0, x: 0.1}, {sleep: 30, x: 0.2}]"
+    cmd = [sys.executable, str(SLEEPY), "-m", f"hydra.sweep.dir={sweep_dir}", "sleep=choice(0, 30)"]
+    settings = ["n_trials=3", f"n_jobs={n_jobs}", "trial_timeout=1", f"enqueue={points}"]
+    cmd += [f"hydra.sweeper.{s}" for s in settings]
+    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    trials = optuna.load_study(
+        study_name="sleepy", storage=open_storage(str(sweep_dir / JOURNAL_NAME))
+    ).trials
+    assert len(trials) == 3 and {t.params["sleep"] for t in trials if t.state.name == "COMPLETE"}
+    for t in trials:
+        done = read_json(sweep_dir / str(t.number) / RESULT)
+        assert done is not None and t.state.name == done["status"], (t.number, t.state)
+        if t.params["sleep"] == 30:
+            assert t.state.name == "FAIL" and done["error_kind"] == "timeout", done
+    if n_jobs == 2:
+        return
+    # every trial timing out: no model to hand over, exit 1 with the error once
+    again = [sys.executable, str(SLEEPY), "-m", f"hydra.sweep.dir={tmp_path / 'all'}", "sleep=30"]
+    r = subprocess.run(
+        [*again, "hydra.sweeper.n_trials=2", "hydra.sweeper.trial_timeout=1"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1, r.stderr
+    assert "sweep ended with no completed trial: 2 failed" in r.stderr
+    assert "trial #0, #1: TrialTimeoutError: trial ran past trial_timeout=1s." in r.stderr

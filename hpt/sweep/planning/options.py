@@ -164,7 +164,7 @@ class HptSweeperConf:
     per_gpu: int = ruled(1, Num(1, optional=True, text=">= 1"))  # workers sharing one GPU
     # stop the sweep once this share of finished trials failed
     max_failure_rate: float = ruled(0.5, Num(0, 1, optional=True, text="in [0, 1]"))
-    # ...and at least this many failed (null: 3 for hpt sweep, 0 for apps)
+    # ...and at least this many failed (null: 3; 1 with max_failure_rate=0)
     min_failures: int | None = ruled(None, Num(0, optional=True, text=">= 0"))
     # seconds for the whole sweep (no new trials after it)
     timeout: float | None = ruled(None, SECONDS)

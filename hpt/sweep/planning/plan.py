@@ -252,8 +252,8 @@ def _check_task(
     conf: dict[str, Any], space: SearchSpace, config: DictConfig, user_app: bool
 ) -> None:
     """hpt's own task: searched settings it would never read dropped, and a search space
-    required; ``min_failures`` and ``baseline`` defaulted (on for hpt's task, opt-in for a
-    user's app)."""
+    required; ``min_failures`` defaulted (3; 1 with ``max_failure_rate=0``) and ``baseline``
+    (on for hpt's task, opt-in for a user's app)."""
     if not user_app:  # hpt's own settings that only reach the run through another group
         from hpt.sweep.planning.reach import prune_unreached
 
@@ -264,8 +264,11 @@ def _check_task(
             "nothing to search: pass search=NAME (see conf/search/) "
             "or hydra.sweeper.params.KEY=EXPR"
         )  # a user app with no params runs n_trials jobs of its base config, as the old plugin
-    if conf.get("min_failures") is None:  # opt-in for user apps (the old plugin had none)
-        conf["min_failures"] = 0 if user_app else 3
+    if conf.get("min_failures") is None:
+        # A rate over one or two trials means nothing: with no floor, a user app's first
+        # trial that timed out or crashed (1 of 1 failed) ended its sweep. An explicit
+        # max_failure_rate=0 asks to stop at the first failure (the old plugin's default).
+        conf["min_failures"] = 1 if conf.get("max_failure_rate") == 0 else 3
     if conf.get("baseline") is None:  # opt-in for user apps: n_trials sampled points, as before
         conf["baseline"] = not user_app
 

@@ -19,15 +19,15 @@ import torch
 from hpt.errors import UserError
 
 # trainer.folds=auto: a sweep on a table of fewer than SMALL_TABLE training rows validates by
-# AUTO_FOLDS-fold cross-validation. Below 5,000 rows a 10% holdout has under 500 rows, and the
-# binomial standard error of an accuracy near 95% is over a point (3 points at 100 rows and
-# 90%), more than the differences a sweep has to tell apart, so its "best" is the luckiest
-# split: in the tuning-outcome benchmark the holdout sweeps on digits (1,347 training rows) and
-# an MNIST subset (1,875) handed over a model worse than their own baseline trial on 7 of 10
-# splits (BENCHMARKS.md, "Tuning outcome"). Five folds validate every training row (the error
-# shrinks about 2.2x), and a table model on so few rows fits in seconds. Images are left
-# alone: five fits of a CNN are not cheap.
-SMALL_TABLE = 5000
+# AUTO_FOLDS-fold cross-validation. Below 1,000 rows a 10% holdout has under 100 rows: one
+# row is a whole accuracy point, and the binomial standard error at 90% accuracy is 3 points,
+# more than the differences a sweep has to tell apart, so its "best" is the luckiest split.
+# Five folds validate every training row (the error shrinks about 2.2x), and a fit on so few
+# rows takes milliseconds. Above it five fits are not free by default: a 20-trial sweep of a
+# 1,875-row, 784-column table took under a minute with a holdout and was still running after
+# 14 minutes with five folds (two sweeps sharing this 2-core machine). Images are left alone:
+# five fits of a CNN are not cheap.
+SMALL_TABLE = 1000
 AUTO_FOLDS = 5
 
 

@@ -24,7 +24,7 @@ from hpt.selection import diverged
 from hpt.task import Hooks
 from hpt.training import reporter as reporting
 from hpt.training import resume
-from hpt.training.cv import SMALL_TABLE, auto_folds, smallest_class
+from hpt.training.cv import SMALL_TABLE, auto_folds, class_labels, smallest_class
 from hpt.training.loop import evaluate, fit, unwrap
 from hpt.training.loop_types import Callbacks, FitResult
 from hpt.training.progress import RunProgress
@@ -128,9 +128,8 @@ def resolve_folds(cfg: DictConfig) -> None:
     rows = len(src.train_x) + (len(src.val_x) if src.val_x is not None else 0)
     subset = cfg.data.get("subset")
     rows = min(rows, int(subset)) if subset else rows
-    rarest = None
-    if src.problem in ("classification", "binary") and src.train_y.numel() == len(src.train_y):
-        rarest = smallest_class(src.train_y[: int(subset)] if subset else src.train_y)
+    labels = class_labels(src.train_y[: int(subset)] if subset else src.train_y, src.problem)
+    rarest = smallest_class(labels) if labels is not None else None
     in_sweep = reporting.current_trial() is not None
     folds = auto_folds(rows, src.train_x.dim() == 2, in_sweep, rarest)
     with open_dict(cfg):

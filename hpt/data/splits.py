@@ -150,10 +150,9 @@ def split(
             raise UserError(f"data.subset must be at least 2, got {how.subset}")
         train = Split(train.x[: how.subset], train.y[: how.subset])
     if how.folds > 1:
-        from hpt.training.cv import fold_indices
+        from hpt.training.cv import class_labels, fold_indices
 
-        classes = problem in ("classification", "binary") and train.y.numel() == len(train)
-        labels = train.y.reshape(-1) if classes else None  # binary targets may be (N, 1)
+        labels = class_labels(train.y, problem)
         train_idx, val_idx = fold_indices(len(train), how.folds, how.fold, how.seed, labels)
     elif val is not None:
         if how.refit:

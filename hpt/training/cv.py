@@ -69,6 +69,13 @@ def check_plan(folds: int, repeats: int) -> None:
         )
 
 
+def class_labels(y: torch.Tensor, problem: str) -> torch.Tensor | None:
+    """The targets as one class label per row, what stratified folds deal by; None for values
+    (a regression) or targets of several columns. A binary target may be ``(N, 1)``."""
+    classes = problem in ("classification", "binary") and y.numel() == len(y)
+    return y.reshape(-1) if classes else None
+
+
 def smallest_class(labels: torch.Tensor) -> int:
     """The rows of the rarest class among ``labels``."""
     return int(labels.unique(return_counts=True)[1].min()) if len(labels) else 0
